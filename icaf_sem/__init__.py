@@ -1,0 +1,28 @@
+"""icaf_sem: structural equation modelling of survey data, matching lavaan.
+
+The pipeline reads straight through::
+
+    survey wave -> clean -> reliability/validity -> CFA -> SEM -> hypotheses -> report
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import errors  # noqa: F401
+from .errors import *  # noqa: F401,F403
+
+
+def __getattr__(name):  # lazy public API, so `import icaf_sem` stays fast
+    import importlib
+    table = {
+        "fit": ".sem", "SEMResult": ".results",
+        "parse_model": ".model.syntax",
+        "load_questionnaire": ".questionnaire", "Questionnaire": ".questionnaire",
+        "load_survey": ".survey.io", "clean": ".survey.cleaning", "CleanResult": ".survey.cleaning",
+        "simulate_wave": ".survey.simulate",
+        "reliability_report": ".measurement.reliability",
+        "analyze": ".pipeline", "invariance": ".invariance",
+    }
+    if name in table:
+        return getattr(importlib.import_module(table[name], __name__), name)
+    raise AttributeError(f"module 'icaf_sem' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``icaf-sem`` CLI: one module each, ``add_parser(sub)`` and ``run(args)``."""
