@@ -1,0 +1,1 @@
+"""Estimation: sample statistics, discrepancy functions, optimiser, inference and fit measures."""

@@ -1,0 +1,216 @@
+"""One estimation run: parameter table + data -> estimates, information, test.
+
+:func:`estimate` is what :func:`icaf_sem.fit` (and the baseline model, and
+each bootstrap draw) call.  It knows nothing about DataFrames or reporting.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+from ..errors import ConvergenceWarning, IdentificationWarning, NotPositiveDefiniteWarning
+from ..model.matrices import GroupRAM
+from ..model.partable import ParTable
+from .objectives import Objective
+from .optimize import expected_information, fisher_scoring, quasi_newton, start_values
+from .samplestats import GroupData, logl_complete
+from . import inference
+
+
+@dataclass
+class Core:
+    pt: ParTable
+    rams: list
+    datas: list
+    objective: Objective
+    theta: np.ndarray
+    converged: bool
+    iterations: int
+    h1: list                 # per group (sigma, mu) of the saturated model
+    estimator: str
+    missing: str
+    logl: float = np.nan
+    logl_h1: float = np.nan
+    chisq: float = np.nan
+    df: int = 0
+    ntotal: float = 0.0
+    info: np.ndarray | None = None       # information per case (the one used for SEs)
+    info_inv: np.ndarray | None = None
+    vcov: np.ndarray | None = None
+    scaling: dict = field(default_factory=dict)
+    messages: list = field(default_factory=list)
+
+    @property
+    def npar(self):
+        return len(self.theta)
+
+    @property
+    def meanstructure(self):
+        return self.pt.meanstructure
+
+
+def n_moments(pt: ParTable, datas) -> int:
+    """Number of sample moments (lavaan's 'ndat'), excluding fixed exogenous moments."""
+    total = 0
+    nx = len(pt.names.ov_x)
+    for d in datas:
+        p = d.p
+        total += p * (p + 1) // 2 + (p if pt.meanstructure else 0)
+        total -= nx * (nx + 1) // 2 + (nx if pt.meanstructure else 0)
+    return total
+
+
+def fill_exo(pt: ParTable, datas, h1):
+    """Fix the exogenous covariates' (co)variances and means to their sample values (fixed.x)."""
+    t = pt.table
+    for g, d in enumerate(datas):
+        sig, mu = h1[g]
+        pos = {v: i for i, v in enumerate(d.ov)}
+        rows = t.index[(t["group"] == g + 1) & (t["exo"] == 1)]
+        for i in rows:
+            r = t.loc[i]
+            if r["op"] == "~~":
+                t.at[i, "ustart"] = sig[pos[r["lhs"]], pos[r["rhs"]]]
+            elif r["op"] == "~1":
+                t.at[i, "ustart"] = mu[pos[r["lhs"]]]
+
+
+def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="listwise",
+             theta0=None, compute_se=True, h1=None, quiet=False) -> Core:
+    """Fit the model in ``pt`` to the groups' data and compute the standard test and SEs."""
+    h1 = h1 if h1 is not None else [d.h1() for d in datas]
+    fill_exo(pt, datas, h1)
+    rams = [GroupRAM(pt, g + 1, d.ov) for g, d in enumerate(datas)]
+    obj = Objective(rams, datas)
+    ntotal = obj.ntotal
+    weights = [d.N / ntotal for d in datas]
+    msgs = []
+    if pt.npar == 0:
+        theta = np.zeros(0)
+        converged, its = True, 0
+    else:
+        th0 = start_values(pt, rams, h1) if theta0 is None else np.array(theta0, float)
+        any_missing = any(d.has_missing for d in datas)
+        if not any_missing:
+            theta, f, converged, its = fisher_scoring(obj, rams, weights, th0)
+            if not converged:
+                theta2, f2, conv2, its2 = quasi_newton(obj, theta if np.isfinite(f) else th0)
+                if np.isfinite(f2) and (not np.isfinite(f) or f2 <= f):
+                    theta, f, converged, its = theta2, f2, conv2, its + its2
+        else:
+            # 1) fit to the EM moments (complete-data ML) for start values
+            proxy = [_MomentsProxy(d, h1[g]) for g, d in enumerate(datas)]
+            pobj = Objective(rams, proxy)
+            th1, f1, ok1, its1 = fisher_scoring(pobj, rams, weights, th0)
+            if not np.isfinite(f1):
+                th1 = th0
+            # 2) FIML: Newton steps with the approximate (expected) information, then BFGS
+            try:
+                hinv = np.linalg.inv(expected_information(rams, weights, th1))
+                hinv = 0.5 * (hinv + hinv.T)
+                if not np.all(np.isfinite(hinv)) or np.min(np.linalg.eigvalsh(hinv)) <= 0:
+                    hinv = None
+            except np.linalg.LinAlgError:
+                hinv = None
+            theta, f, converged, its = _newton_refine(obj, th1, hinv)
+            if not converged:
+                theta, f, converged, its2 = quasi_newton(obj, theta, hess_inv0=hinv)
+                its += its2
+            its += its1
+    core = Core(pt=pt, rams=rams, datas=datas, objective=obj, theta=theta, converged=bool(converged),
+                iterations=int(its), h1=h1, estimator=estimator, missing=missing, ntotal=ntotal, messages=msgs)
+    # log-likelihoods and the standard test
+    core.logl = -obj(theta) * ntotal if len(theta) else -_loss_at(obj, theta) * ntotal
+    core.logl_h1 = sum(_h1_logl(d, h1[g], pt.meanstructure) for g, d in enumerate(datas))
+    core.chisq = max(2.0 * (core.logl_h1 - core.logl), 0.0) if np.isfinite(core.logl) else np.nan
+    core.df = n_moments(pt, datas) - pt.npar
+    if compute_se and len(theta):
+        _information(core)
+    return core
+
+
+def _loss_at(obj, theta):
+    return obj(theta)
+
+
+class _MomentsProxy:
+    """Looks like complete GroupData but carries the EM moments (for start values)."""
+    def __init__(self, d, h1):
+        self.N, self.cov, self.mean = d.N, h1[0], h1[1]
+        self.has_missing = False
+        self.p = d.p
+
+
+def _newton_refine(obj, theta, hinv, max_iter=50):
+    """Quasi-Newton steps with a fixed approximate inverse Hessian (fast when it is good)."""
+    if hinv is None:
+        return theta, obj(theta), False, 0
+    f, g = obj.value_and_grad(theta)
+    for it in range(1, max_iter + 1):
+        step = -hinv @ g
+        alpha = 1.0
+        while True:
+            cand = theta + alpha * step
+            fc, gc = obj.value_and_grad(cand)
+            if np.isfinite(fc) and fc <= f + 1e-13 * abs(f):
+                break
+            alpha *= 0.5
+            if alpha < 1e-4:
+                return theta, f, False, it
+        theta, f_old, f, g = cand, f, fc, gc
+        if np.max(np.abs(g)) < 1e-10:
+            return theta, f, True, it
+        if abs(f_old - f) < 1e-16 * max(1.0, abs(f)):
+            break
+    return theta, f, bool(np.max(np.abs(g)) < 1e-8), it
+
+
+def _h1_logl(d: GroupData, h1, meanstructure):
+    sig, mu = h1
+    if not d.has_missing:
+        return logl_complete(d.N, d.cov, d.mean, sig, mu, meanstructure=True)
+    from .objectives import fiml_loss
+    f, _, _ = fiml_loss(sig, mu, d.pat, d.patterns, grad=False)
+    return -f
+
+
+def _information(core: Core):
+    """Information matrix, its inverse and the vcov of the free parameters (lavaan's defaults)."""
+    obs_info = core.missing == "ml" or core.estimator == "MLR"
+    weights = [d.N / core.ntotal for d in core.datas]
+    if obs_info:
+        info = inference.observed_information(core.objective, core.theta)
+    else:
+        info = expected_information(core.rams, weights, core.theta)
+    core.info = info
+    try:
+        ev = np.linalg.eigvalsh(info)
+        if ev.min() <= 1e-10 * max(1.0, ev.max()):
+            raise np.linalg.LinAlgError
+        info_inv = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        core.info_inv = None
+        core.vcov = np.full((core.npar, core.npar), np.nan)
+        core.messages.append(("identification", "the information matrix is singular: the model may not be "
+                              "identified (some standard errors could not be computed); fix or constrain "
+                              "the parameters involved"))
+        return
+    core.info_inv = 0.5 * (info_inv + info_inv.T)
+    N = core.ntotal
+    if core.estimator == "MLR":
+        B = inference.first_order_total(core.rams, core.datas, core.theta) / N
+        core.vcov = core.info_inv @ B @ core.info_inv / N
+    else:
+        core.vcov = core.info_inv / N
+
+
+def yuan_bentler(core: Core):
+    """Yuan-Bentler (Mplus variant) scaling factor for the model test."""
+    if core.df <= 0 or core.info_inv is None:
+        return np.nan, np.nan, np.nan
+    tr, h1, h0 = inference.yuan_bentler_mplus(core.rams, core.datas, core.theta, core.info_inv, core.h1, core.ntotal)
+    c = tr / core.df
+    return (c if c > 0 else np.nan), h1, h0

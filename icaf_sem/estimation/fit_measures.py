@@ -1,0 +1,111 @@
+"""Fit measures under lavaan's names (``lavaan::fitMeasures``).
+
+Each measure follows lavaan 0.6: ``likelihood = "normal"`` (N, not N - 1),
+RMSEA with the Dudgeon (2004) multi-group correction, SRMR as Bentler's
+SRMR (with mean residuals under a mean structure), LISREL's GFI/AGFI with
+the normal-theory weight matrix, and the robust CFI/TLI/RMSEA of
+Brosseau-Liard & Savalei (2014) for complete data and of Zhang & Savalei
+(2023, FIML-corrected) for missing data.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize, stats
+
+
+def cfi(x2, df, x2n, dfn, c=1.0, cn=1.0):
+    if any(not np.isfinite(v) for v in (x2, df, x2n, dfn, c, cn)):
+        return np.nan
+    t1 = max(x2 - c * df, 0.0)
+    t2 = max(x2 - c * df, x2n - cn * dfn, 0.0)
+    if np.isclose(t1, 0) and np.isclose(t2, 0):
+        return 1.0
+    return 1.0 - t1 / t2
+
+
+def tli(x2, df, x2n, dfn, c=1.0, cn=1.0):
+    if any(not np.isfinite(v) for v in (x2, df, x2n, dfn, c, cn)):
+        return np.nan
+    t1 = (x2 - c * df) * dfn
+    t2 = (x2n - cn * dfn) * df
+    if df > 0 and abs(t2) > 0:
+        return 1.0 - t1 / t2
+    return 1.0
+
+
+def rni(x2, df, x2n, dfn):
+    t2 = x2n - dfn
+    return np.nan if np.isclose(t2, 0) else 1.0 - (x2 - df) / t2
+
+
+def nfi(x2, x2n):
+    return (x2n - x2) / x2n if x2n > 0 else np.nan
+
+
+def rmsea(x2, df, n, g=1, c=1.0):
+    if not (np.isfinite(x2) and np.isfinite(c)) or df <= 0:
+        return 0.0 if df == 0 else np.nan
+    return float(np.sqrt(max((x2 / n) / df - c / n, 0.0)) * np.sqrt(g))
+
+
+def rmsea_ci(x2, df, n, g=1, c=1.0, level=0.90):
+    if not np.isfinite(x2) or df < 1:
+        return 0.0, 0.0
+    up, lo = 1 - (1 - level) / 2, (1 - level) / 2
+
+    def lower_lambda(lam):
+        return stats.ncx2.cdf(x2, df, lam) - up if lam > 0 else stats.chi2.cdf(x2, df) - up
+
+    def upper_lambda(lam):
+        return stats.ncx2.cdf(x2, df, lam) - lo if lam > 0 else stats.chi2.cdf(x2, df) - lo
+    if lower_lambda(0.0) < 0:
+        ci_lo = 0.0
+    else:
+        try:
+            lam = optimize.brentq(lower_lambda, 0.0, x2, xtol=1e-12)
+            ci_lo = np.sqrt(c * lam / (n * df)) * np.sqrt(g)
+        except ValueError:
+            ci_lo = np.nan
+    n_rmsea = max(n, x2 * 4)
+    if upper_lambda(n_rmsea) > 0 or upper_lambda(0.0) < 0:
+        ci_up = 0.0
+    else:
+        try:
+            lam = optimize.brentq(upper_lambda, 0.0, n_rmsea, xtol=1e-12)
+            ci_up = np.sqrt(c * lam / (n * df)) * np.sqrt(g)
+        except ValueError:
+            ci_up = np.nan
+    return float(ci_lo), float(ci_up)
+
+
+def rmsea_pvalue(x2, df, n, g=1, c=1.0, h0=0.05):
+    if not np.isfinite(x2) or df <= 0:
+        return np.nan
+    ncp = (n * df / c * h0 ** 2) / g
+    return float(stats.ncx2.sf(x2, df, ncp))
+
+
+def srmr_bentler(S, M, ybar=None, mu=None):
+    """Bentler's SRMR for one group (lavaan's ``srmr``); with means when given."""
+    p = S.shape[0]
+    sd = np.sqrt(np.diag(S))
+    R = (S - M) / np.outer(sd, sd)
+    idx = np.tril_indices(p)
+    res = R[idx]
+    if ybar is not None:
+        res = np.concatenate([res, (ybar - mu) / sd])
+    return float(np.sqrt(np.mean(res ** 2)))
+
+
+def gfi_lisrel(S, M, ybar=None, mu=None):
+    """LISREL GFI with the normal-theory weight matrix evaluated at the implied moments."""
+    W = np.linalg.inv(M)
+    A = W @ (S - M)
+    t1 = 0.5 * np.sum(A * A.T)
+    B = W @ S
+    t2 = 0.5 * np.sum(B * B.T)
+    if ybar is not None:
+        d = ybar - mu
+        t1 += d @ W @ d
+        t2 += ybar @ W @ ybar
+    return 1.0 - t1 / t2

@@ -1,0 +1,188 @@
+"""Standard errors, robust (sandwich) inference, the Yuan-Bentler scaled test,
+delta-method SEs for defined parameters, standardized solutions and
+modification indices, following lavaan's definitions.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimize import expected_information
+
+
+# ----------------------------------------------------------------- duplication helpers
+def vech_indices(p):
+    r, c = np.tril_indices(p)
+    return c, r   # lavaan's vech: column-major lower triangle == (row>=col) ordered by column
+
+
+def duplication(p):
+    """Duplication matrix D (p^2 x p*) with vec(S) = D vech(S) (column-major vech)."""
+    ci, ri = _vech_pairs(p)
+    D = np.zeros((p * p, len(ci)))
+    for k, (i, j) in enumerate(zip(ri, ci)):
+        D[i + j * p, k] = 1.0
+        D[j + i * p, k] = 1.0
+    return D
+
+
+def _vech_pairs(p):
+    rows, cols = [], []
+    for j in range(p):
+        for i in range(j, p):
+            rows.append(i)
+            cols.append(j)
+    return np.array(cols), np.array(rows)
+
+
+# ----------------------------------------------------------------- information matrices
+def observed_information(objective, theta, h=1e-5):
+    """Hessian of the objective (-logL/N) by central differences of the analytic gradient."""
+    npar = len(theta)
+    H = np.zeros((npar, npar))
+    for j in range(npar):
+        hj = h * max(1.0, abs(theta[j]))
+        tp, tm = theta.copy(), theta.copy()
+        tp[j] += hj
+        tm[j] -= hj
+        _, gp = objective.value_and_grad(tp)
+        _, gm = objective.value_and_grad(tm)
+        H[:, j] = (gp - gm) / (2 * hj)
+    return 0.5 * (H + H.T)
+
+
+def casewise_h1_scores(data, sigma, mu, meanstructure):
+    """Casewise derivatives of logL_i w.r.t. (mu, Sigma as full symmetric matrix) at (sigma, mu).
+
+    Returns (g_mu (n,p) or None, g_sigma (n,p,p)).
+    """
+    X = data.X
+    n, p = X.shape
+    if data.has_missing:
+        pats = data.patterns
+        P = np.linalg.inv(sigma)
+        Qs = np.zeros((pats.G, p, p))
+        for k, (idx, miss) in pats.by_k.items():
+            if k == 0:
+                Qs[idx] = P
+            else:
+                Pmm = P[miss[:, :, None], miss[:, None, :]]
+                Pm = P[:, miss].transpose(1, 0, 2)
+                Qs[idx] = P - Pm @ np.linalg.solve(Pmm, np.swapaxes(Pm, 1, 2))
+        Q = Qs[pats.case_pattern]
+        d = (pats.Xz - mu) * pats.masks[pats.case_pattern]
+    else:
+        P = np.linalg.inv(sigma)
+        Q = np.broadcast_to(P, (n, p, p))
+        d = X - (mu if meanstructure else data.mean)
+    Qd = np.einsum("nij,nj->ni", Q, d)
+    g_sigma = 0.5 * (Qd[:, :, None] * Qd[:, None, :] - Q)
+    g_mu = Qd
+    return g_mu, g_sigma
+
+
+def casewise_scores(ram, data, theta):
+    """Casewise gradient of logL_i w.r.t. theta: (n, npar)."""
+    sigma, mu = ram.implied(theta)
+    g_mu, g_sigma = casewise_h1_scores(data, sigma, mu, ram.meanstructure)
+    d_sigma, d_mu = ram.delta(theta)
+    s = np.einsum("nij,kij->nk", g_sigma, d_sigma)
+    if ram.meanstructure:
+        s += g_mu @ d_mu.T
+    if data.weights is not None:
+        pass
+    return s
+
+
+def h1_information_and_firstorder(data, sigma, mu, meanstructure):
+    """Observed (unstructured) h1 information per case and the h1 first-order information.
+
+    Both in the (mu, vech Sigma) parameterisation, evaluated at the saturated
+    estimates (sigma, mu).  Used for the Yuan-Bentler (Mplus) scaled test.
+    """
+    p = sigma.shape[0]
+    D = duplication(p)
+    N = data.N
+    g_mu, g_sigma = casewise_h1_scores(data, sigma, mu, meanstructure)
+    n = len(g_sigma)
+    s_sig = g_sigma.reshape(n, p * p) @ D               # (n, p*)
+    S = np.hstack([g_mu, s_sig]) if meanstructure else s_sig
+    B1 = S.T @ S / N
+    # observed information at h1
+    if data.has_missing:
+        n_g, means, covs = data.pat
+        pats = data.patterns
+        P = np.linalg.inv(sigma)
+        Hss = np.zeros((p, p, p, p))
+        Hms = np.zeros((p, p, p))
+        Hmm = np.zeros((p, p))
+        for k, (idx, miss) in pats.by_k.items():
+            if k == 0:
+                Q = np.broadcast_to(P, (len(idx), p, p))
+            else:
+                Pmm = P[miss[:, :, None], miss[:, None, :]]
+                Pm = P[:, miss].transpose(1, 0, 2)
+                Q = P - Pm @ np.linalg.solve(Pmm, np.swapaxes(Pm, 1, 2))
+            w = n_g[idx]
+            d = (means[idx] - mu) * pats.masks[idx]
+            T = covs[idx] + d[:, :, None] * d[:, None, :]
+            R = Q @ T @ Q
+            Qd = np.einsum("gij,gj->gi", Q, d)
+            # d2 f / dS_ab dS_cd = 0.5 n [-Q_bc Q_da + Q_bc R_da + Q_da R_bc]
+            Hss += 0.5 * (np.einsum("g,gbc,gda->abcd", w, Q, R - Q, optimize=True)
+                          + np.einsum("g,gda,gbc->abcd", w, Q, R, optimize=True))
+            Hms += np.einsum("g,gia,gb->iab", w, Q, Qd, optimize=True)
+            Hmm += np.einsum("g,gij->ij", w, Q)
+        Hss = D.T @ Hss.reshape(p * p, p * p) @ D
+        Hms = Hms.reshape(p, p * p) @ D
+        A1 = np.block([[Hmm, Hms], [Hms.T, Hss]]) / N if meanstructure else Hss / N
+    else:
+        P = np.linalg.inv(sigma)
+        A1s = 0.5 * D.T @ np.kron(P, P) @ D
+        A1 = np.block([[P, np.zeros((p, A1s.shape[0]))], [np.zeros((A1s.shape[0], p)), A1s]]) if meanstructure else A1s
+    return 0.5 * (A1 + A1.T), B1
+
+
+def yuan_bentler_mplus(rams, datas, theta, info_inv, h1_moments, ntotal):
+    """trace(U Gamma) of lavaan's 'yuan.bentler.mplus' test, and its parts.
+
+    ``info_inv`` is the inverse of the (observed) information per case,
+    averaged over groups.
+    """
+    trace_h1, trace_h0 = 0.0, 0.0
+    for g, (ram, data) in enumerate(zip(rams, datas)):
+        fg = data.N / ntotal
+        sig1, mu1 = h1_moments[g]
+        A1, B1 = h1_information_and_firstorder(data, sig1, mu1, ram.meanstructure)
+        zero = np.diag(A1) == 0
+        A1inv = np.zeros_like(A1)
+        keep = ~zero
+        A1inv[np.ix_(keep, keep)] = np.linalg.inv(A1[np.ix_(keep, keep)])
+        trace_h1 += np.sum(B1 * A1inv.T)
+        s = casewise_scores(ram, data, theta)
+        B0 = s.T @ s / data.N
+        trace_h0 += fg * np.sum(B0 * info_inv.T)
+    return trace_h1 - trace_h0, trace_h1, trace_h0
+
+
+def first_order_total(rams, datas, theta):
+    """Sum over cases of s_i s_i' (the 'meat' of the sandwich), total not averaged."""
+    npar = len(theta)
+    B = np.zeros((npar, npar))
+    for ram, data in zip(rams, datas):
+        s = casewise_scores(ram, data, theta)
+        B += s.T @ s
+    return B
+
+
+# ----------------------------------------------------------------- delta method
+def jacobian(func, x, h=1e-6):
+    """Numerical Jacobian (central differences) of a vector function."""
+    f0 = np.atleast_1d(func(x))
+    J = np.zeros((len(f0), len(x)))
+    for j in range(len(x)):
+        hj = h * max(1.0, abs(x[j]))
+        xp, xm = x.copy(), x.copy()
+        xp[j] += hj
+        xm[j] -= hj
+        J[:, j] = (np.atleast_1d(func(xp)) - np.atleast_1d(func(xm))) / (2 * hj)
+    return J

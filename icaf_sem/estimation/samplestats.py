@@ -1,0 +1,164 @@
+"""Sufficient statistics of a group's data: moments for complete data, and
+missing-data patterns (with per-pattern counts, means and covariances) for
+FIML.  Both can be reweighted by case frequency weights, so a bootstrap
+resample is just a new weight vector over the same rows/patterns.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError
+from .._linalg import safe_logdet
+
+
+class Patterns:
+    """Missing-data patterns of an (n x p) array with NaN for missing values."""
+
+    def __init__(self, X: np.ndarray):
+        self.X = X
+        n, p = X.shape
+        obs = ~np.isnan(X)
+        keys, inverse = np.unique(obs, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        self.masks = keys                         # (G, p) bool, observed
+        self.case_pattern = inverse               # pattern index per row
+        self.G = len(keys)
+        self.p = p
+        self.Xz = np.where(obs, X, 0.0)
+        # group the patterns by the number of missing variables (for batched Schur complements)
+        nmiss = p - keys.sum(1)
+        self.by_k = {}
+        for k in np.unique(nmiss):
+            idx = np.where(nmiss == k)[0]
+            miss = np.array([np.where(~keys[g])[0] for g in idx], dtype=int).reshape(len(idx), k)
+            self.by_k[int(k)] = (idx, miss)
+
+    def stats(self, w: np.ndarray | None = None):
+        """Per-pattern (n_g, mean_g embedded, S_g embedded (biased)) under case weights ``w``."""
+        G, p = self.G, self.p
+        w = np.ones(len(self.X)) if w is None else np.asarray(w, float)
+        n_g = np.bincount(self.case_pattern, weights=w, minlength=G)
+        sums = np.zeros((G, p))
+        np.add.at(sums, self.case_pattern, self.Xz * w[:, None])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(n_g[:, None] > 0, sums / np.maximum(n_g, 1e-300)[:, None], 0.0)
+        dev = self.Xz - means[self.case_pattern]
+        dev *= self.masks[self.case_pattern]
+        cross = np.zeros((G, p, p))
+        np.add.at(cross, self.case_pattern, (w[:, None, None] * dev[:, :, None] * dev[:, None, :]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            covs = np.where(n_g[:, None, None] > 0, cross / np.maximum(n_g, 1e-300)[:, None, None], 0.0)
+        return n_g, means, covs
+
+
+class GroupData:
+    """The data of one group for estimation.
+
+    Parameters
+    ----------
+    X : ndarray (n, p)
+        Observed variables in model order, NaN for missing.
+    missing : {"listwise", "ml"}
+    """
+
+    def __init__(self, X: np.ndarray, ov: list[str], missing: str = "listwise", label=1):
+        self.ov = list(ov)
+        self.label = label
+        X = np.asarray(X, float)
+        if missing == "listwise":
+            keep = ~np.isnan(X).any(1)
+        else:
+            keep = ~np.isnan(X).all(1)
+        self.n_dropped = int((~keep).sum())
+        self.X = X[keep]
+        self.n = len(self.X)
+        self.p = X.shape[1]
+        self.missing = missing
+        self.has_missing = missing == "ml" and bool(np.isnan(self.X).any())
+        if self.n < 2:
+            raise DataError(f"group {label!r} has {self.n} usable rows; at least 2 are needed (more than the number "
+                            "of observed variables is recommended)")
+        self.patterns = Patterns(self.X) if self.has_missing else None
+        self.weights = None
+        self.compute()
+
+    def compute(self, w: np.ndarray | None = None):
+        """(Re)compute the sufficient statistics, optionally under case weights (bootstrap)."""
+        self.weights = w
+        X = self.X
+        if w is None:
+            self.N = float(self.n)
+        else:
+            self.N = float(np.sum(w))
+        if not self.has_missing:
+            ww = np.ones(self.n) if w is None else w
+            self.mean = ww @ X / self.N
+            d = X - self.mean
+            self.cov = (d * ww[:, None]).T @ d / self.N
+            self.pat = None
+        else:
+            self.pat = self.patterns.stats(w)
+            self.mean, self.cov = None, None
+        return self
+
+    # ------------------------------------------------------------ h1 (saturated model)
+    def h1(self, tol: float = 1e-10, max_iter: int = 5000):
+        """Saturated-model moments: sample moments, or EM estimates under missing data."""
+        if not self.has_missing:
+            return self.cov, self.mean
+        n_g, means, covs = self.pat
+        masks = self.patterns.masks
+        N = n_g.sum()
+        # start: pairwise-available means and variances, no covariances
+        mu = (n_g[:, None] * means * masks).sum(0) / np.maximum((n_g[:, None] * masks).sum(0), 1e-300)
+        var = np.zeros(self.p)
+        for g in range(len(n_g)):
+            o = masks[g]
+            var[o] += n_g[g] * (np.diag(covs[g])[o] + (means[g][o] - mu[o]) ** 2)
+        var /= np.maximum((n_g[:, None] * masks).sum(0), 1e-300)
+        sigma = np.diag(np.maximum(var, 1e-6))
+        for it in range(max_iter):
+            T1 = np.zeros(self.p)
+            T2 = np.zeros((self.p, self.p))
+            for g in range(len(n_g)):
+                if n_g[g] <= 0:
+                    continue
+                o = masks[g]
+                m = ~o
+                if m.any():
+                    Soo = sigma[np.ix_(o, o)]
+                    Smo = sigma[np.ix_(m, o)]
+                    Bm = np.linalg.solve(Soo, Smo.T).T          # (m x o) regression of missing on observed
+                    cm = np.zeros(self.p)
+                    cm[o] = means[g][o]
+                    cm[m] = mu[m] + Bm @ (means[g][o] - mu[o])
+                    C = np.zeros((self.p, self.p))
+                    C[np.ix_(o, o)] = covs[g][np.ix_(o, o)]
+                    Cmo = Bm @ covs[g][np.ix_(o, o)]
+                    C[np.ix_(m, o)] = Cmo
+                    C[np.ix_(o, m)] = Cmo.T
+                    C[np.ix_(m, m)] = Bm @ covs[g][np.ix_(o, o)] @ Bm.T + sigma[np.ix_(m, m)] - Bm @ Smo.T
+                    T1 += n_g[g] * cm
+                    T2 += n_g[g] * (C + np.outer(cm, cm))
+                else:
+                    T1 += n_g[g] * means[g]
+                    T2 += n_g[g] * (covs[g] + np.outer(means[g], means[g]))
+            mu_new = T1 / N
+            sigma_new = T2 / N - np.outer(mu_new, mu_new)
+            delta = max(np.max(np.abs(mu_new - mu)), np.max(np.abs(sigma_new - sigma)))
+            mu, sigma = mu_new, sigma_new
+            if delta < tol:
+                break
+        self.em_iterations = it + 1
+        return sigma, mu
+
+
+def logl_complete(N, S, ybar, sigma, mu, meanstructure=True):
+    p = len(ybar)
+    sign, logdet = safe_logdet(sigma)
+    inv = np.linalg.inv(sigma)
+    q = np.trace(inv @ S)
+    if meanstructure:
+        d = ybar - mu
+        q += d @ inv @ d
+    return -0.5 * N * (p * np.log(2 * np.pi) + logdet + q)

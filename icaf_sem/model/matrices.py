@@ -1,0 +1,169 @@
+"""Parameter vector <-> RAM matrices, implied moments and their derivatives.
+
+For each group the model is written in RAM form over ``m = p + q`` variables
+(observed first, then latent)::
+
+    A   directed paths (loadings and regressions): A[i, j] is the effect j -> i
+    S   (residual) variances and covariances
+    v   intercepts / means
+    B   = (I - A)^-1
+    Sigma = F B S B' F'      mu = F B v
+
+Everything accepts a leading batch dimension on ``theta`` so that many
+parameter vectors (bootstrap resamples, numerical derivatives) are evaluated
+in one vectorised call.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .partable import ParTable
+
+
+class GroupRAM:
+    """The RAM matrices of one group, derived from the parameter table."""
+
+    def __init__(self, pt: ParTable, group: int, ov_names: list[str]):
+        t = pt.table[pt.table["group"] == group]
+        self.group = group
+        self.ov = list(ov_names)
+        self.lv = list(pt.names.lv)
+        self.vars = self.ov + self.lv
+        self.p, self.m = len(self.ov), len(self.vars)
+        self.npar = pt.npar
+        pos = {v: i for i, v in enumerate(self.vars)}
+        self.A0 = np.zeros((self.m, self.m))
+        self.S0 = np.zeros((self.m, self.m))
+        self.v0 = np.zeros(self.m)
+        Ai, Aj, Ak, Si, Sj, Sk, vi, vk = ([] for _ in range(8))
+        self.row_index = {}       # partable row index -> (matrix, i, j)
+        for ridx, r in t.iterrows():
+            op, k = r["op"], int(r["free"]) - 1
+            val = r["ustart"] if not np.isnan(r["ustart"]) else 0.0
+            if op == "=~":
+                i, j, mat = pos[r["rhs"]], pos[r["lhs"]], "A"
+            elif op == "~":
+                i, j, mat = pos[r["lhs"]], pos[r["rhs"]], "A"
+            elif op == "~~":
+                i, j, mat = pos[r["lhs"]], pos[r["rhs"]], "S"
+            elif op == "~1":
+                i, j, mat = pos[r["lhs"]], 0, "v"
+            else:
+                continue
+            self.row_index[ridx] = (mat, i, j)
+            if mat == "A":
+                if k >= 0:
+                    Ai.append(i); Aj.append(j); Ak.append(k)
+                else:
+                    self.A0[i, j] = val
+            elif mat == "S":
+                if k >= 0:
+                    Si.append(i); Sj.append(j); Sk.append(k)
+                else:
+                    self.S0[i, j] = self.S0[j, i] = val
+            else:
+                if k >= 0:
+                    vi.append(i); vk.append(k)
+                else:
+                    self.v0[i] = val
+        self.Ai, self.Aj, self.Ak = np.array(Ai, int), np.array(Aj, int), np.array(Ak, int)
+        self.Si, self.Sj, self.Sk = np.array(Si, int), np.array(Sj, int), np.array(Sk, int)
+        self.vi, self.vk = np.array(vi, int), np.array(vk, int)
+        self.meanstructure = pt.meanstructure
+
+    # ------------------------------------------------------------------ matrices
+    def matrices(self, theta):
+        theta = np.asarray(theta, float)
+        batch = theta.shape[:-1]
+        A = np.broadcast_to(self.A0, batch + self.A0.shape).copy()
+        S = np.broadcast_to(self.S0, batch + self.S0.shape).copy()
+        v = np.broadcast_to(self.v0, batch + self.v0.shape).copy()
+        A[..., self.Ai, self.Aj] = theta[..., self.Ak]
+        S[..., self.Si, self.Sj] = theta[..., self.Sk]
+        S[..., self.Sj, self.Si] = theta[..., self.Sk]
+        v[..., self.vi] = theta[..., self.vk]
+        return A, S, v
+
+    def set_values(self, theta, A, S, v):
+        return self.matrices(theta)
+
+    def implied_all(self, theta):
+        """Implied moments of all m variables: (Sigma_all, mu_all, B, S)."""
+        A, S, v = self.matrices(theta)
+        B = np.linalg.inv(np.eye(self.m) - A)
+        sig = B @ S @ np.swapaxes(B, -1, -2)
+        mu = np.einsum("...ij,...j->...i", B, v)
+        return sig, mu, B, S, v
+
+    def implied(self, theta):
+        """Model-implied covariance matrix and mean vector of the observed variables."""
+        sig, mu, *_ = self.implied_all(theta)
+        p = self.p
+        return sig[..., :p, :p], mu[..., :p]
+
+    # ------------------------------------------------------------------ derivatives
+    def gradient_chain(self, theta, g_sigma, g_mu=None):
+        """Chain a gradient w.r.t. (Sigma, mu) of the observed variables to theta.
+
+        ``g_sigma`` is the derivative of a scalar w.r.t. each element of the
+        symmetric Sigma treated as a full matrix (symmetric itself).
+        """
+        sig, mu_all, B, S, v = self.implied_all(theta)
+        p = self.p
+        Bo = B[..., :p, :]                                  # F B  (p x m)
+        E = np.swapaxes(Bo, -1, -2) @ g_sigma @ Bo          # B'F' G F B (m x m)
+        gA = 2.0 * E @ S @ np.swapaxes(B, -1, -2)           # dF/dA
+        gS = E
+        batch = np.shape(theta)[:-1]
+        grad = np.zeros(batch + (self.npar,))
+        if g_mu is not None and self.meanstructure:
+            h = np.einsum("...ji,...j->...i", Bo, g_mu)     # B'F' g_mu (m)
+            gA = gA + h[..., :, None] * mu_all[..., None, :]
+            if len(self.vk):
+                _scatter(grad, self.vk, h[..., self.vi])
+        if len(self.Ak):
+            _scatter(grad, self.Ak, gA[..., self.Ai, self.Aj])
+        if len(self.Sk):
+            off = self.Si != self.Sj
+            vals = gS[..., self.Si, self.Sj] + np.where(off, gS[..., self.Sj, self.Si], 0.0)
+            _scatter(grad, self.Sk, vals)
+        return grad
+
+    def delta(self, theta):
+        """Jacobian of the implied moments w.r.t. theta (no batch dimension).
+
+        Returns ``(d_sigma, d_mu)`` with shapes (npar, p, p) and (npar, p).
+        """
+        sig, mu_all, B, S, v = self.implied_all(theta)
+        p, npar = self.p, self.npar
+        M = B[:p, :]                          # p x m
+        C = B @ S @ B.T                       # m x m  (Sigma_all)
+        C = C[:, :p]                          # m x p
+        d_sigma = np.zeros((npar, p, p))
+        d_mu = np.zeros((npar, p))
+        if len(self.Ak):
+            X = M[:, self.Ai].T[:, :, None] * C[self.Aj, :][:, None, :]     # (nA, p, p)
+            X = X + np.swapaxes(X, 1, 2)
+            np.add.at(d_sigma, self.Ak, X)
+            if self.meanstructure:
+                np.add.at(d_mu, self.Ak, M[:, self.Ai].T * mu_all[self.Aj][:, None])
+        if len(self.Sk):
+            Mi, Mj = M[:, self.Si].T, M[:, self.Sj].T
+            X = Mi[:, :, None] * Mj[:, None, :]
+            off = (self.Si != self.Sj)[:, None, None]
+            X = X + np.where(off, np.swapaxes(X, 1, 2), 0.0)
+            np.add.at(d_sigma, self.Sk, X)
+        if len(self.vk) and self.meanstructure:
+            np.add.at(d_mu, self.vk, M[:, self.vi].T)
+        return d_sigma, d_mu
+
+
+def _scatter(grad, idx, vals):
+    """grad[..., idx] += vals, summing repeated indices (equality constraints)."""
+    if grad.ndim == 1:
+        np.add.at(grad, idx, vals)
+    else:
+        flat = grad.reshape(-1, grad.shape[-1])
+        v = vals.reshape(-1, vals.shape[-1])
+        for col, k in enumerate(idx):
+            flat[:, k] += v[:, col]

@@ -1,0 +1,356 @@
+"""The parameter table: the single description of a model and of its results.
+
+Built from parsed lavaan syntax with lavaan's ``sem()``/``cfa()`` defaults
+(``lavaan::lavaanify(model, auto = TRUE)``): the first loading of each latent
+variable is fixed to 1 (or, with ``std_lv``, latent variances are fixed to 1),
+residual variances are free, exogenous latent variables covary, the residuals
+of pure dependent variables covary, exogenous observed covariates are fixed to
+their sample moments (``fixed.x = TRUE``), single-indicator residuals are fixed
+to 0, and with a mean structure observed intercepts are free and latent means
+fixed to 0.  The table is a :class:`pandas.DataFrame` with one row per
+parameter per group; estimation only adds numbers to it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ModelSpecificationError, ModelSyntaxError
+from .syntax import Statement, compile_expression, parse_model
+
+GROUP_EQUAL_OPTIONS = ("loadings", "intercepts", "means", "residuals", "residual.covariances",
+                       "lv.variances", "lv.covariances", "regressions")
+
+
+def _uniq(seq):
+    seen, out = set(), []
+    for s in seq:
+        if s not in seen:
+            seen.add(s)
+            out.append(s)
+    return out
+
+
+@dataclass
+class ModelNames:
+    """Variable roles, as lavaan's ``lav_partable_vnames`` defines them."""
+    lv: list
+    ov: list
+    ov_ind: list
+    ov_y: list
+    ov_x: list
+    lv_x: list
+    lv_y: list
+    eqs_y: list
+    eqs_x: list
+
+    @property
+    def ov_nox(self):
+        return [v for v in self.ov if v not in self.ov_x]
+
+
+def variable_names(stmts: list[Statement]) -> ModelNames:
+    lv = _uniq(s.lhs for s in stmts if s.op == "=~")
+    v_ind = _uniq(s.rhs for s in stmts if s.op == "=~")
+    eqs_y = _uniq(s.lhs for s in stmts if s.op == "~")
+    eqs_x = _uniq(s.rhs for s in stmts if s.op == "~")
+    ov_ind = [v for v in v_ind if v not in lv]
+    ov_y_all = [v for v in eqs_y if v not in lv and v not in ov_ind]
+    ov_x = [v for v in eqs_x if v not in lv and v not in ov_ind and v not in ov_y_all]
+    extra = []
+    for s in stmts:
+        if s.op == "~~":
+            extra += [x for x in (s.lhs, s.rhs) if x not in lv]
+        elif s.op == "~1" and s.lhs not in lv:
+            extra.append(s.lhs)
+    ov = _uniq(ov_ind + ov_y_all + ov_x)
+    ov = ov + [v for v in _uniq(extra) if v not in ov]
+    lv_x = [v for v in lv if v not in v_ind and v not in eqs_y]
+    ov_y = [v for v in ov if v in eqs_y and v not in v_ind and v not in eqs_x and v not in lv]
+    lv_y = [v for v in lv if v in eqs_y and v not in v_ind and v not in eqs_x]
+    return ModelNames(lv=lv, ov=ov, ov_ind=ov_ind, ov_y=ov_y, ov_x=ov_x, lv_x=lv_x, lv_y=lv_y,
+                      eqs_y=eqs_y, eqs_x=eqs_x)
+
+
+@dataclass
+class ParTable:
+    """A parameter table plus what estimation needs to read it.
+
+    Attributes
+    ----------
+    table : DataFrame
+        Columns ``id, lhs, op, rhs, group, user, free, ustart, exo, label, plabel, start``;
+        ``free`` is 0 for fixed rows and otherwise the index (1-based) into the
+        free-parameter vector; rows sharing a label share that index.
+    names : ModelNames
+    defined : list of (name, expression, func, labels)
+    ngroups : int
+    group_labels : list
+    """
+    table: pd.DataFrame
+    names: ModelNames
+    defined: list = field(default_factory=list)
+    ngroups: int = 1
+    group_labels: list = field(default_factory=lambda: [1])
+    meanstructure: bool = False
+
+    @property
+    def npar(self) -> int:
+        return int(self.table["free"].max()) if len(self.table) else 0
+
+    def free_rows(self) -> np.ndarray:
+        """Index of the first row for each free parameter (1..npar)."""
+        t = self.table
+        first = t[t["free"] > 0].drop_duplicates("free").sort_values("free")
+        return first.index.to_numpy()
+
+
+def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanstructure: bool = False,
+                   fixed_x: bool = True, ngroups: int = 1, group_labels=None, group_equal=(),
+                   group_partial=(), auto_fix_first: bool = True) -> ParTable:
+    """Build the parameter table for ``model`` with lavaan's ``sem()`` defaults.
+
+    Parameters
+    ----------
+    model : str
+        lavaan model syntax.
+    std_lv : bool
+        Fix latent (residual) variances to 1 and free all loadings (lavaan ``std.lv = TRUE``).
+    meanstructure : bool
+        Add intercepts (observed: free, latent: fixed to 0).
+    fixed_x : bool
+        Treat exogenous observed covariates as fixed (lavaan ``fixed.x = TRUE``).
+    ngroups, group_labels, group_equal, group_partial
+        Multi-group settings with lavaan's meaning.
+
+    Examples
+    --------
+    >>> pt = build_partable("f =~ x1 + x2 + x3")
+    >>> pt.table[["lhs", "op", "rhs", "free"]].values.tolist()[:2]
+    [['f', '=~', 'x1', 0], ['f', '=~', 'x2', 1]]
+
+    The R equivalent is ``lavaanify("f =~ x1 + x2 + x3", auto = TRUE)``.
+    """
+    stmts = parse_model(model) if isinstance(model, str) else model
+    group_labels = list(group_labels) if group_labels is not None else list(range(1, ngroups + 1))
+    for ge in group_equal:
+        if ge not in GROUP_EQUAL_OPTIONS:
+            raise ModelSpecificationError(f"group_equal={ge!r} is not known; use any of {', '.join(GROUP_EQUAL_OPTIONS)}")
+    par_stmts = [s for s in stmts if s.op in ("=~", "~", "~~", "~1")]
+    if not par_stmts:
+        raise ModelSyntaxError("the model has no =~, ~ or ~~ statement; nothing to estimate")
+    names = variable_names(par_stmts)
+    if any(s.op == "~1" for s in par_stmts):
+        meanstructure = True
+    lv, ov_x = names.lv, names.ov_x if fixed_x else []
+    if not fixed_x:
+        names.ov_x = []
+
+    rows = []
+
+    def mod_value(lst, g, default=None):
+        if not lst:
+            return default
+        if len(lst) == 1:
+            return lst[0]
+        if len(lst) != ngroups:
+            raise ModelSyntaxError(f"a modifier c(...) has {len(lst)} values but there are {ngroups} groups")
+        return lst[g]
+
+    # 1. user rows (duplicates: last one wins, as lavaan warns and merges)
+    for g in range(ngroups):
+        seen = {}
+        for s in par_stmts:
+            key = (s.lhs, s.op, s.rhs)
+            if s.op == "~~" and (s.rhs, s.op, s.lhs) in seen:
+                key = (s.rhs, s.op, s.lhs)
+            m = s.modifier
+            fixed = mod_value(m.fixed, g)
+            free_flag = mod_value(m.free, g, False)
+            label = mod_value(m.label, g)
+            start = mod_value(m.start, g)
+            row = dict(lhs=key[0], op=key[1], rhs=key[2], group=g + 1, user=1, fixed=fixed,
+                       force_free=bool(free_flag), label=label or "", start=start, exo=0, line=s.line)
+            if key in seen:
+                rows[seen[key]] = row
+            else:
+                seen[key] = len(rows)
+                rows.append(row)
+
+    def have(g, lhs, op, rhs):
+        for r in rows:
+            if r["group"] == g and r["op"] == op and ((r["lhs"], r["rhs"]) == (lhs, rhs) or
+                                                       (op == "~~" and (r["lhs"], r["rhs"]) == (rhs, lhs))):
+                return True
+        return False
+
+    def add(g, lhs, op, rhs, fixed=None, exo=0):
+        if not have(g, lhs, op, rhs):
+            rows.append(dict(lhs=lhs, op=op, rhs=rhs, group=g, user=0, fixed=fixed, force_free=False,
+                             label="", start=None, exo=exo, line=0))
+
+    for g in range(1, ngroups + 1):
+        ov_nox = [v for v in names.ov if v not in ov_x]
+        for v in ov_nox + lv:
+            add(g, v, "~~", v)
+        for i in range(len(names.lv_x)):
+            for j in range(i + 1, len(names.lv_x)):
+                add(g, names.lv_x[i], "~~", names.lv_x[j])
+        lvov_y = names.lv_y + names.ov_y
+        for i in range(len(lvov_y)):
+            for j in range(i + 1, len(lvov_y)):
+                add(g, lvov_y[i], "~~", lvov_y[j])
+        for j in range(len(ov_x)):
+            for i in range(j, len(ov_x)):
+                add(g, ov_x[j], "~~", ov_x[i], exo=1)
+        if meanstructure:
+            for v in ov_nox:
+                add(g, v, "~1", "")
+            for v in ov_x:
+                add(g, v, "~1", "", exo=1)
+            for v in lv:
+                add(g, v, "~1", "", fixed=0.0)
+
+    t = pd.DataFrame(rows)
+    # 2. fixing rules
+    free = np.ones(len(t), dtype=bool)
+    ustart = np.full(len(t), np.nan)
+    for i, r in t.iterrows():
+        if r["fixed"] is not None and not pd.isna(r["fixed"]):
+            free[i], ustart[i] = False, r["fixed"]
+        if r["exo"] == 1:
+            free[i] = False
+    if auto_fix_first and not std_lv:
+        for g in range(1, ngroups + 1):
+            for f in lv:
+                idx = t.index[(t["group"] == g) & (t["op"] == "=~") & (t["lhs"] == f)]
+                if len(idx) == 0:
+                    continue
+                first = idx[0]
+                # a user-fixed loading anywhere already sets the scale
+                if (~free[idx]).any() or t.at[first, "force_free"]:
+                    continue
+                free[first], ustart[first] = False, 1.0
+    if std_lv:
+        for g in range(1, ngroups + 1):
+            for f in lv:
+                idx = t.index[(t["group"] == g) & (t["op"] == "~~") & (t["lhs"] == f) & (t["rhs"] == f)]
+                for i in idx:
+                    if t.at[i, "user"] == 0 or (free[i] and not t.at[i, "force_free"] and not t.at[i, "label"]):
+                        free[i], ustart[i] = False, 1.0
+    # auto.fix.single: a latent variable with one observed indicator -> residual variance 0
+    for g in range(1, ngroups + 1):
+        for f in lv:
+            ind = t[(t["group"] == g) & (t["op"] == "=~") & (t["lhs"] == f)]["rhs"].tolist()
+            if len(ind) == 1 and ind[0] not in lv:
+                idx = t.index[(t["group"] == g) & (t["op"] == "~~") & (t["lhs"] == ind[0]) & (t["rhs"] == ind[0])]
+                for i in idx:
+                    if t.at[i, "user"] == 0:
+                        free[i], ustart[i] = False, 0.0
+    t["ustart"] = ustart
+    t["label"] = t["label"].fillna("")
+
+    # 3. group equality constraints: shared labels across groups
+    if ngroups > 1 and group_equal:
+        partial = set()
+        for p in group_partial:
+            txt = p.replace(" ", "")
+            for op in ("=~", "~~", "~1", "~"):
+                if op in txt:
+                    a, b = txt.split(op, 1)
+                    partial.add((a, op, b))
+                    if op == "~~":
+                        partial.add((b, op, a))
+                    break
+        lvset = set(lv)
+
+        def kind(r):
+            op, lhs, rhs = r["op"], r["lhs"], r["rhs"]
+            if op == "=~":
+                return "loadings"
+            if op == "~":
+                return "regressions"
+            if op == "~1":
+                return "means" if lhs in lvset else "intercepts"
+            if op == "~~":
+                if lhs in lvset and rhs in lvset:
+                    return "lv.variances" if lhs == rhs else "lv.covariances"
+                if lhs not in lvset and rhs not in lvset:
+                    return "residuals" if lhs == rhs else "residual.covariances"
+            return None
+        for i, r in t.iterrows():
+            if not free[i] or r["label"] or kind(r) not in group_equal:
+                continue
+            if (r["lhs"], r["op"], r["rhs"]) in partial:
+                continue
+            t.at[i, "label"] = f".eq.{r['lhs']}{r['op']}{r['rhs']}"
+        if "means" in group_equal or "intercepts" in group_equal:
+            pass
+        # lavaan frees latent means in groups > 1 when intercepts are equal
+        if "intercepts" in group_equal and meanstructure:
+            for i, r in t.iterrows():
+                if r["op"] == "~1" and r["lhs"] in lvset and r["group"] > 1 and r["user"] == 0 \
+                        and "means" not in group_equal:
+                    free[i], ustart[i] = True, np.nan
+    # 4. free-parameter indices; shared labels share one index
+    free_idx = np.zeros(len(t), dtype=int)
+    by_label: dict = {}
+    k = 0
+    for i in range(len(t)):
+        if not free[i]:
+            continue
+        lab = t.at[i, "label"]
+        if lab and lab in by_label:
+            free_idx[i] = by_label[lab]
+            continue
+        k += 1
+        free_idx[i] = k
+        if lab:
+            by_label[lab] = k
+    # fixed rows that carry a label used by a free row stay fixed; a label used only by fixed rows is fine
+    t["free"] = free_idx
+    t["id"] = np.arange(1, len(t) + 1)
+    t["plabel"] = [f".p{i}." for i in t["id"]]
+    t.loc[t["label"].str.startswith(".eq."), "label"] = ""
+    t["eq_key"] = [lab for lab in t["label"]]
+    # 5. defined parameters and equality constraints between labels
+    labels = {lab for lab in t["label"] if lab}
+    defined = []
+    for s in stmts:
+        if s.op == ":=":
+            if s.lhs in labels:
+                raise ModelSyntaxError(f"line {s.line}: the defined parameter {s.lhs!r} has the name of a model label; "
+                                       "choose another name")
+            func, used = compile_expression(s.expr, labels | {d[0] for d in defined}, f"line {s.line}")
+            defined.append((s.lhs, s.expr, func, used))
+    for s in stmts:
+        if s.op == "==":
+            a, b = s.lhs.strip(), s.rhs.strip()
+            if a in labels and b in labels:
+                ka = int(t.loc[t["label"] == a, "free"].max())
+                kb = int(t.loc[t["label"] == b, "free"].max())
+                if ka and kb and ka != kb:
+                    t.loc[t["free"] == kb, "free"] = ka
+                    t["free"] = _renumber(t["free"].to_numpy())
+            else:
+                raise ModelSpecificationError(f"line {s.line}: only equality between two labels (a == b) is supported, "
+                                              f"got `{s.lhs} == {s.rhs}`")
+        elif s.op in ("<", ">"):
+            raise ModelSpecificationError(f"line {s.line}: inequality constraints (`{s.lhs} {s.op} {s.rhs}`) are not "
+                                          "supported; remove the constraint")
+    t = t[["id", "lhs", "op", "rhs", "group", "user", "free", "ustart", "exo", "label", "plabel", "start", "line"]]
+    return ParTable(table=t.reset_index(drop=True), names=names, defined=defined, ngroups=ngroups,
+                    group_labels=group_labels, meanstructure=meanstructure)
+
+
+def _renumber(free: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(free)
+    mapping: dict = {}
+    for i, f in enumerate(free):
+        if f > 0:
+            if f not in mapping:
+                mapping[f] = len(mapping) + 1
+            out[i] = mapping[f]
+    return out

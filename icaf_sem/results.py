@@ -1,0 +1,574 @@
+"""SEMResult: the parameter table, fit measures, R², modification indices,
+warnings, and the ways to show them (``summary()``, ``to_frame()``,
+``_repr_html_`` for Jupyter, ``as_latex()``, ``to_dict()`` for the CLI JSON).
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import ConvergenceWarning, HeywoodWarning, IdentificationWarning, NotPositiveDefiniteWarning
+from .estimation import fit_measures as fm
+from .estimation import inference
+from .estimation.core import Core, estimate, yuan_bentler
+from .model.matrices import GroupRAM
+from .model.partable import ParTable
+
+PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue",
+                 "ci_lower", "ci_upper", "std_lv", "std_all"]
+Z975 = float(stats.norm.ppf(0.975))
+
+
+class SEMResult:
+    """The result of :func:`icaf_sem.fit`.
+
+    Attributes
+    ----------
+    parameters : DataFrame
+        lavaan's ``parameterEstimates(fit, standardized = TRUE)``: columns
+        ``lhs, op, rhs, group, label, free, est, se, z, pvalue, ci_lower, ci_upper, std_lv, std_all``.
+    fit_measures : dict
+        lavaan's ``fitMeasures(fit)`` under lavaan's names.
+    r2 : dict
+        ``lavInspect(fit, "r2")``.
+    warnings : list of str
+        Statistical trouble found while fitting (also issued with ``warnings.warn``).
+    converged : bool
+    """
+
+    def __init__(self):
+        self.warnings: list[str] = []
+        self.boot = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def _from_core(cls, core: Core, model: str, spec: dict, modindices: bool = True):
+        self = cls()
+        self._core = core
+        self.model = model
+        self.spec = spec
+        self.estimator = core.estimator
+        self.missing = core.missing
+        self.converged = core.converged
+        self.nobs = int(round(core.ntotal))
+        self.group = spec.get("group")
+        self.group_labels = spec.get("group_labels", [1])
+        self._want_mi = modindices
+        if not core.converged:
+            self._warn(ConvergenceWarning, f"the optimiser did not converge after {core.iterations} iterations; "
+                       "estimates are unreliable: check the model (identification, start values) and the data")
+        for kind, msg in core.messages:
+            if kind == "identification":
+                self._warn(IdentificationWarning, msg)
+        self._implied_checks()
+        self.parameters = self._parameter_table()
+        self._heywood_checks()
+        self.fit_measures = self._fit_measures()
+        self.r2 = self._r2()
+        return self
+
+    def _warn(self, cls_, msg):
+        self.warnings.append(msg)
+        warnings.warn(cls_(msg), stacklevel=3)
+
+    # ------------------------------------------------------------------ implied moments
+    def _group_implied(self, g):
+        ram = self._core.rams[g]
+        sig, mu, *_ = ram.implied_all(self._core.theta)
+        return sig, mu
+
+    def _implied_checks(self):
+        core = self._core
+        for g, ram in enumerate(core.rams):
+            sig, _ = ram.implied(core.theta)
+            try:
+                ev = np.linalg.eigvalsh(sig)
+            except np.linalg.LinAlgError:
+                ev = np.array([-1.0])
+            if ev.min() <= 0:
+                where = f" in group {self.group_labels[g]!r}" if self.group else ""
+                self._warn(NotPositiveDefiniteWarning, f"the model-implied covariance matrix{where} is not positive "
+                           "definite; the solution is not admissible")
+            sall, _ = self._group_implied(g)
+            lv = ram.lv
+            if lv:
+                psi = sall[ram.p:, ram.p:]
+                try:
+                    ev = np.linalg.eigvalsh(psi)
+                except np.linalg.LinAlgError:
+                    ev = np.array([-1.0])
+                if ev.min() < -1e-10:
+                    self._warn(NotPositiveDefiniteWarning, "the covariance matrix of the latent variables is not "
+                               "positive definite (a latent correlation beyond ±1?); inspect the latent covariances")
+
+    def _heywood_checks(self):
+        t = self.parameters
+        neg = t[(t["op"] == "~~") & (t["lhs"] == t["rhs"]) & (t["est"] < 0)]
+        for _, r in neg.iterrows():
+            where = f" (group {r['group']})" if self.group else ""
+            self._warn(HeywoodWarning, f"Heywood case: the variance of {r['lhs']!r}{where} is negative "
+                       f"({r['est']:.4g}); consider whether the item belongs to its construct, fix the variance "
+                       "to a small positive value, or collect more data")
+        big = t[(t["op"] == "~~") & (t["lhs"] != t["rhs"]) & (t["std_all"].abs() > 1)]
+        for _, r in big.iterrows():
+            self._warn(HeywoodWarning, f"the standardized covariance {r['lhs']} ~~ {r['rhs']} is {r['std_all']:.3f}, "
+                       "beyond ±1: the solution is not admissible")
+
+    # ------------------------------------------------------------------ parameter table
+    def _parameter_table(self) -> pd.DataFrame:
+        core = self._core
+        pt = core.pt
+        t = pt.table
+        theta = core.theta
+        est = np.where(t["free"] > 0, theta[np.maximum(t["free"].to_numpy() - 1, 0)] if len(theta) else 0.0,
+                       t["ustart"].to_numpy())
+        est = est.astype(float)
+        V = core.vcov if core.vcov is not None else np.full((len(theta), len(theta)), np.nan)
+        se_free = np.sqrt(np.clip(np.diag(V), 0, None)) if len(theta) else np.zeros(0)
+        se = np.where(t["free"] > 0, se_free[np.maximum(t["free"].to_numpy() - 1, 0)] if len(theta) else 0.0, 0.0)
+        df = pd.DataFrame({
+            "lhs": t["lhs"].to_numpy(), "op": t["op"].to_numpy(), "rhs": t["rhs"].to_numpy(),
+            "group": t["group"].to_numpy().astype(int), "label": t["label"].to_numpy(),
+            "free": t["free"].to_numpy().astype(int), "est": est, "se": se})
+        std_lv, std_all = self._standardize(est)
+        df["std_lv"], df["std_all"] = std_lv, std_all
+        # defined parameters
+        rows = []
+        if pt.defined:
+            values = self._label_values(est)
+            free_rows = pt.free_rows()
+
+            def dfun(th):
+                e = est.copy()
+                e[t["free"] > 0] = th[t["free"].to_numpy()[t["free"] > 0] - 1]
+                return self._defined_values(e)
+            d_est = self._defined_values(est)
+            J = inference.jacobian(dfun, theta) if len(theta) else np.zeros((len(d_est), 0))
+            d_cov = J @ V @ J.T
+            d_se = np.sqrt(np.clip(np.diag(d_cov), 0, None))
+            d_lv = self._defined_values(std_lv, free_only_rows=free_rows)
+            d_all = self._defined_values(std_all, free_only_rows=free_rows)
+            for k, (name, expr, func, used) in enumerate(pt.defined):
+                rows.append({"lhs": name, "op": ":=", "rhs": expr, "group": 0, "label": name, "free": 0,
+                             "est": d_est[k], "se": d_se[k], "std_lv": d_lv[k], "std_all": d_all[k]})
+            self._defined_cov = d_cov
+        if rows:
+            df = pd.concat([df, pd.DataFrame(rows)], ignore_index=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(df["se"] > 0, df["est"] / df["se"], np.nan)
+        df["z"] = z
+        df["pvalue"] = 2 * stats.norm.sf(np.abs(z))
+        df["ci_lower"] = df["est"] - Z975 * df["se"]
+        df["ci_upper"] = df["est"] + Z975 * df["se"]
+        fixed = (df["free"] == 0) & (df["op"] != ":=")
+        df.loc[fixed, ["z", "pvalue"]] = np.nan
+        df.loc[fixed, "ci_lower"] = df.loc[fixed, "est"]
+        df.loc[fixed, "ci_upper"] = df.loc[fixed, "est"]
+        df["label"] = df["label"].fillna("").astype(str)
+        for c in ["est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_lv", "std_all"]:
+            df[c] = df[c].astype(float)
+        return df[PARAM_COLUMNS]
+
+    def _label_values(self, est):
+        t = self._core.pt.table
+        out = {}
+        for i, lab in enumerate(t["label"]):
+            if lab and lab not in out:
+                out[lab] = est[i]
+        return out
+
+    def _defined_values(self, est, free_only_rows=None):
+        pt = self._core.pt
+        t = pt.table
+        if free_only_rows is not None:
+            # lavaan evaluates := on the values at the first row of each free parameter
+            est = est.copy()
+            free = t["free"].to_numpy()
+            first = {}
+            for i in free_only_rows:
+                first[free[i]] = est[i]
+            for i in range(len(est)):
+                if free[i] > 0:
+                    est[i] = first[free[i]]
+        env = self._label_values(est)
+        out = []
+        for name, expr, func, used in pt.defined:
+            with np.errstate(all="ignore"):
+                val = float(func(env))
+            env[name] = val
+            out.append(val)
+        return np.array(out, dtype=float)
+
+    def _standardize(self, est):
+        core = self._core
+        t = core.pt.table
+        std_lv = est.copy()
+        std_all = est.copy()
+        lvset = set(core.pt.names.lv)
+        for g, ram in enumerate(core.rams):
+            A, S, v = ram.matrices(core.theta)
+            B = np.linalg.inv(np.eye(ram.m) - A)
+            sall = B @ S @ B.T
+            var = np.diag(sall).copy()
+            with np.errstate(invalid="ignore"):
+                sd = np.sqrt(np.where(var > 0, var, np.nan))
+            pos = {v_: i for i, v_ in enumerate(ram.vars)}
+            rows = t.index[t["group"] == ram.group]
+            resvar = {}
+            for i in rows:
+                r = t.loc[i]
+                if r["op"] == "~~" and r["lhs"] == r["rhs"]:
+                    resvar[r["lhs"]] = est[i]
+            for i in rows:
+                r = t.loc[i]
+                op, lhs, rhs, e = r["op"], r["lhs"], r["rhs"], est[i]
+                if op == "=~":
+                    lv_sd = sd[pos[lhs]]
+                    std_lv[i] = e * lv_sd / (sd[pos[rhs]] if rhs in lvset else 1.0)
+                    std_all[i] = e * lv_sd / sd[pos[rhs]]
+                elif op == "~":
+                    f_lv = (sd[pos[rhs]] if rhs in lvset else 1.0) / (sd[pos[lhs]] if lhs in lvset else 1.0)
+                    std_lv[i] = e * f_lv
+                    std_all[i] = e * sd[pos[rhs]] / sd[pos[lhs]]
+                elif op == "~~":
+                    if lhs == rhs:
+                        std_lv[i] = e / var[pos[lhs]] if lhs in lvset else e
+                        std_all[i] = e / var[pos[lhs]]
+                    else:
+                        a = np.sqrt(abs(resvar.get(lhs, np.nan)))
+                        b = np.sqrt(abs(resvar.get(rhs, np.nan)))
+                        with np.errstate(invalid="ignore", divide="ignore"):
+                            val = e / (a * b)
+                        std_all[i] = val
+                        if lhs in lvset and rhs in lvset:
+                            std_lv[i] = val
+                        elif lhs in lvset or rhs in lvset:
+                            std_lv[i] = e / (a if lhs in lvset else b)
+                        else:
+                            std_lv[i] = e
+                elif op == "~1":
+                    std_all[i] = e / sd[pos[lhs]]
+                    std_lv[i] = e / sd[pos[lhs]] if lhs in lvset else e
+        return std_lv, std_all
+
+    # ------------------------------------------------------------------ R²
+    def _r2(self):
+        core = self._core
+        out = {}
+        for g, ram in enumerate(core.rams):
+            A, S, v = ram.matrices(core.theta)
+            B = np.linalg.inv(np.eye(ram.m) - A)
+            sall = B @ S @ B.T
+            has_in = np.abs(A).sum(1) > 0
+            t = core.pt.table
+            tg = t[t["group"] == ram.group]
+            endo = set(tg.loc[tg["op"] == "=~", "rhs"]) | set(tg.loc[tg["op"] == "~", "lhs"])
+            for i, name in enumerate(ram.vars):
+                if name in endo:
+                    key = name if len(core.rams) == 1 else (name, self.group_labels[g])
+                    out[key] = float(1.0 - S[i, i] / sall[i, i])
+        return out
+
+    # ------------------------------------------------------------------ fit measures
+    def _fit_measures(self):
+        core = self._core
+        pt = core.pt
+        N = core.ntotal
+        G = len(core.datas)
+        x2, df = core.chisq, core.df
+        out = {"npar": pt.npar, "fmin": x2 / (2 * N), "chisq": x2, "df": df,
+               "pvalue": float(stats.chi2.sf(x2, df)) if df > 0 else np.nan}
+        base = self._baseline()
+        self._base = base
+        x2n, dfn = base.chisq, base.df
+        out.update({"baseline.chisq": x2n, "baseline.df": dfn,
+                    "baseline.pvalue": float(stats.chi2.sf(x2n, dfn)) if dfn > 0 else np.nan})
+        robust = core.estimator == "MLR"
+        fiml = core.missing == "ml"
+        c = cn = np.nan
+        if robust:
+            c, _, _ = yuan_bentler(core)
+            cn, _, _ = yuan_bentler(base)
+            x2s, x2ns = x2 / c, x2n / cn
+            out.update({"chisq.scaled": x2s, "df.scaled": df,
+                        "pvalue.scaled": float(stats.chi2.sf(x2s, df)) if df > 0 else np.nan,
+                        "chisq.scaling.factor": c,
+                        "baseline.chisq.scaled": x2ns, "baseline.df.scaled": dfn,
+                        "baseline.pvalue.scaled": float(stats.chi2.sf(x2ns, dfn)),
+                        "baseline.chisq.scaling.factor": cn})
+        out["cfi"] = fm.cfi(x2, df, x2n, dfn)
+        out["tli"] = fm.tli(x2, df, x2n, dfn)
+        if robust:
+            out["cfi.scaled"] = fm.cfi(x2s, df, x2ns, dfn)
+            out["tli.scaled"] = fm.tli(x2s, df, x2ns, dfn)
+        # robust indices
+        xx3 = df3 = c3 = xx3n = c3n = np.nan
+        if fiml and G == 1:
+            try:
+                r = fiml_corrected(core, base, version="V3" if robust else "V6")
+                xx3, df3, c3, xx3n, c3n = r
+            except (np.linalg.LinAlgError, ValueError):
+                pass
+        elif robust:
+            xx3, df3, c3, xx3n, c3n = x2, df, c, x2n, cn
+        if robust or fiml:
+            out["cfi.robust"] = fm.cfi(xx3, df, xx3n, dfn, c3, c3n)
+            out["tli.robust"] = fm.tli(xx3, df, xx3n, dfn, c3, c3n)
+        out["nfi"] = fm.nfi(x2, x2n)
+        out["rni"] = fm.rni(x2, df, x2n, dfn)
+        out["logl"] = core.logl
+        out["unrestricted.logl"] = core.logl_h1
+        k = pt.npar
+        out["aic"] = -2 * core.logl + 2 * k
+        out["bic"] = -2 * core.logl + k * np.log(N)
+        out["ntotal"] = int(round(N))
+        out["bic2"] = -2 * core.logl + k * np.log((N + 2) / 24)
+        out["rmsea"] = fm.rmsea(x2, df, N, G)
+        lo, up = fm.rmsea_ci(x2, df, N, G)
+        out["rmsea.ci.lower"], out["rmsea.ci.upper"] = lo, up
+        out["rmsea.ci.level"] = 0.90
+        out["rmsea.pvalue"] = fm.rmsea_pvalue(x2, df, N, G)
+        out["rmsea.close.h0"] = 0.05
+        if robust:
+            out["rmsea.scaled"] = fm.rmsea(x2s, df, N, G)
+            lo, up = fm.rmsea_ci(x2s, df, N, G)
+            out["rmsea.ci.lower.scaled"], out["rmsea.ci.upper.scaled"] = lo, up
+            out["rmsea.pvalue.scaled"] = fm.rmsea_pvalue(x2s, df, N, G)
+        if robust or fiml:
+            out["rmsea.robust"] = fm.rmsea(xx3, df3, N, G, c3)
+            lo, up = fm.rmsea_ci(xx3, df3, N, G, c3)
+            out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = lo, up
+        # residual-based measures, against the saturated (h1) moments
+        srmr_g, gfi_g = [], []
+        nel = 0
+        for g, ram in enumerate(core.rams):
+            S, ybar = core.h1[g]
+            M, mu = ram.implied(core.theta)
+            ms = pt.meanstructure
+            srmr_g.append(fm.srmr_bentler(S, M, ybar if ms else None, mu if ms else None))
+            gfi_g.append(fm.gfi_lisrel(S, M, ybar if ms else None, mu if ms else None))
+            p = S.shape[0]
+            nel += p * (p + 1) // 2 + (p if ms else 0)
+        w = np.array([d.N for d in core.datas]) / N
+        out["srmr"] = out["srmr_bentler"] = float(np.dot(w, srmr_g))
+        out["gfi"] = float(np.dot(w, gfi_g))
+        out["agfi"] = 1 - (nel / df) * (1 - out["gfi"]) if df > 0 else np.nan
+        return out
+
+    def _baseline(self) -> Core:
+        """The independence model of lavaan (variances, and means under a mean structure)."""
+        from .model.partable import ModelNames, ParTable as PT
+        core = self._core
+        pt = core.pt
+        names = pt.names
+        ov_x = names.ov_x
+        rows = []
+        for g in range(1, pt.ngroups + 1):
+            for v in [v for v in names.ov if v not in ov_x]:
+                rows.append(dict(lhs=v, op="~~", rhs=v, group=g, user=0, exo=0, ustart=np.nan))
+            for j in range(len(ov_x)):
+                for i in range(j, len(ov_x)):
+                    rows.append(dict(lhs=ov_x[j], op="~~", rhs=ov_x[i], group=g, user=0, exo=1, ustart=np.nan))
+            if pt.meanstructure:
+                for v in names.ov:
+                    rows.append(dict(lhs=v, op="~1", rhs="", group=g, user=0, exo=int(v in ov_x), ustart=np.nan))
+        t = pd.DataFrame(rows)
+        free = np.zeros(len(t), int)
+        k = 0
+        for i in range(len(t)):
+            if t.at[i, "exo"] == 0:
+                k += 1
+                free[i] = k
+        t["free"] = free
+        t["id"] = np.arange(1, len(t) + 1)
+        t["label"] = ""
+        t["plabel"] = ""
+        t["start"] = None
+        t["line"] = 0
+        bnames = ModelNames(lv=[], ov=names.ov, ov_ind=[], ov_y=[], ov_x=ov_x, lv_x=[], lv_y=[], eqs_y=[], eqs_x=[])
+        bpt = PT(table=t, names=bnames, ngroups=pt.ngroups, group_labels=pt.group_labels,
+                 meanstructure=pt.meanstructure)
+        need_se = core.estimator == "MLR" or core.missing == "ml"
+        return estimate(bpt, core.datas, estimator=core.estimator, missing=core.missing, h1=core.h1,
+                        compute_se=need_se)
+
+    # ------------------------------------------------------------------ modification indices
+    @cached_property
+    def modindices(self) -> pd.DataFrame:
+        """lavaan's ``modindices(fit)``: lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all."""
+        from .estimation.modindices import modification_indices
+        return modification_indices(self)
+
+    # ------------------------------------------------------------------ bootstrap
+    def _attach_bootstrap(self, boot):
+        self.boot = boot
+        self.parameters = boot.annotate(self.parameters)
+        for msg in boot.messages:
+            self.warnings.append(msg)
+
+    # ------------------------------------------------------------------ presentation
+    @property
+    def sample_cov(self) -> pd.DataFrame:
+        core = self._core
+        S, _ = core.h1[0]
+        return pd.DataFrame(S, index=core.datas[0].ov, columns=core.datas[0].ov)
+
+    @property
+    def implied_cov(self) -> pd.DataFrame:
+        core = self._core
+        M, _ = core.rams[0].implied(core.theta)
+        return pd.DataFrame(M, index=core.datas[0].ov, columns=core.datas[0].ov)
+
+    def latent_cov(self, standardized: bool = False, group: int = 1) -> pd.DataFrame:
+        """Model-implied covariance (or correlation) matrix of the latent variables."""
+        core = self._core
+        ram = core.rams[group - 1]
+        sall, _ = self._group_implied(group - 1)
+        psi = sall[ram.p:, ram.p:]
+        if standardized:
+            d = np.sqrt(np.diag(psi))
+            psi = psi / np.outer(d, d)
+        return pd.DataFrame(psi, index=ram.lv, columns=ram.lv)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The parameter table (a copy)."""
+        return self.parameters.copy()
+
+    def fit_table(self) -> pd.DataFrame:
+        keys = ["npar", "ntotal", "chisq", "df", "pvalue", "chisq.scaled", "chisq.scaling.factor", "pvalue.scaled",
+                "cfi", "tli", "cfi.robust", "tli.robust", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper",
+                "rmsea.robust", "srmr", "aic", "bic"]
+        return pd.DataFrame([(k, self.fit_measures[k]) for k in keys if k in self.fit_measures],
+                            columns=["measure", "value"])
+
+    def summary(self) -> str:
+        fmv = self.fit_measures
+        lines = [f"icaf_sem {self.estimator} estimation ({'FIML' if self.missing == 'ml' else 'listwise'}), "
+                 f"N = {self.nobs}, converged: {self.converged}",
+                 f"  chi-square = {fmv['chisq']:.3f}, df = {fmv['df']}, p = {fmv['pvalue']:.4f}"]
+        if "chisq.scaled" in fmv:
+            lines.append(f"  scaled chi-square (Yuan-Bentler) = {fmv['chisq.scaled']:.3f}, "
+                         f"scaling factor = {fmv['chisq.scaling.factor']:.4f}")
+        lines.append(f"  CFI = {fmv['cfi']:.3f}  TLI = {fmv['tli']:.3f}  RMSEA = {fmv['rmsea']:.3f} "
+                     f"[{fmv['rmsea.ci.lower']:.3f}, {fmv['rmsea.ci.upper']:.3f}]  SRMR = {fmv['srmr']:.3f}")
+        if self.warnings:
+            lines.append("Warnings:")
+            lines += [f"  ! {w}" for w in self.warnings]
+        lines.append("")
+        show = self.parameters.copy()
+        lines.append(show.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        return "\n".join(lines)
+
+    def __repr__(self):
+        fmv = self.fit_measures
+        return (f"<SEMResult {self.estimator}/{self.missing} N={self.nobs} npar={fmv['npar']} "
+                f"chisq={fmv['chisq']:.2f} df={fmv['df']} cfi={fmv['cfi']:.3f} rmsea={fmv['rmsea']:.3f}>")
+
+    def _repr_html_(self):
+        warn = "".join(f"<li>{w}</li>" for w in self.warnings)
+        warn = f"<p><b>Warnings</b></p><ul>{warn}</ul>" if warn else ""
+        return (f"<p><b>icaf_sem</b> {self.estimator} ({'FIML' if self.missing == 'ml' else 'listwise'}), "
+                f"N = {self.nobs}, converged: {self.converged}</p>{warn}"
+                + self.fit_table().to_html(index=False, float_format=lambda v: f"{v:.3f}")
+                + self.parameters.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
+
+    def as_latex(self) -> str:
+        return self.parameters.to_latex(index=False, float_format="%.3f", na_rep="")
+
+    def to_dict(self) -> dict:
+        """The CLI JSON layout (``../shared/README.md``)."""
+        params = []
+        for r in self.parameters.to_dict("records"):
+            row = {k: _clean(r[k]) for k in ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue",
+                                             "ci_lower", "ci_upper", "std_lv", "std_all"]}
+            row["group"] = int(r["group"]) if r["op"] != ":=" else 1
+            if "boot_ci" in r and isinstance(r.get("boot_ci"), dict):
+                row["boot_ci"] = r["boot_ci"]
+            params.append(row)
+        r2 = {}
+        for k, v in self.r2.items():
+            r2[k if isinstance(k, str) else f"{k[0]}.{k[1]}"] = _clean(v)
+        out = {"parameters": params, "fit": {k: _clean(v) for k, v in self.fit_measures.items()},
+               "r2": r2, "converged": bool(self.converged), "warnings": list(self.warnings),
+               "estimator": self.estimator, "missing": self.missing, "nobs": self.nobs}
+        if self._want_mi:
+            try:
+                mi = self.modindices
+                out["modindices"] = [{k: _clean(v) for k, v in m.items()} for m in mi.to_dict("records")]
+            except Exception as exc:  # an MI failure must not lose the fit
+                out["modindices"] = []
+                out["warnings"].append(f"modification indices could not be computed: {exc}")
+        if self.boot is not None:
+            out["bootstrap"] = self.boot.summary_dict()
+        return out
+
+
+def _clean(v):
+    if isinstance(v, (np.floating, float)):
+        return None if not math.isfinite(float(v)) else float(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    return v
+
+
+# ---------------------------------------------------------------------------- FIML-corrected robust indices
+def _delta_h1(ram, theta):
+    d_sigma, d_mu = ram.delta(theta)
+    p = ram.p
+    ci, ri = inference._vech_pairs(p)
+    vs = d_sigma[:, ri, ci]                              # (npar, p*)
+    return np.hstack([d_mu, vs]).T if ram.meanstructure else vs.T
+
+
+def _complete_h1_info(sigma):
+    p = sigma.shape[0]
+    D = inference.duplication(p)
+    P = np.linalg.inv(sigma)
+    A = 0.5 * D.T @ np.kron(P, P) @ D
+    return np.block([[P, np.zeros((p, A.shape[0]))], [np.zeros((A.shape[0], p)), A]])
+
+
+def fiml_corrected(core: Core, base: Core, version="V6"):
+    """Zhang & Savalei (2023) FIML-corrected chi-square and c-hat (lavaan's ``lav_fit_fiml_corrected``)."""
+    data = core.datas[0]
+    ram = core.rams[0]
+    sig_t, mu_t = core.h1[0]
+    N = data.N
+    from .estimation.samplestats import logl_complete
+
+    def xx(c):
+        M, mu = c.rams[0].implied(c.theta)
+        l0 = logl_complete(N, sig_t, mu_t, sig_t, mu_t)
+        l1 = logl_complete(N, sig_t, mu_t, M, mu)
+        return 2 * (l0 - l1)
+    xx3, xx3n = xx(core), xx(base)
+    WM, JM = inference.h1_information_and_firstorder(data, sig_t, mu_t, True)
+    WC = _complete_h1_info(sig_t)
+    WMi = np.linalg.inv(WM)
+    Dm = _delta_h1(ram, core.theta)
+    Db = _delta_h1(base.rams[0], base.theta)
+    E = core.info_inv
+    Eb = base.info_inv
+    if version == "V3":
+        gamma = WMi @ JM @ WMi
+        tr11 = np.sum(WC * gamma)
+
+        def k_of(D, Einv):
+            tr12 = np.sum((D.T @ JM @ WMi @ WC @ D) * Einv)
+            tr22 = np.sum((D.T @ JM @ D @ Einv) * (D.T @ WC @ D @ Einv).T)
+            return tr11 - 2 * tr12 + tr22
+    else:
+        tr1 = np.sum(WC * WMi)
+
+        def k_of(D, Einv):
+            return tr1 - np.sum((D.T @ WC @ D) * Einv)
+    df3 = core.df
+    c3 = k_of(Dm, E) / df3
+    c3n = k_of(Db, Eb) / base.df
+    return xx3, df3, c3, xx3n, c3n

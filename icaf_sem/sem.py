@@ -1,0 +1,209 @@
+"""``fit(model, data, ...)``: the one entry to estimation.
+
+Examples
+--------
+>>> import icaf_sem
+>>> res = icaf_sem.fit("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6", hs)   # doctest: +SKIP
+>>> res.fit_measures["cfi"]                                                     # doctest: +SKIP
+
+The lavaan equivalent is ``sem(model, data = hs)`` with ``estimator = "ML"``,
+``missing = "listwise"`` (or ``"ml"`` for FIML) and ``parameterEstimates(fit,
+standardized = TRUE)`` / ``fitMeasures(fit)``.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import (ConvergenceWarning, DataError, DataWarning, HeywoodWarning, IdentificationError,
+                     IdentificationWarning, ModelSpecificationError, NotPositiveDefiniteWarning)
+from .estimation import fit_measures as fm
+from .estimation import inference
+from .estimation.core import Core, estimate, yuan_bentler
+from .estimation.samplestats import GroupData
+from .model.matrices import GroupRAM
+from .model.partable import ParTable, build_partable
+from .model.syntax import parse_model
+
+ESTIMATORS = ("ML", "MLR")
+MISSING = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}
+Z975 = stats.norm.ppf(0.975)
+
+
+def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str = "listwise",
+        std_lv: bool = False, group: str | None = None, group_equal=(), group_partial=(),
+        ordered: bool = False, bootstrap: int = 0, seed: int | None = None, progress: bool = False,
+        modindices: bool = True):
+    """Fit a CFA/SEM written in lavaan syntax and return an :class:`~icaf_sem.results.SEMResult`.
+
+    Parameters
+    ----------
+    model : str
+        lavaan model syntax (``=~``, ``~``, ``~~``, ``~1``, ``:=``, labels, fixed values).
+    data : pandas.DataFrame
+        One row per respondent; the observed variables in the model must be numeric columns.
+    estimator : {"ML", "MLR"}
+        ``"MLR"``: ML estimates with Huber-White standard errors and the Yuan-Bentler scaled test.
+    missing : {"listwise", "ml"}
+        ``"ml"`` is full-information ML (FIML) with a mean structure.
+    std_lv : bool
+        Identify latent variables by fixing their variances to 1 instead of the first loading.
+    group : str, optional
+        Column defining groups for a multi-group model.
+    group_equal : sequence of str
+        Parameter kinds held equal across groups (lavaan's ``group.equal``).
+    group_partial : sequence of str
+        Parameters exempt from ``group_equal`` (e.g. ``"visual =~ x2"``).
+    ordered : bool
+        Not supported: ordinal estimation (WLSMV) is outside icaf_sem's scope.
+    bootstrap : int
+        Number of nonparametric bootstrap draws (0 = none).
+    seed : int, optional
+        Seed for the bootstrap.
+
+    Returns
+    -------
+    SEMResult
+
+    Examples
+    --------
+    >>> res = fit("ind60 =~ x1 + x2 + x3", pd_data)          # doctest: +SKIP
+    >>> res.parameters.head()                                 # doctest: +SKIP
+
+    The same model in lavaan: ``sem("ind60 =~ x1 + x2 + x3", data = PoliticalDemocracy)``.
+    """
+    from .results import SEMResult
+
+    est = str(estimator).upper()
+    if est not in ESTIMATORS:
+        raise ModelSpecificationError(f"estimator={estimator!r} is not supported; use 'ML' or 'MLR'")
+    miss = MISSING.get(str(missing).lower())
+    if miss is None:
+        raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise' or 'ml' (FIML)")
+    if ordered:
+        raise ModelSpecificationError("ordered=True (categorical estimation, WLSMV) is not supported by icaf_sem; "
+                                      "fit the items as continuous (the default) or use lavaan for ordinal models")
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}; read your file with "
+                        "icaf_sem.load_survey() or pandas.read_csv()")
+    if bootstrap and (int(bootstrap) != bootstrap or bootstrap < 0):
+        raise ModelSpecificationError(f"bootstrap={bootstrap!r} must be a non-negative whole number of draws")
+    if group_equal and not group:
+        raise ModelSpecificationError("group_equal was given without group=; name the grouping column")
+
+    stmts = parse_model(model)
+    collected: list = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
+                        group_equal=tuple(group_equal), group_partial=tuple(group_partial))
+        core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss)
+        result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
+        if bootstrap:
+            from .estimation.bootstrap import run_bootstrap
+            result._attach_bootstrap(run_bootstrap(core, int(bootstrap), seed=seed, progress=progress))
+    for w in caught:
+        collected.append(w)
+    # re-issue the warnings from the caller's frame and record them on the result
+    for w in collected:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+# ---------------------------------------------------------------------------- data preparation
+def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, group_equal, group_partial):
+    from .model.partable import variable_names
+    names = variable_names([s for s in stmts if s.op in ("=~", "~", "~~", "~1")])
+    ov = names.ov
+    cols = list(map(str, data.columns))
+    dup = sorted({c for c in cols if cols.count(c) > 1})
+    if dup:
+        raise DataError(f"the data has duplicated column names {dup}; rename them so each variable appears once")
+    absent = [v for v in ov if v not in cols]
+    if absent:
+        raise ModelSpecificationError(
+            f"variable(s) {', '.join(map(repr, absent))} appear in the model but are neither columns of the data "
+            f"nor latent variables (defined with =~); check the spelling (data columns: "
+            f"{', '.join(cols[:12])}{' ...' if len(cols) > 12 else ''})")
+    X = pd.DataFrame(index=data.index)
+    for v in ov:
+        col = data[v]
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            conv = pd.to_numeric(col, errors="coerce")
+            bad = col[conv.isna() & col.notna() & (col.astype(str).str.strip() != "")]
+            if len(bad):
+                raise DataError(f"column {v!r} holds text ({bad.iloc[0]!r} in row {bad.index[0]!r}); item columns "
+                                "must be numeric: clean the wave first (icaf-sem clean) or recode the text")
+            col = conv
+        X[v] = col.astype(float)
+    if not np.all(np.isfinite(X.to_numpy()[~np.isnan(X.to_numpy())])):
+        raise DataError("the data hold infinite values; replace them with missing values")
+    if group is not None:
+        if group not in cols:
+            raise DataError(f"group={group!r} is not a column of the data; choose one of {cols[:12]}")
+        gcol = data[group]
+        if gcol.isna().any():
+            warnings.warn(DataWarning(f"{int(gcol.isna().sum())} rows have no value in the group column {group!r} "
+                                      "and are left out"))
+        labels = sorted(gcol.dropna().unique().tolist(), key=lambda x: str(x))
+        # lavaan orders groups by first appearance
+        labels = list(pd.unique(gcol.dropna()))
+        if len(labels) < 2:
+            raise DataError(f"group column {group!r} has {len(labels)} level(s); a multi-group model needs at least 2")
+    else:
+        labels = [1]
+    datas = []
+    for lab in labels:
+        Xg = X[data[group] == lab] if group is not None else X
+        arr = Xg.to_numpy()
+        keep = ~np.isnan(arr).any(1) if missing == "listwise" else ~np.isnan(arr).all(1)
+        used = arr[keep]
+        _check_columns(used, ov, lab if group is not None else None)
+        if len(used) < 2:
+            where = f" in group {lab!r}" if group is not None else ""
+            raise DataError(f"only {len(used)} usable rows{where} for the model's {len(ov)} observed variables; "
+                            "collect more responses (at least several per parameter) or use missing='ml'")
+        if len(used) <= len(ov):
+            where = f" in group {lab!r}" if group is not None else ""
+            warnings.warn(DataWarning(f"only {len(used)} usable rows{where} for {len(ov)} observed variables: the "
+                                      "sample covariance matrix cannot be positive definite; results are unreliable"))
+        gd = GroupData(arr, ov, missing=missing, label=lab)
+        if gd.n_dropped and missing == "listwise":
+            pass
+        datas.append(gd)
+    meanstructure = missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
+    pt = build_partable(stmts, std_lv=std_lv, meanstructure=meanstructure, ngroups=len(labels),
+                        group_labels=labels, group_equal=group_equal, group_partial=group_partial)
+    # order of the observed variables as the parameter table defines them
+    from .estimation.core import n_moments
+    df = n_moments(pt, datas) - pt.npar
+    if df < 0:
+        raise IdentificationError(
+            f"the model has {pt.npar} free parameters but the data provide only {n_moments(pt, datas)} sample "
+            f"moments (df = {df}): it is not identified; fix or constrain parameters (e.g. equal loadings) or add indicators")
+    for d in datas:
+        S, mu = d.h1()
+        ev = np.linalg.eigvalsh(S)
+        if ev.min() <= 1e-10 * max(1.0, ev.max()):
+            where = f" in group {d.label!r}" if group is not None else ""
+            from .errors import NotPositiveDefiniteWarning
+            warnings.warn(NotPositiveDefiniteWarning(
+                f"the sample covariance matrix{where} is not positive definite (smallest eigenvalue {ev.min():.3g}): "
+                "some variables are linear combinations of others or there are too few rows; drop redundant items"))
+    return {"pt": pt, "datas": datas, "group": group, "group_labels": labels, "ov": ov,
+            "n_dropped": sum(d.n_dropped for d in datas), "n_input": len(data)}
+
+
+def _check_columns(arr, ov, group_label):
+    where = f" in group {group_label!r}" if group_label is not None else ""
+    for j, v in enumerate(ov):
+        col = arr[:, j]
+        obs = col[~np.isnan(col)]
+        if len(obs) == 0:
+            raise DataError(f"column {v!r} has no observed values{where}; drop it from the model or check the data")
+        if len(obs) > 1 and np.nanstd(obs) == 0:
+            raise DataError(f"column {v!r} is constant{where} (every value is {obs[0]:g}); a constant item carries "
+                            "no covariance information: drop it from the model")
