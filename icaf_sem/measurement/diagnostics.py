@@ -279,6 +279,16 @@ def bartlett(data: pd.DataFrame, items: Sequence[str] | None = None, *, n: int |
 
 
 # --------------------------------------------------------------------------- EFA
+def _single_thread():
+    """Small dense algebra runs fastest on one BLAS thread (threaded BLAS oversubscribes busy machines)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn, a pingouin dependency
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
 def _smc(r: np.ndarray) -> np.ndarray:
     try:
         return 1 - 1 / np.diag(np.linalg.inv(r))
@@ -318,10 +328,22 @@ def _minres(r: np.ndarray, nf: int = 1) -> tuple[np.ndarray, np.ndarray]:
         load = v * np.sqrt(np.maximum(w, 0))
         return np.diag(load @ load.T) + psi - np.diag(r)
 
-    start = np.clip(1 - smc, 0.005, upper)
-    res = optimize.minimize(objective, start, jac=gradient, method="L-BFGS-B",
-                            bounds=[(0.005, upper)] * p, options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})
-    psi = res.x
+    # The minres solution is the fixed point of iterated principal axes (communalities equal to
+    # the diagonal of L L'), which psych reaches with L-BFGS-B on the residuals; iterating is
+    # faster and as exact.  psych's bounds psi in [.005, upper] are kept; L-BFGS-B is the fallback.
+    psi = np.clip(1 - smc, 0.005, upper)
+    for _ in range(2000):
+        s = r - np.diag(psi)
+        w, v = top(s)
+        new = np.clip(np.diag(r) - ((v * np.sqrt(np.maximum(w, 0))) ** 2).sum(axis=1), 0.005, upper)
+        if np.max(np.abs(new - psi)) < 1e-12:
+            psi = new
+            break
+        psi = new
+    else:
+        res = optimize.minimize(objective, np.clip(1 - smc, 0.005, upper), jac=gradient, method="L-BFGS-B",
+                                bounds=[(0.005, upper)] * p, options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})
+        psi = res.x
     s = r - np.diag(psi)
     w, v = top(s)
     load = v * np.sqrt(np.maximum(w, 0))
@@ -349,8 +371,9 @@ def efa_eigenvalues(data: pd.DataFrame, items: Sequence[str] | None = None) -> p
     """
     frame = _items_frame(data, items)
     r = _corr(frame, "the EFA")
-    pc = np.sort(np.linalg.eigvalsh(r))[::-1]
-    _, fa = _minres(r, 1)
+    with _single_thread():
+        pc = np.sort(np.linalg.eigvalsh(r))[::-1]
+        _, fa = _minres(r, 1)
     return pd.DataFrame({"factor": np.arange(1, len(pc) + 1), "eigen_pc": pc, "eigen_fa": fa})
 
 
@@ -390,18 +413,8 @@ def parallel_analysis(data: pd.DataFrame, items: Sequence[str] | None = None, *,
     rng = np.random.default_rng(seed)
     x = frame.to_numpy()
     sim_pc, sim_fa, res_pc, res_fa = [], [], [], []
-    for _ in range(n_iter):
-        z = rng.standard_normal((n, p))
-        rz = np.corrcoef(z, rowvar=False)
-        sim_pc.append(np.sort(np.linalg.eigvalsh(rz))[::-1])
-        sim_fa.append(_minres(rz, 1)[1])
-        for _attempt in range(20):
-            boot = np.column_stack([rng.choice(col[~np.isnan(col)], size=n, replace=True) for col in x.T])
-            if np.all(boot.std(axis=0) > 0):
-                break
-        rb = np.corrcoef(boot, rowvar=False)
-        res_pc.append(np.sort(np.linalg.eigvalsh(rb))[::-1])
-        res_fa.append(_minres(rb, 1)[1])
+    with _single_thread():
+        _simulate(x, n, p, n_iter, rng, sim_pc, sim_fa, res_pc, res_fa)
     sim_pc, sim_fa, res_pc, res_fa = map(np.array, (sim_pc, sim_fa, res_pc, res_fa))
     out = obs.copy()
     out["sim_pc_mean"] = sim_pc.mean(axis=0)
@@ -419,3 +432,19 @@ def parallel_analysis(data: pd.DataFrame, items: Sequence[str] | None = None, *,
                      n_components=count(out["eigen_pc"].to_numpy(), out["sim_pc_quantile"].to_numpy()),
                      n_iter=n_iter, quantile=quantile, seed=seed)
     return out
+
+
+def _simulate(x, n, p, n_iter, rng, sim_pc, sim_fa, res_pc, res_fa) -> None:
+    """Eigenvalues of n_iter normal data sets and of n_iter column-wise resamples of x."""
+    for _ in range(n_iter):
+        z = rng.standard_normal((n, p))
+        rz = np.corrcoef(z, rowvar=False)
+        sim_pc.append(np.sort(np.linalg.eigvalsh(rz))[::-1])
+        sim_fa.append(_minres(rz, 1)[1])
+        for _attempt in range(20):
+            boot = np.column_stack([rng.choice(col[~np.isnan(col)], size=n, replace=True) for col in x.T])
+            if np.all(boot.std(axis=0) > 0):
+                break
+        rb = np.corrcoef(boot, rowvar=False)
+        res_pc.append(np.sort(np.linalg.eigvalsh(rb))[::-1])
+        res_fa.append(_minres(rb, 1)[1])
