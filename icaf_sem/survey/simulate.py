@@ -37,7 +37,7 @@ import pandas as pd
 
 from ..errors import DataError, QuestionnaireError
 
-__all__ = ["simulate_wave", "SimulatedWave", "Flaws", "PopulationModel", "population_model",
+__all__ = ["simulate_wave", "SimulatedWave", "Flaws", "PopulationModel", "population_model", "compare_with_truth",
            "EXAMPLE_SEED", "EXAMPLE_N", "example_wave_path", "load_example_wave", "write_example_wave"]
 
 EXAMPLE_SEED = 20240917
@@ -485,3 +485,55 @@ def write_example_wave(folder: Union[str, Path, None] = None) -> dict:
                         ("example_wave_cell_truth.csv", sim.cell_truth)):
         out[name] = atomic_write(folder / name, lambda tmp, fr=frame: fr.to_csv(tmp, index=False, encoding="utf-8"))
     return out
+
+
+# --------------------------------------------------------------------------- checking cleaning against the truth
+def compare_with_truth(result, truth: SimulatedWave, *, tol: float = 0.0) -> list:
+    """Problems of a :class:`~icaf_sem.survey.cleaning.CleanResult` measured against a simulated truth.
+
+    Checks what ``shared/tools/check_cleaning.py`` checks: every valid
+    respondent kept once, every flawed respondent dropped, every cell equal to
+    the expected clean wave, and an exclusion reason containing ``straight``,
+    ``speed`` or ``attention`` for each planted flaw and ``duplicate`` for each
+    dropped copy.  It also checks that every planted bad cell (missing code,
+    out of range) appears in ``cell_fixes``.
+
+    Returns
+    -------
+    list of str
+        Empty when the cleaning matches the truth.
+    """
+    problems = []
+    idc = truth.clean.columns[0]
+    got = result.data
+    ids = list(got[idc].astype(str))
+    if len(ids) != len(set(ids)):
+        problems.append(f"{len(ids) - len(set(ids))} respondents appear more than once")
+    exp = truth.clean.set_index(idc)
+    have = got.drop_duplicates(idc).set_index(idc)
+    for rid in sorted(set(exp.index) - set(have.index)):
+        problems.append(f"{rid} was dropped but is a valid respondent")
+    for rid in sorted(set(have.index) - set(exp.index)):
+        problems.append(f"{rid} was kept but is flawed")
+    common = sorted(set(exp.index) & set(have.index))
+    cols = [c for c in exp.columns if c in have.columns and pd.api.types.is_numeric_dtype(exp[c])]
+    a = exp.loc[common, cols].to_numpy(float)
+    b = have.loc[common, cols].to_numpy(float)
+    diff = ~((np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= tol))
+    for r, c in zip(*np.nonzero(diff)):
+        problems.append(f"{common[r]} {cols[c]}: got {b[r, c]}, expected {a[r, c]}")
+    reasons: dict = {}
+    for rid, reason in zip(result.exclusions["respondent_id"], result.exclusions["reason"]):
+        reasons.setdefault(str(rid), set()).add(str(reason).lower())
+    for _, t in truth.respondent_truth.iterrows():
+        rid = str(t[idc] if idc in t else t.iloc[0])
+        for flag, word in (("straightline", "straight"), ("speeder", "speed"), ("attention", "attention")):
+            if bool(t[flag]) and not any(word in x for x in reasons.get(rid, ())):
+                problems.append(f"{rid}: no '{word}' exclusion reason")
+        if int(t["duplicate_copies"]) > 0 and not any("duplicate" in x for x in reasons.get(rid, ())):
+            problems.append(f"{rid}: the dropped duplicate copy is not recorded")
+    fixed = set(zip(result.cell_fixes["respondent_id"].astype(str), result.cell_fixes["item"]))
+    for _, c in truth.cell_truth.iterrows():
+        if c["problem"] != "blank" and (str(c["respondent_id"]), c["item"]) not in fixed:
+            problems.append(f"{c['respondent_id']} {c['item']}: the {c['problem']} cell is not in cell_fixes")
+    return problems
