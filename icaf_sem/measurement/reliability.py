@@ -757,12 +757,17 @@ def discriminant_validity(htmt_matrix: pd.DataFrame | None = None, fornell_larck
             limit = thresholds.htmt_close if frozenset((a, b)) in close else thresholds.htmt
             r = _get(fornell_larcker_matrix, a, b)
             sa, sb = _get(fornell_larcker_matrix, a, a), _get(fornell_larcker_matrix, b, b)
-            fl_ok = (abs(r) < sa and abs(r) < sb) if all(v == v for v in (r, sa, sb)) else None
+            fl_ok = bool(abs(r) < sa and abs(r) < sb) if all(v == v for v in (r, sa, sb)) else None
             rows.append({"construct_a": a, "construct_b": b, "htmt": h, "htmt_threshold": limit,
-                         "htmt_ok": (h < limit) if h == h else None, "latent_cor": r,
+                         "htmt_ok": bool(h < limit) if h == h else None, "latent_cor": r,
                          "sqrt_ave_a": sa, "sqrt_ave_b": sb, "fornell_larcker_ok": fl_ok})
     return pd.DataFrame(rows, columns=["construct_a", "construct_b", "htmt", "htmt_threshold", "htmt_ok",
                                        "latent_cor", "sqrt_ave_a", "sqrt_ave_b", "fornell_larcker_ok"])
+
+
+def _is_false(v) -> bool:
+    """A verdict that is known and negative (None/NaN means "not computed")."""
+    return v is not None and v == v and not bool(v)
 
 
 def _get(m: pd.DataFrame | None, a: str, b: str) -> float:
@@ -796,7 +801,7 @@ def reliability_verdicts(table: pd.DataFrame, thresholds: Thresholds = DEFAULT_T
             v = float(row[crit]) if row[crit] is not None else math.nan
             t = getattr(thresholds, crit)
             rows.append({"construct": row["construct"], "criterion": crit, "value": v, "threshold": t,
-                         "ok": (v >= t) if v == v else None, "source": Thresholds.SOURCES[crit]})
+                         "ok": bool(v >= t) if v == v else None, "source": Thresholds.SOURCES[crit]})
     return pd.DataFrame(rows, columns=["construct", "criterion", "value", "threshold", "ok", "source"])
 
 
@@ -1058,14 +1063,14 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
         verdicts = reliability_verdicts(table, thresholds)
         disc = discriminant_validity(h, fl, thresholds=thresholds, close_pairs=close_pairs)
         for _, v in verdicts.iterrows():
-            if v["ok"] is False:
+            if _is_false(v["ok"]):
                 warnings.warn(f"construct {v['construct']!r}: {v['criterion']} = {v['value']:.3f} is below "
                               f"{v['threshold']:.2f} ({v['source']})", ReliabilityWarning)
         for _, d in disc.iterrows():
-            if d["htmt_ok"] is False:
+            if _is_false(d["htmt_ok"]):
                 warnings.warn(f"constructs {d['construct_a']!r} and {d['construct_b']!r}: HTMT = {d['htmt']:.3f} is "
                               f"not below {d['htmt_threshold']:.2f} (Henseler, Ringle & Sarstedt 2015)", ReliabilityWarning)
-            if d["fornell_larcker_ok"] is False:
+            if _is_false(d["fornell_larcker_ok"]):
                 warnings.warn(f"constructs {d['construct_a']!r} and {d['construct_b']!r}: latent correlation "
                               f"{d['latent_cor']:.3f} is not below both sqrt(AVE) ({d['sqrt_ave_a']:.3f}, "
                               f"{d['sqrt_ave_b']:.3f}) (Fornell & Larcker 1981)", ReliabilityWarning)
