@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Fit-time benchmark: icaf_sem vs semopy vs lavaan, side by side in one run.
+
+Model: the ICAF second-order SEM (``data/icaf_sem.lav``, 34 items, 121 parameters with
+FIML) on the reference wave (``data/icaf_wave1_clean.csv``, 396 respondents, 204
+complete cases). Measures (issue 3):
+
+* complete-data ML fit: complete cases, ``estimator="ML"``, ``missing="listwise"``
+* FIML fit: all 396 rows, ``estimator="ML"``, ``missing="ml"``
+* MLR + FIML fit: all 396 rows, ``estimator="MLR"``, ``missing="ml"``
+* complete-data ML fit at N = 100,000: rows drawn (numpy, seed 20240603) from the
+  model-implied moments of lavaan's FIML fit (``data/icaf_implied_moments.json``)
+
+Timing: ``time.perf_counter`` around one call of the fitting function, one warm-up call,
+then the median of several repeats. lavaan is timed inside R (``lavaan_bench.R``) the same
+way, so R start-up, package loading and reading the CSV are excluded. semopy is timed
+for complete-data ML only (it has no FIML and no MLR); its default objective is used.
+
+Run from the repository root::
+
+    python benchmarks/bench_fit.py            # full run (lavaan FIML/MLR fits take ~10-25 s each)
+    python benchmarks/bench_fit.py --quick    # fewer repeats
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as C  # noqa: E402
+
+MEASURES = [
+    # key, label, dataset, estimator, missing, target, semopy supported
+    ("ml", "complete-data ML fit", "complete", "ML", "listwise", "≤ 0.02 s", True),
+    ("fiml", "FIML fit", "all", "ML", "ml", "≤ 0.25 s (≥ 30× lavaan)", False),
+    ("mlr_fiml", "MLR + FIML fit", "all", "MLR", "ml", "≤ 0.5 s", False),
+    ("ml_100k", "complete-data ML fit at N = 100,000", "large", "ML", "listwise", "≤ 0.1 s", True),
+]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (noisier medians)")
+    ap.add_argument("--only", action="append", choices=[m[0] for m in MEASURES],
+                    help="run only this measure (repeatable)")
+    ap.add_argument("--no-lavaan", action="store_true", help="skip lavaan even if Rscript is present")
+    ap.add_argument("--no-semopy", action="store_true", help="skip semopy")
+    a = ap.parse_args(argv)
+
+    reps = {"ml": 9, "fiml": 3, "mlr_fiml": 3, "ml_100k": 5}
+    lav_reps = {"ml": 9, "fiml": 2, "mlr_fiml": 2, "ml_100k": 5}
+    if a.quick:
+        reps = {"ml": 5, "fiml": 2, "mlr_fiml": 2, "ml_100k": 3}
+        lav_reps = {"ml": 3, "fiml": 1, "mlr_fiml": 1, "ml_100k": 2}
+
+    model = C.model_text()
+    items = C.model_items(model)
+    wave = C.load_wave()
+    datasets = {"all": wave[items].reset_index(drop=True),
+                "complete": C.complete_cases(wave, items)[items]}
+    measures = [m for m in MEASURES if not a.only or m[0] in a.only]
+    if any(m[2] == "large" for m in measures):
+        datasets["large"] = C.simulate_large()
+
+    icaf_fit = C.icaf_fit_function()
+    lav_reason = "skipped (--no-lavaan)" if a.no_lavaan else C.lavaan_available()
+    semopy = None
+    semopy_reason = "skipped (--no-semopy)" if a.no_semopy else None
+    if semopy_reason is None:
+        try:
+            import semopy  # noqa: F401
+        except Exception as exc:
+            semopy_reason = f"{C.NA} (import failed: {exc})"
+
+    print("# bench_fit")
+    print(C.machine_line())
+    print(f"model: {C.MODEL_FILE.name}; items: {len(items)}; "
+          f"rows: {len(datasets['all'])} (complete cases {len(datasets['complete'])})")
+    if lav_reason is None:
+        print(f"lavaan {C.lavaan_version()} via Rscript (timed inside R, start-up excluded)")
+    if semopy_reason is None:
+        print(f"semopy {semopy.__version__}: Model(desc).fit(data) with its defaults (objective MLW, "
+              f"SLSQP); `:=` lines dropped")
+    print()
+
+    work = C.tempdir()
+    rows = []
+    for key, label, dsname, est, miss, target, semopy_ok in measures:
+        data = datasets[dsname]
+        row = {"measure": label, "target": target}
+
+        # lavaan
+        if lav_reason is not None:
+            row["lavaan"] = lav_reason
+        else:
+            try:
+                r = C.run_lavaan(data, work, mode="fit", estimator=est, missing=miss, reps=lav_reps[key])
+                row["lavaan"] = C.fmt_seconds(r["median"])
+                print(f"[{key}] lavaan: median {r['median']:.4f} s over {len(r['times'])} fit(s) "
+                      f"{[round(t, 4) for t in r['times']]}; N={r['ntotal']} npar={r['npar']} "
+                      f"chisq={r['chisq']:.4f} converged={r['converged']}", flush=True)
+            except Exception as exc:
+                row["lavaan"] = f"error ({exc})"
+
+        # semopy
+        if not semopy_ok:
+            row["semopy"] = "not supported"
+        elif semopy_reason is not None:
+            row["semopy"] = semopy_reason
+        else:
+            desc = C.semopy_model_text(model)
+
+            def run_semopy(d=data, desc=desc):
+                m = semopy.Model(desc)
+                m.fit(d)
+                return m
+
+            try:
+                r = C.time_repeated(run_semopy, reps[key])
+                row["semopy"] = C.fmt_seconds(r["median"])
+                print(f"[{key}] semopy: median {r['median']:.4f} s over {len(r['times'])} fit(s)", flush=True)
+            except Exception as exc:
+                row["semopy"] = f"error ({exc.__class__.__name__}: {exc})"
+
+        # icaf_sem
+        if isinstance(icaf_fit, str):
+            row["icaf_sem"] = icaf_fit
+        else:
+            def run_icaf(d=data, est=est, miss=miss):
+                return icaf_fit(model, d, estimator=est, missing=miss)
+
+            try:
+                r = C.time_repeated(run_icaf, reps[key])
+                row["icaf_sem"] = C.fmt_seconds(r["median"])
+                print(f"[{key}] icaf_sem: median {r['median']:.4f} s over {len(r['times'])} fit(s)", flush=True)
+            except Exception as exc:
+                row["icaf_sem"] = f"error ({exc.__class__.__name__}: {exc})"
+                traceback.print_exc(limit=3)
+        rows.append(row)
+
+    print()
+    print(C.markdown_table(rows, ["measure", "lavaan", "semopy", "icaf_sem", "target"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
