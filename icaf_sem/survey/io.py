@@ -282,12 +282,13 @@ def load_survey(path: Union[str, os.PathLike], questionnaire=None, *, encoding: 
         if name in text_cols:
             out[name] = col.map(_text_or_nan).astype(object)
             continue
-        nums = col.map(to_number)
-        if nums.map(lambda v: v is None).any():
+        nums = [to_number(v) for v in col]
+        if any(n is None for n in nums):
             # some text: keep the original values so cleaning can map or log them
-            out[name] = pd.Series([v if n is None else n for v, n in zip(col, nums)], dtype=object, index=col.index)
+            out[name] = pd.Series([_text_or_nan(v) if n is None else n for v, n in zip(col, nums)],
+                                  dtype=object, index=col.index)
         else:
-            out[name] = nums.astype(float)
+            out[name] = pd.Series(nums, dtype=float, index=col.index)
     df = pd.DataFrame(out, index=body.index)
     row_numbers = [int(k) + 1 for k in df.index]
     df = df.reset_index(drop=True)
