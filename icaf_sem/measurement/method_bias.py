@@ -113,7 +113,9 @@ def method_factor_syntax(model: str, *, name: str = "CMV", equal_loadings: bool 
     if name in cons:
         raise ModelSpecificationError(f"the method factor name {name!r} is already a construct; pass another name=")
     items = list(dict.fromkeys(i for its in cons.values() for i in its))
-    terms = [f"m*{i}" if equal_loadings else i for i in items]
+    # equal loadings: every loading fixed at 1 and the method variance free (one parameter), which is
+    # the equal-loading CLF without relying on how a labelled first loading is treated
+    terms = [f"1*{i}" if equal_loadings else i for i in items]
     lines = [model.rstrip(), f"{name} =~ " + " + ".join(terms)]
     lines += [f"{name} ~~ 0*{f}" for f in cons]
     return "\n".join(lines) + "\n"
@@ -129,8 +131,10 @@ def unmeasured_method_factor(data: pd.DataFrame, model: str, *, name: str = "CMV
 
     The method factor loads on every item of the model and is uncorrelated
     with the trait factors.  With ``equal_loadings=True`` (the common "common
-    latent factor" set-up) its loadings are constrained equal, which keeps the
-    model identified and stable; ``False`` frees them (Podsakoff et al. 2003).
+    latent factor" set-up) its loadings are constrained equal (all fixed at 1, the
+    method-factor variance free: one extra parameter), which keeps the model
+    identified and stable; ``False`` frees them (first loading fixed at 1;
+    Podsakoff et al. 2003).
 
     Parameters
     ----------
@@ -155,7 +159,7 @@ def unmeasured_method_factor(data: pd.DataFrame, model: str, *, name: str = "CMV
     R::
 
         fit0 <- cfa(model, data)
-        fit1 <- cfa(paste(model, "CMV =~ m*x1 + m*x2 + ...", "CMV ~~ 0*F1 + 0*F2", sep = "\\n"), data)
+        fit1 <- cfa(paste(model, "CMV =~ 1*x1 + 1*x2 + ...", "CMV ~~ 0*F1 + 0*F2", sep = "\\n"), data)
         anova(fit0, fit1)
     """
     from .reliability import _engine_fit
