@@ -324,3 +324,18 @@ def test_multigroup_table_needs_a_group(case):
         omega(two, _ml_cov(complete))
     assert omega(two, _ml_cov(complete), group=2)["omega"].to_numpy() == \
         pytest.approx(omega(params, _ml_cov(complete))["omega"].to_numpy())
+
+
+def test_report_with_diagnostics(psych_ref):
+    ref, data, complete = load_case("icaf_wave1_cfa_reliability")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = reliability_report(data, model=ref["model"], fitted=pd.DataFrame(ref["parameters"]), diagnostics=True)
+    d = rep.diagnostics
+    assert d["kmo"]["msa"].iloc[-1] == pytest.approx(psych_ref["icaf"]["kmo"]["MSA"], abs=1e-12)
+    assert d["bartlett"]["chisq"].iloc[0] == pytest.approx(psych_ref["icaf"]["bartlett"]["chisq"], rel=1e-10)
+    assert d["mardia"]["b2p"].iloc[0] == pytest.approx(psych_ref["icaf"]["mardia"]["b2p"], rel=1e-10)
+    # descriptives use every row, so the share of missing answers shows
+    assert (d["descriptives"]["n"] >= len(complete)).all() and d["descriptives"]["pct_missing"].max() > 0
+    out = json.loads(json.dumps(rep.to_dict(), allow_nan=False))
+    assert "insensitive" in out["diagnostics"]["harman"][0]["note"]

@@ -38,6 +38,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--ave-min", type=float, default=0.50, help="minimum AVE (default .50)")
     p.add_argument("--htmt-max", type=float, default=0.85, help="maximum HTMT (default .85)")
     p.add_argument("--htmt-close-max", type=float, default=0.90, help="maximum HTMT for close pairs (default .90)")
+    p.add_argument("--diagnostics", action="store_true",
+                   help="also item descriptives, Mardia, KMO, Bartlett and Harman's test")
+    p.add_argument("--parallel", action="store_true", help="with --diagnostics: also parallel analysis (random)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the parallel analysis")
     p.set_defaults(func=run)
 
 
@@ -78,12 +82,12 @@ def run(args) -> int:
         close.append(tuple(parts))
     th = Thresholds(alpha=args.alpha_min, omega=args.alpha_min, composite_reliability=args.alpha_min,
                     ave=args.ave_min, htmt=args.htmt_max, htmt_close=args.htmt_close_max)
+    opts = dict(thresholds=th, close_pairs=close, ci=args.ci, estimator=args.estimator,
+                diagnostics=args.diagnostics, parallel=args.parallel, seed=args.seed)
     if args.model:
-        rep = reliability_report(data, model=_read_text(args.model, "model"), thresholds=th, close_pairs=close,
-                                 ci=args.ci, estimator=args.estimator)
+        rep = reliability_report(data, model=_read_text(args.model, "model"), **opts)
     else:
-        rep = reliability_report(data, questionnaire=args.questionnaire, thresholds=th, close_pairs=close,
-                                 ci=args.ci, estimator=args.estimator)
+        rep = reliability_report(data, questionnaire=args.questionnaire, **opts)
     out = rep.to_dict()
     if rep.fit is not None:
         fm = getattr(rep.fit, "fit_measures", None) or {}

@@ -852,6 +852,12 @@ class ReliabilityReport:
     warnings : list of str
     fit : object or None
         The fitted CFA result, when the report fitted one.
+    model : str or None
+        The lavaan syntax behind the constructs.
+    diagnostics : dict of DataFrame
+        With ``diagnostics=True``: ``descriptives`` (all rows, so % missing shows),
+        ``mardia``, ``kmo``, ``bartlett`` and ``harman`` (complete cases), and
+        ``parallel`` when ``parallel_analysis=True``.
     """
 
     constructs: pd.DataFrame
@@ -866,6 +872,7 @@ class ReliabilityReport:
     warnings: list[str] = field(default_factory=list)
     fit: Any = None
     model: str | None = None
+    diagnostics: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-ready dict in the layout of ``icaf-sem reliability --json`` (NaN -> None)."""
@@ -890,6 +897,11 @@ class ReliabilityReport:
             "thresholds": self.thresholds.to_dict(),
             "warnings": list(self.warnings),
         }
+        if self.diagnostics:
+            out["diagnostics"] = {k: v.to_dict(orient="records") for k, v in self.diagnostics.items()}
+            if "parallel" in self.diagnostics:
+                out["diagnostics"]["parallel_suggestion"] = {
+                    k: self.diagnostics["parallel"].attrs.get(k) for k in ("n_factors", "n_components", "n_iter", "seed")}
         return _nan_to_none(out)
 
     def summary(self) -> str:
@@ -929,7 +941,8 @@ def _questionnaire_syntax(questionnaire) -> str:
 def reliability_report(data: pd.DataFrame, model: str | None = None, questionnaire=None, fitted=None, *,
                        constructs: Mapping[str, Sequence[str]] | None = None,
                        thresholds: Thresholds | None = None, close_pairs: Iterable[Sequence[str]] = (),
-                       ci: float = 0.95, estimator: str = "ML") -> ReliabilityReport:
+                       ci: float = 0.95, estimator: str = "ML", diagnostics: bool = False,
+                       parallel: bool = False, seed: int | None = None) -> ReliabilityReport:
     """Reliability and validity of every construct, for a questionnaire or a CFA model.
 
     Parameters
@@ -958,6 +971,12 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
         Level of alpha's Feldt interval.
     estimator : str
         Estimator for the CFA when it is fitted here.
+    diagnostics : bool
+        Also compute item descriptives, Mardia's test, KMO, Bartlett's test and
+        Harman's single-factor test (:mod:`icaf_sem.measurement.diagnostics`).
+    parallel : bool
+        With ``diagnostics``, also run the (random) parallel analysis, seeded by ``seed``.
+    seed : int, optional
 
     Returns
     -------
@@ -1074,10 +1093,21 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
                 warnings.warn(f"constructs {d['construct_a']!r} and {d['construct_b']!r}: latent correlation "
                               f"{d['latent_cor']:.3f} is not below both sqrt(AVE) ({d['sqrt_ave_a']:.3f}, "
                               f"{d['sqrt_ave_b']:.3f}) (Fornell & Larcker 1981)", ReliabilityWarning)
+        diag: dict[str, pd.DataFrame] = {}
+        if diagnostics:
+            from . import diagnostics as dg
+            from .method_bias import harman_single_factor
+            diag["descriptives"] = dg.item_descriptives(frame)
+            diag["mardia"] = dg.mardia(complete)
+            diag["kmo"] = dg.kmo(complete)
+            diag["bartlett"] = dg.bartlett(complete)
+            diag["harman"] = harman_single_factor(complete)
+            if parallel:
+                diag["parallel"] = dg.parallel_analysis(complete, seed=seed)
     messages = []
     for w in caught:
         messages.append(str(w.message))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return ReliabilityReport(constructs=table, items=items_t.reset_index(drop=True), htmt=h, fornell_larcker=fl,
                              latent_correlations=lcor, discriminant=disc, verdicts=verdicts, thresholds=thresholds,
-                             n=len(complete), warnings=messages, fit=fit_res, model=model)
+                             n=len(complete), warnings=messages, fit=fit_res, model=model, diagnostics=diag)
