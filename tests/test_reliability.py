@@ -249,9 +249,7 @@ def test_unreversed_item_warns_naming_it():
 
 def test_negative_alpha_warns():
     df = _toy()
-    df["a2"] = 8 - df["a2"]
-    df["a3"] = 8 - df["a3"]
-    pair = pd.DataFrame({"x": df["a1"], "y": 8 - df["a2"] * 0 - df["a1"] + 0.1 * df["b1"]})
+    pair = pd.DataFrame({"x": df["a1"], "y": 8 - df["a2"]})  # y is a2 scored the wrong way round
     with pytest.warns(ReliabilityWarning, match="negative"):
         out = cronbach_alpha(pair, {"P": ["x", "y"]})
     assert out.loc[0, "alpha"] < 0
