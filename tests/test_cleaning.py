@@ -260,6 +260,17 @@ def test_missing_metadata_columns_skip_rules_with_warnings(base, q):
     assert "duration_s" not in res.data.columns
 
 
+def test_all_empty_attention_or_duration_column_skips_the_rule(base, q):
+    b = base.copy()
+    b["attn"] = np.nan
+    b["duration_s"] = np.nan
+    with pytest.warns(DataWarning) as rec:
+        res = clean(b, q, outliers="off")
+    text = " ".join(str(w.message) for w in rec)
+    assert "'attn' has no answers at all" in text and "speeder rule is skipped" in text
+    assert res.n_clean == 60 and res.exclusions.empty
+
+
 def test_unexpected_category_value_warns(base, q):
     b = base.copy()
     b.loc[0, "level"] = "town"

@@ -306,7 +306,9 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     rows = df.attrs.get("row_numbers")
     if rows is None or len(rows) != len(df):
         rows = list(range(1, len(df) + 1))
+    blank = int(df.attrs.get("blank_rows_dropped", 0) or 0)
     df = df.reset_index(drop=True).copy()
+    df.attrs = {}          # pandas deep-copies attrs on every operation: keep them out of the way
     df["__row"] = rows
     notes: list[str] = []
 
@@ -314,7 +316,6 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
         notes.append(msg)
         warnings.warn(msg, DataWarning, stacklevel=3)
 
-    blank = int(df.attrs.get("blank_rows_dropped", 0) or 0)
     if blank:
         warn(f"{source}: {blank} completely empty row(s) were skipped")
 
@@ -437,10 +438,13 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
         else:
             failed = pd.Series(False, index=cur.index)
             detail: dict = {}
-            present = [(a, ok) for a, ok in q.attention_checks if a in cur.columns]
+            present = [(a, ok) for a, ok in q.attention_checks if a in cur.columns and cur[a].notna().any()]
             for a, ok in q.attention_checks:
                 if a not in cur.columns:
                     warn(f"{source}: attention item {a!r} is not in the data; that check is skipped")
+                elif (a, ok) not in present:
+                    warn(f"{source}: attention item {a!r} has no answers at all (was it exported?); "
+                         "that check is skipped")
             for a, ok in present:
                 v = cur[a]
                 bad = ~v.isin(ok)
@@ -570,6 +574,17 @@ def _canon(v: Any):
 
 
 def _recode_column(df: pd.DataFrame, col: str, idc: str, lo: int, hi: int, codes: set, lookup, fixes: list) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+        v = df[col].astype(float)
+        is_code = v.isin(list(codes))
+        off = v.notna() & ~is_code & ((v < lo) | (v > hi))
+        frac = v.notna() & ~is_code & ~off & (v != np.floor(v))
+        for mask, action in ((is_code, "missing code -> empty"), (off, "out of range -> empty"),
+                             (frac, "not a scale point -> empty")):
+            for i in v.index[mask]:
+                fixes.append({"respondent_id": df.at[i, idc], "item": col, "raw_value": _raw_repr(float(v.loc[i])),
+                              "action": action, "new_value": np.nan, "row": df.at[i, "__row"]})
+        return v.mask(is_code | off | frac)
     out = []
     for i, v in df[col].items():
         new = v
