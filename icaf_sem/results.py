@@ -553,21 +553,21 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
     WMi = np.linalg.inv(WM)
     Dm = _delta_h1(ram, core.theta)
     Db = _delta_h1(base.rams[0], base.theta)
-    E = core.info_inv
-    Eb = base.info_inv
+    # lavaan sets observed.information = "h1" (unstructured) here, so the model information
+    # is Delta' Wm Delta rather than the Hessian used for the standard errors
+    E = np.linalg.inv(Dm.T @ WM @ Dm)
+    Eb = np.linalg.inv(Db.T @ WM @ Db)
+    # lavaan 0.6: U = Wm - Wm Delta E^-1 Delta' Wm
     if version == "V3":
         gamma = WMi @ JM @ WMi
-        tr11 = np.sum(WC * gamma)
 
         def k_of(D, Einv):
-            tr12 = np.sum((D.T @ JM @ WMi @ WC @ D) * Einv)
-            tr22 = np.sum((D.T @ JM @ D @ Einv) * (D.T @ WC @ D @ Einv).T)
-            return tr11 - 2 * tr12 + tr22
+            U = WM - WM @ D @ Einv @ D.T @ WM
+            return np.trace(U @ WMi @ WC @ WMi @ U @ gamma)
     else:
-        tr1 = np.sum(WC * WMi)
-
         def k_of(D, Einv):
-            return tr1 - np.sum((D.T @ WC @ D) * Einv)
+            U = WM - WM @ D @ Einv @ D.T @ WM
+            return np.trace(WC @ WMi @ U @ WMi)
     df3 = core.df
     c3 = k_of(Dm, E) / df3
     c3n = k_of(Db, Eb) / base.df
