@@ -34,6 +34,7 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[str], None]) -> Path
     os.close(fd)
     try:
         writer(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -48,6 +49,12 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
         with open(tmp, "w", encoding=encoding, newline="") as fh:
             fh.write(text)
     return atomic_write(path, _w)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -69,6 +76,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
                 dest.mkdir(parents=True, exist_ok=True)
             else:
                 dest.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(src, 0o666 & ~_umask())
                 os.replace(src, dest)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -286,15 +286,25 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
             if (r["lhs"], r["op"], r["rhs"]) in partial:
                 continue
             t.at[i, "label"] = f".eq.{r['lhs']}{r['op']}{r['rhs']}"
-        if "means" in group_equal or "intercepts" in group_equal:
-            pass
         # lavaan frees latent means in groups > 1 when intercepts are equal
         if "intercepts" in group_equal and meanstructure:
             for i, r in t.iterrows():
                 if r["op"] == "~1" and r["lhs"] in lvset and r["group"] > 1 and r["user"] == 0 \
                         and "means" not in group_equal:
                     free[i], ustart[i] = True, np.nan
-    # 4. free-parameter indices; shared labels share one index
+    # 4. free-parameter indices; shared labels share one index.  A label carried by a fixed row
+    #    (e.g. the auto-fixed first loading in `f =~ a*x1 + a*x2`) fixes every row with that label,
+    #    as lavaan's equality constraint to the fixed value does.
+    fixed_labels = {}
+    for i in range(len(t)):
+        lab = t.at[i, "label"]
+        if lab and not free[i] and lab not in fixed_labels:
+            fixed_labels[lab] = ustart[i]
+    for i in range(len(t)):
+        lab = t.at[i, "label"]
+        if lab in fixed_labels and free[i]:
+            free[i], ustart[i] = False, fixed_labels[lab]
+    t["ustart"] = ustart
     free_idx = np.zeros(len(t), dtype=int)
     by_label: dict = {}
     k = 0
