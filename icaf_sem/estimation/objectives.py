@@ -14,25 +14,64 @@ LOG2PI = np.log(2 * np.pi)
 
 
 def complete_moments_loss(sigma, mu, N, S, ybar, meanstructure, grad=True):
-    """-logL and its derivatives w.r.t. (Sigma, mu) for complete data (sufficient statistics)."""
+    """-logL and its derivatives w.r.t. (Sigma, mu) for complete data (sufficient statistics).
+
+    ``sigma``/``mu`` may carry leading batch dimensions.
+    """
     p = S.shape[-1]
+    batch = sigma.shape[:-2]
     try:
         L = np.linalg.cholesky(sigma)
     except np.linalg.LinAlgError:
+        if batch:
+            out = [complete_moments_loss(sg, m, N, S, ybar, meanstructure, grad)
+                   for sg, m in zip(sigma.reshape(-1, p, p), mu.reshape(-1, p))]
+            f = np.array([o[0] for o in out]).reshape(batch)
+            if not grad:
+                return f, None, None
+            gs = np.array([o[1] if o[1] is not None else np.full((p, p), np.nan) for o in out]).reshape(batch + (p, p))
+            gm = (np.array([o[2] if o[2] is not None else np.full(p, np.nan) for o in out]).reshape(batch + (p,))
+                  if meanstructure else None)
+            return f, gs, gm
         return np.inf, None, None
-    logdet = 2 * np.log(np.diag(L)).sum()
+    logdet = 2 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
     P = np.linalg.inv(sigma)
     T = S
     if meanstructure:
         d = ybar - mu
-        T = S + np.outer(d, d)
-    f = 0.5 * N * (p * LOG2PI + logdet + np.sum(P * T))
+        T = S + d[..., :, None] * d[..., None, :]
+    f = 0.5 * N * (p * LOG2PI + logdet + np.sum(P * T, axis=(-1, -2)))
+    if not batch:
+        f = float(f)
     if not grad:
         return f, None, None
     PTP = P @ T @ P
     g_sigma = 0.5 * N * (P - PTP)
-    g_mu = -N * (P @ d) if meanstructure else None
+    g_mu = -N * np.einsum("...ij,...j->...i", P, d) if meanstructure else None
     return f, g_sigma, g_mu
+
+
+def pattern_inverses(P, patterns):
+    """Embedded inverses of Sigma_OO for every pattern, from P = Sigma^-1 (leading batch dims allowed).
+
+    Returns ``{k: (idx, Q, logdet_Pmm)}`` where ``Q`` has shape (..., G_k, p, p) with zero
+    rows/columns at the missing variables and ``log|Sigma_OO| = log|Sigma| + logdet_Pmm``.
+    Raises ``np.linalg.LinAlgError`` when a P_MM block is not positive definite.
+    """
+    out = {}
+    batch = P.shape[:-2]
+    for k, (idx, miss) in patterns.by_k.items():
+        if k == 0:
+            Q = np.broadcast_to(P[..., None, :, :], batch + (len(idx),) + P.shape[-2:])
+            out[k] = (idx, Q, np.zeros(batch + (len(idx),)))
+            continue
+        Pmm = P[..., miss[:, :, None], miss[:, None, :]]                 # (..., G, k, k)
+        Lm = np.linalg.cholesky(Pmm)
+        ld = 2 * np.log(np.diagonal(Lm, axis1=-2, axis2=-1)).sum(-1)
+        Pm = np.swapaxes(P[..., :, miss], -3, -2)                        # (..., G, p, k)
+        Q = P[..., None, :, :] - Pm @ np.linalg.solve(Pmm, np.swapaxes(Pm, -1, -2))
+        out[k] = (idx, Q, ld)
+    return out
 
 
 def fiml_loss(sigma, mu, pat_stats, patterns, grad=True):
@@ -41,44 +80,58 @@ def fiml_loss(sigma, mu, pat_stats, patterns, grad=True):
     For each pattern with missing set M the inverse of Sigma_OO, embedded in a
     p x p matrix with zero rows/columns for M, is P - P[:,M] P_MM^-1 P[M,:]
     (P = Sigma^-1), and log|Sigma_OO| = log|Sigma| + log|P_MM|; patterns with
-    the same number of missing variables are handled as one batch.
+    the same number of missing variables are handled as one batch.  ``sigma``
+    and ``mu`` may carry leading batch dimensions (many parameter vectors at once).
     """
     n_g, means, covs = pat_stats
-    p = sigma.shape[0]
+    p = sigma.shape[-1]
+    batch = sigma.shape[:-2]
     try:
         L = np.linalg.cholesky(sigma)
+        logdet = 2 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
+        P = np.linalg.inv(sigma)
+        P = 0.5 * (P + np.swapaxes(P, -1, -2))
+        inv = pattern_inverses(P, patterns)
     except np.linalg.LinAlgError:
+        if batch:
+            return _fiml_loss_each(sigma, mu, pat_stats, patterns, grad)
         return np.inf, None, None
-    logdet = 2 * np.log(np.diag(L)).sum()
-    P = np.linalg.inv(sigma)
-    P = 0.5 * (P + P.T)
-    f = 0.0
-    g_sigma = np.zeros((p, p)) if grad else None
-    g_mu = np.zeros(p) if grad else None
+    f = np.zeros(batch)
+    g_sigma = np.zeros(batch + (p, p)) if grad else None
+    g_mu = np.zeros(batch + (p,)) if grad else None
     masks = patterns.masks
-    for k, (idx, miss) in patterns.by_k.items():
+    for k, (idx, Q, ldm) in inv.items():
         w = n_g[idx]
         nobs = p - k
-        if k == 0:
-            Q = np.broadcast_to(P, (len(idx), p, p))
-            ld = np.full(len(idx), logdet)
-        else:
-            Pmm = P[miss[:, :, None], miss[:, None, :]]           # (G,k,k)
-            try:
-                Lm = np.linalg.cholesky(Pmm)
-            except np.linalg.LinAlgError:
-                return np.inf, None, None
-            ld = logdet + 2 * np.log(np.diagonal(Lm, axis1=1, axis2=2)).sum(1)
-            Pm = P[:, miss].transpose(1, 0, 2)                      # (G,p,k)
-            Q = P - Pm @ np.linalg.solve(Pmm, np.swapaxes(Pm, 1, 2))
-        d = (means[idx] - mu) * masks[idx]                           # (G,p)
-        T = covs[idx] + d[:, :, None] * d[:, None, :]
-        f += 0.5 * np.sum(w * (nobs * LOG2PI + ld + np.einsum("gij,gij->g", Q, T)))
+        d = (means[idx] - mu[..., None, :]) * masks[idx]                  # (..., G, p)
+        Qd = np.einsum("...gij,...gj->...gi", Q, d)
+        S = covs[idx]
+        ld = logdet[..., None] + ldm
+        quad = np.einsum("...gij,gij->...g", Q, S) + np.einsum("...gi,...gi->...g", d, Qd)
+        f += 0.5 * np.sum(w * (nobs * LOG2PI + ld + quad), axis=-1)
         if grad:
-            QTQ = Q @ T @ Q
-            g_sigma += 0.5 * np.einsum("g,gij->ij", w, Q - QTQ)
-            g_mu += -np.einsum("g,gij,gj->i", w, Q, d)
+            QSQ = Q @ S @ Q
+            g_sigma += 0.5 * np.einsum("g,...gij->...ij", w, Q - QSQ - Qd[..., :, None] * Qd[..., None, :])
+            g_mu += -np.einsum("g,...gi->...i", w, Qd)
+    if not batch:
+        f = float(f)
     return f, g_sigma, g_mu
+
+
+def _fiml_loss_each(sigma, mu, pat_stats, patterns, grad):
+    """Batch fallback when some parameter vectors give a non-positive-definite matrix."""
+    batch = sigma.shape[:-2]
+    p = sigma.shape[-1]
+    sig2 = sigma.reshape((-1, p, p))
+    mu2 = mu.reshape((-1, p))
+    fs, gs, gm = [], [], []
+    for b in range(len(sig2)):
+        f, a, c = fiml_loss(sig2[b], mu2[b], pat_stats, patterns, grad)
+        fs.append(f)
+        gs.append(a if a is not None else np.full((p, p), np.nan))
+        gm.append(c if c is not None else np.full(p, np.nan))
+    return (np.array(fs).reshape(batch), np.array(gs).reshape(batch + (p, p)) if grad else None,
+            np.array(gm).reshape(batch + (p,)) if grad else None)
 
 
 class Objective:
@@ -107,15 +160,28 @@ class Objective:
         return f / self.ntotal
 
     def value_and_grad(self, theta):
-        f = 0.0
-        grad = np.zeros_like(theta, dtype=float)
+        """Objective and gradient; ``theta`` may be (npar,) or (B, npar) for many vectors at once."""
+        theta = np.asarray(theta, float)
+        batch = theta.shape[:-1]
+        f = np.zeros(batch)
+        grad = np.zeros(theta.shape)
         for g, ram in enumerate(self.rams):
             fg, gs, gm = self.group_loss(g, theta, grad=True)
-            if not np.isfinite(fg):
-                return np.inf, np.full_like(grad, np.nan)
-            f += fg
+            f = f + fg
+            if batch:
+                bad = ~np.isfinite(np.asarray(fg))
+                if bad.any():
+                    gs = np.where(bad[..., None, None], 0.0, gs)
+                    if gm is not None:
+                        gm = np.where(bad[..., None], 0.0, gm)
+            elif not np.isfinite(fg):
+                return np.inf, np.full(theta.shape, np.nan)
             grad += ram.gradient_chain(theta, gs, gm)
-        return f / self.ntotal, grad / self.ntotal
+        if batch:
+            bad = ~np.isfinite(f)
+            grad[bad] = np.nan
+            return f / self.ntotal, grad / self.ntotal
+        return float(f) / self.ntotal, grad / self.ntotal
 
     def logl(self, theta):
         return -self(theta) * self.ntotal
