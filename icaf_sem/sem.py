@@ -96,7 +96,9 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
 
     stmts = parse_model(model)
     collected: list = []
-    with warnings.catch_warnings(record=True) as caught:
+    # the matrices are small: one BLAS thread is fastest and avoids oversubscription
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
                         group_equal=tuple(group_equal), group_partial=tuple(group_partial))

@@ -104,8 +104,9 @@ def expected_information(rams, datas_or_weights, theta, moments_fn=None):
         sigma, mu = ram.implied(theta)
         P = np.linalg.inv(sigma)
         d_sigma, d_mu = ram.delta(theta)
-        Y = P @ d_sigma @ P                                   # (npar,p,p)
-        I = 0.5 * np.einsum("kij,lij->kl", Y, d_sigma)
+        p = P.shape[0]
+        Y = (P @ d_sigma @ P).reshape(npar, p * p)                  # (npar, p^2)
+        I = 0.5 * (Y @ d_sigma.reshape(npar, p * p).T)
         if ram.meanstructure:
             I += d_mu @ P @ d_mu.T
         info += w * I

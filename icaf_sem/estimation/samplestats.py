@@ -102,54 +102,47 @@ class GroupData:
         return self
 
     # ------------------------------------------------------------ h1 (saturated model)
-    def h1(self, tol: float = 1e-10, max_iter: int = 5000):
+    def h1(self, tol: float = 1e-9, max_iter: int = 10000):
         """Saturated-model moments: sample moments, or EM estimates under missing data."""
         if not self.has_missing:
             return self.cov, self.mean
+        if getattr(self, "_h1", None) is not None and self._h1_w is self.weights:
+            return self._h1
+        from .objectives import pattern_inverses
         n_g, means, covs = self.pat
-        masks = self.patterns.masks
+        pats = self.patterns
+        masks = pats.masks
         N = n_g.sum()
-        # start: pairwise-available means and variances, no covariances
-        mu = (n_g[:, None] * means * masks).sum(0) / np.maximum((n_g[:, None] * masks).sum(0), 1e-300)
-        var = np.zeros(self.p)
-        for g in range(len(n_g)):
-            o = masks[g]
-            var[o] += n_g[g] * (np.diag(covs[g])[o] + (means[g][o] - mu[o]) ** 2)
-        var /= np.maximum((n_g[:, None] * masks).sum(0), 1e-300)
+        # start: available-case means and variances, no covariances
+        cnt = np.maximum((n_g[:, None] * masks).sum(0), 1e-300)
+        mu = (n_g[:, None] * means * masks).sum(0) / cnt
+        var = (n_g[:, None] * (np.diagonal(covs, axis1=1, axis2=2) + (means - mu) ** 2) * masks).sum(0) / cnt
         sigma = np.diag(np.maximum(var, 1e-6))
         for it in range(max_iter):
+            # E-step for all patterns at once: R = Sigma Q maps a centred, zero-filled
+            # observation to its conditional expectation; Sigma - Sigma Q Sigma is the
+            # conditional covariance of the missing part.
+            P = np.linalg.inv(sigma)
+            inv = pattern_inverses(0.5 * (P + P.T), pats)
             T1 = np.zeros(self.p)
             T2 = np.zeros((self.p, self.p))
-            for g in range(len(n_g)):
-                if n_g[g] <= 0:
-                    continue
-                o = masks[g]
-                m = ~o
-                if m.any():
-                    Soo = sigma[np.ix_(o, o)]
-                    Smo = sigma[np.ix_(m, o)]
-                    Bm = np.linalg.solve(Soo, Smo.T).T          # (m x o) regression of missing on observed
-                    cm = np.zeros(self.p)
-                    cm[o] = means[g][o]
-                    cm[m] = mu[m] + Bm @ (means[g][o] - mu[o])
-                    C = np.zeros((self.p, self.p))
-                    C[np.ix_(o, o)] = covs[g][np.ix_(o, o)]
-                    Cmo = Bm @ covs[g][np.ix_(o, o)]
-                    C[np.ix_(m, o)] = Cmo
-                    C[np.ix_(o, m)] = Cmo.T
-                    C[np.ix_(m, m)] = Bm @ covs[g][np.ix_(o, o)] @ Bm.T + sigma[np.ix_(m, m)] - Bm @ Smo.T
-                    T1 += n_g[g] * cm
-                    T2 += n_g[g] * (C + np.outer(cm, cm))
-                else:
-                    T1 += n_g[g] * means[g]
-                    T2 += n_g[g] * (covs[g] + np.outer(means[g], means[g]))
+            for k, (idx, Q, _) in inv.items():
+                w = n_g[idx]
+                R = sigma @ Q                                        # (G,p,p)
+                d = (means[idx] - mu) * masks[idx]
+                m = mu + np.einsum("gij,gj->gi", R, d)
+                C = R @ covs[idx] @ np.swapaxes(R, 1, 2) + sigma - R @ sigma
+                T1 += w @ m
+                T2 += np.einsum("g,gij->ij", w, C + m[:, :, None] * m[:, None, :])
             mu_new = T1 / N
             sigma_new = T2 / N - np.outer(mu_new, mu_new)
+            sigma_new = 0.5 * (sigma_new + sigma_new.T)
             delta = max(np.max(np.abs(mu_new - mu)), np.max(np.abs(sigma_new - sigma)))
             mu, sigma = mu_new, sigma_new
             if delta < tol:
                 break
         self.em_iterations = it + 1
+        self._h1, self._h1_w = (sigma, mu), self.weights
         return sigma, mu
 
 

@@ -70,6 +70,10 @@ class GroupRAM:
         self.Si, self.Sj, self.Sk = np.array(Si, int), np.array(Sj, int), np.array(Sk, int)
         self.vi, self.vk = np.array(vi, int), np.array(vk, int)
         self.meanstructure = pt.meanstructure
+        # incidence matrices entry -> free parameter (equality constraints sum their entries)
+        self.IA = _incidence(self.Ak, self.npar)
+        self.IS = _incidence(self.Sk, self.npar)
+        self.Iv = _incidence(self.vk, self.npar)
 
     # ------------------------------------------------------------------ matrices
     def matrices(self, theta):
@@ -120,13 +124,13 @@ class GroupRAM:
             h = np.einsum("...ji,...j->...i", Bo, g_mu)     # B'F' g_mu (m)
             gA = gA + h[..., :, None] * mu_all[..., None, :]
             if len(self.vk):
-                _scatter(grad, self.vk, h[..., self.vi])
+                grad += h[..., self.vi] @ self.Iv.T
         if len(self.Ak):
-            _scatter(grad, self.Ak, gA[..., self.Ai, self.Aj])
+            grad += gA[..., self.Ai, self.Aj] @ self.IA.T
         if len(self.Sk):
             off = self.Si != self.Sj
             vals = gS[..., self.Si, self.Sj] + np.where(off, gS[..., self.Sj, self.Si], 0.0)
-            _scatter(grad, self.Sk, vals)
+            grad += vals @ self.IS.T
         return grad
 
     def delta(self, theta):
@@ -139,31 +143,28 @@ class GroupRAM:
         M = B[:p, :]                          # p x m
         C = B @ S @ B.T                       # m x m  (Sigma_all)
         C = C[:, :p]                          # m x p
-        d_sigma = np.zeros((npar, p, p))
+        d_sigma = np.zeros((npar, p * p))
         d_mu = np.zeros((npar, p))
         if len(self.Ak):
             X = M[:, self.Ai].T[:, :, None] * C[self.Aj, :][:, None, :]     # (nA, p, p)
             X = X + np.swapaxes(X, 1, 2)
-            np.add.at(d_sigma, self.Ak, X)
+            d_sigma += self.IA @ X.reshape(len(self.Ak), p * p)
             if self.meanstructure:
-                np.add.at(d_mu, self.Ak, M[:, self.Ai].T * mu_all[self.Aj][:, None])
+                d_mu += self.IA @ (M[:, self.Ai].T * mu_all[self.Aj][:, None])
         if len(self.Sk):
             Mi, Mj = M[:, self.Si].T, M[:, self.Sj].T
             X = Mi[:, :, None] * Mj[:, None, :]
             off = (self.Si != self.Sj)[:, None, None]
             X = X + np.where(off, np.swapaxes(X, 1, 2), 0.0)
-            np.add.at(d_sigma, self.Sk, X)
+            d_sigma += self.IS @ X.reshape(len(self.Sk), p * p)
         if len(self.vk) and self.meanstructure:
-            np.add.at(d_mu, self.vk, M[:, self.vi].T)
+            d_mu += self.Iv @ M[:, self.vi].T
+        d_sigma = d_sigma.reshape(npar, p, p)
         return d_sigma, d_mu
 
 
-def _scatter(grad, idx, vals):
-    """grad[..., idx] += vals, summing repeated indices (equality constraints)."""
-    if grad.ndim == 1:
-        np.add.at(grad, idx, vals)
-    else:
-        flat = grad.reshape(-1, grad.shape[-1])
-        v = vals.reshape(-1, vals.shape[-1])
-        for col, k in enumerate(idx):
-            flat[:, k] += v[:, col]
+def _incidence(k, npar):
+    I = np.zeros((npar, len(k)))
+    if len(k):
+        I[k, np.arange(len(k))] = 1.0
+    return I
