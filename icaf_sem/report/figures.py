@@ -1,0 +1,319 @@
+"""Figures of an analysis, drawn with matplotlib and seaborn (no system binaries).
+
+* :func:`path_diagram`: the structural model laid out from the exogenous
+  constructs (left) to the outcome (right), standardized coefficients with
+  significance stars on the arrows, R² inside the endogenous constructs,
+  non-significant paths dashed, covariances as curved two-headed arrows.
+* :func:`correlation_heatmap`: item (or latent) correlations.
+* :func:`likert_bars`: diverging stacked bars of the answers, one panel per construct.
+
+Each returns a :class:`matplotlib.figure.Figure`; :func:`save_figure` writes
+PNG and SVG, whole or not at all.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["path_diagram", "correlation_heatmap", "likert_bars", "save_figure", "stars"]
+
+
+def _plt():
+    import matplotlib
+    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline", "svg", "pdf"):
+        try:
+            matplotlib.use("Agg", force=False)
+        except Exception:  # pragma: no cover
+            pass
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def stars(p: float) -> str:
+    """``***`` p < .001, ``**`` p < .01, ``*`` p < .05, else ``""``."""
+    if p is None or not np.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def _fmt_coef(v: float) -> str:
+    s = f"{v:.2f}"
+    s = s.replace("0.", ".", 1) if s.startswith(("0.", "-0.")) else s
+    return s.replace("-", "\u2212")
+
+
+# --------------------------------------------------------------------------- path diagram
+def _layers(nodes: list, edges: list) -> dict:
+    """Longest-path layer of every node (exogenous = 0)."""
+    layer = {n: 0 for n in nodes}
+    for _ in range(len(nodes)):
+        changed = False
+        for a, b in edges:
+            if layer[b] < layer[a] + 1:
+                layer[b] = layer[a] + 1
+                changed = True
+        if not changed:
+            break
+    return layer
+
+
+def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names: Optional[dict] = None):
+    """Draw the structural model of a fitted result.
+
+    Parameters
+    ----------
+    sem : SEMResult
+        The fitted structural model (its ``~`` rows among latent constructs are drawn).
+    alpha : float
+        Paths with p >= ``alpha`` are dashed and grey.
+    names : dict, optional
+        Construct -> label shown under the code in the node.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _plt()
+    from matplotlib.patches import Ellipse, FancyArrowPatch
+
+    t = sem.parameters
+    t = t[t["group"].isin([0, 1])] if "group" in t.columns else t
+    lvs = list(dict.fromkeys(t.loc[t["op"] == "=~", "lhs"]))
+    reg = t[(t["op"] == "~") & t["lhs"].isin(lvs) & t["rhs"].isin(lvs)]
+    nodes = list(dict.fromkeys(list(reg["rhs"]) + list(reg["lhs"])))
+    if not nodes:
+        nodes = lvs
+    edges = list(zip(reg["rhs"], reg["lhs"]))
+    layer = _layers(nodes, edges)
+    nlayers = max(layer.values()) + 1 if layer else 1
+    cols = {k: [n for n in nodes if layer[n] == k] for k in range(nlayers)}
+    height = max(len(v) for v in cols.values()) if cols else 1
+    pos = {}
+    xgap, ygap = 4.0, 2.2
+    for k, members in cols.items():
+        m = len(members)
+        for i, n in enumerate(members):
+            pos[n] = (k * xgap, ((m - 1) / 2 - i) * ygap)
+    W = (nlayers - 1) * xgap
+    H = (height - 1) * ygap
+    fig, ax = plt.subplots(figsize=(2.2 + 2.4 * nlayers, 1.6 + 1.15 * height))
+    ax.set_xlim(-1.6, W + 1.6)
+    ax.set_ylim(-H / 2 - 1.5, H / 2 + 1.5)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    rx, ry = 1.05, 0.62
+    r2 = getattr(sem, "r2", {}) or {}
+    for n, (x, y) in pos.items():
+        endo = n in set(reg["lhs"])
+        ax.add_patch(Ellipse((x, y), 2 * rx, 2 * ry, facecolor="#eef3fb" if endo else "#f7f7f7",
+                             edgecolor="#1f3b73", lw=1.4, zorder=3))
+        label = n if not names or n not in names else f"{n}\n{names[n]}"
+        ax.text(x, y + (0.12 if endo else 0), label, ha="center", va="center", fontsize=10 if not names else 7.5,
+                fontweight="bold", zorder=4)
+        if endo and n in r2:
+            ax.text(x, y - 0.33, f"R\u00b2 = {_fmt_coef(r2[n])}", ha="center", va="center", fontsize=8, zorder=4)
+
+    def border(p, q):
+        """Point on the ellipse around p in the direction of q."""
+        dx, dy = q[0] - p[0], q[1] - p[1]
+        ang = math.atan2(dy, dx)
+        s = 1.0 / math.sqrt((math.cos(ang) / rx) ** 2 + (math.sin(ang) / ry) ** 2)
+        return p[0] + s * math.cos(ang) * 1.04, p[1] + s * math.sin(ang) * 1.04
+
+    placed: list = []
+
+    def place(points):
+        for t_ in (0.5, 0.38, 0.62, 0.3, 0.7, 0.45, 0.55, 0.25, 0.75):
+            x, y = points(t_)
+            ok = all(abs(x - a) > 0.75 or abs(y - b) > 0.32 for a, b in placed)
+            ok = ok and all((x - a) ** 2 / (rx + .35) ** 2 + (y - b) ** 2 / (ry + .2) ** 2 > 1 for a, b in pos.values())
+            if ok:
+                placed.append((x, y))
+                return x, y
+        x, y = points(0.5)
+        placed.append((x, y))
+        return x, y
+
+    for _, r in reg.iterrows():
+        a, b = r["rhs"], r["lhs"]
+        pa, pb = pos[a], pos[b]
+        sig = np.isfinite(r["pvalue"]) and r["pvalue"] < alpha
+        span = layer[b] - layer[a]
+        rad = 0.0
+        if span > 1:
+            rad = -0.18 if pa[1] >= 0 else 0.18
+        s, e = border(pa, pb), border(pb, pa)
+        arrow = FancyArrowPatch(s, e, arrowstyle="-|>", mutation_scale=13, lw=1.5 if sig else 1.0,
+                                color="#1f3b73" if sig else "#8a8a8a", linestyle="-" if sig else (0, (4, 3)),
+                                connectionstyle=f"arc3,rad={rad}", zorder=2)
+        ax.add_patch(arrow)
+
+        def along(tt, s=s, e=e, rad=rad):
+            mx, my = s[0] + (e[0] - s[0]) * tt, s[1] + (e[1] - s[1]) * tt
+            if rad:
+                # arc3: control point offset perpendicular to the chord by rad * length
+                dx, dy = e[0] - s[0], e[1] - s[1]
+                cx, cy = (s[0] + e[0]) / 2 + rad * dy, (s[1] + e[1]) / 2 - rad * dx
+                u = tt
+                mx = (1 - u) ** 2 * s[0] + 2 * (1 - u) * u * cx + u ** 2 * e[0]
+                my = (1 - u) ** 2 * s[1] + 2 * (1 - u) * u * cy + u ** 2 * e[1]
+            return mx, my
+        lx, ly = place(along)
+        ax.text(lx, ly, _fmt_coef(r["std_all"]) + stars(r["pvalue"]), ha="center", va="center", fontsize=8.5,
+                color="#10244d" if sig else "#666666",
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.95), zorder=5)
+    cov = t[(t["op"] == "~~") & (t["lhs"] != t["rhs"]) & t["lhs"].isin(nodes) & t["rhs"].isin(nodes)]
+    for _, r in cov.iterrows():
+        a, b = r["lhs"], r["rhs"]
+        pa, pb = pos[a], pos[b]
+        if pa[1] < pb[1]:
+            pa, pb = pb, pa
+        s = (pa[0] - rx * 0.98, pa[1])
+        e = (pb[0] - rx * 0.98, pb[1])
+        sig = np.isfinite(r["pvalue"]) and r["pvalue"] < alpha
+        rad = 0.45 if pa[0] == pb[0] else 0.25
+        ax.add_patch(FancyArrowPatch(s, e, arrowstyle="<|-|>", mutation_scale=11, lw=1.0,
+                                     color="#1f3b73" if sig else "#8a8a8a", connectionstyle=f"arc3,rad={rad}",
+                                     linestyle="-" if sig else (0, (4, 3)), zorder=2))
+        dx, dy = e[0] - s[0], e[1] - s[1]
+        cx, cy = (s[0] + e[0]) / 2 + rad * dy / 2, (s[1] + e[1]) / 2 - rad * dx / 2
+        ax.text(cx - 0.05, cy, _fmt_coef(r["std_all"]) + stars(r["pvalue"]), ha="right", va="center", fontsize=8.5,
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.95), zorder=5)
+    ax.set_xlim(-2.6, W + 1.6)
+    ax.text(W / 2, -H / 2 - 1.3, "Standardized coefficients (std.all). * p < .05, ** p < .01, *** p < .001; "
+            "dashed: not significant.", ha="center", va="center", fontsize=7.5, color="#444444")
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- heatmap
+def correlation_heatmap(data: pd.DataFrame, questionnaire=None, *, items: Optional[list] = None,
+                        annot: Optional[bool] = None, title: str = "Item correlations"):
+    """Heatmap of the pairwise correlations of the items (or of any square correlation DataFrame).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Item answers (correlated pairwise, as ``cor(use = "pairwise")``) or, when
+        square with equal index and columns, a correlation matrix drawn as is.
+    questionnaire : Questionnaire, optional
+        Orders the items by construct and draws lines between constructs.
+    """
+    plt = _plt()
+    import seaborn as sns
+
+    square = list(data.index) == list(data.columns)
+    if square:
+        r = data.astype(float)
+        bounds = []
+    else:
+        items = items or (questionnaire.items if questionnaire is not None else list(data.columns))
+        r = data[items].apply(pd.to_numeric, errors="coerce").corr()
+        bounds = []
+        if questionnaire is not None:
+            k = 0
+            for c, its in questionnaire.constructs.items():
+                k += len([i for i in its if i in items])
+                bounds.append(k)
+    n = len(r)
+    if annot is None:
+        annot = n <= 14
+    size = max(4.5, min(12, 0.32 * n + 2))
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    mask = np.triu(np.ones_like(r, dtype=bool), k=1)
+    sns.heatmap(r, mask=mask, cmap="RdBu_r", vmin=-1, vmax=1, center=0, square=True, annot=annot,
+                fmt=".2f", annot_kws={"fontsize": 7}, linewidths=0.3 if n <= 40 else 0,
+                cbar_kws={"shrink": 0.7, "label": "r"}, ax=ax)
+    for b in bounds[:-1]:
+        ax.axhline(b, color="black", lw=0.8)
+        ax.axvline(b, color="black", lw=0.8)
+    ax.set_title(title, fontsize=11)
+    ax.tick_params(labelsize=7 if n > 20 else 9)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- Likert bars
+def likert_bars(data: pd.DataFrame, questionnaire, *, language: str = "en"):
+    """Diverging stacked bars of the answers, one panel per construct.
+
+    The neutral answer (the scale's midpoint, when the scale has an odd number of
+    points) is split half left, half right of zero; disagreement extends left,
+    agreement right.  Percentages are of each item's answers (missing left out).
+    """
+    plt = _plt()
+    q = questionnaire
+    values = list(range(int(q.scale_min), int(q.scale_max) + 1))
+    k = len(values)
+    mid = (k - 1) / 2
+    cmap = plt.get_cmap("RdBu")
+    colors = [cmap(0.1 + 0.8 * i / (k - 1)) for i in range(k)]
+    if k % 2 == 1:
+        colors[k // 2] = (0.82, 0.82, 0.82, 1.0)
+    labels = [q.scale_labels.get(v, {}).get(language, str(v)) for v in values]
+    cons = list(q.constructs.items())
+    heights = [len(its) + 1.2 for _, its in cons]
+    fig, axes = plt.subplots(len(cons), 1, figsize=(9, 0.34 * sum(heights) + 1.6),
+                             gridspec_kw={"height_ratios": heights}, sharex=True)
+    axes = np.atleast_1d(axes)
+    for ax, (c, its) in zip(axes, cons):
+        pct = []
+        for i in its:
+            col = pd.to_numeric(data[i], errors="coerce").dropna() if i in data.columns else pd.Series(dtype=float)
+            counts = col.value_counts()
+            tot = counts.sum()
+            pct.append([100.0 * counts.get(v, 0) / tot if tot else 0.0 for v in values])
+        pct = np.array(pct)
+        if k % 2 == 1:
+            left = pct[:, : k // 2].sum(1) + pct[:, k // 2] / 2
+        else:
+            left = pct[:, : k // 2].sum(1)
+        y = np.arange(len(its))[::-1]
+        start = -left
+        for j in range(k):
+            ax.barh(y, pct[:, j], left=start, color=colors[j], edgecolor="white", lw=0.4, height=0.72,
+                    label=labels[j] if ax is axes[0] else None)
+            for yy, s, w in zip(y, start, pct[:, j]):
+                if w >= 8:
+                    ax.text(s + w / 2, yy, f"{w:.0f}", ha="center", va="center", fontsize=6.5,
+                            color="white" if j in (0, k - 1) else "black")
+            start = start + pct[:, j]
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels(its, fontsize=8)
+        name = q.spec.constructs[c].name.get(language, "") if hasattr(q, "spec") else ""
+        ax.set_title(f"{c}" + (f" \u2013 {name}" if name else ""), fontsize=9, loc="left")
+        ax.set_xlim(-100, 100)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    axes[-1].set_xticks(range(-100, 101, 25))
+    axes[-1].set_xticklabels([f"{abs(x)}%" for x in range(-100, 101, 25)], fontsize=8)
+    handles, labs = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labs, loc="lower center", ncol=min(k, 4), fontsize=7.5, frameon=False)
+    fig.suptitle("Distribution of answers by construct", fontsize=11)
+    fig.tight_layout(rect=(0, 0.055 if k > 4 else 0.035, 1, 0.98))
+    return fig
+
+
+# --------------------------------------------------------------------------- writing
+def save_figure(fig, folder, name: str, formats=("png", "svg"), dpi: int = 200) -> list:
+    """Write ``folder/name.png`` and ``.svg`` (each whole or not at all) and close the figure."""
+    from .._atomic import atomic_write
+
+    plt = _plt()
+    out = []
+    try:
+        for ext in formats:
+            path = Path(folder) / f"{name}.{ext}"
+            atomic_write(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=dpi, bbox_inches="tight",
+                                                                metadata={"Date": None} if ext == "svg" else None))
+            out.append(path)
+    finally:
+        plt.close(fig)
+    return out
