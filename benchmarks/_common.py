@@ -83,6 +83,25 @@ def icaf_fit_function():
     return fit
 
 
+def icaf_extra_kwargs(fit) -> dict:
+    """Options that make icaf_sem.fit do what lavaan's sem() does and no more.
+
+    lavaan's sem() does not compute modification indices (that is a separate
+    modindices() call), so they are switched off where icaf_sem.fit has the switch.
+    """
+    import inspect
+    try:
+        params = inspect.signature(fit).parameters
+    except (TypeError, ValueError):
+        return {}
+    extra = {}
+    if "modindices" in params:
+        extra["modindices"] = False
+    if "progress" in params:
+        extra["progress"] = False
+    return extra
+
+
 # ----------------------------------------------------------------------------- semopy
 def semopy_model_text(model: str) -> str:
     """semopy has no `:=` definitions: drop them (labels are kept as parameter names)."""

@@ -128,9 +128,11 @@ def main(argv=None) -> int:
             row["icaf_sem"] = icaf_fit
         else:
             try:
-                icaf_fit(model, data, estimator="ML", missing=miss)  # warm-up (plain fit)
+                extra = C.icaf_extra_kwargs(icaf_fit)
+                icaf_fit(model, data, estimator="ML", missing=miss, **extra)  # warm-up (plain fit)
                 r = C.time_repeated(
-                    lambda: icaf_fit(model, data, estimator="ML", missing=miss, bootstrap=DRAWS, seed=1),
+                    lambda: icaf_fit(model, data, estimator="ML", missing=miss, bootstrap=DRAWS, seed=1,
+                                     **extra),
                     a.repeats, warmup=0)
                 row["icaf_sem"] = f"{C.fmt_seconds(r['median'])} ({C.fmt_seconds(r['median'] / DRAWS)}/draw)"
                 print(f"[{key}] icaf_sem: {r['median']:.3f} s for {DRAWS} draws", flush=True)

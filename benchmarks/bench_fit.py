@@ -65,6 +65,8 @@ def main(argv=None) -> int:
         datasets["large"] = C.simulate_large()
 
     icaf_fit = C.icaf_fit_function()
+    if not isinstance(icaf_fit, str):
+        print(f"icaf_sem.fit extra options: {C.icaf_extra_kwargs(icaf_fit)}")
     lav_reason = "skipped (--no-lavaan)" if a.no_lavaan else C.lavaan_available()
     semopy = None
     semopy_reason = "skipped (--no-semopy)" if a.no_semopy else None
@@ -128,8 +130,10 @@ def main(argv=None) -> int:
         if isinstance(icaf_fit, str):
             row["icaf_sem"] = icaf_fit
         else:
-            def run_icaf(d=data, est=est, miss=miss):
-                return icaf_fit(model, d, estimator=est, missing=miss)
+            extra = C.icaf_extra_kwargs(icaf_fit)
+
+            def run_icaf(d=data, est=est, miss=miss, extra=extra):
+                return icaf_fit(model, d, estimator=est, missing=miss, **extra)
 
             try:
                 r = C.time_repeated(run_icaf, reps[key])

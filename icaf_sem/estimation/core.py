@@ -107,17 +107,13 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
             th1, f1, ok1, its1 = fisher_scoring(pobj, rams, weights, th0)
             if not np.isfinite(f1):
                 th1 = th0
-            # 2) FIML: Newton steps with the approximate (expected) information, then BFGS
-            try:
-                hinv = np.linalg.inv(expected_information(rams, weights, th1))
-                hinv = 0.5 * (hinv + hinv.T)
-                if not np.all(np.isfinite(hinv)) or np.min(np.linalg.eigvalsh(hinv)) <= 0:
-                    hinv = None
-            except np.linalg.LinAlgError:
-                hinv = None
-            theta, f, converged, its = _newton_refine(obj, th1, hinv)
+            # 2) FIML: quasi-Newton from the expected information of that fit (BFGS-updated)
+            info1 = expected_information(rams, weights, th1)
+            theta, f, converged, its = fisher_scoring(obj, rams, weights, th1, info0=info1, refresh=0)
             if not converged:
-                theta, f, converged, its2 = quasi_newton(obj, theta, hess_inv0=hinv)
+                theta2, f2, conv2, its2 = quasi_newton(obj, theta)
+                if np.isfinite(f2) and f2 <= f:
+                    theta, f, converged = theta2, f2, conv2
                 its += its2
             its += its1
     core = Core(pt=pt, rams=rams, datas=datas, objective=obj, theta=theta, converged=bool(converged),
@@ -142,30 +138,6 @@ class _MomentsProxy:
         self.N, self.cov, self.mean = d.N, h1[0], h1[1]
         self.has_missing = False
         self.p = d.p
-
-
-def _newton_refine(obj, theta, hinv, max_iter=50):
-    """Quasi-Newton steps with a fixed approximate inverse Hessian (fast when it is good)."""
-    if hinv is None:
-        return theta, obj(theta), False, 0
-    f, g = obj.value_and_grad(theta)
-    for it in range(1, max_iter + 1):
-        step = -hinv @ g
-        alpha = 1.0
-        while True:
-            cand = theta + alpha * step
-            fc, gc = obj.value_and_grad(cand)
-            if np.isfinite(fc) and fc <= f + 1e-13 * abs(f):
-                break
-            alpha *= 0.5
-            if alpha < 1e-4:
-                return theta, f, False, it
-        theta, f_old, f, g = cand, f, fc, gc
-        if np.max(np.abs(g)) < 1e-10:
-            return theta, f, True, it
-        if abs(f_old - f) < 1e-16 * max(1.0, abs(f)):
-            break
-    return theta, f, bool(np.max(np.abs(g)) < 1e-8), it
 
 
 def _h1_logl(d: GroupData, h1, meanstructure):

@@ -16,81 +16,85 @@ from .objectives import Objective, complete_moments_loss
 
 
 def start_values(pt, rams, moments, std_lv=False):
-    """lavaan-like start values from the sample (or EM) moments of each group."""
+    """lavaan-like start values from the sample (or EM) moments of each group.
+
+    Loadings of first-order factors use FABIN-like ratios of sample covariances,
+    factor variances the covariance of the marker with the other indicators,
+    residual variances half the observed variance, regressions and covariances
+    zero, intercepts the sample means.
+    """
     t = pt.table
+    lhs_a, op_a, rhs_a = t["lhs"].to_numpy(), t["op"].to_numpy(), t["rhs"].to_numpy()
+    grp_a, free_a = t["group"].to_numpy(), t["free"].to_numpy()
+    ust_a, st_a = t["ustart"].to_numpy(float), t["start"].to_numpy()
     theta = np.zeros(pt.npar)
     have = np.zeros(pt.npar, bool)
     names = pt.names
     lvset = set(names.lv)
+    ov_y = set(names.ov_y)
     for g, ram in enumerate(rams):
         S, mu = moments[g]
         ovpos = {v: i for i, v in enumerate(ram.ov)}
-        tg = t[t["group"] == ram.group]
-        load = {}
-        lvvar = {}
-        # first-order factors: FABIN-like ratios from the sample covariances
-        for f in names.lv:
-            rows = tg[(tg["op"] == "=~") & (tg["lhs"] == f)]
-            inds = rows["rhs"].tolist()
-            obs = [x for x in inds if x in ovpos]
-            if not obs or len(obs) != len(inds):
+        rows = np.where(grp_a == ram.group)[0]
+        loads: dict = {}
+        by_lv: dict = {}
+        indicator_of = set()
+        for i in rows:
+            if op_a[i] == "=~":
+                by_lv.setdefault(lhs_a[i], []).append(i)
+                indicator_of.add(rhs_a[i])
+        fixed_var = {lhs_a[i]: ust_a[i] for i in rows
+                     if op_a[i] == "~~" and lhs_a[i] == rhs_a[i] and lhs_a[i] in lvset and free_a[i] == 0}
+        load, lvvar = {}, {}
+        for f, idx in by_lv.items():
+            inds = [rhs_a[i] for i in idx]
+            if not all(x in ovpos for x in inds):
                 continue
-            marker = obs[0]
-            fixed_rows = rows[rows["free"] == 0]
-            if len(fixed_rows) and fixed_rows.iloc[0]["rhs"] in ovpos:
-                marker = fixed_rows.iloc[0]["rhs"]
+            fixed = [rhs_a[i] for i in idx if free_a[i] == 0]
+            marker = fixed[0] if fixed else inds[0]
             m = ovpos[marker]
             lam = {marker: 1.0}
-            for x in obs:
+            for x in inds:
                 if x == marker:
                     continue
                 j = ovpos[x]
-                others = [ovpos[k] for k in obs if k not in (x, marker)]
-                ratios = [S[j, k] / S[m, k] for k in others if abs(S[m, k]) > 1e-8]
+                ratios = [S[j, ovpos[k]] / S[m, ovpos[k]] for k in inds
+                          if k not in (x, marker) and abs(S[m, ovpos[k]]) > 1e-8]
                 lam[x] = float(np.median(ratios)) if ratios else 1.0
-            cov_mj = [S[m, ovpos[x]] / lam[x] for x in obs if x != marker and abs(lam[x]) > 1e-8]
+            cov_mj = [S[m, ovpos[x]] / lam[x] for x in inds if x != marker and abs(lam[x]) > 1e-8]
             psi = float(np.mean(cov_mj)) if cov_mj else 0.5 * S[m, m]
             psi = float(np.clip(psi, 0.05 * S[m, m], 0.95 * S[m, m]))
-            var_fixed = tg[(tg["op"] == "~~") & (tg["lhs"] == f) & (tg["rhs"] == f) & (tg["free"] == 0)]
-            if len(var_fixed):
-                target = float(var_fixed.iloc[0]["ustart"])
-                scale = np.sqrt(psi / target) if target > 0 else 1.0
+            if f in fixed_var and fixed_var[f] > 0:
+                scale = np.sqrt(psi / fixed_var[f])
                 lam = {k: v * scale for k, v in lam.items()}
-                psi = target
+                psi = fixed_var[f]
             for x, v in lam.items():
                 load[(f, x)] = v
             lvvar[f] = psi
-        # higher-order factors and anything else
         for f in reversed(names.lv):
             if f in lvvar:
                 continue
-            rows = tg[(tg["op"] == "=~") & (tg["lhs"] == f)]
-            sub = [lvvar.get(x, 1.0) if x in lvset else S[ovpos[x], ovpos[x]] for x in rows["rhs"]]
+            sub = [lvvar.get(rhs_a[i], 1.0) if rhs_a[i] in lvset else S[ovpos[rhs_a[i]], ovpos[rhs_a[i]]]
+                   for i in by_lv.get(f, [])]
             lvvar[f] = 0.5 * float(np.mean(sub)) if sub else 1.0
-            for x in rows["rhs"]:
-                load[(f, x)] = 1.0
-        for i, r in tg.iterrows():
-            k = int(r["free"]) - 1
+        for i in rows:
+            k = free_a[i] - 1
             if k < 0 or have[k]:
                 continue
-            op, lhs, rhs = r["op"], r["lhs"], r["rhs"]
+            op, lhs, rhs = op_a[i], lhs_a[i], rhs_a[i]
             val = 0.0
             if op == "=~":
                 val = load.get((lhs, rhs), 1.0)
             elif op == "~~" and lhs == rhs:
                 if lhs in ovpos:
-                    val = 0.5 * S[ovpos[lhs], ovpos[lhs]]
-                    if lhs in names.ov_y:
-                        val = S[ovpos[lhs], ovpos[lhs]]
+                    val = S[ovpos[lhs], ovpos[lhs]] * (1.0 if lhs in ov_y else 0.5)
                 else:
-                    val = lvvar.get(lhs, 1.0)
-                    # indicators of higher-order factors keep half their variance as residual
-                    if any((tg["op"] == "=~") & (tg["rhs"] == lhs)):
-                        val = 0.5 * val
+                    val = lvvar.get(lhs, 1.0) * (0.5 if lhs in indicator_of else 1.0)
             elif op == "~1":
                 val = float(mu[ovpos[lhs]]) if lhs in ovpos else 0.0
-            if r["start"] is not None and not (isinstance(r["start"], float) and np.isnan(r["start"])):
-                val = float(r["start"])
+            sv = st_a[i]
+            if sv is not None and not (isinstance(sv, float) and np.isnan(sv)):
+                val = float(sv)
             theta[k] = val
             have[k] = True
     return theta
@@ -113,18 +117,34 @@ def expected_information(rams, datas_or_weights, theta, moments_fn=None):
     return 0.5 * (info + info.T)
 
 
-def fisher_scoring(objective: Objective, rams, weights, theta0, moments=None, max_iter=200, tol=1e-10):
-    """Minimise a complete-data objective by Fisher scoring with step halving."""
+def fisher_scoring(objective: Objective, rams, weights, theta0, moments=None, max_iter=300, tol=1e-9,
+                   refresh=3, info0=None, switch=1e-3):
+    """Minimise the objective by Fisher scoring, turning into BFGS near the optimum.
+
+    Far from the optimum each step uses the expected information (robust);
+    once the gradient is below ``switch`` the matrix is updated with BFGS secant steps,
+    which makes the convergence superlinear instead of the linear rate of pure
+    scoring, and avoids recomputing the information.  Step halving keeps every
+    step downhill.  ``info0`` starts from a given matrix (e.g. for FIML).
+    """
     theta = np.array(theta0, float)
     f, g = objective.value_and_grad(theta)
     if not np.isfinite(f):
         return theta, f, False, 0
+    H = info0
+    secant = info0 is not None
     for it in range(1, max_iter + 1):
-        info = expected_information(rams, weights, theta)
+        if not secant:
+            # pure scoring until close to the optimum, then BFGS from the last information
+            H = expected_information(rams, weights, theta)
+            secant = np.max(np.abs(g)) < switch
         try:
-            step = -np.linalg.solve(info, g)
+            step = -np.linalg.solve(H, g)
         except np.linalg.LinAlgError:
-            step = -np.linalg.lstsq(info, g, rcond=None)[0]
+            step = -np.linalg.lstsq(H, g, rcond=None)[0]
+        if not np.all(np.isfinite(step)) or step @ g >= 0:
+            H = expected_information(rams, weights, theta)
+            step = -np.linalg.lstsq(H, g, rcond=None)[0]
         alpha = 1.0
         while True:
             cand = theta + alpha * step
@@ -132,12 +152,21 @@ def fisher_scoring(objective: Objective, rams, weights, theta0, moments=None, ma
             if np.isfinite(fc) and fc <= f + 1e-12 * abs(f):
                 break
             alpha *= 0.5
-            if alpha < 1e-6:
-                return theta, f, False, it
+            if alpha < 1e-8:
+                return theta, f, bool(np.max(np.abs(g)) < 1e-6), it
+        sv, yv = cand - theta, gc - g
         theta, f_old, f, g = cand, f, fc, gc
-        if np.max(np.abs(g)) < tol or (abs(f_old - f) < 1e-15 * max(1, abs(f)) and np.max(np.abs(alpha * step)) < 1e-9):
+        if np.max(np.abs(g)) < tol:
             return theta, f, True, it
-    return theta, f, np.max(np.abs(g)) < 1e-6, max_iter
+        if abs(f_old - f) < 1e-16 * max(1, abs(f)) and np.max(np.abs(sv)) < 1e-12:
+            return theta, f, bool(np.max(np.abs(g)) < 1e-6), it
+        if secant:
+            sy = sv @ yv
+            Hs = H @ sv
+            sHs = sv @ Hs
+            if sy > 1e-12 * np.sqrt(sv @ sv) * np.sqrt(yv @ yv) and sHs > 0:
+                H = H - np.outer(Hs, Hs) / sHs + np.outer(yv, yv) / sy
+    return theta, f, bool(np.max(np.abs(g)) < 1e-6), max_iter
 
 
 def quasi_newton(objective: Objective, theta0, hess_inv0=None, max_iter=2000, gtol=1e-9):

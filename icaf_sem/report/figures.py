@@ -126,18 +126,54 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
 
     placed: list = []
 
-    def place(points):
-        for t_ in (0.5, 0.38, 0.62, 0.3, 0.7, 0.45, 0.55, 0.25, 0.75):
+    def free_at(x, y):
+        ok = all(abs(x - a) > 0.8 or abs(y - b) > 0.34 for a, b in placed)
+        return ok and all((x - a) ** 2 / (rx + .4) ** 2 + (y - b) ** 2 / (ry + .2) ** 2 > 1 for a, b in pos.values())
+
+    def place(points, prefer=0.5):
+        cands = sorted(np.linspace(0.15, 0.85, 29), key=lambda v: abs(v - prefer))
+        for t_ in cands:
             x, y = points(t_)
-            ok = all(abs(x - a) > 0.75 or abs(y - b) > 0.32 for a, b in placed)
-            ok = ok and all((x - a) ** 2 / (rx + .35) ** 2 + (y - b) ** 2 / (ry + .2) ** 2 > 1 for a, b in pos.values())
-            if ok:
+            if free_at(x, y):
                 placed.append((x, y))
                 return x, y
-        x, y = points(0.5)
+        # nothing free: the point farthest from the other labels
+        best = max(cands, key=lambda v: min([abs(points(v)[0] - a) + 2.4 * abs(points(v)[1] - b)
+                                             for a, b in placed] or [0]))
+        x, y = points(best)
         placed.append((x, y))
         return x, y
 
+    cov = t[(t["op"] == "~~") & (t["lhs"] != t["rhs"]) & t["lhs"].isin(nodes) & t["rhs"].isin(nodes)]
+    for _, r in cov.iterrows():
+        a, b = r["lhs"], r["rhs"]
+        pa, pb = pos[a], pos[b]
+        if pa[1] < pb[1]:
+            pa, pb = pb, pa
+        sig = np.isfinite(r["pvalue"]) and r["pvalue"] < alpha
+        same = cols[layer[a]]
+        adjacent = layer[a] == layer[b] and abs(same.index(a) - same.index(b)) == 1
+        text = _fmt_coef(r["std_all"]) + stars(r["pvalue"])
+        style = dict(arrowstyle="<|-|>", mutation_scale=11, lw=1.0, color="#1f3b73" if sig else "#8a8a8a",
+                     linestyle="-" if sig else (0, (4, 3)), zorder=2)
+        if adjacent and layer[a] > 0:
+            # residual covariance of neighbouring endogenous constructs: a short straight arrow between them
+            s, e = (pa[0], pa[1] - ry * 1.04), (pb[0], pb[1] + ry * 1.04)
+            ax.add_patch(FancyArrowPatch(s, e, connectionstyle="arc3,rad=0", **style))
+            lx, ly = pa[0] + 0.12, (s[1] + e[1]) / 2
+            ax.text(lx, ly, text, ha="left", va="center", fontsize=8.5,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.95), zorder=5)
+            placed.append((lx + 0.35, ly))
+            continue
+        s = (pa[0] - rx * 0.98, pa[1])
+        e = (pb[0] - rx * 0.98, pb[1])
+        rad = 0.45 if pa[0] == pb[0] else 0.25
+        ax.add_patch(FancyArrowPatch(s, e, connectionstyle=f"arc3,rad={rad}", **style))
+        dx, dy = e[0] - s[0], e[1] - s[1]
+        cx, cy = (s[0] + e[0]) / 2 + rad * dy / 2, (s[1] + e[1]) / 2 - rad * dx / 2
+        ax.text(cx - 0.05, cy, text, ha="right", va="center", fontsize=8.5,
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.95), zorder=5)
+        placed.append((cx - 0.4, cy))
     for _, r in reg.iterrows():
         a, b = r["rhs"], r["lhs"]
         pa, pb = pos[a], pos[b]
@@ -162,26 +198,11 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
                 mx = (1 - u) ** 2 * s[0] + 2 * (1 - u) * u * cx + u ** 2 * e[0]
                 my = (1 - u) ** 2 * s[1] + 2 * (1 - u) * u * cy + u ** 2 * e[1]
             return mx, my
-        lx, ly = place(along)
+        # labels near the target for fanning edges of the first layer (they cross near their middle)
+        prefer = 0.68 if span > 1 else (0.72 if layer[a] == 0 and nlayers > 2 else 0.5)
+        lx, ly = place(along, prefer)
         ax.text(lx, ly, _fmt_coef(r["std_all"]) + stars(r["pvalue"]), ha="center", va="center", fontsize=8.5,
                 color="#10244d" if sig else "#666666",
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.95), zorder=5)
-    cov = t[(t["op"] == "~~") & (t["lhs"] != t["rhs"]) & t["lhs"].isin(nodes) & t["rhs"].isin(nodes)]
-    for _, r in cov.iterrows():
-        a, b = r["lhs"], r["rhs"]
-        pa, pb = pos[a], pos[b]
-        if pa[1] < pb[1]:
-            pa, pb = pb, pa
-        s = (pa[0] - rx * 0.98, pa[1])
-        e = (pb[0] - rx * 0.98, pb[1])
-        sig = np.isfinite(r["pvalue"]) and r["pvalue"] < alpha
-        rad = 0.45 if pa[0] == pb[0] else 0.25
-        ax.add_patch(FancyArrowPatch(s, e, arrowstyle="<|-|>", mutation_scale=11, lw=1.0,
-                                     color="#1f3b73" if sig else "#8a8a8a", connectionstyle=f"arc3,rad={rad}",
-                                     linestyle="-" if sig else (0, (4, 3)), zorder=2))
-        dx, dy = e[0] - s[0], e[1] - s[1]
-        cx, cy = (s[0] + e[0]) / 2 + rad * dy / 2, (s[1] + e[1]) / 2 - rad * dx / 2
-        ax.text(cx - 0.05, cy, _fmt_coef(r["std_all"]) + stars(r["pvalue"]), ha="right", va="center", fontsize=8.5,
                 bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.95), zorder=5)
     ax.set_xlim(-2.6, W + 1.6)
     ax.text(W / 2, -H / 2 - 1.3, "Standardized coefficients (std.all). * p < .05, ** p < .01, *** p < .001; "
