@@ -205,6 +205,23 @@ class SEMResult:
             out.append(val)
         return np.array(out, dtype=float)
 
+    def _defined_draws(self, draws: np.ndarray) -> np.ndarray:
+        """Defined (:=) parameters for many free-parameter vectors (rows of ``draws``)."""
+        t = self._core.pt.table
+        free = t["free"].to_numpy()
+        ust = t["ustart"].to_numpy(float)
+        env = {}
+        for i, lab in enumerate(t["label"]):
+            if lab and lab not in env:
+                env[lab] = draws[:, free[i] - 1] if free[i] > 0 else np.full(len(draws), ust[i])
+        cols = []
+        for name, expr, func, used in self._core.pt.defined:
+            with np.errstate(all="ignore"):
+                val = np.broadcast_to(np.asarray(func(env), float), (len(draws),))
+            env[name] = val
+            cols.append(val)
+        return np.column_stack(cols) if cols else np.zeros((len(draws), 0))
+
     def _standardize(self, est):
         core = self._core
         t = core.pt.table
@@ -488,8 +505,12 @@ class SEMResult:
             row = {k: _clean(r[k]) for k in ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue",
                                              "ci_lower", "ci_upper", "std_lv", "std_all"]}
             row["group"] = int(r["group"]) if r["op"] != ":=" else 1
-            if "boot_ci" in r and isinstance(r.get("boot_ci"), dict):
-                row["boot_ci"] = r["boot_ci"]
+            if self.boot is not None and _clean(r.get("boot_pct_lower")) is not None:
+                row["boot_se"] = _clean(r["boot_se"])
+                row["boot_ci"] = {"percentile": {"lower": _clean(r["boot_pct_lower"]),
+                                                 "upper": _clean(r["boot_pct_upper"])},
+                                  "bias_corrected": {"lower": _clean(r["boot_bc_lower"]),
+                                                     "upper": _clean(r["boot_bc_upper"])}}
             params.append(row)
         r2 = {}
         for k, v in self.r2.items():

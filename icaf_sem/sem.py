@@ -106,7 +106,9 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
         if bootstrap:
             from .estimation.bootstrap import run_bootstrap
-            result._attach_bootstrap(run_bootstrap(core, int(bootstrap), seed=seed, progress=progress))
+            result._attach_bootstrap(run_bootstrap(core, int(bootstrap), seed=seed, progress=progress,
+                                                   defined_fn=result._defined_draws,
+                                                   def_names=[d[0] for d in core.pt.defined]))
     for w in caught:
         collected.append(w)
     # re-issue the warnings from the caller's frame and record them on the result

@@ -24,8 +24,10 @@ def complete_moments_loss(sigma, mu, N, S, ybar, meanstructure, grad=True):
         L = np.linalg.cholesky(sigma)
     except np.linalg.LinAlgError:
         if batch:
-            out = [complete_moments_loss(sg, m, N, S, ybar, meanstructure, grad)
-                   for sg, m in zip(sigma.reshape(-1, p, p), mu.reshape(-1, p))]
+            Sb = np.broadcast_to(S, batch + (p, p)).reshape(-1, p, p)
+            yb = np.broadcast_to(ybar, batch + (p,)).reshape(-1, p)
+            out = [complete_moments_loss(sg, m, N, s_, y_, meanstructure, grad)
+                   for sg, m, s_, y_ in zip(sigma.reshape(-1, p, p), mu.reshape(-1, p), Sb, yb)]
             f = np.array([o[0] for o in out]).reshape(batch)
             if not grad:
                 return f, None, None
@@ -101,18 +103,19 @@ def fiml_loss(sigma, mu, pat_stats, patterns, grad=True):
     g_mu = np.zeros(batch + (p,)) if grad else None
     masks = patterns.masks
     for k, (idx, Q, ldm) in inv.items():
-        w = n_g[idx]
+        # pattern statistics may carry the same leading batch dims (bootstrap draws)
+        w = n_g[..., idx]
         nobs = p - k
-        d = (means[idx] - mu[..., None, :]) * masks[idx]                  # (..., G, p)
+        d = (means[..., idx, :] - mu[..., None, :]) * masks[idx]          # (..., G, p)
         Qd = np.einsum("...gij,...gj->...gi", Q, d)
-        S = covs[idx]
+        S = covs[..., idx, :, :]
         ld = logdet[..., None] + ldm
-        quad = np.einsum("...gij,gij->...g", Q, S) + np.einsum("...gi,...gi->...g", d, Qd)
+        quad = np.einsum("...gij,...gij->...g", Q, S) + np.einsum("...gi,...gi->...g", d, Qd)
         f += 0.5 * np.sum(w * (nobs * LOG2PI + ld + quad), axis=-1)
         if grad:
             QSQ = Q @ S @ Q
-            g_sigma += 0.5 * np.einsum("g,...gij->...ij", w, Q - QSQ - Qd[..., :, None] * Qd[..., None, :])
-            g_mu += -np.einsum("g,...gi->...i", w, Qd)
+            g_sigma += 0.5 * np.einsum("...g,...gij->...ij", w, Q - QSQ - Qd[..., :, None] * Qd[..., None, :])
+            g_mu += -np.einsum("...g,...gi->...i", w, Qd)
     if not batch:
         f = float(f)
     return f, g_sigma, g_mu
