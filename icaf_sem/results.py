@@ -326,7 +326,7 @@ class SEMResult:
             out["tli.scaled"] = fm.tli(x2s, df, x2ns, dfn)
         # robust indices
         xx3 = df3 = c3 = xx3n = c3n = np.nan
-        if fiml and G == 1:
+        if fiml:
             try:
                 r = fiml_corrected(core, base, version="V3" if robust else "V6")
                 xx3, df3, c3, xx3n, c3n = r
@@ -556,39 +556,49 @@ def _complete_h1_info(sigma):
 
 
 def fiml_corrected(core: Core, base: Core, version="V6"):
-    """Zhang & Savalei (2023) FIML-corrected chi-square and c-hat (lavaan's ``lav_fit_fiml_corrected``)."""
-    data = core.datas[0]
-    ram = core.rams[0]
-    sig_t, mu_t = core.h1[0]
-    N = data.N
+    """Zhang & Savalei (2023) FIML-corrected chi-square and c-hat (lavaan's ``lav_fit_fiml_corrected``).
+
+    Multi-group: block-diagonal h1 information matrices weighted by the group fractions
+    ``N_g / N`` (and their inverses by ``N / N_g``), the groups' Deltas stacked, as in lavaan.
+    """
+    from scipy.linalg import block_diag
     from .estimation.samplestats import logl_complete
+    N_tot = core.ntotal
 
     def xx(c):
-        M, mu = c.rams[0].implied(c.theta)
-        l0 = logl_complete(N, sig_t, mu_t, sig_t, mu_t)
-        l1 = logl_complete(N, sig_t, mu_t, M, mu)
-        return 2 * (l0 - l1)
+        total = 0.0
+        for g, d in enumerate(core.datas):
+            sig_t, mu_t = core.h1[g]
+            M, mu = c.rams[g].implied(c.theta)
+            total += 2 * (logl_complete(d.N, sig_t, mu_t, sig_t, mu_t) - logl_complete(d.N, sig_t, mu_t, M, mu))
+        return total
     xx3, xx3n = xx(core), xx(base)
-    WM, JM = inference.h1_information_and_firstorder(data, sig_t, mu_t, True)
-    WC = _complete_h1_info(sig_t)
-    WMi = np.linalg.inv(WM)
-    Dm = _delta_h1(ram, core.theta)
-    Db = _delta_h1(base.rams[0], base.theta)
+    Wm_g, Wc_g, Wmi_g, Gam_g = [], [], [], []
+    for g, d in enumerate(core.datas):
+        sig_t, mu_t = core.h1[g]
+        fg = d.N / N_tot
+        WM, JM = inference.h1_information_and_firstorder(d, sig_t, mu_t, True)
+        WMi = np.linalg.inv(WM)
+        Wm_g.append(fg * WM)
+        Wmi_g.append(WMi / fg)
+        Wc_g.append(fg * _complete_h1_info(sig_t))
+        Gam_g.append(WMi @ JM @ WMi / fg)
+    Wm, Wmi, Wc, gamma = block_diag(*Wm_g), block_diag(*Wmi_g), block_diag(*Wc_g), block_diag(*Gam_g)
+    Dm = np.vstack([_delta_h1(r, core.theta) for r in core.rams])
+    Db = np.vstack([_delta_h1(r, base.theta) for r in base.rams])
     # lavaan sets observed.information = "h1" (unstructured) here, so the model information
     # is Delta' Wm Delta rather than the Hessian used for the standard errors
-    E = np.linalg.inv(Dm.T @ WM @ Dm)
-    Eb = np.linalg.inv(Db.T @ WM @ Db)
+    E = np.linalg.inv(Dm.T @ Wm @ Dm)
+    Eb = np.linalg.inv(Db.T @ Wm @ Db)
     # lavaan 0.6: U = Wm - Wm Delta E^-1 Delta' Wm
     if version == "V3":
-        gamma = WMi @ JM @ WMi
-
         def k_of(D, Einv):
-            U = WM - WM @ D @ Einv @ D.T @ WM
-            return np.trace(U @ WMi @ WC @ WMi @ U @ gamma)
+            U = Wm - Wm @ D @ Einv @ D.T @ Wm
+            return np.trace(U @ Wmi @ Wc @ Wmi @ U @ gamma)
     else:
         def k_of(D, Einv):
-            U = WM - WM @ D @ Einv @ D.T @ WM
-            return np.trace(WC @ WMi @ U @ WMi)
+            U = Wm - Wm @ D @ Einv @ D.T @ Wm
+            return np.trace(Wc @ Wmi @ U @ Wmi)
     df3 = core.df
     c3 = k_of(Dm, E) / df3
     c3n = k_of(Db, Eb) / base.df
