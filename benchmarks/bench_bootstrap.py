@@ -25,9 +25,10 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,29 @@ MEASURES = [
 ]
 
 
+def datasets_and_model():
+    model = C.model_text()
+    items = C.model_items(model)
+    wave = C.load_wave()
+    return model, items, {"all": wave[items].reset_index(drop=True),
+                          "complete": C.complete_cases(wave, items)[items]}
+
+
+def child(key: str, repeats: int) -> int:
+    """Time icaf_sem's 1,000 draws for one measure; prints `CHILD {json}`."""
+    model, _, datasets = datasets_and_model()
+    _, _, dsname, miss, _ = next(m for m in MEASURES if m[0] == key)
+    data = datasets[dsname]
+    fit = C.icaf_fit_function()
+    extra = C.icaf_extra_kwargs(fit)
+    fit(model, data, estimator="ML", missing=miss, **extra)  # warm-up (plain fit)
+    r = C.time_repeated(
+        lambda: fit(model, data, estimator="ML", missing=miss, bootstrap=DRAWS, seed=1, **extra),
+        repeats, warmup=0)
+    print("CHILD " + json.dumps(r), flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lavaan-draws-complete", type=int, default=50,
@@ -54,13 +78,14 @@ def main(argv=None) -> int:
     ap.add_argument("--only", action="append", choices=[m[0] for m in MEASURES])
     ap.add_argument("--no-lavaan", action="store_true")
     ap.add_argument("--no-semopy", action="store_true")
+    ap.add_argument("--icaf-timeout", type=int, default=900,
+                    help="seconds allowed for the icaf_sem runs of one measure (default 900)")
+    ap.add_argument("--child", choices=[m[0] for m in MEASURES], help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.child:
+        return child(a.child, a.repeats)
 
-    model = C.model_text()
-    items = C.model_items(model)
-    wave = C.load_wave()
-    datasets = {"all": wave[items].reset_index(drop=True),
-                "complete": C.complete_cases(wave, items)[items]}
+    model, items, datasets = datasets_and_model()
     measures = [m for m in MEASURES if not a.only or m[0] in a.only]
 
     icaf_fit = C.icaf_fit_function()
@@ -123,22 +148,23 @@ def main(argv=None) -> int:
                              f"(extrapolated from {a.semopy_draws} draws)")
             print(f"[{key}] semopy: {per:.4f} s/draw", flush=True)
 
-        # icaf_sem: the real 1,000 draws
+        # icaf_sem: the real 1,000 draws, in a child process so that --icaf-timeout can stop it
         if isinstance(icaf_fit, str):
             row["icaf_sem"] = icaf_fit
         else:
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--child", key, "--repeats", str(a.repeats)]
             try:
-                extra = C.icaf_extra_kwargs(icaf_fit)
-                icaf_fit(model, data, estimator="ML", missing=miss, **extra)  # warm-up (plain fit)
-                r = C.time_repeated(
-                    lambda: icaf_fit(model, data, estimator="ML", missing=miss, bootstrap=DRAWS, seed=1,
-                                     **extra),
-                    a.repeats, warmup=0)
-                row["icaf_sem"] = f"{C.fmt_seconds(r['median'])} ({C.fmt_seconds(r['median'] / DRAWS)}/draw)"
-                print(f"[{key}] icaf_sem: {r['median']:.3f} s for {DRAWS} draws", flush=True)
-            except Exception as exc:
-                row["icaf_sem"] = f"error ({exc.__class__.__name__}: {exc})"
-                traceback.print_exc(limit=3)
+                res = subprocess.run(cmd, capture_output=True, text=True, timeout=a.icaf_timeout)
+                lines = [l for l in res.stdout.splitlines() if l.startswith("CHILD ")]
+                if res.returncode != 0 or not lines:
+                    why = (res.stderr or res.stdout).strip().splitlines()[-1:] or [f"exit {res.returncode}"]
+                    row["icaf_sem"] = f"error ({why[0]})"
+                else:
+                    med = json.loads(lines[-1][6:])["median"]
+                    row["icaf_sem"] = f"{C.fmt_seconds(med)} ({C.fmt_seconds(med / DRAWS)}/draw)"
+                    print(f"[{key}] icaf_sem: {med:.3f} s for {DRAWS} draws", flush=True)
+            except subprocess.TimeoutExpired:
+                row["icaf_sem"] = f"> {a.icaf_timeout} s (stopped by --icaf-timeout)"
         rows.append(row)
 
     print()
