@@ -415,6 +415,32 @@ class SEMResult:
         return estimate(bpt, core.datas, estimator=core.estimator, missing=core.missing, h1=core.h1,
                         compute_se=need_se)
 
+    # ------------------------------------------------------------------ per-group fit
+    @cached_property
+    def fit_by_group(self) -> pd.DataFrame:
+        """Per-group contributions to the test: ``group, label, nobs, chisq, srmr`` (+ ``chisq_scaled`` for MLR).
+
+        ``chisq`` is lavaan's ``lavInspect(fit, "test")$standard$stat.group`` (the groups sum to the
+        model chi-square); ``srmr`` is each group's SRMR, whose N-weighted mean is the reported SRMR.
+        """
+        from .estimation.core import _h1_logl
+        core = self._core
+        ms = core.pt.meanstructure
+        rows = []
+        for g, (d, ram) in enumerate(zip(core.datas, core.rams)):
+            S, ybar = core.h1[g]
+            M, mu = ram.implied(core.theta)
+            if not ms:
+                mu = ybar
+            x2 = 2.0 * (_h1_logl(d, core.h1[g], True) - _h1_logl(d, (M, mu), True))
+            rows.append({"group": g + 1, "label": self.group_labels[g], "nobs": int(d.N), "chisq": max(x2, 0.0),
+                         "srmr": fm.srmr_bentler(S, M, ybar if ms else None, mu if ms else None)})
+        out = pd.DataFrame(rows)
+        c = self.fit_measures.get("chisq.scaling.factor")
+        if c is not None and np.isfinite(c):
+            out["chisq_scaled"] = out["chisq"] / c
+        return out
+
     # ------------------------------------------------------------------ modification indices
     @cached_property
     def modindices(self) -> pd.DataFrame:
