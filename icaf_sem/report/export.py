@@ -333,16 +333,19 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     size = Pt(9 if ncol <= 8 else 8)
     diag = t.attrs.get("diagonal", False)
+    rows = list(table.rows)
+    head_cells = rows[0].cells
     for j, c in enumerate(d.columns):
-        cell = table.cell(0, j)
+        cell = head_cells[j]
         cell.text = ""
         run = cell.paragraphs[0].add_run(str(c))
         run.font.size = size
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         _set_cell_border(cell, top=12, bottom=6)
     for i, (_, row) in enumerate(d.iterrows(), start=1):
+        cells = rows[i].cells
         for j, v in enumerate(row):
-            cell = table.cell(i, j)
+            cell = cells[j]
             cell.text = ""
             para = cell.paragraphs[0]
             run = para.add_run(str(v))

@@ -93,29 +93,31 @@ def display_frame(df: pd.DataFrame, minus: str = "\u2212") -> pd.DataFrame:
     attrs = df.attrs or {}
     formats = attrs.get("formats", {})
     labels = attrs.get("labels", {})
-    out = pd.DataFrame(index=df.index)
     merged = {lo: (hi, head) for lo, hi, head in attrs.get("ci_pairs", [])}
     skip = {hi for hi, _ in merged.values()}
+    cols: dict = {}
+    n = len(df)
     for c in df.columns:
         if c in skip:
             continue
-        fmt = formats.get(c, "str" if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])
-                          else "f3")
-        if pd.api.types.is_bool_dtype(df[c]) and c not in formats:
-            fmt = "bool"
-        fmts = fmt if isinstance(fmt, list) else [fmt] * len(df)
+        series = df[c]
+        is_bool = pd.api.types.is_bool_dtype(series)
+        default = "bool" if is_bool else ("f3" if pd.api.types.is_numeric_dtype(series) else "str")
+        fmt = formats.get(c, default)
+        fmts = fmt if isinstance(fmt, list) else [fmt] * n
         if c in merged:
             hi, head = merged[c]
             vals = []
-            for v_lo, v_hi, f in zip(df[c], df[hi], fmts):
+            for v_lo, v_hi, f in zip(series.tolist(), df[hi].tolist(), fmts):
                 a, b = format_value(v_lo, f), format_value(v_hi, f)
                 vals.append(f"[{a}, {b}]" if a or b else "")
-            out[head] = vals
+            cols[head] = vals
         else:
-            out[labels.get(c, c)] = [format_value(v, f) for v, f in zip(df[c], fmts)]
+            cols[labels.get(c, c)] = [format_value(v, f) for v, f in zip(series.tolist(), fmts)]
     if minus != "-":
-        out = out.apply(lambda col: col.map(lambda s: s.replace("-", minus) if _numeric_text(s) else s))
-    out.attrs = {k: v for k, v in attrs.items()}
+        cols = {k: [s.replace("-", minus) if _numeric_text(s) else s for s in v] for k, v in cols.items()}
+    out = pd.DataFrame(cols, index=df.index)
+    out.attrs = dict(attrs)
     return out
 
 

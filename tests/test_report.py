@@ -1,0 +1,209 @@
+"""APA tables, figures and the report files, on the bundled example wave (listwise, to keep it quick)."""
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from icaf_sem import analyze
+from icaf_sem.report import figures as F
+from icaf_sem.report.tables import display_frame, format_value
+
+EXAMPLE = Path("icaf_sem/data/example_wave.csv")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "out"
+    res = analyze(EXAMPLE, "questionnaires/icaf.yaml", missing="listwise", out=out)
+    return res, out
+
+
+# --------------------------------------------------------------------------- formatting
+def test_format_value_apa():
+    assert format_value(0.0004, "p") == "< .001"
+    assert format_value(0.0213, "p") == ".021"
+    assert format_value(0.5, "r3") == ".500"
+    assert format_value(-0.25, "r2") == "-.25"
+    assert format_value(1.2345, "f2") == "1.23"
+    assert format_value(-0.0001, "f3") == "0.000"
+    assert format_value(math.nan, "f3") == ""
+    assert format_value(None, "p") == ""
+    assert format_value(12.0, "int") == "12"
+    assert format_value(True, "bool") == "Yes"
+
+
+def test_display_frame_merges_intervals_and_relabels():
+    df = pd.DataFrame({"est": [0.123, -0.5], "lo": [0.01, -0.9], "hi": [0.2, -0.1], "p": [0.2, 0.0001]})
+    df.attrs = {"labels": {"est": "b", "p": "p"}, "formats": {"p": "p"}, "ci_pairs": [("lo", "hi", "95% CI")]}
+    d = display_frame(df)
+    assert list(d.columns) == ["b", "95% CI", "p"]
+    assert d.iloc[1].tolist() == ["\u22120.500", "[\u22120.900, \u22120.100]", "< .001"]
+    assert display_frame(df, minus="-").iloc[1, 0] == "-0.500"
+    assert df["est"].tolist() == [0.123, -0.5]          # the numbers themselves are never rounded
+
+
+# --------------------------------------------------------------------------- tables
+def test_sample_tables(run):
+    res, _ = run
+    flow = res.tables["sample_flow"]
+    assert flow["n_remaining"].tolist() == res.cleaning.flow["n_remaining"].astype(float).tolist()
+    prof = res.tables["sample_profile"]
+    for var, block in prof.groupby("variable"):
+        assert block["percent"].sum() == pytest.approx(100.0)
+        assert block["n"].sum() == len(res.data)
+    assert set(prof["category"]) >= {"province", "city", "county", "provider", "user", "both"}
+
+
+def test_item_descriptives_table(run):
+    res, _ = run
+    t = res.tables["item_descriptives"]
+    q = res.questionnaire
+    assert t["item"].tolist() == q.items
+    x = pd.to_numeric(res.data["bc1"], errors="coerce").dropna()
+    row = t.set_index("item").loc["bc1"]
+    assert row["mean"] == pytest.approx(x.mean())
+    assert row["sd"] == pytest.approx(x.std(ddof=1))
+    assert row["construct"] == "BC"
+    assert (t["normal_ok"] == ((t["skew"].abs() < 2) & (t["kurtosis"].abs() < 7))).all()
+    mv = res.tables["multivariate_normality"]
+    assert mv["pvalue"].between(0, 1).all()
+
+
+def test_measurement_model_table(run):
+    res, _ = run
+    t = res.tables["measurement_model"]
+    cfa = res.cfa.parameters
+    loads = cfa[cfa["op"] == "=~"]
+    first = t[t["construct"].isin(res.questionnaire.constructs)]
+    assert len(first) == len(res.questionnaire.items)
+    np.testing.assert_allclose(first["loading"].to_numpy(), loads["std_all"].to_numpy())
+    rel = res.reliability.constructs.set_index("construct")
+    heads = first.groupby("construct", sort=False).head(1).set_index("construct")
+    for c in res.questionnaire.constructs:
+        assert heads.loc[c, "alpha"] == pytest.approx(rel.loc[c, "alpha"])
+        assert heads.loc[c, "composite_reliability"] == pytest.approx(rel.loc[c, "composite_reliability"])
+        assert heads.loc[c, "ave"] == pytest.approx(rel.loc[c, "ave"])
+    # construct statistics only on the first row of each construct (NaN, never '-')
+    assert first.groupby("construct")["alpha"].apply(lambda s: s.iloc[1:].isna().all()).all()
+    # second-order loadings from the structural model
+    second = t[t["construct"].isin(["CR", "DC"])]
+    assert set(second["item"]) == {"BC", "CE", "CS", "DQ", "PM", "AS"}
+
+
+def test_discriminant_validity_table(run):
+    res, _ = run
+    t = res.tables["discriminant_validity"].set_index("construct")
+    rel = res.reliability
+    for c in t.index:
+        assert t.loc[c, c] == pytest.approx(math.sqrt(rel.constructs.set_index("construct").loc[c, "ave"]))
+    names = list(t.index)
+    a, b = names[0], names[1]
+    assert t.loc[b, a] == pytest.approx(rel.fornell_larcker.loc[b, a])     # below: latent correlation
+    assert t.loc[a, b] == pytest.approx(rel.htmt.loc[a, b])                # above: HTMT
+
+
+def test_model_fit_table(run):
+    res, _ = run
+    t = res.tables["model_fit"].set_index("measure")
+    fm = res.sem.fit_measures
+    assert t.loc["CFI", "sem"] == fm["cfi"]
+    assert t.loc["RMSEA", "cfa"] == res.cfa.fit_measures["rmsea"]
+    assert t.loc["SRMR", "sem_ok"] == (fm["srmr"] <= 0.08)
+    assert t.loc["CFI", "sem_ok"] == (fm["cfi"] >= 0.95)
+    assert "Hu & Bentler (1999)" in t.loc["TLI", "source"]
+    assert "Hu & Bentler" in res.tables["model_fit"].attrs["note"]
+
+
+def test_hypothesis_and_indirect_tables(run):
+    res, _ = run
+    h = res.tables["hypothesis_tests"]
+    assert h["id"].tolist() == [x.id for x in res.questionnaire.hypotheses]
+    assert h["supported"].tolist() == res.hypotheses["supported"].tolist()
+    assert "CR \u2192 EB" in h["path"].tolist()
+    ind = res.tables["indirect_effects"]
+    assert ind["id"].tolist()[:6] == ["H7a", "H7b", "H7c", "H8a", "H8b", "H8c"]
+    assert ind["id"].tolist()[6:] == ["total", "total"]
+    assert set(ind["mediation_type"].dropna()) <= {"indirect-only", "complementary", "competitive", "direct-only",
+                                                   "no-effect"}
+    assert "boot_pct_lower" not in ind.columns         # no bootstrap in this run
+
+
+# --------------------------------------------------------------------------- files
+def test_docx_reopens_with_apa_tables(run):
+    from docx import Document
+    res, out = run
+    doc = Document(str(out / "report.docx"))
+    assert len(doc.tables) == len(res.tables)
+    texts = [p.text for p in doc.paragraphs]
+    assert "Table 1" in texts and "Figure 1" in texts
+    hyp = doc.tables[list(res.tables).index("hypothesis_tests")]
+    assert hyp.rows[0].cells[0].text == "Hypothesis"
+    assert hyp.rows[1].cells[0].text == "H1a"
+    assert len(hyp.rows) == len(res.hypotheses) + 1
+    # APA rules: a top border on the header cells, no vertical grid
+    xml = hyp._tbl.xml
+    assert "w:top" in xml and "w:insideV" not in xml
+    assert len(doc.inline_shapes) == 4
+
+
+def test_xlsx_one_sheet_per_table(run):
+    res, out = run
+    book = pd.read_excel(out / "tables.xlsx", sheet_name=None)
+    assert list(book) == ["contents"] + [k[:31] for k in res.tables]
+    hyp = book["hypothesis_tests"]
+    np.testing.assert_allclose(hyp["std_all"], res.tables["hypothesis_tests"]["std_all"].round(3))
+    assert book["contents"]["title"].tolist()[0] == "Sample flow"
+
+
+def test_latex_booktabs(run):
+    res, out = run
+    tex = (out / "tables.tex").read_text()
+    assert tex.count(r"\begin{table}") == len(res.tables)
+    assert tex.count(r"\toprule") == tex.count(r"\bottomrule") == len(res.tables)
+    assert r"$\beta$" in tex and r"$\lambda$" in tex
+    body = re.sub(r"\\label\{[^}]*\}", "", tex)
+    assert not re.search(r"(?<!\\)_", body.split("\n", 2)[2]), "unescaped underscore"
+
+
+def test_html_self_contained(run):
+    res, out = run
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 4
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+    assert html.count('<table class="apa">') == len(res.tables)
+    assert html.index("warnings") < html.index("Table 1")
+    assert res._repr_html_().count("<table") == len(res.tables)
+
+
+def test_results_json_lists_tables(run):
+    res, out = run
+    js = json.loads((out / "results.json").read_text())
+    assert set(js["tables"]) == set(res.tables)
+    assert js["options"]["missing"] == "listwise"
+
+
+# --------------------------------------------------------------------------- figures
+def test_path_diagram_shows_coefficients_and_r2(run, tmp_path):
+    res, _ = run
+    fig = F.path_diagram(res.sem)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    r2 = res.sem.r2["PW"]
+    assert any(t == f"R\u00b2 = {r2:.2f}".replace("0.", ".") for t in texts)
+    p = res.parameters
+    b = p[(p["op"] == "~") & (p["lhs"] == "EB") & (p["rhs"] == "CR")].iloc[0]
+    assert any(t.startswith(f"{b['std_all']:.2f}".replace("0.", ".")) and t.endswith(F.stars(b["pvalue"]))
+               for t in texts)
+    # exogenous constructs left of the outcome
+    xs = {t.get_text().split("\n")[0]: t.get_position()[0] for t in fig.axes[0].texts}
+    assert xs["CR"] < xs["EB"] < xs["PW"]
+    paths = F.save_figure(fig, tmp_path, "pd")
+    assert [p.suffix for p in paths] == [".png", ".svg"]
+
+
+def test_stars():
+    assert F.stars(0.0001) == "***" and F.stars(0.004) == "**" and F.stars(0.03) == "*" and F.stars(0.2) == ""
+    assert F.stars(float("nan")) == ""
