@@ -163,6 +163,8 @@ def fmt_seconds(x) -> str:
         return "–"
     if x < 0.1:
         return f"{x * 1000:.1f} ms"
+    if x >= 120:
+        return f"{x / 60:.1f} min"
     return f"{x:.2f} s"
 
 

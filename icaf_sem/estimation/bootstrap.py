@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .objectives import complete_moments_loss, fiml_loss
+from .objectives import complete_moments_loss, fiml_loss_cases
 
 CHUNK = 64
 
@@ -63,6 +63,20 @@ def pattern_stats(patterns, W):
     return n_g, means, covs
 
 
+def _cases_each(sigma, mu, patterns, W):
+    B, p = sigma.shape[0], sigma.shape[-1]
+    f = np.full(B, np.inf)
+    gs = np.zeros((B, p, p))
+    gm = np.zeros((B, p))
+    for b in range(B):
+        try:
+            fb, gsb, gmb = fiml_loss_cases(sigma[b:b + 1], mu[b:b + 1], patterns, W[b:b + 1], True)
+        except np.linalg.LinAlgError:
+            continue
+        f[b], gs[b], gm[b] = fb[0], gsb[0], gmb[0]
+    return f, gs, gm
+
+
 class _BatchObjective:
     """-logL/N of each draw at its own parameter vector: theta (B, npar)."""
 
@@ -78,12 +92,15 @@ class _BatchObjective:
         grad = np.zeros_like(theta)
         ntot = np.zeros(B)
         for g, ram in enumerate(self.rams):
-            sigma, mu = ram.implied(theta)
+            sigma, mu = ram.implied(theta, keep=True)
             st = self.stats[g]
             if self.missing[g]:
-                n_g, means, covs = st
-                fg, gs, gm = fiml_loss(sigma, mu, (n_g[sel], means[sel], covs[sel]), self.patterns[g], True)
-                ntot += n_g[sel].sum(1)
+                Wg = st[sel]
+                try:
+                    fg, gs, gm = fiml_loss_cases(sigma, mu, self.patterns[g], Wg, True)
+                except np.linalg.LinAlgError:   # some draw left the admissible region: evaluate one by one
+                    fg, gs, gm = _cases_each(sigma, mu, self.patterns[g], Wg)
+                ntot += Wg.sum(1)
             else:
                 N, mean, cov = st
                 Nb = N[sel]
@@ -106,11 +123,11 @@ class _BatchObjective:
         return f, grad
 
 
-def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-7):
+def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-6, update=True):
     """Vectorised BFGS over B independent problems sharing a start point and inverse Hessian."""
     npar = len(theta0)
     theta = np.tile(theta0, (B, 1))
-    Hinv = np.tile(Hinv0, (B, 1, 1))
+    Hinv = np.tile(Hinv0, (B, 1, 1)) if update else None
     allidx = np.arange(B)
     f, g = obj.value_and_grad(theta, allidx)
     ok = np.isfinite(f)
@@ -120,7 +137,7 @@ def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-7):
         idx = np.where(active)[0]
         if len(idx) == 0:
             break
-        step = -np.einsum("bij,bj->bi", Hinv[idx], g[idx])
+        step = -np.einsum("bij,bj->bi", Hinv[idx], g[idx]) if update else -(g[idx] @ Hinv0)
         alpha = np.ones(len(idx))
         f_new = np.full(len(idx), np.inf)
         g_new = np.zeros((len(idx), npar))
@@ -145,7 +162,7 @@ def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-7):
         # BFGS inverse update
         sy = np.einsum("bi,bi->b", s[upd], y[upd])
         good = sy > 1e-14
-        if good.any():
+        if update and good.any():
             jj = ii[good]
             sv, yv, rho = s[upd][good], y[upd][good], 1.0 / sy[good]
             Hy = np.einsum("bij,bj->bi", Hinv[jj], yv)
@@ -168,7 +185,7 @@ def _run_chunk(args):
         stats_g, flags, pats = [], [], []
         for (X, patterns), W in zip(datas_info, W_groups):
             if patterns is not None:
-                stats_g.append(pattern_stats(patterns, W))
+                stats_g.append(W)
                 flags.append(True)
             else:
                 stats_g.append(complete_stats(X, W))

@@ -121,6 +121,56 @@ def fiml_loss(sigma, mu, pat_stats, patterns, grad=True):
     return f, g_sigma, g_mu
 
 
+def fiml_loss_cases(sigma, mu, patterns, W=None, grad=True):
+    """FIML -logL and derivatives computed case by case, for many (Sigma, mu) and case weights at once.
+
+    ``sigma`` (B,p,p) and ``mu`` (B,p) are the implied moments of B parameter
+    vectors, ``W`` (B,n) case weights (bootstrap counts; ones when None).
+    For case i with missing set M, z_i = Sigma_OO^-1 (x_i - mu)_O (embedded) is
+    P r_i - P[:,M] P_MM^-1 (P r_i)_M with P = Sigma^-1, so the work is a few
+    products with the (n x p) data instead of one p x p product per pattern:
+    -logL = 1/2 sum_i w_i [n_i log 2pi + log|Sigma| + log|P_MM| + r_i' z_i],
+    d/dSigma = 1/2 sum_i w_i (Q_i - z_i z_i'),  d/dmu = -sum_i w_i z_i,
+    with sum_i w_i Q_i = N P - sum_i w_i P[:,M] P_MM^-1 P[M,:].
+    """
+    B, p = sigma.shape[0], sigma.shape[-1]
+    Xz = patterns.Xz
+    n = Xz.shape[0]
+    if W is None:
+        W = np.ones((B, n))
+    L = np.linalg.cholesky(sigma)                                   # raises LinAlgError if not PD
+    logdet = 2 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)  # (B,)
+    P = np.linalg.inv(sigma)
+    P = 0.5 * (P + np.swapaxes(P, -1, -2))
+    mask = patterns.masks[patterns.case_pattern]                     # (n,p)
+    R = (Xz[None, :, :] - mu[:, None, :]) * mask                     # (B,n,p)
+    Z = R @ P                                                        # P symmetric: rows are P r_i
+    Nw = W.sum(1)
+    f = 0.5 * (W @ patterns.nobs_case * LOG2PI + Nw * logdet)
+    sumQ = Nw[:, None, None] * P if grad else None
+    for k, (rows, miss) in patterns.cases_by_k.items():
+        if k == 0:
+            continue
+        Pmm = P[:, miss[:, :, None], miss[:, None, :]]                  # (B,nk,k,k)
+        Lm = np.linalg.cholesky(Pmm)
+        f += 0.5 * np.einsum("bi,bi->b", W[:, rows], 2 * np.log(np.diagonal(Lm, axis1=-2, axis2=-1)).sum(-1))
+        Pm = np.swapaxes(P[:, :, miss], 1, 2)                            # (B,nk,p,k)
+        um = np.take_along_axis(Z[:, rows, :], np.broadcast_to(miss, (B,) + miss.shape), axis=2)  # (B,nk,k)
+        c = np.linalg.solve(Pmm, um[..., None])[..., 0]                 # (B,nk,k)
+        Z[:, rows, :] -= np.einsum("bnpk,bnk->bnp", Pm, c)
+        if grad:
+            # sum_i w_i P[:,M] P_MM^-1 P[M,:]
+            Y = np.linalg.solve(Pmm, np.swapaxes(Pm, -1, -2))           # (B,nk,k,p)
+            sumQ -= np.einsum("bn,bnpk,bnkq->bpq", W[:, rows], Pm, Y, optimize=True)
+    f += 0.5 * np.einsum("bn,bnp,bnp->b", W, R, Z)
+    if not grad:
+        return f, None, None
+    WZ = Z * W[:, :, None]
+    g_sigma = 0.5 * (sumQ - np.swapaxes(WZ, 1, 2) @ Z)
+    g_mu = -WZ.sum(1)
+    return f, g_sigma, g_mu
+
+
 def _fiml_loss_each(sigma, mu, pat_stats, patterns, grad):
     """Batch fallback when some parameter vectors give a non-positive-definite matrix."""
     batch = sigma.shape[:-2]
@@ -150,9 +200,20 @@ class Objective:
 
     def group_loss(self, g, theta, grad=True):
         ram, data = self.rams[g], self.datas[g]
-        sigma, mu = ram.implied(theta)
+        sigma, mu = ram.implied(theta, keep=grad)
         if data.has_missing:
-            return fiml_loss(sigma, mu, data.pat, data.patterns, grad)
+            single = sigma.ndim == 2
+            sg, m = (sigma[None], mu[None]) if single else (sigma.reshape(-1, *sigma.shape[-2:]), mu.reshape(-1, mu.shape[-1]))
+            W = None if data.weights is None else np.broadcast_to(data.weights, (len(sg), len(data.weights)))
+            try:
+                f, gs, gm = fiml_loss_cases(sg, m, data.patterns, W, grad)
+            except np.linalg.LinAlgError:
+                return fiml_loss(sigma, mu, data.pat, data.patterns, grad)
+            if single:
+                return float(f[0]), (gs[0] if grad else None), (gm[0] if grad else None)
+            batch = sigma.shape[:-2]
+            return (f.reshape(batch), gs.reshape(sigma.shape) if grad else None,
+                    gm.reshape(mu.shape) if grad else None)
         return complete_moments_loss(sigma, mu, data.N, data.cov, data.mean, ram.meanstructure, grad)
 
     def __call__(self, theta):

@@ -32,6 +32,14 @@ class Patterns:
             idx = np.where(nmiss == k)[0]
             miss = np.array([np.where(~keys[g])[0] for g in idx], dtype=int).reshape(len(idx), k)
             self.by_k[int(k)] = (idx, miss)
+        # the same grouping at the level of cases (for the case-wise FIML loss)
+        case_nmiss = nmiss[inverse]
+        self.cases_by_k = {}
+        for k in np.unique(case_nmiss):
+            rows = np.where(case_nmiss == k)[0]
+            miss = (~obs[rows]).nonzero()[1].reshape(len(rows), int(k))
+            self.cases_by_k[int(k)] = (rows, miss)
+        self.nobs_case = obs.sum(1)
 
     def stats(self, w: np.ndarray | None = None):
         """Per-pattern (n_g, mean_g embedded, S_g embedded (biased)) under case weights ``w``."""

@@ -99,11 +99,16 @@ class GroupRAM:
         mu = np.einsum("...ij,...j->...i", B, v)
         return sig, mu, B, S, v
 
-    def implied(self, theta):
-        """Model-implied covariance matrix and mean vector of the observed variables."""
-        sig, mu, *_ = self.implied_all(theta)
+    def implied(self, theta, keep=False):
+        """Model-implied covariance matrix and mean vector of the observed variables.
+
+        With ``keep=True`` the intermediate matrices are cached for the next
+        :meth:`gradient_chain` call at the same ``theta``.
+        """
+        parts = self.implied_all(theta)
+        self._cache = (theta, parts) if keep else None
         p = self.p
-        return sig[..., :p, :p], mu[..., :p]
+        return parts[0][..., :p, :p], parts[1][..., :p]
 
     # ------------------------------------------------------------------ derivatives
     def gradient_chain(self, theta, g_sigma, g_mu=None):
@@ -112,7 +117,12 @@ class GroupRAM:
         ``g_sigma`` is the derivative of a scalar w.r.t. each element of the
         symmetric Sigma treated as a full matrix (symmetric itself).
         """
-        sig, mu_all, B, S, v = self.implied_all(theta)
+        cache = getattr(self, "_cache", None)
+        if cache is not None and cache[0] is theta:
+            sig, mu_all, B, S, v = cache[1]
+        else:
+            sig, mu_all, B, S, v = self.implied_all(theta)
+        self._cache = None
         p = self.p
         Bo = B[..., :p, :]                                  # F B  (p x m)
         E = np.swapaxes(Bo, -1, -2) @ g_sigma @ Bo          # B'F' G F B (m x m)
