@@ -1,0 +1,456 @@
+"""Measurement invariance across groups: configural -> metric -> scalar -> strict.
+
+Each step is a multi-group CFA/SEM with more parameter kinds held equal across
+groups (lavaan's ``group.equal``).  The steps are compared with the chi-square
+difference test (for MLR the Satorra-Bentler 2001 scaled difference, lavaan's
+``lavTestLRT(method = "satorra.bentler.2001")``) and with the change in CFI and
+RMSEA against the usual cut-offs:
+
+* Cheung & Rensvold (2002): a drop in CFI of .010 or more (ΔCFI ≤ −.010) signals
+  non-invariance.
+* Chen (2007): ΔCFI ≤ −.010 together with ΔRMSEA ≥ .015 signals non-invariance (Chen also
+  accepts ΔSRMR ≥ .030 for loadings, ≥ .010 for intercepts and residuals, in place of ΔRMSEA;
+  reported in ``chen2007_srmr``).
+
+When a step fails, univariate score tests of its equality constraints (lavaan's
+``lavTestScore(fit)$uni``) suggest which constraints to release for partial
+invariance.
+
+Examples
+--------
+>>> import icaf_sem
+>>> res = icaf_sem.invariance(HS3, hs, group="school")          # doctest: +SKIP
+>>> res.table[["step", "chisq", "df", "cfi", "rmsea", "delta_cfi", "invariant"]]   # doctest: +SKIP
+
+The R equivalent::
+
+    configural <- cfa(HS3, data = hs, group = "school")
+    metric     <- cfa(HS3, data = hs, group = "school", group.equal = "loadings")
+    scalar     <- cfa(HS3, data = hs, group = "school", group.equal = c("loadings", "intercepts"))
+    lavTestLRT(configural, metric, scalar)
+    lavTestScore(scalar)$uni
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import DataError, ModelSpecificationError
+
+STEP_CONSTRAINTS = {
+    "configural": (),
+    "metric": ("loadings",),
+    "scalar": ("loadings", "intercepts"),
+    "strict": ("loadings", "intercepts", "residuals"),
+    # optional further steps, each adding to strict invariance
+    "lv.variances": ("loadings", "intercepts", "residuals", "lv.variances"),
+    "means": ("loadings", "intercepts", "residuals", "lv.variances", "means"),
+}
+STEP_LABELS = {"configural": "configural (same pattern)", "metric": "metric (equal loadings)",
+               "scalar": "scalar (+ equal intercepts)", "strict": "strict (+ equal residual variances)",
+               "lv.variances": "+ equal latent variances", "means": "+ equal latent means"}
+CUTOFFS = {"delta_cfi": -0.010, "delta_rmsea": 0.015, "delta_srmr_loadings": 0.030, "delta_srmr": 0.010,
+           "alpha": 0.05}
+CRITERIA = ("cheung_rensvold2002", "chen2007", "chisq")
+KIND_OF_OP = {"=~": "loadings", "~1": "intercepts", "~": "regressions"}
+MIN_GROUP_SIZE = 30
+
+
+# --------------------------------------------------------------------------- difference tests
+def chisq_difference(chisq0, df0, chisq1, df1):
+    """Plain likelihood-ratio (chi-square difference) test of a restricted model (0) against a freer one (1).
+
+    Returns ``(delta_chisq, delta_df, pvalue)``; lavaan: ``lavTestLRT(fit1, fit0)`` with ML.
+    """
+    d = chisq0 - chisq1
+    ddf = int(round(df0 - df1))
+    p = float(stats.chi2.sf(d, ddf)) if ddf > 0 else np.nan
+    return float(d), ddf, p
+
+
+def satorra_bentler_2001(chisq0, df0, c0, chisq1, df1, c1):
+    """Satorra-Bentler (2001) scaled chi-square difference (lavaan ``lav_test_diff_SatorraBentler2001``).
+
+    ``chisq*`` are the unscaled (normal-theory) statistics, ``c*`` the scaling factors of the
+    restricted (0) and the freer (1) model.  Returns ``(T_delta, delta_df, pvalue, cd)``; ``cd`` is
+    the scaling factor of the difference (NaN, with a NaN statistic, when it is negative).
+
+    Examples
+    --------
+    >>> round(satorra_bentler_2001(130.0, 60, 1.10, 110.0, 54, 1.12)[0], 4)
+    21.2766
+
+    R: ``lavTestLRT(fit1, fit0, method = "satorra.bentler.2001")``.
+    """
+    if df1 == 0:
+        c1 = 1.0
+    m = int(round(df0 - df1))
+    if m == 0:
+        return float(chisq0 - chisq1), 0, np.nan, np.nan
+    cd = (df0 * c0 - df1 * c1) / m
+    if not cd > 0:
+        return np.nan, m, np.nan, np.nan
+    t = (chisq0 - chisq1) / cd
+    return float(t), m, float(stats.chi2.sf(t, m)), float(cd)
+
+
+# --------------------------------------------------------------------------- score tests
+def equality_score_tests(result) -> pd.DataFrame:
+    """Univariate score tests of the cross-group equality constraints of a fitted multi-group model.
+
+    Each row is one constraint ``parameter in group 1 == parameter in group g``; ``X2`` (1 df)
+    estimates how much the chi-square would drop if that constraint alone were released.
+    Complete data use the expected information (lavaan's default); with FIML the observed
+    information of the unconstrained parameterisation is used.
+
+    Returns a DataFrame with ``lhs, op, rhs, group, group_label, kind, X2, df, pvalue``,
+    sorted by ``X2`` (largest first), and ``attrs["total"] = (X2, df, pvalue)``.
+
+    R: ``lavTestScore(fit)$uni`` (constraints ``.pA. == .pB.`` mapped to their parameters).
+    """
+    from .estimation.objectives import Objective
+    from .estimation.optimize import expected_information
+    from .estimation import inference
+    from .model.matrices import GroupRAM
+    from .model.partable import ParTable
+
+    core = result._core
+    pt = core.pt
+    t = pt.table
+    cols = ["lhs", "op", "rhs", "group", "group_label", "kind", "X2", "df", "pvalue"]
+    free = t["free"].to_numpy()
+    rows_free = np.flatnonzero(free > 0)
+    full_idx = np.zeros(len(t), dtype=int)
+    full_idx[rows_free] = np.arange(1, len(rows_free) + 1)
+    cons = []                                  # (row_first, row_other)
+    for k in np.unique(free[rows_free]):
+        rr = np.flatnonzero(free == k)
+        for r in rr[1:]:
+            cons.append((rr[0], r))
+    if not cons:
+        out = pd.DataFrame(columns=cols)
+        out.attrs["total"] = (np.nan, 0, np.nan)
+        return out
+    t2 = t.copy()
+    t2["free"] = full_idx
+    ext = ParTable(table=t2, names=pt.names, defined=[], ngroups=pt.ngroups, group_labels=pt.group_labels,
+                   meanstructure=pt.meanstructure)
+    rams = [GroupRAM(ext, g + 1, d.ov) for g, d in enumerate(core.datas)]
+    theta = core.theta[free[rows_free] - 1]
+    N = core.ntotal
+    weights = [d.N / N for d in core.datas]
+    obj = Objective(rams, core.datas)
+    _, grad = obj.value_and_grad(theta)
+    score = -np.asarray(grad)
+    if core.missing == "ml":
+        info = inference.observed_information(obj, theta)
+    else:
+        info = expected_information(rams, weights, theta)
+    n = len(theta)
+    R = np.zeros((len(cons), n))
+    for i, (a, b) in enumerate(cons):
+        R[i, full_idx[a] - 1] = 1.0
+        R[i, full_idx[b] - 1] = -1.0
+
+    def stat(Rm):
+        if len(Rm) == 0:
+            Jinv = np.linalg.pinv(info)
+        else:
+            Z = np.block([[info, Rm.T], [Rm, np.zeros((len(Rm), len(Rm)))]])
+            Jinv = np.linalg.pinv(Z)[:n, :n]
+        return float(N * score @ Jinv @ score)
+    lvset = set(pt.names.lv)
+    recs = []
+    for i, (a, b) in enumerate(cons):
+        x2 = stat(np.delete(R, i, axis=0))
+        r = t.loc[b]
+        recs.append({"lhs": r["lhs"], "op": r["op"], "rhs": r["rhs"], "group": int(r["group"]),
+                     "group_label": pt.group_labels[int(r["group"]) - 1], "kind": _kind(r, lvset),
+                     "X2": x2, "df": 1, "pvalue": float(stats.chi2.sf(x2, 1))})
+    out = pd.DataFrame(recs, columns=cols).sort_values("X2", ascending=False, kind="stable").reset_index(drop=True)
+    tot = stat(np.zeros((0, n)))
+    out.attrs["total"] = (tot, len(cons), float(stats.chi2.sf(tot, len(cons))))
+    return out
+
+
+def _kind(r, lvset):
+    op, lhs, rhs = r["op"], r["lhs"], r["rhs"]
+    if op == "~1":
+        return "means" if lhs in lvset else "intercepts"
+    if op == "~~":
+        if lhs in lvset and rhs in lvset:
+            return "lv.variances" if lhs == rhs else "lv.covariances"
+        return "residuals" if lhs == rhs else "residual.covariances"
+    return KIND_OF_OP.get(op, op)
+
+
+def param_name(lhs, op, rhs):
+    """lavaan's spelling of a parameter for ``group.partial``: ``visual=~x2``, ``x3~1``, ``x1~~x1``."""
+    return f"{lhs}{op}{rhs}" if op != "~1" else f"{lhs}~1"
+
+
+# --------------------------------------------------------------------------- result
+class InvarianceResult:
+    """The invariance sequence.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per step: fit (``chisq, df, pvalue, cfi, tli, rmsea, srmr``, scaled/robust versions
+        for MLR), the test against the previous step (``delta_chisq, delta_df, delta_pvalue`` and for
+        MLR ``delta_chisq_scaled, delta_pvalue_scaled`` (Satorra-Bentler 2001)), ``delta_cfi,
+        delta_rmsea``, the cut-off flags ``cheung_rensvold2002`` and ``chen2007`` (True = signals
+        non-invariance; ``chen2007_srmr`` with ΔSRMR in place of ΔRMSEA), ``invariant`` (by the chosen ``criterion``) and ``suggest_free``.
+    fits : dict of step -> SEMResult
+    score_tests : dict of step -> DataFrame
+        Univariate score tests of the constraints added by each step that failed.
+    cutoffs : dict
+    criterion : str
+    """
+
+    def __init__(self, table, fits, score_tests, cutoffs, criterion, group, group_labels, group_sizes,
+                 estimator, missing, fit_basis):
+        self.table = table
+        self.fits = fits
+        self.score_tests = score_tests
+        self.cutoffs = cutoffs
+        self.criterion = criterion
+        self.group = group
+        self.group_labels = group_labels
+        self.group_sizes = group_sizes
+        self.estimator = estimator
+        self.missing = missing
+        self.fit_basis = fit_basis
+
+    @property
+    def highest_level(self):
+        """The last step of the unbroken run of invariant steps (``None`` if even configural fails)."""
+        last = None
+        for _, r in self.table.iterrows():
+            if r["step"] == "configural" or bool(r["invariant"]):
+                last = r["step"]
+            else:
+                break
+        return last
+
+    def cutoff_note(self) -> str:
+        c = self.cutoffs
+        return (f"Cut-offs: Cheung & Rensvold (2002) ΔCFI ≤ {c['delta_cfi']:.3f} signals non-invariance; "
+                f"Chen (2007) ΔCFI ≤ {c['delta_cfi']:.3f} with ΔRMSEA ≥ {c['delta_rmsea']:.3f} "
+                f"(or ΔSRMR ≥ {c['delta_srmr_loadings']:.3f} for loadings, ≥ {c['delta_srmr']:.3f} otherwise); "
+                f"chi-square difference test at α = {c['alpha']:.2f}"
+                + (" (Satorra-Bentler 2001 scaled)" if self.estimator == "MLR" else "")
+                + f". Decision by: {self.criterion}. ΔCFI/ΔRMSEA use the {self.fit_basis} indices.")
+
+    def summary(self) -> str:
+        cols = ["step", "chisq", "df", "cfi", "rmsea", "srmr", "delta_chisq", "delta_df", "delta_pvalue",
+                "delta_cfi", "delta_rmsea", "invariant"]
+        if self.estimator == "MLR":
+            cols = cols[:1] + ["chisq_scaled"] + cols[1:9] + ["delta_chisq_scaled", "delta_pvalue_scaled"] + cols[9:]
+        lines = [f"Measurement invariance across {self.group!r} ({', '.join(map(str, self.group_labels))}; "
+                 f"N = {', '.join(str(n) for n in self.group_sizes.values())}), {self.estimator}"
+                 f"{', FIML' if self.missing == 'ml' else ''}",
+                 self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+                 self.cutoff_note(), f"Highest level supported: {self.highest_level}"]
+        for step, st in self.score_tests.items():
+            if len(st):
+                lines.append(f"Score tests of the {step} constraints (release to reach partial invariance):")
+                lines.append(st.head(10).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"<InvarianceResult group={self.group!r} steps={list(self.table['step'])} highest={self.highest_level!r}>"
+
+    def _repr_html_(self):
+        return (self.table.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="")
+                + f"<p>{self.cutoff_note()}</p>")
+
+    def to_dict(self) -> dict:
+        def clean(v):
+            if isinstance(v, (float, np.floating)):
+                return None if not math.isfinite(float(v)) else float(v)
+            if isinstance(v, (np.integer,)):
+                return int(v)
+            if isinstance(v, np.bool_):
+                return bool(v)
+            return v
+        return {
+            "group": self.group, "group_labels": [clean(g) for g in self.group_labels],
+            "group_sizes": {str(k): int(v) for k, v in self.group_sizes.items()},
+            "estimator": self.estimator, "missing": self.missing, "criterion": self.criterion,
+            "cutoffs": self.cutoffs, "cutoff_note": self.cutoff_note(), "fit_basis": self.fit_basis,
+            "highest_level": self.highest_level,
+            "steps": [{k: clean(v) for k, v in r.items()} for r in self.table.to_dict("records")],
+            "score_tests": {s: [{k: clean(v) for k, v in r.items()} for r in st.to_dict("records")]
+                            for s, st in self.score_tests.items()},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- the sequence
+def check_groups(data: pd.DataFrame, group: str, min_size: int = MIN_GROUP_SIZE, items=None) -> dict:
+    """Validate the grouping column; return ``{label: n}`` in order of first appearance (lavaan's order).
+
+    Raises :class:`DataError` for a missing column, fewer than two groups, or a group with fewer
+    than ``min_size`` respondents (naming the group and its size).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if group not in data.columns:
+        raise DataError(f"group={group!r} is not a column of the data; choose one of {list(map(str, data.columns))[:15]}")
+    col = data[group]
+    labels = list(pd.unique(col.dropna()))
+    if len(labels) < 2:
+        raise DataError(f"the group column {group!r} has {len(labels)} level(s) ({labels}); invariance needs at "
+                        "least two groups")
+    sizes = {lab: int((col == lab).sum()) for lab in labels}
+    small = {k: v for k, v in sizes.items() if v < min_size}
+    if small:
+        desc = ", ".join(f"{k!r} has {v}" for k, v in small.items())
+        raise DataError(f"group(s) too small for a multi-group model in column {group!r}: {desc} respondents "
+                        f"(at least {min_size} needed); merge small groups, collect more responses, or lower "
+                        "min_group_size at your own risk")
+    return sizes
+
+
+def invariance(model: str, data: pd.DataFrame, *, group: str,
+               levels=("configural", "metric", "scalar", "strict"), estimator: str = "ML",
+               missing: str = "listwise", group_partial=(), criterion: str = "cheung_rensvold2002", cutoffs=None,
+               min_group_size: int = MIN_GROUP_SIZE, std_lv: bool = False, max_suggestions: int = 5):
+    """Fit the invariance sequence and compare each step with the previous one.
+
+    Parameters
+    ----------
+    model : str
+        lavaan syntax of the measurement (or structural) model.
+    data : DataFrame
+    group : str
+        Grouping column; groups are ordered by first appearance, as in lavaan.
+    levels : sequence of str
+        Steps in order, from ``configural, metric, scalar, strict, lv.variances, means``.
+    estimator : {"ML", "MLR"}
+    missing : {"listwise", "ml"}
+    group_partial : sequence of str
+        Parameters released in every constrained step (partial invariance), e.g. ``["x3~1"]``.
+    criterion : {"cheung_rensvold2002", "chen2007", "chisq"}
+        Which rule decides the ``invariant`` column (all are reported).
+    cutoffs : dict, optional
+        Override ``{"delta_cfi": -0.010, "delta_rmsea": 0.015, "delta_srmr_loadings": 0.030,
+        "delta_srmr": 0.010, "alpha": 0.05}``.
+    min_group_size : int
+        Smallest group accepted.
+
+    Returns
+    -------
+    InvarianceResult
+
+    Examples
+    --------
+    >>> res = invariance(HS3, hs, group="school", estimator="MLR")   # doctest: +SKIP
+    >>> res.table                                                    # doctest: +SKIP
+
+    R (lavaan/semTools): ``cfa(HS3, hs, group = "school", group.equal = c("loadings", "intercepts"))``
+    per step, ``lavTestLRT(configural, metric, scalar, method = "satorra.bentler.2001")``,
+    ``semTools::compareFit(...)`` for ΔCFI/ΔRMSEA and ``lavTestScore(scalar)`` for partial invariance.
+    """
+    from .sem import fit as sem_fit
+
+    levels = list(levels)
+    unknown = [s for s in levels if s not in STEP_CONSTRAINTS]
+    if unknown or not levels:
+        raise ModelSpecificationError(f"levels={levels!r}: unknown step(s) {unknown}; use steps from "
+                                      f"{', '.join(STEP_CONSTRAINTS)} in that order")
+    order = list(STEP_CONSTRAINTS)
+    if [order.index(s) for s in levels] != sorted(order.index(s) for s in levels) or len(set(levels)) != len(levels):
+        raise ModelSpecificationError(f"levels={levels!r} must be nested and in order: {', '.join(order)}")
+    if criterion not in CRITERIA:
+        raise ModelSpecificationError(f"criterion={criterion!r} is not known; use one of {', '.join(CRITERIA)}")
+    cut = dict(CUTOFFS)
+    cut.update(cutoffs or {})
+    sizes = check_groups(data, group, min_group_size)
+    est = str(estimator).upper()
+
+    fits, rows, score_tests = {}, [], {}
+    for step in levels:
+        ge = STEP_CONSTRAINTS[step]
+        res = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=ge,
+                      group_partial=tuple(group_partial) if ge else (), std_lv=std_lv, modindices=False)
+        fits[step] = res
+        fm = res.fit_measures
+        row = {"step": step, "description": STEP_LABELS[step], "group_equal": ",".join(ge),
+               "npar": int(fm["npar"]), "chisq": fm["chisq"], "df": int(fm["df"]), "pvalue": fm["pvalue"],
+               "cfi": fm["cfi"], "tli": fm["tli"], "rmsea": fm["rmsea"],
+               "rmsea_ci_lower": fm["rmsea.ci.lower"], "rmsea_ci_upper": fm["rmsea.ci.upper"],
+               "srmr": fm["srmr"], "aic": fm["aic"], "bic": fm["bic"], "converged": bool(res.converged)}
+        if est == "MLR":
+            row.update({"chisq_scaled": fm.get("chisq.scaled", np.nan),
+                        "scaling_factor": fm.get("chisq.scaling.factor", np.nan),
+                        "cfi_robust": fm.get("cfi.robust", np.nan), "tli_robust": fm.get("tli.robust", np.nan),
+                        "rmsea_robust": fm.get("rmsea.robust", np.nan)})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    robust = est == "MLR" or missing in ("ml", "fiml")
+    cfi_col = "cfi_robust" if est == "MLR" else "cfi"
+    rmsea_col = "rmsea_robust" if est == "MLR" else "rmsea"
+    fit_basis = "robust (cfi.robust, rmsea.robust)" if est == "MLR" else "standard (cfi, rmsea)"
+    del robust
+    for c in ["delta_chisq", "delta_df", "delta_pvalue", "delta_chisq_scaled", "delta_pvalue_scaled",
+              "delta_scaling_factor", "delta_cfi", "delta_rmsea", "delta_srmr"]:
+        table[c] = np.nan
+    for c in ["chisq_test_rejects", "cheung_rensvold2002", "chen2007", "chen2007_srmr"]:
+        table[c] = pd.Series([pd.NA] * len(table), dtype="boolean")
+    table["invariant"] = pd.Series([pd.NA] * len(table), dtype="boolean")
+    table["suggest_free"] = ""
+    for i in range(1, len(table)):
+        prev, cur = table.iloc[i - 1], table.iloc[i]
+        d, ddf, p = chisq_difference(cur["chisq"], cur["df"], prev["chisq"], prev["df"])
+        table.loc[i, ["delta_chisq", "delta_df", "delta_pvalue"]] = [d, ddf, p]
+        p_used = p
+        if est == "MLR":
+            ts, _, ps, cd = satorra_bentler_2001(cur["chisq"], cur["df"], cur["scaling_factor"],
+                                                 prev["chisq"], prev["df"], prev["scaling_factor"])
+            table.loc[i, ["delta_chisq_scaled", "delta_pvalue_scaled", "delta_scaling_factor"]] = [ts, ps, cd]
+            p_used = ps
+        dcfi = cur[cfi_col] - prev[cfi_col]
+        drmsea = cur[rmsea_col] - prev[rmsea_col]
+        table.loc[i, ["delta_cfi", "delta_rmsea", "delta_srmr"]] = [dcfi, drmsea, cur["srmr"] - prev["srmr"]]
+        # a tiny tolerance so that a change printed as -.010 counts as -.010
+        cr = bool(dcfi <= cut["delta_cfi"] + 1e-12)
+        chen = bool(cr and drmsea >= cut["delta_rmsea"] - 1e-12)
+        rej = bool(p_used < cut["alpha"]) if np.isfinite(p_used) else False
+        table.loc[i, "cheung_rensvold2002"] = cr
+        table.loc[i, "chen2007"] = chen
+        srmr_cut = cut["delta_srmr_loadings"] if cur["step"] == "metric" else cut["delta_srmr"]
+        table.loc[i, "chen2007_srmr"] = bool(cr and (cur["srmr"] - prev["srmr"]) >= srmr_cut - 1e-12)
+        table.loc[i, "chisq_test_rejects"] = rej
+        failed = {"chen2007": chen, "cheung_rensvold2002": cr, "chisq": rej}[criterion]
+        table.loc[i, "invariant"] = not failed
+        if failed:
+            added = set(STEP_CONSTRAINTS[cur["step"]]) - set(STEP_CONSTRAINTS[prev["step"]])
+            try:
+                st = equality_score_tests(fits[cur["step"]])
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                warnings.warn(f"score tests for the {cur['step']} step could not be computed: {exc}")
+                continue
+            st = st[st["kind"].isin(added)].reset_index(drop=True)
+            st.insert(0, "parameter", [param_name(a, b, c) for a, b, c in zip(st["lhs"], st["op"], st["rhs"])])
+            score_tests[cur["step"]] = st
+            sig = st[st["pvalue"] < cut["alpha"]].head(max_suggestions)
+            table.loc[i, "suggest_free"] = "; ".join(
+                f"{r.parameter} in group {r.group_label} (X2 = {r.X2:.2f}, p = {r.pvalue:.3g})"
+                for r in sig.itertuples())
+    if len(table):
+        table.loc[0, "invariant"] = True if fits[levels[0]].converged else pd.NA
+    # the respondents each group contributed to the fits (after listwise deletion where it applies)
+    used = fits[levels[0]].fit_by_group
+    sizes = {lab: int(n) for lab, n in zip(used["label"], used["nobs"])}
+    return InvarianceResult(table=table, fits=fits, score_tests=score_tests, cutoffs=cut, criterion=criterion,
+                            group=group, group_labels=list(fits[levels[0]].group_labels), group_sizes=sizes,
+                            estimator=est, missing=missing, fit_basis=fit_basis)

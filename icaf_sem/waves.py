@@ -1,0 +1,443 @@
+"""Comparing survey waves: clean alike, stack, test invariance, compare latent means and paths.
+
+:func:`compare_waves` cleans every wave with the questionnaire's rules, stacks them with a
+``wave`` column, fits the invariance sequence across waves (:func:`icaf_sem.invariance`),
+compares the latent means given scalar invariance, and tests each hypothesised path for
+equality across waves (the path held equal against the model with every path free, one path
+at a time, a 1-df likelihood-ratio test per path with ``G - 1`` df in general).
+:meth:`WaveComparison.write` writes the report section (CSV, xlsx, html tables and a figure of
+the paths by wave) whole or not at all.
+
+The lavaan equivalent of the path test for ``EB ~ CR`` is::
+
+    free <- sem(model, data = stacked, group = "wave", group.equal = "loadings")
+    eq   <- sem(model, data = stacked, group = "wave", group.equal = c("loadings", "regressions"),
+                group.partial = <every other path>)
+    lavTestLRT(free, eq)
+"""
+from __future__ import annotations
+
+import html
+import io
+import json
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, DataWarning
+from .invariance import STEP_CONSTRAINTS, chisq_difference, check_groups, invariance, satorra_bentler_2001
+
+WAVE_COLUMN = "wave"
+
+
+# --------------------------------------------------------------------------- input checks
+def _read(src):
+    if isinstance(src, pd.DataFrame):
+        return src
+    from .survey.io import load_survey
+    return load_survey(src)
+
+
+def check_item_sets(waves: dict, items: list, source=None):
+    """Every wave must hold the same item columns: those of the questionnaire.
+
+    Raises :class:`DataError` naming the wave, the items it lacks (or has extra) and the fix.
+    """
+    present = {name: [c for c in map(str, df.columns)] for name, df in waves.items()}
+    for name, cols in present.items():
+        lacking = [i for i in items if i not in cols]
+        if lacking:
+            others = [n for n in present if n != name and all(i in present[n] for i in lacking)]
+            extra = (f"; wave(s) {', '.join(map(repr, others))} have them" if others else "")
+            raise DataError(
+                f"wave {name!r} lacks item column(s) {', '.join(lacking)} of the questionnaire{extra}: the waves "
+                "have mismatched item sets. Waves can only be compared on the same items: add the columns (empty if "
+                "the item was not asked) or use a questionnaire that lists only the items every wave asked")
+    # item-like columns (same prefix pattern) present in one wave only
+    sets = {n: set(c) for n, c in present.items()}
+    common = set.intersection(*sets.values())
+    prefixes = {i.rstrip("0123456789") for i in items}
+    for name, s in sets.items():
+        odd = sorted(c for c in s - common if c.rstrip("0123456789") in prefixes and c not in items)
+        if odd:
+            warnings.warn(DataWarning(f"wave {name!r} has item-like column(s) {', '.join(odd)} that the other waves "
+                                      "lack and the questionnaire does not define; they are ignored"))
+
+
+def check_levels(cleaned: dict, column: str, strict: bool = False):
+    """Report categories of ``column`` (e.g. ``level``) present in some waves but absent from others.
+
+    Returns ``{category: {wave: n}}``.  A category missing from a wave makes the samples differ in
+    composition; with ``strict=True`` that is a :class:`DataError`, otherwise a ``DataWarning``.
+    """
+    counts = {}
+    for name, df in cleaned.items():
+        if column not in df.columns:
+            raise DataError(f"wave {name!r} has no column {column!r}; every wave needs it to compare by {column!r}")
+        vc = df[column].dropna().value_counts()
+        for k, v in vc.items():
+            counts.setdefault(k, {})[name] = int(v)
+    for cat, by in counts.items():
+        absent = [w for w in cleaned if w not in by]
+        if absent:
+            msg = (f"{column} {cat!r} is missing in wave(s) {', '.join(map(repr, absent))} but present in "
+                   f"{', '.join(f'{w!r} ({n} respondents)' for w, n in by.items())}: the waves differ in composition, "
+                   f"so differences between waves may reflect who answered; compare within common {column} "
+                   "categories or drop that category from every wave")
+            if strict:
+                raise DataError(msg)
+            warnings.warn(DataWarning(msg))
+    return counts
+
+
+# --------------------------------------------------------------------------- the comparison
+class WaveComparison:
+    """The result of :func:`compare_waves`.
+
+    Attributes
+    ----------
+    data : DataFrame
+        The stacked clean waves with a ``wave`` column.
+    samples : DataFrame
+        Per wave: raw rows, kept respondents, exclusions.
+    invariance : InvarianceResult
+    latent_means : DataFrame
+        Latent mean differences of each later wave against the first (the first wave's means are
+        fixed to 0): ``construct, wave, est, se, z, pvalue, d`` (``d`` = difference in first-wave
+        latent SDs), from the scalar (or partial scalar) model; ``interpretable`` says whether
+        scalar invariance (full or partial) was supported.
+    paths : DataFrame
+        Per hypothesised path: estimates by wave, the LR test of equality across waves.
+    paths_by_wave : DataFrame
+        Long table ``hypothesis, path, wave, est, se, ci_lower, ci_upper, std_all, pvalue``.
+    """
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def tables(self) -> dict:
+        inv = self.invariance.table.copy()
+        return {"samples": self.samples, "invariance": inv, "latent_means": self.latent_means,
+                "path_equality": self.paths, "paths_by_wave": self.paths_by_wave}
+
+    def summary(self) -> str:
+        lines = [self.invariance.summary(), "", "Latent means (vs first wave):",
+                 self.latent_means.to_string(index=False, float_format=lambda v: f"{v:.3f}"), "",
+                 "Path equality across waves:",
+                 self.paths.to_string(index=False, float_format=lambda v: f"{v:.3f}")]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        def recs(df):
+            out = []
+            for r in df.to_dict("records"):
+                out.append({k: _clean(v) for k, v in r.items()})
+            return out
+        return {"waves": list(self.wave_labels), "estimator": self.estimator, "missing": self.missing,
+                "invariance": self.invariance.to_dict(), "latent_means": recs(self.latent_means),
+                "latent_means_basis": self.latent_means_basis, "partial_released": list(self.partial_released),
+                "paths": recs(self.paths), "paths_by_wave": recs(self.paths_by_wave),
+                "samples": recs(self.samples), "notes": list(self.notes)}
+
+    # ------------------------------------------------------------------ report
+    def figure(self):
+        """Forest plot of each hypothesised path by wave (standardized estimates with 95 % CIs)."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        pw = self.paths_by_wave
+        paths = list(dict.fromkeys(pw["path"]))
+        waves = list(self.wave_labels)
+        fig, ax = plt.subplots(figsize=(7, 0.45 * len(paths) * max(1, len(waves) / 2) + 1.5))
+        height = 0.8 / max(len(waves), 1)
+        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for k, w in enumerate(waves):
+            sub = pw[pw["wave"] == w].set_index("path").reindex(paths)
+            y = np.arange(len(paths)) + (k - (len(waves) - 1) / 2) * height
+            est = sub["std_all"].to_numpy(float)
+            scale = np.where(sub["est"].to_numpy(float) != 0, est / sub["est"].to_numpy(float), np.nan)
+            lo = sub["ci_lower"].to_numpy(float) * scale
+            hi = sub["ci_upper"].to_numpy(float) * scale
+            ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=colors[k % len(colors)], capsize=2,
+                        label=str(w))
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yticks(np.arange(len(paths)))
+        eq = self.paths.set_index("path")
+        ax.set_yticklabels([f"{p}{' *' if bool(eq.loc[p, 'differs']) else ''}" for p in paths])
+        ax.invert_yaxis()
+        ax.set_xlabel("standardized estimate (95% CI)")
+        ax.set_title("Hypothesised paths by wave (* = differs across waves)")
+        ax.legend(title="wave", loc="best")
+        fig.tight_layout()
+        return fig
+
+    def write(self, out_dir) -> Path:
+        """Write the report section into ``out_dir`` (whole or not at all).
+
+        Files: ``invariance.csv``, ``latent_means.csv``, ``path_equality.csv``, ``paths_by_wave.csv``,
+        ``samples.csv``, ``compare_waves.xlsx`` (one sheet per table), ``compare_waves.html``,
+        ``paths_by_wave.png``, ``paths_by_wave.svg`` and ``compare_waves.json``.
+        """
+        from ._atomic import atomic_dir
+        tables = self.tables()
+        fig = self.figure()
+        try:
+            png = io.BytesIO()
+            fig.savefig(png, format="png", dpi=150)
+            svg = io.StringIO()
+            fig.savefig(svg, format="svg")
+        finally:
+            import matplotlib.pyplot as plt
+            plt.close(fig)
+        payload = json.dumps(self.to_dict(), indent=1, allow_nan=False, ensure_ascii=False)
+        with atomic_dir(out_dir) as stage:
+            for name, df in tables.items():
+                df.to_csv(stage / f"{name}.csv", index=False)
+            with pd.ExcelWriter(stage / "compare_waves.xlsx") as xw:
+                for name, df in tables.items():
+                    df.to_excel(xw, sheet_name=name[:31], index=False)
+            (stage / "paths_by_wave.png").write_bytes(png.getvalue())
+            (stage / "paths_by_wave.svg").write_text(svg.getvalue(), encoding="utf-8")
+            (stage / "compare_waves.html").write_text(self._html(tables), encoding="utf-8")
+            (stage / "compare_waves.json").write_text(payload, encoding="utf-8")
+        return Path(out_dir)
+
+    def _html(self, tables) -> str:
+        def tab(df):
+            return df.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="", border=0)
+        inv = self.invariance
+        parts = ["<section class='compare-waves'>", "<h2>Comparing waves</h2>",
+                 f"<p>Waves: {', '.join(html.escape(str(w)) for w in self.wave_labels)}; estimator "
+                 f"{self.estimator}{' with FIML' if self.missing == 'ml' else ''}. Each wave was cleaned with the "
+                 "same rules.</p>", "<h3>Samples</h3>", tab(tables["samples"]),
+                 "<h3>Measurement invariance across waves</h3>",
+                 tab(tables["invariance"][[c for c in tables["invariance"].columns if c not in ("aic", "bic")]]),
+                 f"<p>{html.escape(inv.cutoff_note())} Highest level supported: "
+                 f"<b>{html.escape(str(inv.highest_level))}</b>.</p>",
+                 "<h3>Latent means</h3>", f"<p>{html.escape(self.latent_means_basis)}</p>",
+                 tab(tables["latent_means"]),
+                 "<h3>Hypothesised paths: equal across waves?</h3>", tab(tables["path_equality"]),
+                 "<p><img src='paths_by_wave.svg' alt='Paths by wave' style='max-width:100%'></p>"]
+        if self.notes:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>")
+        parts.append("</section>")
+        return "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Comparing waves</title></head><body>" \
+               + "\n".join(parts) + "</body></html>"
+
+
+def _clean(v):
+    if isinstance(v, (float, np.floating)):
+        return None if not math.isfinite(float(v)) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if v is pd.NA:
+        return None
+    return v
+
+
+def _structural(q):
+    """Measurement + unlabelled structural syntax (labels would make paths equal across groups)."""
+    regs, covs = {}, []
+    for h in q.hypotheses:
+        if h.kind == "path":
+            regs.setdefault(h.lhs, []).append(h.rhs)
+        elif h.kind == "covariance":
+            covs.append(f"{h.lhs} ~~ {h.rhs}")
+    lines = [q.measurement_syntax()] + [f"{y} ~ {' + '.join(xs)}" for y, xs in regs.items()] + covs
+    return "\n".join(lines)
+
+
+def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str = "ml",
+                  min_group_size: int = 30, criterion: str = "cheung_rensvold2002", alpha: float = 0.05,
+                  match_on: str | None = None, **rule_overrides) -> WaveComparison:
+    """Clean, stack and compare survey waves.
+
+    Parameters
+    ----------
+    questionnaire : Questionnaire or path
+    waves : dict of label -> DataFrame or path, or a list (labelled ``wave1``, ``wave2``, ...)
+        Raw waves (as exported by the survey platform), in chronological order.
+    estimator : {"ML", "MLR"}
+    missing : {"ml", "listwise"}
+        ``"ml"`` (FIML, default) keeps respondents with a few blank items.
+    min_group_size : int
+        Smallest clean wave accepted.
+    criterion : str
+        Decision rule for the invariance steps (see :func:`icaf_sem.invariance`).
+    alpha : float
+        Level of the path-equality tests.
+    match_on : str, optional
+        A categorical metadata column (e.g. ``"level"``) whose categories must occur in every wave;
+        a category missing from a wave is then an error (otherwise a warning is given for the
+        questionnaire's category columns).
+    **rule_overrides
+        Cleaning rule overrides, applied to every wave alike.
+
+    Returns
+    -------
+    WaveComparison
+    """
+    from .questionnaire import load_questionnaire
+    from .sem import fit as sem_fit
+    from .survey.cleaning import clean
+
+    q = load_questionnaire(questionnaire)
+    if isinstance(waves, dict):
+        raw = {str(k): _read(v) for k, v in waves.items()}
+    else:
+        waves = list(waves)
+        raw = {f"wave{i + 1}": _read(v) for i, v in enumerate(waves)}
+    if len(raw) < 2:
+        raise DataError(f"compare_waves needs at least two waves, got {len(raw)}; pass every wave's file")
+    raw = {k: v.rename(columns=q.rename) if q.rename else v for k, v in raw.items()}
+    check_item_sets(raw, q.items)
+    cleaned, samples = {}, []
+    for name, df in raw.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            cr = clean(df, q, **rule_overrides)
+        d = cr.data.copy()
+        samples.append({"wave": name, "n_raw": cr.n_raw, "n_clean": cr.n_clean,
+                        "n_excluded": cr.n_raw - cr.n_clean,
+                        "blank_item_cells": int(d[q.items].isna().sum().sum())})
+        cleaned[name] = d
+    samples = pd.DataFrame(samples)
+    small = samples[samples["n_clean"] < min_group_size]
+    if len(small):
+        desc = ", ".join(f"{r.wave!r} has {r.n_clean}" for r in small.itertuples())
+        raise DataError(f"too few respondents after cleaning: {desc} (at least {min_group_size} per wave are "
+                        "needed for a multi-group model); collect more responses or merge waves")
+    cat_cols = [c for c, spec in q.metadata.items() if spec.get("kind") == "category"]
+    if match_on is not None and match_on not in cat_cols and not all(match_on in d for d in cleaned.values()):
+        raise DataError(f"match_on={match_on!r} is not a column of every wave; use one of {cat_cols}")
+    for c in cat_cols:
+        if all(c in d.columns for d in cleaned.values()):
+            check_levels(cleaned, c, strict=(c == match_on))
+    if match_on is not None and match_on not in cat_cols:
+        check_levels(cleaned, match_on, strict=True)
+    stacked = []
+    for name, d in cleaned.items():
+        if WAVE_COLUMN in d.columns:
+            d = d.drop(columns=[WAVE_COLUMN])
+        d.insert(0, WAVE_COLUMN, name)
+        stacked.append(d)
+    data = pd.concat(stacked, ignore_index=True)
+    labels = list(cleaned)
+    est = str(estimator).upper()
+    notes = []
+
+    # 1. invariance of the measurement model across waves
+    cfa = q.cfa_syntax()
+    inv = invariance(cfa, data, group=WAVE_COLUMN, estimator=est, missing=missing, criterion=criterion,
+                     min_group_size=min_group_size, cutoffs={"alpha": alpha})
+
+    # 2. latent means (scalar, else partial scalar by releasing the flagged intercepts one by one)
+    released = []
+    inv_tab = inv.table.set_index("step")
+    metric_ok = "metric" in inv_tab.index and bool(inv_tab.loc["metric", "invariant"])
+    scalar_ok = metric_ok and "scalar" in inv_tab.index and bool(inv_tab.loc["scalar", "invariant"])
+    scalar_fit = inv.fits.get("scalar")
+    if metric_ok and not scalar_ok and scalar_fit is not None:
+        scalar_fit, released, scalar_ok = _partial_scalar(cfa, data, inv, est, missing, criterion, alpha)
+    basis = ("scalar invariance holds: latent means are comparable" if scalar_ok and not released else
+             f"partial scalar invariance (released: {', '.join(released)}): latent means are comparable"
+             if scalar_ok else
+             "scalar invariance does NOT hold: the latent mean differences below are not interpretable")
+    if not scalar_ok:
+        notes.append("Latent means were not compared: scalar invariance was not supported across waves.")
+    latent = _latent_means(scalar_fit, labels, scalar_ok) if scalar_fit is not None else pd.DataFrame()
+
+    # 3. hypothesised paths: each held equal against the model with all paths free (metric invariance)
+    model = _structural(q)
+    path_h = [h for h in q.hypotheses if h.kind == "path"]
+    if not metric_ok:
+        notes.append("Metric invariance was not supported: path comparisons across waves assume equal loadings "
+                     "and should be read with caution.")
+    free = sem_fit(model, data, estimator=est, missing=missing, group=WAVE_COLUMN, group_equal=("loadings",),
+                   modindices=False)
+    pt = free.parameters
+    rows, long_rows = [], []
+    all_paths = [f"{h.lhs}~{h.rhs}" for h in path_h]
+    for h in path_h:
+        others = [p for p in all_paths if p != f"{h.lhs}~{h.rhs}"]
+        eq = sem_fit(model, data, estimator=est, missing=missing, group=WAVE_COLUMN,
+                     group_equal=("loadings", "regressions"), group_partial=others, modindices=False)
+        f0, f1 = eq.fit_measures, free.fit_measures
+        d, ddf, p = chisq_difference(f0["chisq"], f0["df"], f1["chisq"], f1["df"])
+        row = {"hypothesis": h.id, "path": f"{h.rhs} -> {h.lhs}", "lhs": h.lhs, "op": "~", "rhs": h.rhs}
+        sel = pt[(pt["lhs"] == h.lhs) & (pt["op"] == "~") & (pt["rhs"] == h.rhs)]
+        for g, w in enumerate(labels, start=1):
+            r = sel[sel["group"] == g].iloc[0]
+            row[f"est_{w}"] = r["est"]
+            row[f"std_all_{w}"] = r["std_all"]
+            row[f"pvalue_{w}"] = r["pvalue"]
+            long_rows.append({"hypothesis": h.id, "path": f"{h.rhs} -> {h.lhs}", "wave": w, "est": r["est"],
+                              "se": r["se"], "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"],
+                              "std_all": r["std_all"], "pvalue": r["pvalue"]})
+        row.update({"equal_est": float(eq.parameters.loc[(eq.parameters["lhs"] == h.lhs) &
+                                                          (eq.parameters["op"] == "~") &
+                                                          (eq.parameters["rhs"] == h.rhs), "est"].iloc[0]),
+                    "delta_chisq": d, "delta_df": ddf, "pvalue": p})
+        p_used = p
+        if est == "MLR":
+            ts, _, ps, _ = satorra_bentler_2001(f0["chisq"], f0["df"], f0["chisq.scaling.factor"],
+                                                f1["chisq"], f1["df"], f1["chisq.scaling.factor"])
+            row.update({"delta_chisq_scaled": ts, "pvalue_scaled": ps})
+            p_used = ps
+        row["differs"] = bool(np.isfinite(p_used) and p_used < alpha)
+        rows.append(row)
+    paths = pd.DataFrame(rows)
+    return WaveComparison(data=data, samples=samples, invariance=inv, latent_means=latent,
+                          latent_means_basis=basis, partial_released=released, paths=paths,
+                          paths_by_wave=pd.DataFrame(long_rows), free_fit=free, wave_labels=labels,
+                          estimator=est, missing=missing, notes=notes, questionnaire=q)
+
+
+def _partial_scalar(cfa, data, inv, est, missing, criterion, alpha, max_release=5):
+    """Release the intercept constraints with the largest score tests, one at a time, until scalar holds."""
+    from .invariance import param_name
+    st = inv.score_tests.get("scalar")
+    if st is None or not len(st):
+        return inv.fits["scalar"], [], False
+    metric = inv.table.set_index("step").loc["metric"]
+    released = []
+    fit_ = inv.fits["scalar"]
+    cfi_col = "cfi.robust" if est == "MLR" else "cfi"
+    cut = inv.cutoffs
+    candidates = [param_name(r.lhs, r.op, r.rhs) for r in st.itertuples() if r.pvalue < alpha]
+    for cand in candidates[:max_release]:
+        if cand in released:
+            continue
+        released.append(cand)
+        from .sem import fit as sem_fit
+        fit_ = sem_fit(cfa, data, estimator=est, missing=missing, group=WAVE_COLUMN,
+                       group_equal=STEP_CONSTRAINTS["scalar"], group_partial=released, modindices=False)
+        fm = fit_.fit_measures
+        dcfi = fm[cfi_col] - metric["cfi_robust" if est == "MLR" else "cfi"]
+        if dcfi > cut["delta_cfi"]:
+            return fit_, released, True
+    return fit_, released, False
+
+
+def _latent_means(fit_, labels, interpretable) -> pd.DataFrame:
+    t = fit_.parameters
+    lv = fit_._core.pt.names.lv
+    rows = []
+    for c in lv:
+        var1 = t[(t["lhs"] == c) & (t["op"] == "~~") & (t["rhs"] == c) & (t["group"] == 1)]["est"]
+        sd1 = float(np.sqrt(var1.iloc[0])) if len(var1) and var1.iloc[0] > 0 else np.nan
+        for g, w in enumerate(labels[1:], start=2):
+            r = t[(t["lhs"] == c) & (t["op"] == "~1") & (t["group"] == g)]
+            if not len(r):
+                continue
+            r = r.iloc[0]
+            rows.append({"construct": c, "wave": w, "reference_wave": labels[0], "est": r["est"], "se": r["se"],
+                         "z": r["z"], "pvalue": r["pvalue"], "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"],
+                         "d": r["est"] / sd1 if sd1 == sd1 else np.nan, "interpretable": bool(interpretable)})
+    return pd.DataFrame(rows, columns=["construct", "wave", "reference_wave", "est", "se", "z", "pvalue",
+                                       "ci_lower", "ci_upper", "d", "interpretable"])
