@@ -151,20 +151,17 @@ def draw_figures(res, folder: Path) -> dict:
     from . import figures as F
 
     q = res.questionnaire
-    names = {}
-    for c, spec in {**q.spec.constructs, **q.spec.higher_order}.items():
-        names[c] = spec.name.get("en", "")
-    out = {}
-    fig = F.path_diagram(res.sem, alpha=res.options["alpha"])
-    out["path_diagram"] = F.save_figure(fig, folder, "path_diagram")[0]
+    out = {}   # in the order the report shows them
+    fig = F.likert_bars(res.data, q)
+    out["likert"] = F.save_figure(fig, folder, "likert")[0]
+    fig = F.correlation_heatmap(res.data, q, title="Item correlations (pairwise)")
+    out["correlation_heatmap"] = F.save_figure(fig, folder, "correlation_heatmap")[0]
     lc = res.reliability.latent_correlations
     if lc is not None:
         fig = F.correlation_heatmap(lc, title="Latent correlations (CFA)", annot=True)
         out["latent_correlations"] = F.save_figure(fig, folder, "latent_correlations")[0]
-    fig = F.correlation_heatmap(res.data, q, title="Item correlations (pairwise)")
-    out["correlation_heatmap"] = F.save_figure(fig, folder, "correlation_heatmap")[0]
-    fig = F.likert_bars(res.data, q)
-    out["likert"] = F.save_figure(fig, folder, "likert")[0]
+    fig = F.path_diagram(res.sem, alpha=res.options["alpha"])
+    out["path_diagram"] = F.save_figure(fig, folder, "path_diagram")[0]
     return out
 
 
@@ -186,7 +183,7 @@ table.apa td.txt{text-align:left}
 table.apa tbody tr:last-child td{border-bottom:2px solid #000}
 table.apa td.diag{font-weight:bold}
 p.note{font-size:.82em;color:#333;max-width:1000px;margin-top:.2em} p.note em{font-style:italic}
-figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee} figcaption{font-size:.9em}
+figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee} #fig-likert img{max-width:760px} #fig-latent_correlations img{max-width:640px} figcaption{font-size:.9em}
 figcaption .num{font-weight:bold} nav ol{columns:2;font-size:.92em}
 """
 
@@ -318,7 +315,7 @@ def _set_cell_border(cell, **edges):
 def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
+    from docx.shared import Inches, Pt
 
     d = display_frame(t)
     p = doc.add_paragraph()
@@ -331,7 +328,11 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
     ncol = len(d.columns)
     table = doc.add_table(rows=len(d) + 1, cols=ncol)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
     size = Pt(9 if ncol <= 8 else 8)
+    widths = _column_widths(d, width_in)
+    for j, col in enumerate(table.columns):
+        col.width = Inches(widths[j])      # the grid LibreOffice lays out by
     diag = t.attrs.get("diagonal", False)
     rows = list(table.rows)
     head_cells = rows[0].cells
@@ -341,11 +342,14 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
         run = cell.paragraphs[0].add_run(str(c))
         run.font.size = size
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        cell.paragraphs[0].paragraph_format.space_after = Pt(0)
+        cell.width = Inches(widths[j])
         _set_cell_border(cell, top=12, bottom=6)
     for i, (_, row) in enumerate(d.iterrows(), start=1):
         cells = rows[i].cells
         for j, v in enumerate(row):
             cell = cells[j]
+            cell.width = Inches(widths[j])
             cell.text = ""
             para = cell.paragraphs[0]
             run = para.add_run(str(v))
@@ -363,10 +367,25 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
         p.add_run("Note. ").italic = True
         r = p.add_run(note)
         p.paragraph_format.space_before = Pt(3)
+        p.paragraph_format.space_after = Pt(18)
         for run in p.runs:
             run.font.size = Pt(9)
-    doc.add_paragraph()
     return table
+
+
+def _natural_widths(d: pd.DataFrame) -> list:
+    """Width in inches each column needs at 8-9 pt (longest cell, header words may wrap)."""
+    out = []
+    for c in d.columns:
+        longest = max([len(str(v)) for v in d[c]] + [max(len(w) for w in str(c).split()) if str(c).split() else 1])
+        out.append(0.16 + 0.068 * min(longest, 40))
+    return out
+
+
+def _column_widths(d: pd.DataFrame, total: float) -> list:
+    nat = _natural_widths(d)
+    scale = total / sum(nat) if sum(nat) > total else 1.0
+    return [w * scale for w in nat]
 
 
 def write_docx(res, path, figures: dict) -> None:
@@ -390,7 +409,7 @@ def write_docx(res, path, figures: dict) -> None:
     else:
         doc.add_paragraph("No warnings: every stage ran without statistical trouble.")
     for k, (name, t) in enumerate(res.tables.items(), start=1):
-        wide = len(display_frame(t).columns) > 8
+        wide = sum(_natural_widths(display_frame(t))) > 6.9
         cur = doc.sections[-1]
         want_land = wide
         is_land = cur.orientation == WD_ORIENT.LANDSCAPE

@@ -252,8 +252,8 @@ def correlation_heatmap(data: pd.DataFrame, questionnaire=None, *, items: Option
                 fmt=".2f", annot_kws={"fontsize": 7}, linewidths=0.3 if n <= 40 else 0,
                 cbar_kws={"shrink": 0.7, "label": "r"}, ax=ax)
     for b in bounds[:-1]:
-        ax.axhline(b, color="black", lw=0.8)
-        ax.axvline(b, color="black", lw=0.8)
+        ax.plot([0, b], [b, b], color="black", lw=0.8)       # the lower triangle only
+        ax.plot([b, b], [b, n], color="black", lw=0.8)
     ax.set_title(title, fontsize=11)
     ax.tick_params(labelsize=7 if n > 20 else 9)
     fig.tight_layout()

@@ -45,9 +45,10 @@ FIT_CUTOFFS = [
 
 
 def _meta(df: pd.DataFrame, title: str, note: str = "", labels: Optional[dict] = None,
-          formats: Optional[dict] = None, ci_pairs: Optional[list] = None, key: str = "") -> pd.DataFrame:
+          formats: Optional[dict] = None, ci_pairs: Optional[list] = None, key: str = "",
+          group_columns: Optional[list] = None) -> pd.DataFrame:
     df.attrs = {"title": title, "note": note, "labels": dict(labels or {}), "formats": dict(formats or {}),
-                "ci_pairs": list(ci_pairs or []), "key": key}
+                "ci_pairs": list(ci_pairs or []), "key": key, "group_columns": list(group_columns or [])}
     return df
 
 
@@ -114,6 +115,14 @@ def display_frame(df: pd.DataFrame, minus: str = "\u2212") -> pd.DataFrame:
             cols[head] = vals
         else:
             cols[labels.get(c, c)] = [format_value(v, f) for v, f in zip(series.tolist(), fmts)]
+    for c in attrs.get("group_columns", []):
+        head = labels.get(c, c)
+        if head in cols:
+            vals, prev = [], None
+            for v in cols[head]:
+                vals.append("" if v == prev else v)
+                prev = v
+            cols[head] = vals
     if minus != "-":
         cols = {k: [s.replace("-", minus) if _numeric_text(s) else s for s in v] for k, v in cols.items()}
     out = pd.DataFrame(cols, index=df.index)
@@ -187,7 +196,7 @@ def sample_profile(data: pd.DataFrame, questionnaire, language: str = "en") -> p
                              f"{d.quantile(.75):.0f}).".replace("  ", " "))
     df = pd.DataFrame(rows, columns=["variable", "category", "n", "percent"])
     note = f"N = {len(data)} respondents after cleaning." + (" " + " ".join(notes) if notes else "")
-    return _meta(df, "Sample profile", note, key="sample_profile",
+    return _meta(df, "Sample profile", note, key="sample_profile", group_columns=["variable"],
                  labels={"variable": "Variable", "category": "Category", "n": "n", "percent": "%"},
                  formats={"n": "int", "percent": "f1"})
 
@@ -215,6 +224,7 @@ def item_descriptives(data: pd.DataFrame, questionnaire, *, skew_max: float = 2.
             f"|skewness| < {skew_max:g} and |kurtosis| < {kurtosis_max:g} (Curran, West & Finch, 1996; Kline, 2016)"
             + (f"; outside these bounds: {', '.join(bad)}." if bad else "; every item is within them."))
     return _meta(d, "Item descriptives and univariate normality", note, key="item_descriptives",
+                 group_columns=["construct"],
                  labels={"construct": "Construct", "item": "Item", "n": "n", "pct_missing": "% missing", "mean": "M",
                          "sd": "SD", "median": "Mdn", "min": "Min", "max": "Max", "skew": "Skewness",
                          "kurtosis": "Kurtosis", "normal_ok": "Normal"},
@@ -300,7 +310,7 @@ def measurement_model(cfa, reliability, sem=None, questionnaire=None) -> pd.Data
                                                             - set(load["lhs"])).any():
         note += " Rows for second-order constructs come from the structural model."
     return _meta(df, "Measurement model: standardized loadings, reliability and convergent validity", note,
-                 key="measurement_model",
+                 key="measurement_model", group_columns=["construct"],
                  labels={"construct": "Construct", "item": "Indicator", "est": "b", "se": "SE", "z": "z",
                          "pvalue": "p", "loading": "\u03bb", "alpha": "\u03b1", "composite_reliability": "CR",
                          "ave": "AVE"},
@@ -360,6 +370,11 @@ def _fit_value(fm: dict, key: str) -> float:
         return math.nan
 
 
+def _cut(v: float) -> str:
+    s = f"{v:g}"
+    return s[1:] if s.startswith("0.") else s
+
+
 def _meets(value: float, direction: str, cutoff: float):
     if not np.isfinite(value):
         return None
@@ -392,7 +407,7 @@ def model_fit(cfa=None, sem=None, *, robust: Optional[bool] = None) -> pd.DataFr
 
     def add(measure, key_of, direction=None, cutoff=None, source="", fmt="f3", cut_text=None):
         row = {"measure": measure, "cutoff": cut_text if cut_text is not None else
-               (f"{'≥' if direction == '>=' else '≤'} {format_value(cutoff, 'r2')}" if cutoff is not None else ""),
+               (f"{'≥' if direction == '>=' else '≤'} {_cut(cutoff)}" if cutoff is not None else ""),
                "source": source, "_fmt": fmt}
         for k in models:
             v = key_of(fms[k])
