@@ -369,7 +369,16 @@ class SEMResult:
             M, mu = ram.implied(core.theta)
             ms = pt.meanstructure
             srmr_g.append(fm.srmr_bentler(S, M, ybar if ms else None, mu if ms else None))
-            gfi_g.append(fm.gfi_lisrel(S, M, ybar if ms else None, mu if ms else None))
+            if core.datas[g].has_missing:
+                from .estimation.optimize import missing_h1_expected
+                Wmu, K = missing_h1_expected(core.datas[g], M, mu)
+                # lavaan's WLS.obs under missing data: available-case means and the pairwise
+                # covariances (divisor n_ij - 1) rescaled by (N - 1)/N
+                Xg = pd.DataFrame(core.datas[g].X)
+                S_pw = Xg.cov().to_numpy() * (core.datas[g].N - 1) / core.datas[g].N
+                gfi_g.append(fm.gfi_weighted(S_pw, M, Xg.mean().to_numpy(), mu, Wmu, K))
+            else:
+                gfi_g.append(fm.gfi_lisrel(S, M, ybar if ms else None, mu if ms else None))
             p = S.shape[0]
             nel += p * (p + 1) // 2 + (p if ms else 0)
         w = np.array([d.N for d in core.datas]) / N

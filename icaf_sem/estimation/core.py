@@ -121,6 +121,10 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
     # log-likelihoods and the standard test
     core.logl = -obj(theta) * ntotal if len(theta) else -_loss_at(obj, theta) * ntotal
     core.logl_h1 = sum(_h1_logl(d, h1[g], pt.meanstructure) for g, d in enumerate(datas))
+    # fixed.x: lavaan reports the likelihood conditional on the exogenous covariates
+    lx = _exo_logl(pt, datas, h1)
+    core.logl -= lx
+    core.logl_h1 -= lx
     core.chisq = max(2.0 * (core.logl_h1 - core.logl), 0.0) if np.isfinite(core.logl) else np.nan
     core.df = n_moments(pt, datas) - pt.npar
     if compute_se and len(theta):
@@ -138,6 +142,36 @@ class _MomentsProxy:
         self.N, self.cov, self.mean = d.N, h1[0], h1[1]
         self.has_missing = False
         self.p = d.p
+
+
+def _exo_logl(pt, datas, h1):
+    """Log-likelihood of the exogenous covariates at their saturated moments (0 when there are none)."""
+    ov_x = pt.names.ov_x
+    if not ov_x:
+        return 0.0
+    total = 0.0
+    for g, d in enumerate(datas):
+        idx = [d.ov.index(v) for v in ov_x]
+        sig, mu = h1[g]
+        sx, mx = sig[np.ix_(idx, idx)], mu[idx]
+        X = d.X[:, idx]
+        ok = ~np.isnan(X)
+        for pat in np.unique(ok, axis=0):
+            if not pat.any():
+                continue
+            rows = (ok == pat).all(1)
+            if d.weights is not None:
+                w = d.weights[rows]
+            else:
+                w = np.ones(rows.sum())
+            Xs = X[rows][:, pat]
+            s_, m_ = sx[np.ix_(pat, pat)], mx[pat]
+            inv = np.linalg.inv(s_)
+            _, ld = np.linalg.slogdet(s_)
+            r = Xs - m_
+            q = np.einsum("ij,jk,ik->i", r, inv, r)
+            total += -0.5 * np.sum(w * (pat.sum() * np.log(2 * np.pi) + ld + q))
+    return total
 
 
 def _h1_logl(d: GroupData, h1, meanstructure):

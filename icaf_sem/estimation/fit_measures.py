@@ -109,3 +109,13 @@ def gfi_lisrel(S, M, ybar=None, mu=None):
         t1 += d @ W @ d
         t2 += ybar @ W @ ybar
     return 1.0 - t1 / t2
+
+
+def gfi_weighted(S, M, ybar, mu, Wmu, K):
+    """LISREL GFI with a given h1 weight matrix (mean block ``Wmu``, covariance block 0.5 K on vec)."""
+    e = (S - M).reshape(-1)
+    s = S.reshape(-1)
+    d = ybar - mu
+    t1 = 0.5 * e @ K @ e + d @ Wmu @ d
+    t2 = 0.5 * s @ K @ s + ybar @ Wmu @ ybar
+    return 1.0 - t1 / t2

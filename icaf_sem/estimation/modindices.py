@@ -17,7 +17,7 @@ import pandas as pd
 from ..model.matrices import GroupRAM
 from ..model.partable import ParTable
 from .objectives import Objective
-from .optimize import expected_information
+from .optimize import expected_information_data
 
 
 def candidate_rows(pt: ParTable):
@@ -81,14 +81,14 @@ def modification_indices(result) -> pd.DataFrame:
     theta = np.concatenate([core.theta, np.zeros(len(cands))])
     N = core.ntotal
     weights = [d.N / N for d in core.datas]
-    info = expected_information(rams, weights, theta)
+    info = expected_information_data(rams, core.datas, theta)
     obj = Objective(rams, core.datas)
     _, grad = obj.value_and_grad(theta)
     m_idx = np.arange(npar)
     e_idx = np.arange(npar, npar + len(cands))
     I11 = info[np.ix_(e_idx, e_idx)]
     I12 = info[np.ix_(e_idx, m_idx)]
-    I22 = expected_information(core.rams, weights, core.theta)
+    I22 = expected_information_data(core.rams, core.datas, core.theta)
     I22inv = np.linalg.inv(I22)
     V = I11 - I12 @ I22inv @ I12.T
     vd = np.diag(V).copy()
