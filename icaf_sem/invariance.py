@@ -454,3 +454,14 @@ def invariance(model: str, data: pd.DataFrame, *, group: str,
     return InvarianceResult(table=table, fits=fits, score_tests=score_tests, cutoffs=cut, criterion=criterion,
                             group=group, group_labels=list(fits[levels[0]].group_labels), group_sizes=sizes,
                             estimator=est, missing=missing, fit_basis=fit_basis)
+
+
+# `icaf_sem.invariance` is both this module and the function: once the module has been imported
+# (e.g. `from icaf_sem.invariance import equality_score_tests`) the package attribute is the
+# module, so the module itself forwards calls to the function.
+class _CallableModule(__import__("types").ModuleType):
+    def __call__(self, *args, **kwargs):
+        return invariance(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule
