@@ -207,3 +207,28 @@ def test_path_diagram_shows_coefficients_and_r2(run, tmp_path):
 def test_stars():
     assert F.stars(0.0001) == "***" and F.stars(0.004) == "**" and F.stars(0.03) == "*" and F.stars(0.2) == ""
     assert F.stars(float("nan")) == ""
+
+
+def test_bootstrap_intervals_reach_the_tables(run):
+    """A small bootstrap (30 draws, listwise): percentile and BC intervals in the hypotheses and the tables."""
+    import warnings
+    from icaf_sem import fit
+    from icaf_sem.hypotheses import defined_effects, test_hypotheses
+    from icaf_sem.report import tables as T
+
+    res, _ = run
+    q = res.questionnaire
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sem = fit(q.model_syntax(), res.data, missing="listwise", bootstrap=30, seed=5)
+    h = test_hypotheses(sem, q)
+    med = h[h["kind"] == "mediation"]
+    assert med[["boot_pct_lower", "boot_pct_upper", "boot_bc_lower", "boot_bc_upper"]].notna().all().all()
+    assert (med["ci_method"] == "bootstrap bias-corrected").all()
+    assert (med["boot_pct_lower"] < med["est"]).all() and (med["est"] < med["boot_pct_upper"]).all()
+    ind = T.indirect_effects(h, defined_effects(sem, q))
+    d = display_frame(ind)
+    assert {"Percentile 95% CI", "BC 95% CI", "Delta 95% CI"} <= set(d.columns)
+    assert d["BC 95% CI"].iloc[0].startswith("[")
+    again = fit(q.model_syntax(), res.data, missing="listwise", bootstrap=30, seed=5)
+    np.testing.assert_array_equal(test_hypotheses(again, q)["boot_bc_lower"], h["boot_bc_lower"])
