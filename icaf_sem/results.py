@@ -378,7 +378,8 @@ class SEMResult:
                 S_pw = Xg.cov().to_numpy() * (core.datas[g].N - 1) / core.datas[g].N
                 gfi_g.append(fm.gfi_weighted(S_pw, M, Xg.mean().to_numpy(), mu, Wmu, K))
             else:
-                gfi_g.append(fm.gfi_lisrel(S, M, ybar if ms else None, mu if ms else None))
+                gfi_g.append(fm.gfi_lisrel(S, M, ybar if ms else None, mu if ms else None,
+                                           x_block=ram.x_block, x_idx=ram.x_idx))
             p = S.shape[0]
             nel += p * (p + 1) // 2 + (p if ms else 0)
         w = np.array([d.N for d in core.datas]) / N

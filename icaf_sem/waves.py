@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, DataWarning
+from .errors import DataError, DataWarning, ModelSpecificationError
 from .invariance import STEP_CONSTRAINTS, chisq_difference, check_groups, invariance, satorra_bentler_2001
 
 WAVE_COLUMN = "wave"
@@ -358,30 +358,77 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
     if not metric_ok:
         notes.append("Metric invariance was not supported: path comparisons across waves assume equal loadings "
                      "and should be read with caution.")
-    free = sem_fit(model, data, estimator=est, missing=missing, group=WAVE_COLUMN, group_equal=("loadings",),
+    paths, long_table, free = path_equality(model, data, [(h.id, h.lhs, h.rhs) for h in path_h], group=WAVE_COLUMN,
+                                            estimator=est, missing=missing, alpha=alpha)
+    return WaveComparison(data=data, samples=samples, invariance=inv, latent_means=latent,
+                          latent_means_basis=basis, partial_released=released, paths=paths,
+                          paths_by_wave=long_table, free_fit=free, wave_labels=labels,
+                          estimator=est, missing=missing, notes=notes, questionnaire=q)
+
+
+def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_COLUMN, estimator: str = "ML",
+                  missing: str = "ml", alpha: float = 0.05, base_equal=("loadings",)):
+    """Test each regression path for equality across groups: that path held equal against all paths free.
+
+    Parameters
+    ----------
+    model : str
+        lavaan syntax with unlabelled regressions (a label shared by the groups would make a path equal).
+    data : DataFrame
+    paths : list of (id, lhs, rhs)
+        The regressions ``lhs ~ rhs`` to test.
+    group : str
+    estimator, missing : as in :func:`icaf_sem.fit`
+    alpha : float
+    base_equal : tuple
+        What both models hold equal (metric invariance by default).
+
+    Returns
+    -------
+    (table, long_table, free_fit)
+        ``table``: one row per path with the estimates per group, the common estimate under the
+        constraint, ``delta_chisq, delta_df, pvalue`` (and for MLR the Satorra-Bentler 2001
+        ``delta_chisq_scaled, pvalue_scaled``) and ``differs``; ``long_table``: estimates by group.
+
+    Examples
+    --------
+    R: ``free <- sem(model, data, group = "wave", group.equal = "loadings")``;
+    ``eq <- sem(model, data, group = "wave", group.equal = c("loadings", "regressions"),
+    group.partial = c(<other paths>))``; ``lavTestLRT(free, eq)``.
+    """
+    from .sem import fit as sem_fit
+    est = str(estimator).upper()
+    free = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=tuple(base_equal),
                    modindices=False)
+    labels = list(free.group_labels)
     pt = free.parameters
     rows, long_rows = [], []
-    all_paths = [f"{h.lhs}~{h.rhs}" for h in path_h]
-    for h in path_h:
-        others = [p for p in all_paths if p != f"{h.lhs}~{h.rhs}"]
-        eq = sem_fit(model, data, estimator=est, missing=missing, group=WAVE_COLUMN,
-                     group_equal=("loadings", "regressions"), group_partial=others, modindices=False)
+    all_paths = [f"{lhs}~{rhs}" for _, lhs, rhs in paths]
+    for hid, lhs, rhs in paths:
+        sel = pt[(pt["lhs"] == lhs) & (pt["op"] == "~") & (pt["rhs"] == rhs)]
+        if not len(sel):
+            raise ModelSpecificationError(f"path {lhs} ~ {rhs} is not a regression of the model; check the "
+                                          "hypotheses against the model syntax")
+        others = [p for p in all_paths if p != f"{lhs}~{rhs}"]
+        # every other regression of the model stays free too
+        others += [f"{a}~{b}" for a, b in pt.loc[pt["op"] == "~", ["lhs", "rhs"]].drop_duplicates().itertuples(index=False)
+                   if f"{a}~{b}" not in all_paths]
+        eq = sem_fit(model, data, estimator=est, missing=missing, group=group,
+                     group_equal=tuple(base_equal) + ("regressions",), group_partial=others, modindices=False)
         f0, f1 = eq.fit_measures, free.fit_measures
         d, ddf, p = chisq_difference(f0["chisq"], f0["df"], f1["chisq"], f1["df"])
-        row = {"hypothesis": h.id, "path": f"{h.rhs} -> {h.lhs}", "lhs": h.lhs, "op": "~", "rhs": h.rhs}
-        sel = pt[(pt["lhs"] == h.lhs) & (pt["op"] == "~") & (pt["rhs"] == h.rhs)]
+        row = {"hypothesis": hid, "path": f"{rhs} -> {lhs}", "lhs": lhs, "op": "~", "rhs": rhs}
         for g, w in enumerate(labels, start=1):
             r = sel[sel["group"] == g].iloc[0]
             row[f"est_{w}"] = r["est"]
             row[f"std_all_{w}"] = r["std_all"]
             row[f"pvalue_{w}"] = r["pvalue"]
-            long_rows.append({"hypothesis": h.id, "path": f"{h.rhs} -> {h.lhs}", "wave": w, "est": r["est"],
+            long_rows.append({"hypothesis": hid, "path": f"{rhs} -> {lhs}", "wave": w, "est": r["est"],
                               "se": r["se"], "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"],
                               "std_all": r["std_all"], "pvalue": r["pvalue"]})
-        row.update({"equal_est": float(eq.parameters.loc[(eq.parameters["lhs"] == h.lhs) &
-                                                          (eq.parameters["op"] == "~") &
-                                                          (eq.parameters["rhs"] == h.rhs), "est"].iloc[0]),
+        ep = eq.parameters
+        row.update({"equal_est": float(ep.loc[(ep["lhs"] == lhs) & (ep["op"] == "~") & (ep["rhs"] == rhs),
+                                              "est"].iloc[0]),
                     "delta_chisq": d, "delta_df": ddf, "pvalue": p})
         p_used = p
         if est == "MLR":
@@ -391,11 +438,7 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
             p_used = ps
         row["differs"] = bool(np.isfinite(p_used) and p_used < alpha)
         rows.append(row)
-    paths = pd.DataFrame(rows)
-    return WaveComparison(data=data, samples=samples, invariance=inv, latent_means=latent,
-                          latent_means_basis=basis, partial_released=released, paths=paths,
-                          paths_by_wave=pd.DataFrame(long_rows), free_fit=free, wave_labels=labels,
-                          estimator=est, missing=missing, notes=notes, questionnaire=q)
+    return pd.DataFrame(rows), pd.DataFrame(long_rows), free
 
 
 def _partial_scalar(cfa, data, inv, est, missing, criterion, alpha, max_release=5):

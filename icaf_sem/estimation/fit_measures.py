@@ -97,17 +97,28 @@ def srmr_bentler(S, M, ybar=None, mu=None):
     return float(np.sqrt(np.mean(res ** 2)))
 
 
-def gfi_lisrel(S, M, ybar=None, mu=None):
-    """LISREL GFI with the normal-theory weight matrix evaluated at the implied moments."""
+def gfi_lisrel(S, M, ybar=None, mu=None, x_block=None, x_idx=None):
+    """LISREL GFI with the normal-theory weight matrix evaluated at the implied moments.
+
+    Moments among fixed exogenous covariates get zero weight, as in lavaan.
+    """
     W = np.linalg.inv(M)
-    A = W @ (S - M)
-    t1 = 0.5 * np.sum(A * A.T)
-    B = W @ S
-    t2 = 0.5 * np.sum(B * B.T)
+    E, Sx = S - M, S.copy()
+    if x_block is not None and x_block.any():
+        E = np.where(x_block, 0.0, E)
+        Sx = np.where(x_block, 0.0, Sx)
+    K_e = W @ E
+    t1 = 0.5 * np.sum(K_e * K_e.T)
+    K_s = W @ Sx
+    t2 = 0.5 * np.sum(K_s * K_s.T)
     if ybar is not None:
-        d = ybar - mu
+        d, yb = ybar - mu, ybar.copy()
+        if x_idx is not None and len(x_idx):
+            d = d.copy()
+            d[x_idx] = 0.0
+            yb[x_idx] = 0.0
         t1 += d @ W @ d
-        t2 += ybar @ W @ ybar
+        t2 += yb @ W @ yb
     return 1.0 - t1 / t2
 
 

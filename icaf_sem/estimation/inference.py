@@ -94,7 +94,7 @@ def casewise_scores(ram, data, theta):
     return s
 
 
-def h1_information_and_firstorder(data, sigma, mu, meanstructure):
+def h1_information_and_firstorder(data, sigma, mu, meanstructure, x_idx=None):
     """Observed (unstructured) h1 information per case and the h1 first-order information.
 
     Both in the (mu, vech Sigma) parameterisation, evaluated at the saturated
@@ -140,7 +140,23 @@ def h1_information_and_firstorder(data, sigma, mu, meanstructure):
         P = np.linalg.inv(sigma)
         A1s = 0.5 * D.T @ np.kron(P, P) @ D
         A1 = np.block([[P, np.zeros((p, A1s.shape[0]))], [np.zeros((A1s.shape[0], p)), A1s]]) if meanstructure else A1s
-    return 0.5 * (A1 + A1.T), B1
+    A1 = 0.5 * (A1 + A1.T)
+    if x_idx is not None and len(x_idx):
+        # lavaan zeroes the exogenous-covariate moments (fixed.x) in the h1 information
+        keep = _not_x(p, x_idx, meanstructure)
+        A1[~keep, :] = 0.0
+        A1[:, ~keep] = 0.0
+        B1[~keep, :] = 0.0
+        B1[:, ~keep] = 0.0
+    return A1, B1
+
+
+def _not_x(p, x_idx, meanstructure):
+    x = np.zeros(p, bool)
+    x[x_idx] = True
+    ci, ri = _vech_pairs(p)
+    cov_keep = ~(x[ci] & x[ri])
+    return np.concatenate([~x, cov_keep]) if meanstructure else cov_keep
 
 
 def yuan_bentler_mplus(rams, datas, theta, info_inv, h1_moments, ntotal):
@@ -153,7 +169,7 @@ def yuan_bentler_mplus(rams, datas, theta, info_inv, h1_moments, ntotal):
     for g, (ram, data) in enumerate(zip(rams, datas)):
         fg = data.N / ntotal
         sig1, mu1 = h1_moments[g]
-        A1, B1 = h1_information_and_firstorder(data, sig1, mu1, ram.meanstructure)
+        A1, B1 = h1_information_and_firstorder(data, sig1, mu1, ram.meanstructure, ram.x_idx)
         zero = np.diag(A1) == 0
         A1inv = np.zeros_like(A1)
         keep = ~zero

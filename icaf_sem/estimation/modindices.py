@@ -69,16 +69,24 @@ def modification_indices(result) -> pd.DataFrame:
     pt = core.pt
     cands = candidate_rows(pt)
     cols = ["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"]
-    if not cands or core.info is None:
+    if core.info is None and core.vcov is None:
         return pd.DataFrame(columns=cols)
     t = pt.table.copy()
     npar = pt.npar
-    extra = pd.DataFrame([dict(id=0, lhs=l, op=o, rhs=r, group=g, user=10, free=npar + k + 1, ustart=np.nan, exo=0,
-                               label="", plabel="", start=None, line=0) for k, (g, l, o, r) in enumerate(cands)])
+    # lavaan frees every fixed parameter too (all.free): fixed rows become candidates at their value
+    fixed_rows = np.where(t["free"].to_numpy() == 0)[0]
+    fixed_vals = t["ustart"].to_numpy(float)[fixed_rows]
+    t.loc[fixed_rows, "free"] = npar + 1 + np.arange(len(fixed_rows))
+    n_fixed = len(fixed_rows)
+    extra = pd.DataFrame([dict(id=0, lhs=l, op=o, rhs=r, group=g, user=10, free=npar + n_fixed + k + 1,
+                               ustart=np.nan, exo=0, label="", plabel="", start=None, line=0)
+                          for k, (g, l, o, r) in enumerate(cands)])
     ext = ParTable(table=pd.concat([t, extra], ignore_index=True), names=pt.names, defined=[],
                    ngroups=pt.ngroups, group_labels=pt.group_labels, meanstructure=pt.meanstructure)
     rams = [GroupRAM(ext, g + 1, d.ov) for g, d in enumerate(core.datas)]
-    theta = np.concatenate([core.theta, np.zeros(len(cands))])
+    theta = np.concatenate([core.theta, np.nan_to_num(fixed_vals), np.zeros(len(cands))])
+    ft = pt.table.iloc[fixed_rows]
+    cands = [(int(r["group"]), r["lhs"], r["op"], r["rhs"]) for _, r in ft.iterrows()] + list(cands)
     N = core.ntotal
     weights = [d.N / N for d in core.datas]
     info = expected_information_data(rams, core.datas, theta)

@@ -107,7 +107,7 @@ def expected_information(rams, datas_or_weights, theta, moments_fn=None):
     for ram, w in zip(rams, datas_or_weights):
         sigma, mu = ram.implied(theta)
         P = np.linalg.inv(sigma)
-        d_sigma, d_mu = ram.delta(theta)
+        d_sigma, d_mu = _drop_x(ram, *ram.delta(theta))
         p = P.shape[0]
         Y = (P @ d_sigma @ P).reshape(npar, p * p)                  # (npar, p^2)
         I = 0.5 * (Y @ d_sigma.reshape(npar, p * p).T)
@@ -220,10 +220,19 @@ def expected_information_data(rams, datas, theta):
             info += expected_information([ram], [w], theta)
             continue
         sigma, mu = ram.implied(theta)
-        d_sigma, d_mu = ram.delta(theta)
+        d_sigma, d_mu = _drop_x(ram, *ram.delta(theta))
         p = sigma.shape[0]
         Wmu, K = missing_h1_expected(d, sigma, mu)
         Ds = d_sigma.reshape(npar, p * p)
         I = 0.5 * Ds @ K @ Ds.T + d_mu @ Wmu @ d_mu.T
         info += w * I
     return 0.5 * (info + info.T)
+
+
+def _drop_x(ram, d_sigma, d_mu):
+    """Zero the rows of Delta for the exogenous-covariate moments (lavaan zeroes them in the h1 weight)."""
+    if len(ram.x_idx):
+        d_sigma = np.where(ram.x_block[None], 0.0, d_sigma)
+        d_mu = d_mu.copy()
+        d_mu[:, ram.x_idx] = 0.0
+    return d_sigma, d_mu

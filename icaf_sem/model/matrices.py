@@ -70,6 +70,10 @@ class GroupRAM:
         self.Si, self.Sj, self.Sk = np.array(Si, int), np.array(Sj, int), np.array(Sk, int)
         self.vi, self.vk = np.array(vi, int), np.array(vk, int)
         self.meanstructure = pt.meanstructure
+        # exogenous covariates (fixed.x): their moments carry no information in lavaan's h1 weight
+        self.x_idx = np.array([self.ov.index(v) for v in pt.names.ov_x if v in self.ov], int)
+        self.x_block = np.zeros((self.p, self.p), bool)
+        self.x_block[np.ix_(self.x_idx, self.x_idx)] = True
         # incidence matrices entry -> free parameter (equality constraints sum their entries)
         self.IA = _incidence(self.Ak, self.npar)
         self.IS = _incidence(self.Sk, self.npar)
