@@ -96,7 +96,7 @@ def test_results_json_holds_every_number(run):
     res, out, raw, _ = run
     js = json.loads((out / "results.json").read_text())
     for key in ("parameters", "fit", "reliability", "hypotheses", "cleaning", "r2", "effects", "cfa",
-                "descriptives", "warnings", "options", "input"):
+                "descriptives", "warnings", "options", "input", "modindices"):
         assert key in js, key
     assert len(js["parameters"]) == len(res.parameters)
     # unrounded: the JSON numbers are the in-memory numbers

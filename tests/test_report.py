@@ -127,6 +127,7 @@ def test_hypothesis_and_indirect_tables(run):
     ind = res.tables["indirect_effects"]
     assert ind["id"].tolist()[:6] == ["H7a", "H7b", "H7c", "H8a", "H8b", "H8c"]
     assert ind["id"].tolist()[6:] == ["total", "total"]
+    assert ind["path"].tolist()[6:] == ["CR \u2192 PW (total)", "DC \u2192 PW (total)"]
     assert set(ind["mediation_type"].dropna()) <= {"indirect-only", "complementary", "competitive", "direct-only",
                                                    "no-effect"}
     assert "boot_pct_lower" not in ind.columns         # no bootstrap in this run

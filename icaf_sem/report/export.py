@@ -104,6 +104,12 @@ def results_dict(res) -> dict:
         "tables": {k: {"title": t.attrs.get("title", k), "note": t.attrs.get("note", ""), "rows": _records(t)}
                    for k, t in res.tables.items()},
     }
+    try:
+        out["modindices"] = _records(sem.modindices)
+    except Exception as exc:  # an MI failure must not lose the report
+        out["modindices"] = []
+        out["warnings"] = list(out["warnings"]) + [{"stage": "sem", "category": "EstimationError",
+                                                    "message": f"modification indices could not be computed: {exc}"}]
     boot = getattr(sem, "boot", None)
     if boot is not None:
         summ = getattr(boot, "summary_dict", None)
@@ -487,7 +493,7 @@ _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "
 _TEX_UNICODE = {"\u03b2": r"$\beta$", "\u03bb": r"$\lambda$", "\u03b1": r"$\alpha$", "\u03c7\u00b2": r"$\chi^2$",
                 "\u03c7": r"$\chi$", "\u2265": r"$\geq$", "\u2264": r"$\leq$", "\u2192": r"$\rightarrow$",
                 "\u2194": r"$\leftrightarrow$", "\u2212": "$-$", "\u00b2": r"$^2$", "\u2013": "--",
-                "\u2014": "---", "<": r"$<$", ">": r"$>$"}
+                "\u2014": "---", "\u221a": r"$\surd$", "<": r"$<$", ">": r"$>$"}
 
 
 def _tex(s) -> str:

@@ -304,8 +304,8 @@ def measurement_model(cfa, reliability, sem=None, questionnaire=None) -> pd.Data
             "lambda = standardized loading (std.all); b = unstandardized loading, the first item of each construct "
             "fixed to 1. alpha = Cronbach's alpha (complete cases, n = "
             f"{reliability.n}); CR = composite reliability; AVE = average variance extracted. "
-            f"Thresholds: alpha and CR >= {th.alpha:.2f} (Nunnally & Bernstein, 1994; Hair et al., 2019), "
-            f"AVE >= {th.ave:.2f} (Fornell & Larcker, 1981).")
+            f"Thresholds: alpha and CR \u2265 {_cut(th.alpha)} (Nunnally & Bernstein, 1994; Hair et al., 2019), "
+            f"AVE \u2265 {_cut(th.ave)} (Fornell & Larcker, 1981).")
     if sem is not None and len(df) and df["construct"].isin(set(sem.parameters.loc[sem.parameters["op"] == "=~", "lhs"])
                                                             - set(load["lhs"])).any():
         note += " Rows for second-order constructs come from the structural model."
@@ -347,9 +347,9 @@ def discriminant_validity(reliability) -> pd.DataFrame:
         if why:
             fails.append(f"{d['construct_a']}-{d['construct_b']} ({', '.join(why)})")
     th = reliability.thresholds
-    note = ("Diagonal (bold): square root of the AVE. Below the diagonal: latent correlations from the CFA. "
-            f"Above the diagonal: heterotrait-monotrait ratios (HTMT). Discriminant validity holds when sqrt(AVE) "
-            f"exceeds the construct's correlations (Fornell & Larcker, 1981) and HTMT < {th.htmt:.2f} "
+    note = ("Diagonal (bold): square root of the AVE (\u221aAVE). Below the diagonal: latent correlations from the CFA. "
+            f"Above the diagonal: heterotrait-monotrait ratios (HTMT). Discriminant validity holds when \u221aAVE "
+            f"exceeds the construct's correlations (Fornell & Larcker, 1981) and HTMT < {_cut(th.htmt)} "
             f"(Henseler, Ringle & Sarstedt, 2015). "
             + (f"Failing pairs: {'; '.join(fails)}." if fails else "Every pair passes both criteria."))
     m.index.name = "construct"
@@ -442,8 +442,8 @@ def model_fit(cfa=None, sem=None, *, robust: Optional[bool] = None) -> pd.DataFr
         how = (f"{getattr(est, 'estimator', 'ML')} estimation, "
                f"{'full-information maximum likelihood (FIML) for missing answers' if getattr(est, 'missing', '') == 'ml' else 'listwise deletion'}, "
                f"N = {getattr(est, 'nobs', '')}. ")
-    note = (how + "Cut-offs: CFI and TLI >= .95, RMSEA <= .06, SRMR <= .08 (Hu & Bentler, 1999); "
-            "chi-square/df <= 3 (Kline, 2016). CFA = first-order measurement model; SEM = structural model.")
+    note = (how + "Cut-offs: CFI and TLI \u2265 .95, RMSEA \u2264 .06, SRMR \u2264 .08 (Hu & Bentler, 1999); "
+            "\u03c7\u00b2/df \u2264 3 (Kline, 2016). CFA = first-order measurement model; SEM = structural model.")
     labels = {"measure": "Measure", "cfa": "CFA", "sem": "SEM", "cutoff": "Cut-off", "cfa_ok": "CFA meets",
               "sem_ok": "SEM meets", "source": "Source"}
     formats = {k: fmts for k in present}
@@ -530,6 +530,11 @@ def indirect_effects(hypotheses: pd.DataFrame, effects: Optional[pd.DataFrame] =
             row = {c: r[c] for c in cols if c in r.index}
             row["id"] = "total"
             row["path"] = r["name"]
+            for _, m in h.iterrows():     # X -> Y of the mediations this total adds up
+                if str(m["rhs"]) and str(m["rhs"]) in str(r["expression"]):
+                    chain = [s_.strip() for s_ in str(m["path"]).split("->")]
+                    row["path"] = f"{chain[0]} \u2192 {chain[-1]} (total)"
+                    break
             row["mediation_type"] = None
             row["mediation_class"] = None
             rows.append(row)
