@@ -16,7 +16,6 @@ raised them; they are listed at the top of the report.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -151,8 +150,6 @@ class _Collector:
             warnings.simplefilter("always")
             value = func(*args, **kwargs)
         for w in caught:
-            if not issubclass(w.category, IcafWarning) and not issubclass(w.category, UserWarning):
-                continue
             if not issubclass(w.category, IcafWarning):
                 continue   # other libraries' noise stays out of the report
             msg = " ".join(str(w.message).split())
@@ -296,8 +293,6 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     # ---------------------------------------------------------------- SEM and hypotheses
     sem = col.run("sem", fit, q.model_syntax(), data, estimator=estimator, missing=missing,
                   bootstrap=bootstrap, seed=seed, progress=progress)
-    if not sem.converged:
-        pass  # the ConvergenceWarning is in the list
     boot = getattr(sem, "boot", None)
     if boot is not None:
         n_failed = getattr(boot, "n_failed", 0) or 0

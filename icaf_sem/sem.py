@@ -36,7 +36,7 @@ Z975 = stats.norm.ppf(0.975)
 def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str = "listwise",
         std_lv: bool = False, group: str | None = None, group_equal=(), group_partial=(),
         ordered: bool = False, bootstrap: int = 0, seed: int | None = None, progress: bool = False,
-        modindices: bool = True):
+        modindices: bool = True, max_iter: int = 500):
     """Fit a CFA/SEM written in lavaan syntax and return an :class:`~icaf_sem.results.SEMResult`.
 
     Parameters
@@ -63,6 +63,12 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         Number of nonparametric bootstrap draws (0 = none).
     seed : int, optional
         Seed for the bootstrap.
+    progress : bool
+        Show a progress bar for the bootstrap (terminal and Jupyter).
+    modindices : bool
+        Compute modification indices (``result.modindices``) for the JSON export.
+    max_iter : int
+        Iteration limit of the optimiser (lavaan's ``control = list(iter.max = ...)``).
 
     Returns
     -------
@@ -102,7 +108,7 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         warnings.simplefilter("always")
         spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
                         group_equal=tuple(group_equal), group_partial=tuple(group_partial))
-        core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss)
+        core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss, max_iter=int(max_iter))
         result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
         if bootstrap:
             from .estimation.bootstrap import run_bootstrap

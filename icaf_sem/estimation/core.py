@@ -79,7 +79,7 @@ def fill_exo(pt: ParTable, datas, h1):
 
 
 def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="listwise",
-             theta0=None, compute_se=True, h1=None, quiet=False) -> Core:
+             theta0=None, compute_se=True, h1=None, quiet=False, max_iter: int = 500) -> Core:
     """Fit the model in ``pt`` to the groups' data and compute the standard test and SEs."""
     h1 = h1 if h1 is not None else [d.h1() for d in datas]
     fill_exo(pt, datas, h1)
@@ -95,23 +95,24 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
         th0 = start_values(pt, rams, h1) if theta0 is None else np.array(theta0, float)
         any_missing = any(d.has_missing for d in datas)
         if not any_missing:
-            theta, f, converged, its = fisher_scoring(obj, rams, weights, th0)
-            if not converged:
-                theta2, f2, conv2, its2 = quasi_newton(obj, theta if np.isfinite(f) else th0)
+            theta, f, converged, its = fisher_scoring(obj, rams, weights, th0, max_iter=max_iter)
+            if not converged and its < max_iter:
+                theta2, f2, conv2, its2 = quasi_newton(obj, theta if np.isfinite(f) else th0, max_iter=max_iter)
                 if np.isfinite(f2) and (not np.isfinite(f) or f2 <= f):
                     theta, f, converged, its = theta2, f2, conv2, its + its2
         else:
             # 1) fit to the EM moments (complete-data ML) for start values
             proxy = [_MomentsProxy(d, h1[g]) for g, d in enumerate(datas)]
             pobj = Objective(rams, proxy)
-            th1, f1, ok1, its1 = fisher_scoring(pobj, rams, weights, th0)
+            th1, f1, ok1, its1 = fisher_scoring(pobj, rams, weights, th0, max_iter=max_iter)
             if not np.isfinite(f1):
                 th1 = th0
             # 2) FIML: quasi-Newton from the expected information of that fit (BFGS-updated)
             info1 = expected_information(rams, weights, th1)
-            theta, f, converged, its = fisher_scoring(obj, rams, weights, th1, info0=info1, refresh=0)
-            if not converged:
-                theta2, f2, conv2, its2 = quasi_newton(obj, theta)
+            theta, f, converged, its = fisher_scoring(obj, rams, weights, th1, info0=info1, refresh=0,
+                                                      max_iter=max_iter)
+            if not converged and its < max_iter:
+                theta2, f2, conv2, its2 = quasi_newton(obj, theta, max_iter=max_iter)
                 if np.isfinite(f2) and f2 <= f:
                     theta, f, converged = theta2, f2, conv2
                 its += its2
@@ -200,9 +201,10 @@ def _information(core: Core):
     except np.linalg.LinAlgError:
         core.info_inv = None
         core.vcov = np.full((core.npar, core.npar), np.nan)
-        core.messages.append(("identification", "the information matrix is singular: the model may not be "
-                              "identified (some standard errors could not be computed); fix or constrain "
-                              "the parameters involved"))
+        names = _null_space_parameters(core, info)
+        core.messages.append(("identification", "the information matrix is singular: the model is probably not "
+                              f"identified (involved: {names}); standard errors could not be computed. Fix or "
+                              "constrain one of these parameters, or add indicators"))
         return
     core.info_inv = 0.5 * (info_inv + info_inv.T)
     N = core.ntotal
@@ -211,6 +213,22 @@ def _information(core: Core):
         core.vcov = core.info_inv @ B @ core.info_inv / N
     else:
         core.vcov = core.info_inv / N
+
+
+def _null_space_parameters(core: Core, info) -> str:
+    """Name the free parameters that load on the (near) null space of the information matrix."""
+    try:
+        w, V = np.linalg.eigh(info)
+    except np.linalg.LinAlgError:
+        return "unknown"
+    v = np.abs(V[:, 0])
+    idx = np.argsort(-v)[: max(1, int((v > 0.2 * v.max()).sum()))][:4]
+    t = core.pt.table
+    out = []
+    for k in idx:
+        r = t[t["free"] == k + 1].iloc[0]
+        out.append(f"{r['lhs']} {r['op']} {r['rhs']}".strip())
+    return ", ".join(out)
 
 
 def yuan_bentler(core: Core):

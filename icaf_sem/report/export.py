@@ -371,7 +371,7 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
     if note:
         p = doc.add_paragraph()
         p.add_run("Note. ").italic = True
-        r = p.add_run(note)
+        p.add_run(note)
         p.paragraph_format.space_before = Pt(3)
         p.paragraph_format.space_after = Pt(18)
         for run in p.runs:

@@ -272,7 +272,6 @@ def likert_bars(data: pd.DataFrame, questionnaire, *, language: str = "en"):
     q = questionnaire
     values = list(range(int(q.scale_min), int(q.scale_max) + 1))
     k = len(values)
-    mid = (k - 1) / 2
     cmap = plt.get_cmap("RdBu")
     colors = [cmap(0.1 + 0.8 * i / (k - 1)) for i in range(k)]
     if k % 2 == 1:
