@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icaf_sem import analyze, load_questionnaire
+from icaf_sem import analyze
 from icaf_sem.cli import main
 from icaf_sem.errors import DataError, ModelSpecificationError
 from icaf_sem.report import export
