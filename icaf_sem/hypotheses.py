@@ -129,6 +129,48 @@ def _excludes_zero(lo: float, hi: float) -> Optional[bool]:
     return bool(lo > 0 or hi < 0)
 
 
+def standardized_bootstrap(result, x: str, y: str, name: str, point: float) -> dict:
+    """Percentile and bias-corrected bootstrap intervals of a standardized ``:=`` effect from X to Y.
+
+    The standardized value of an effect of X on Y (an indirect effect a*b or a
+    total effect) is its unstandardized value times sd(X) / sd(Y), as lavaan's
+    ``std.all`` of a ``:=`` parameter built from regression paths.  Each bootstrap
+    draw is standardized with its own model-implied standard deviations.
+
+    Returns
+    -------
+    dict
+        ``std_boot_pct_lower, std_boot_pct_upper, std_boot_bc_lower, std_boot_bc_upper``
+        (empty when the result holds no bootstrap draws).
+    """
+    from .estimation.bootstrap import bca_simple_ci, percentile_ci
+
+    boot = getattr(result, "boot", None)
+    core = getattr(result, "_core", None)
+    names = list(getattr(boot, "def_names", []) or [])
+    if boot is None or core is None or len(core.rams) != 1 or name not in names:
+        return {}
+    draws = np.asarray(boot.draws, float)
+    if draws.ndim != 2 or len(draws) < 2:
+        return {}
+    ram = core.rams[0]
+    pos = {v: i for i, v in enumerate(ram.vars)}
+    if x not in pos or y not in pos:
+        return {}
+    A, S, _ = ram.matrices(draws)
+    B = np.linalg.inv(np.eye(A.shape[-1]) - A)
+    var = np.einsum("rij,rjk,rik->ri", B, S, B)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.asarray(boot.defined, float)[:, names.index(name)] * np.sqrt(var[:, pos[x]] / var[:, pos[y]])
+    t = t[np.isfinite(t)]
+    if len(t) < 2 or not np.isfinite(point):
+        return {}
+    lo, hi = percentile_ci(t)
+    blo, bhi = bca_simple_ci(t, point)
+    return {"std_boot_pct_lower": float(lo), "std_boot_pct_upper": float(hi),
+            "std_boot_bc_lower": float(blo), "std_boot_bc_upper": float(bhi)}
+
+
 def test_hypotheses(result, questionnaire, alpha: float = 0.05, *, boot_ci: str = "bc") -> pd.DataFrame:
     """One row per hypothesis of the questionnaire, tested on a fitted model.
 
@@ -225,6 +267,8 @@ def test_hypotheses(result, questionnaire, alpha: float = 0.05, *, boot_ci: str 
                 out["ci_lower"], out["ci_upper"], out["ci_level"], out["ci_method"] = lo, hi, 0.95, method
         if h.kind == "mediation":
             x, y = h.chain[0], h.chain[-1]
+            if has_boot and not isinstance(result, pd.DataFrame):
+                out.update(standardized_bootstrap(result, x, y, h.lhs, out["std_all"]))
             direct = _find_row(params, y, "~", x)
             if direct is not None:
                 d_est, d_p = _num(direct, "est"), _num(direct, "pvalue")
@@ -277,6 +321,17 @@ def defined_effects(result, questionnaire) -> pd.DataFrame:
                "path": med[name].path if name in med else ""}
         for c in ["est", "std_all", "se", "z", "pvalue", "ci_lower", "ci_upper"] + BOOT_COLUMNS + STD_BOOT_COLUMNS:
             row[c] = _num(r, c)
+        if not isinstance(result, pd.DataFrame) and np.isfinite(row["boot_se"]):
+            ends = None
+            if name in med:
+                ends = (med[name].chain[0], med[name].chain[-1])
+            else:   # a total effect adds up indirect effects of one X on one Y
+                for h in med.values():
+                    if h.rhs and h.rhs in str(r["rhs"]):
+                        ends = (h.chain[0], h.chain[-1])
+                        break
+            if ends:
+                row.update(standardized_bootstrap(result, ends[0], ends[1], name, row["std_all"]))
         rows.append(row)
     cols = ["name", "expression", "kind", "hypothesis", "path", "est", "std_all", "se", "z", "pvalue",
             "ci_lower", "ci_upper"] + BOOT_COLUMNS + STD_BOOT_COLUMNS

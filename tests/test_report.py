@@ -229,7 +229,32 @@ def test_bootstrap_intervals_reach_the_tables(run):
     assert (med["boot_pct_lower"] < med["est"]).all() and (med["est"] < med["boot_pct_upper"]).all()
     ind = T.indirect_effects(h, defined_effects(sem, q))
     d = display_frame(ind)
-    assert {"Percentile 95% CI", "BC 95% CI", "Delta 95% CI"} <= set(d.columns)
+    assert {"Percentile 95% CI", "BC 95% CI", "Delta 95% CI", "\u03b2 BC 95% CI"} <= set(d.columns)
+    std = med[["std_boot_pct_lower", "std_boot_pct_upper", "std_boot_bc_lower", "std_boot_bc_upper"]]
+    assert std.notna().all().all()
+    assert (med["std_boot_pct_lower"] < med["std_boot_pct_upper"]).all()
     assert d["BC 95% CI"].iloc[0].startswith("[")
     again = fit(q.model_syntax(), res.data, missing="listwise", bootstrap=30, seed=5)
     np.testing.assert_array_equal(test_hypotheses(again, q)["boot_bc_lower"], h["boot_bc_lower"])
+
+
+def test_standardized_bootstrap_uses_each_draws_implied_sds(run):
+    """Standardizing a draw equal to the estimates gives lavaan's std.all of the := effect."""
+    from types import SimpleNamespace
+    from icaf_sem.hypotheses import standardized_bootstrap
+
+    res, _ = run
+    sem = res.sem
+    theta = sem._core.theta
+    p = sem.parameters
+    names = p.loc[p["op"] == ":=", "lhs"].tolist()
+    est = p.loc[p["op"] == ":=", "est"].to_numpy()
+    fake = SimpleNamespace(draws=np.vstack([theta, theta, theta]), defined=np.vstack([est, est, est]),
+                           def_names=names)
+    obj = SimpleNamespace(boot=fake, _core=sem._core)
+    for name, (x, y) in {"ind_cr_eb": ("CR", "PW"), "ind_dc_pc": ("DC", "PW"), "total_cr": ("CR", "PW")}.items():
+        std_all = p.loc[(p["op"] == ":=") & (p["lhs"] == name), "std_all"].iloc[0]
+        out = standardized_bootstrap(obj, x, y, name, std_all)
+        assert out["std_boot_pct_lower"] == pytest.approx(std_all, abs=1e-12)
+        assert out["std_boot_pct_upper"] == pytest.approx(std_all, abs=1e-12)
+    assert standardized_bootstrap(SimpleNamespace(boot=None, _core=None), "CR", "PW", "ind_cr_eb", 0.1) == {}
