@@ -159,11 +159,20 @@ def equality_score_tests(result) -> pd.DataFrame:
 
     def stat(Rm):
         if len(Rm) == 0:
-            Jinv = np.linalg.pinv(info)
-        else:
-            Z = np.block([[info, Rm.T], [Rm, np.zeros((len(Rm), len(Rm)))]])
-            Jinv = np.linalg.pinv(Z)[:n, :n]
-        return float(N * score @ Jinv @ score)
+            return float(N * score @ np.linalg.pinv(info) @ score)
+        # lavaan: N s' [Z^+]_{11} s with the bordered matrix Z = [[I, R'], [R, 0]].  Z is nonsingular
+        # when the model is identified under the remaining constraints, and then Z^+ = Z^-1: solve
+        # (far cheaper than an SVD per constraint); otherwise fall back to the pseudo-inverse.
+        Z = np.block([[info, Rm.T], [Rm, np.zeros((len(Rm), len(Rm)))]])
+        b = np.concatenate([score, np.zeros(len(Rm))])
+        try:
+            x = np.linalg.solve(Z, b)
+            ok = np.all(np.isfinite(x)) and np.linalg.norm(Z @ x - b) <= 1e-8 * max(1.0, np.linalg.norm(b))
+        except np.linalg.LinAlgError:
+            ok = False
+        if not ok:
+            x = np.linalg.pinv(Z) @ b
+        return float(N * score @ x[:n])
     lvset = set(pt.names.lv)
     recs = []
     for i, (a, b) in enumerate(cons):
