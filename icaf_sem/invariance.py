@@ -83,7 +83,7 @@ def satorra_bentler_2001(chisq0, df0, c0, chisq1, df1, c1):
     Examples
     --------
     >>> round(satorra_bentler_2001(130.0, 60, 1.10, 110.0, 54, 1.12)[0], 4)
-    21.2766
+    21.7391
 
     R: ``lavTestLRT(fit1, fit0, method = "satorra.bentler.2001")``.
     """
@@ -214,7 +214,8 @@ class InvarianceResult:
         for MLR), the test against the previous step (``delta_chisq, delta_df, delta_pvalue`` and for
         MLR ``delta_chisq_scaled, delta_pvalue_scaled`` (Satorra-Bentler 2001)), ``delta_cfi,
         delta_rmsea``, the cut-off flags ``cheung_rensvold2002`` and ``chen2007`` (True = signals
-        non-invariance; ``chen2007_srmr`` with ΔSRMR in place of ΔRMSEA), ``invariant`` (by the chosen ``criterion``) and ``suggest_free``.
+        non-invariance; ``chen2007_srmr`` with ΔSRMR in place of ΔRMSEA), ``invariant`` (the first
+        step is the baseline and is marked invariant when it converged) (by the chosen ``criterion``) and ``suggest_free``.
     fits : dict of step -> SEMResult
     score_tests : dict of step -> DataFrame
         Univariate score tests of the constraints added by each step that failed.
@@ -405,11 +406,9 @@ def invariance(model: str, data: pd.DataFrame, *, group: str,
                         "rmsea_robust": fm.get("rmsea.robust", np.nan)})
         rows.append(row)
     table = pd.DataFrame(rows)
-    robust = est == "MLR" or missing in ("ml", "fiml")
     cfi_col = "cfi_robust" if est == "MLR" else "cfi"
     rmsea_col = "rmsea_robust" if est == "MLR" else "rmsea"
     fit_basis = "robust (cfi.robust, rmsea.robust)" if est == "MLR" else "standard (cfi, rmsea)"
-    del robust
     for c in ["delta_chisq", "delta_df", "delta_pvalue", "delta_chisq_scaled", "delta_pvalue_scaled",
               "delta_scaling_factor", "delta_cfi", "delta_rmsea", "delta_srmr"]:
         table[c] = np.nan

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, DataWarning, ModelSpecificationError
-from .invariance import STEP_CONSTRAINTS, chisq_difference, check_groups, invariance, satorra_bentler_2001
+from .invariance import STEP_CONSTRAINTS, chisq_difference, invariance, satorra_bentler_2001
 
 WAVE_COLUMN = "wave"
 
@@ -283,7 +283,6 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
     WaveComparison
     """
     from .questionnaire import load_questionnaire
-    from .sem import fit as sem_fit
     from .survey.cleaning import clean
 
     q = load_questionnaire(questionnaire)

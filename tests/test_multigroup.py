@@ -4,7 +4,6 @@ Each case: parameterEstimates (est, se, std.all per group), fitMeasures, the per
 chi-square (lavInspect(fit, "test")$standard$stat.group) and R² per group.
 """
 import json
-import math
 import warnings
 from pathlib import Path
 
