@@ -229,7 +229,9 @@ def test_bootstrap_intervals_reach_the_tables(run):
     assert (med["boot_pct_lower"] < med["est"]).all() and (med["est"] < med["boot_pct_upper"]).all()
     ind = T.indirect_effects(h, defined_effects(sem, q))
     d = display_frame(ind)
-    assert {"Percentile 95% CI", "BC 95% CI", "Delta 95% CI", "\u03b2 BC 95% CI"} <= set(d.columns)
+    assert {"Percentile 95% CI", "BC 95% CI", "\u03b2 BC 95% CI"} <= set(d.columns)
+    assert "Delta 95% CI" not in d.columns and "Mediation" not in d.columns      # kept in the DataFrame only
+    assert {"ci_lower", "mediation_class"} <= set(ind.columns)
     std = med[["std_boot_pct_lower", "std_boot_pct_upper", "std_boot_bc_lower", "std_boot_bc_upper"]]
     assert std.notna().all().all()
     assert (med["std_boot_pct_lower"] < med["std_boot_pct_upper"]).all()

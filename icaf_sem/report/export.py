@@ -349,6 +349,7 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
         run.font.size = size
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         cell.paragraphs[0].paragraph_format.space_after = Pt(0)
+        cell.paragraphs[0].paragraph_format.keep_with_next = True
         cell.width = Inches(widths[j])
         _set_cell_border(cell, top=12, bottom=6)
     for i, (_, row) in enumerate(d.iterrows(), start=1):
@@ -365,6 +366,8 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
             txt = j == 0 or not any(ch.isdigit() for ch in str(v))
             para.alignment = WD_ALIGN_PARAGRAPH.LEFT if (txt and j < 3) else WD_ALIGN_PARAGRAPH.CENTER
             para.paragraph_format.space_after = Pt(0)
+            if len(d) <= 30:
+                para.paragraph_format.keep_with_next = True     # a short table stays on one page
             if i == len(d):
                 _set_cell_border(cell, bottom=12)
     note = t.attrs.get("note", "")
@@ -383,8 +386,9 @@ def _natural_widths(d: pd.DataFrame) -> list:
     """Width in inches each column needs at 8-9 pt (longest cell, header words may wrap)."""
     out = []
     for c in d.columns:
-        longest = max([len(str(v)) for v in d[c]] + [max(len(w) for w in str(c).split()) if str(c).split() else 1])
-        out.append(0.16 + 0.068 * min(longest, 40))
+        longest = max([len(str(v)) + str(v).count("\u2192") for v in d[c]]
+                      + [max(len(w) for w in str(c).split()) if str(c).split() else 1])
+        out.append(max(0.5, 0.2 + 0.062 * min(longest, 40)))
     return out
 
 
@@ -427,7 +431,7 @@ def write_docx(res, path, figures: dict) -> None:
                 new.page_width, new.page_height = h_, w_
             new.left_margin = new.right_margin = Inches(0.9)
         _docx_table(doc, t, k, 9.0 if want_land else 6.5)
-    if doc.sections[-1].orientation == WD_ORIENT.LANDSCAPE:
+    if figures and doc.sections[-1].orientation == WD_ORIENT.LANDSCAPE:
         new = doc.add_section()
         new.orientation = WD_ORIENT.PORTRAIT
         new.page_width, new.page_height = new.page_height, new.page_width

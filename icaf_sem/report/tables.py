@@ -98,8 +98,9 @@ def display_frame(df: pd.DataFrame, minus: str = "\u2212") -> pd.DataFrame:
     skip = {hi for hi, _ in merged.values()}
     cols: dict = {}
     n = len(df)
+    hidden = set(attrs.get("hidden", []))
     for c in df.columns:
-        if c in skip:
+        if c in skip or c in hidden:
             continue
         series = df[c]
         is_bool = pd.api.types.is_bool_dtype(series)
@@ -548,20 +549,24 @@ def indirect_effects(hypotheses: pd.DataFrame, effects: Optional[pd.DataFrame] =
     if not df[["std_boot_bc_lower"]].notna().any().any() if "std_boot_bc_lower" in df else True:
         df = df.drop(columns=["std_boot_bc_lower", "std_boot_bc_upper"])
     note = ("Indirect effect = product of the paths along X \u2192 M \u2192 Y; b = unstandardized, \u03b2 = standardized. "
-            "Delta-method 95% CI" + ("; percentile and bias-corrected (lavaan's bca.simple) 95% bootstrap CIs"
-                                       if boot else "; no bootstrap was run (use --bootstrap 2000 for bootstrap CIs)")
+            + ("Percentile and bias-corrected (lavaan's bca.simple) 95% bootstrap CIs, of b and of \u03b2 "
+               "(the delta-method CIs are in tables.xlsx and results.json)" if boot else
+               "Delta-method 95% CI; no bootstrap was run (use --bootstrap 2000 for bootstrap CIs)")
             + ". Direct \u03b2 = the X \u2192 Y path. Mediation type after Zhao, Lynch & Chen (2010): "
             "indirect-only (full), complementary or competitive (partial), direct-only or no-effect (none). "
             "Rows 'total' are total effects (direct plus all indirect paths).")
-    ci_pairs = [("ci_lower", "ci_upper", "Delta 95% CI")]
+    ci_pairs = [] if boot else [("ci_lower", "ci_upper", "Delta 95% CI")]
     if boot:
         ci_pairs += [("boot_pct_lower", "boot_pct_upper", "Percentile 95% CI"),
                      ("boot_bc_lower", "boot_bc_upper", "BC 95% CI")]
     if "std_boot_bc_lower" in df.columns:
         ci_pairs.append(("std_boot_bc_lower", "std_boot_bc_upper", "\u03b2 BC 95% CI"))
-    return _meta(df, "Indirect and total effects", note, key="indirect_effects",
+    out = _meta(df, "Indirect and total effects", note, key="indirect_effects",
                  labels={"id": "Hypothesis", "path": "Path", "est": "b", "std_all": "\u03b2", "se": "SE",
                          "pvalue": "p", "direct_std_all": "Direct \u03b2", "direct_pvalue": "Direct p",
                          "mediation_type": "Type", "mediation_class": "Mediation"},
                  formats={"pvalue": "p", "direct_pvalue": "p", "mediation_type": "str", "mediation_class": "str"},
                  ci_pairs=ci_pairs)
+    # shown in exports: the bootstrap intervals replace the delta-method one; the type names the class
+    out.attrs["hidden"] = (["ci_lower", "ci_upper"] if boot else []) + ["mediation_class"]
+    return out
