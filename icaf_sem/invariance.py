@@ -333,7 +333,8 @@ def check_groups(data: pd.DataFrame, group: str, min_size: int = MIN_GROUP_SIZE,
 def invariance(model: str, data: pd.DataFrame, *, group: str,
                levels=("configural", "metric", "scalar", "strict"), estimator: str = "ML",
                missing: str = "listwise", group_partial=(), criterion: str = "cheung_rensvold2002", cutoffs=None,
-               min_group_size: int = MIN_GROUP_SIZE, std_lv: bool = False, max_suggestions: int = 5):
+               min_group_size: int = MIN_GROUP_SIZE, std_lv: bool = False, max_suggestions: int = 5,
+               progress=None):
     """Fit the invariance sequence and compare each step with the previous one.
 
     Parameters
@@ -356,6 +357,8 @@ def invariance(model: str, data: pd.DataFrame, *, group: str,
         "delta_srmr": 0.010, "alpha": 0.05}``.
     min_group_size : int
         Smallest group accepted.
+    progress : callable, optional
+        Called with a short message before each model is fitted.
 
     Returns
     -------
@@ -390,6 +393,8 @@ def invariance(model: str, data: pd.DataFrame, *, group: str,
     fits, rows, score_tests = {}, [], {}
     for step in levels:
         ge = STEP_CONSTRAINTS[step]
+        if progress:
+            progress(f"invariance: fitting the {step} model")
         res = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=ge,
                       group_partial=tuple(group_partial) if ge else (), std_lv=std_lv, modindices=False)
         fits[step] = res

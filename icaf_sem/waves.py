@@ -254,7 +254,7 @@ def _structural(q):
 
 def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str = "ml",
                   min_group_size: int = 30, criterion: str = "cheung_rensvold2002", alpha: float = 0.05,
-                  match_on: str | None = None, **rule_overrides) -> WaveComparison:
+                  match_on: str | None = None, progress=None, **rule_overrides) -> WaveComparison:
     """Clean, stack and compare survey waves.
 
     Parameters
@@ -275,6 +275,8 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
         A categorical metadata column (e.g. ``"level"``) whose categories must occur in every wave;
         a category missing from a wave is then an error (otherwise a warning is given for the
         questionnaire's category columns).
+    progress : callable, optional
+        Called with a short message at each stage (the CLI prints them).
     **rule_overrides
         Cleaning rule overrides, applied to every wave alike.
 
@@ -297,6 +299,8 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
     check_item_sets(raw, q.items)
     cleaned, samples = {}, []
     for name, df in raw.items():
+        if progress:
+            progress(f"cleaning {name}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)
             cr = clean(df, q, **rule_overrides)
@@ -333,7 +337,7 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
     # 1. invariance of the measurement model across waves
     cfa = q.cfa_syntax()
     inv = invariance(cfa, data, group=WAVE_COLUMN, estimator=est, missing=missing, criterion=criterion,
-                     min_group_size=min_group_size, cutoffs={"alpha": alpha})
+                     min_group_size=min_group_size, cutoffs={"alpha": alpha}, progress=progress)
 
     # 2. latent means (scalar, else partial scalar by releasing the flagged intercepts one by one)
     released = []
@@ -342,6 +346,8 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
     scalar_ok = metric_ok and "scalar" in inv_tab.index and bool(inv_tab.loc["scalar", "invariant"])
     scalar_fit = inv.fits.get("scalar")
     if metric_ok and not scalar_ok and scalar_fit is not None:
+        if progress:
+            progress("latent means: looking for partial scalar invariance")
         scalar_fit, released, scalar_ok = _partial_scalar(cfa, data, inv, est, missing, criterion, alpha)
     basis = ("scalar invariance holds: latent means are comparable" if scalar_ok and not released else
              f"partial scalar invariance (released: {', '.join(released)}): latent means are comparable"
@@ -358,7 +364,7 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
         notes.append("Metric invariance was not supported: path comparisons across waves assume equal loadings "
                      "and should be read with caution.")
     paths, long_table, free = path_equality(model, data, [(h.id, h.lhs, h.rhs) for h in path_h], group=WAVE_COLUMN,
-                                            estimator=est, missing=missing, alpha=alpha)
+                                            estimator=est, missing=missing, alpha=alpha, progress=progress)
     return WaveComparison(data=data, samples=samples, invariance=inv, latent_means=latent,
                           latent_means_basis=basis, partial_released=released, paths=paths,
                           paths_by_wave=long_table, free_fit=free, wave_labels=labels,
@@ -366,7 +372,7 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
 
 
 def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_COLUMN, estimator: str = "ML",
-                  missing: str = "ml", alpha: float = 0.05, base_equal=("loadings",)):
+                  missing: str = "ml", alpha: float = 0.05, base_equal=("loadings",), progress=None):
     """Test each regression path for equality across groups: that path held equal against all paths free.
 
     Parameters
@@ -381,6 +387,8 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
     alpha : float
     base_equal : tuple
         What both models hold equal (metric invariance by default).
+    progress : callable, optional
+        Called with a short message before each model is fitted.
 
     Returns
     -------
@@ -397,13 +405,17 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
     """
     from .sem import fit as sem_fit
     est = str(estimator).upper()
+    if progress:
+        progress("paths: fitting the model with every path free")
     free = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=tuple(base_equal),
                    modindices=False)
     labels = list(free.group_labels)
     pt = free.parameters
     rows, long_rows = [], []
     all_paths = [f"{lhs}~{rhs}" for _, lhs, rhs in paths]
-    for hid, lhs, rhs in paths:
+    for k, (hid, lhs, rhs) in enumerate(paths, start=1):
+        if progress:
+            progress(f"paths: {lhs} ~ {rhs} held equal ({k}/{len(paths)})")
         sel = pt[(pt["lhs"] == lhs) & (pt["op"] == "~") & (pt["rhs"] == rhs)]
         if not len(sel):
             raise ModelSpecificationError(f"path {lhs} ~ {rhs} is not a regression of the model; check the "

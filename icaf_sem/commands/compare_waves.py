@@ -29,6 +29,10 @@ def add_parser(sub):
     return p
 
 
+def _progress(msg):
+    sys.stderr.write(f"icaf-sem: {msg}\n")
+
+
 def run(args) -> int:
     from ..errors import DataError
     from ..waves import compare_waves
@@ -46,7 +50,7 @@ def run(args) -> int:
             raise DataError(f"--data {f!r}: no such file; give the path of a raw wave export")
     res = compare_waves(args.questionnaire, dict(zip(labels, files)), estimator=args.estimator.upper(),
                         missing=args.missing, criterion=args.criterion, min_group_size=args.min_group_size,
-                        match_on=args.match_on)
+                        match_on=args.match_on, progress=_progress if sys.stderr.isatty() else None)
     res.write(args.out)
     inv = res.invariance
     n_diff = int(res.paths["differs"].sum()) if len(res.paths) else 0
