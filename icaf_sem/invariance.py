@@ -398,6 +398,14 @@ def invariance(model: str, data: pd.DataFrame, *, group: str,
         res = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=ge,
                       group_partial=tuple(group_partial) if ge else (), std_lv=std_lv, modindices=False)
         fits[step] = res
+        if len(fits) == 1:
+            used = res.fit_by_group
+            few = used[used["nobs"] < min_group_size]
+            if len(few):
+                desc = ", ".join(f"{r.label!r} keeps {r.nobs}" for r in few.itertuples())
+                raise DataError(f"group(s) too small after listwise deletion in column {group!r}: {desc} complete "
+                                f"respondents (at least {min_group_size} needed); use missing='ml' (FIML) to keep "
+                                "respondents with blank items, or merge small groups")
         fm = res.fit_measures
         row = {"step": step, "description": STEP_LABELS[step], "group_equal": ",".join(ge),
                "npar": int(fm["npar"]), "chisq": fm["chisq"], "df": int(fm["df"]), "pvalue": fm["pvalue"],

@@ -194,3 +194,13 @@ def test_cli_invariance(tmp_path, capsys):
     rc = main(["invariance", "--model", str(model), "--data", str((HERE / "../data/holzinger_swineford_1939.csv").resolve()),
                "--group", "nope", "--json", str(tmp_path / "x.json")])
     assert rc == 2 and not (tmp_path / "x.json").exists()
+
+
+def test_group_too_small_after_listwise_deletion():
+    hs = pd.read_csv(HERE / "../data/hs_mcar10.csv")
+    gw = hs[hs.school == "Grant-White"].head(40)
+    data = pd.concat([hs[hs.school == "Pasteur"], gw])
+    kept = int(gw[[f"x{i}" for i in range(1, 10)]].notna().all(axis=1).sum())
+    assert kept < 30
+    with pytest.raises(DataError, match=f"'Grant-White' keeps {kept} complete"):
+        icaf_sem.invariance(HS3, data, group="school")
