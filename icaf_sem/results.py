@@ -141,15 +141,16 @@ class SEMResult:
         # defined parameters
         rows = []
         if pt.defined:
-            values = self._label_values(est)
             free_rows = pt.free_rows()
-
-            def dfun(th):
-                e = est.copy()
-                e[t["free"] > 0] = th[t["free"].to_numpy()[t["free"] > 0] - 1]
-                return self._defined_values(e)
-            d_est = self._defined_values(est)
-            J = inference.jacobian(dfun, theta) if len(theta) else np.zeros((len(d_est), 0))
+            d_est = self._defined_draws(theta[None, :])[0] if len(theta) else self._defined_values(est)
+            if len(theta):
+                # central-difference Jacobian of the defined parameters, all perturbations at once
+                h = 1e-6 * np.maximum(1.0, np.abs(theta))
+                E = np.diag(h)
+                vals = self._defined_draws(np.vstack([theta + E, theta - E]))
+                J = ((vals[:len(theta)] - vals[len(theta):]) / (2 * h[:, None])).T
+            else:
+                J = np.zeros((len(d_est), 0))
             d_cov = J @ V @ J.T
             d_se = np.sqrt(np.clip(np.diag(d_cov), 0, None))
             d_lv = self._defined_values(std_lv, free_only_rows=free_rows)
@@ -223,55 +224,52 @@ class SEMResult:
         return np.column_stack(cols) if cols else np.zeros((len(draws), 0))
 
     def _standardize(self, est):
+        """lavaan's std.lv and std.all (``lav_standardize_lv``/``lav_standardize_all``), vectorised."""
         core = self._core
         t = core.pt.table
         std_lv = est.copy()
         std_all = est.copy()
         lvset = set(core.pt.names.lv)
+        op = t["op"].to_numpy()
+        lhs = t["lhs"].to_numpy()
+        rhs = t["rhs"].to_numpy()
+        grp = t["group"].to_numpy()
+        lhs_lv = np.array([x in lvset for x in lhs])
+        rhs_lv = np.array([x in lvset for x in rhs])
         for g, ram in enumerate(core.rams):
             A, S, v = ram.matrices(core.theta)
             B = np.linalg.inv(np.eye(ram.m) - A)
-            sall = B @ S @ B.T
-            var = np.diag(sall).copy()
+            var = np.diag(B @ S @ B.T).copy()
             with np.errstate(invalid="ignore"):
                 sd = np.sqrt(np.where(var > 0, var, np.nan))
             pos = {v_: i for i, v_ in enumerate(ram.vars)}
-            rows = t.index[t["group"] == ram.group]
-            resvar = {}
-            for i in rows:
-                r = t.loc[i]
-                if r["op"] == "~~" and r["lhs"] == r["rhs"]:
-                    resvar[r["lhs"]] = est[i]
-            for i in rows:
-                r = t.loc[i]
-                op, lhs, rhs, e = r["op"], r["lhs"], r["rhs"], est[i]
-                if op == "=~":
-                    lv_sd = sd[pos[lhs]]
-                    std_lv[i] = e * lv_sd / (sd[pos[rhs]] if rhs in lvset else 1.0)
-                    std_all[i] = e * lv_sd / sd[pos[rhs]]
-                elif op == "~":
-                    f_lv = (sd[pos[rhs]] if rhs in lvset else 1.0) / (sd[pos[lhs]] if lhs in lvset else 1.0)
-                    std_lv[i] = e * f_lv
-                    std_all[i] = e * sd[pos[rhs]] / sd[pos[lhs]]
-                elif op == "~~":
-                    if lhs == rhs:
-                        std_lv[i] = e / var[pos[lhs]] if lhs in lvset else e
-                        std_all[i] = e / var[pos[lhs]]
-                    else:
-                        a = np.sqrt(abs(resvar.get(lhs, np.nan)))
-                        b = np.sqrt(abs(resvar.get(rhs, np.nan)))
-                        with np.errstate(invalid="ignore", divide="ignore"):
-                            val = e / (a * b)
-                        std_all[i] = val
-                        if lhs in lvset and rhs in lvset:
-                            std_lv[i] = val
-                        elif lhs in lvset or rhs in lvset:
-                            std_lv[i] = e / (a if lhs in lvset else b)
-                        else:
-                            std_lv[i] = e
-                elif op == "~1":
-                    std_all[i] = e / sd[pos[lhs]]
-                    std_lv[i] = e / sd[pos[lhs]] if lhs in lvset else e
+            sel = grp == ram.group
+            li = np.array([pos.get(x, 0) for x in lhs])
+            ri = np.array([pos.get(x, 0) for x in rhs])
+            # residual (co)variances: |est| of the variance rows, for cov_std
+            resvar = np.full(ram.m, np.nan)
+            vrows = sel & (op == "~~") & (lhs == rhs)
+            resvar[li[vrows]] = np.abs(est[vrows])
+            one = np.ones(len(t))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                m = sel & (op == "=~")
+                std_lv[m] = est[m] * sd[li[m]] / np.where(rhs_lv[m], sd[ri[m]], 1.0)
+                std_all[m] = est[m] * sd[li[m]] / sd[ri[m]]
+                m = sel & (op == "~")
+                std_lv[m] = est[m] * np.where(rhs_lv[m], sd[ri[m]], 1.0) / np.where(lhs_lv[m], sd[li[m]], 1.0)
+                std_all[m] = est[m] * sd[ri[m]] / sd[li[m]]
+                m = sel & (op == "~~") & (lhs == rhs)
+                std_all[m] = est[m] / var[li[m]]
+                std_lv[m] = np.where(lhs_lv[m], est[m] / var[li[m]], est[m])
+                m = sel & (op == "~~") & (lhs != rhs)
+                a, b = np.sqrt(resvar[li[m]]), np.sqrt(resvar[ri[m]])
+                val = est[m] / (a * b)
+                std_all[m] = val
+                both, one_lv = lhs_lv[m] & rhs_lv[m], lhs_lv[m] ^ rhs_lv[m]
+                std_lv[m] = np.where(both, val, np.where(one_lv, est[m] / np.where(lhs_lv[m], a, b), est[m]))
+                m = sel & (op == "~1")
+                std_all[m] = est[m] / sd[li[m]]
+                std_lv[m] = np.where(lhs_lv[m], est[m] / sd[li[m]], est[m])
         return std_lv, std_all
 
     # ------------------------------------------------------------------ R²

@@ -37,17 +37,19 @@ class GroupRAM:
         self.v0 = np.zeros(self.m)
         Ai, Aj, Ak, Si, Sj, Sk, vi, vk = ([] for _ in range(8))
         self.row_index = {}       # partable row index -> (matrix, i, j)
-        for ridx, r in t.iterrows():
-            op, k = r["op"], int(r["free"]) - 1
-            val = r["ustart"] if not np.isnan(r["ustart"]) else 0.0
+        for ridx, lhs_, op, rhs_, free_, ust_ in zip(t.index, t["lhs"].to_numpy(), t["op"].to_numpy(),
+                                                     t["rhs"].to_numpy(), t["free"].to_numpy(),
+                                                     t["ustart"].to_numpy(float)):
+            k = int(free_) - 1
+            val = ust_ if not np.isnan(ust_) else 0.0
             if op == "=~":
-                i, j, mat = pos[r["rhs"]], pos[r["lhs"]], "A"
+                i, j, mat = pos[rhs_], pos[lhs_], "A"
             elif op == "~":
-                i, j, mat = pos[r["lhs"]], pos[r["rhs"]], "A"
+                i, j, mat = pos[lhs_], pos[rhs_], "A"
             elif op == "~~":
-                i, j, mat = pos[r["lhs"]], pos[r["rhs"]], "S"
+                i, j, mat = pos[lhs_], pos[rhs_], "S"
             elif op == "~1":
-                i, j, mat = pos[r["lhs"]], 0, "v"
+                i, j, mat = pos[lhs_], 0, "v"
             else:
                 continue
             self.row_index[ridx] = (mat, i, j)

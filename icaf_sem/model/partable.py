@@ -179,15 +179,17 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
                 seen[key] = len(rows)
                 rows.append(row)
 
-    def have(g, lhs, op, rhs):
-        for r in rows:
-            if r["group"] == g and r["op"] == op and ((r["lhs"], r["rhs"]) == (lhs, rhs) or
-                                                       (op == "~~" and (r["lhs"], r["rhs"]) == (rhs, lhs))):
-                return True
-        return False
+    present = set()
+    for r in rows:
+        present.add((r["group"], r["lhs"], r["op"], r["rhs"]))
+        if r["op"] == "~~":
+            present.add((r["group"], r["rhs"], r["op"], r["lhs"]))
 
     def add(g, lhs, op, rhs, fixed=None, exo=0):
-        if not have(g, lhs, op, rhs):
+        if (g, lhs, op, rhs) not in present:
+            present.add((g, lhs, op, rhs))
+            if op == "~~":
+                present.add((g, rhs, op, lhs))
             rows.append(dict(lhs=lhs, op=op, rhs=rhs, group=g, user=0, fixed=fixed, force_free=False,
                              label="", start=None, exo=exo, line=0))
 
@@ -214,40 +216,38 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
                 add(g, v, "~1", "", fixed=0.0)
 
     t = pd.DataFrame(rows)
-    # 2. fixing rules
-    free = np.ones(len(t), dtype=bool)
-    ustart = np.full(len(t), np.nan)
-    for i, r in t.iterrows():
+    # 2. fixing rules (plain arrays and index maps: this runs on every fit)
+    n = len(rows)
+    free = np.ones(n, dtype=bool)
+    ustart = np.full(n, np.nan)
+    by_key = {}
+    loadings = {}
+    for i, r in enumerate(rows):
         if r["fixed"] is not None and not pd.isna(r["fixed"]):
             free[i], ustart[i] = False, r["fixed"]
         if r["exo"] == 1:
             free[i] = False
-    if auto_fix_first and not std_lv:
-        for g in range(1, ngroups + 1):
-            for f in lv:
-                idx = t.index[(t["group"] == g) & (t["op"] == "=~") & (t["lhs"] == f)]
-                if len(idx) == 0:
-                    continue
-                first = idx[0]
-                # a user-fixed loading anywhere already sets the scale
-                if (~free[idx]).any() or t.at[first, "force_free"]:
-                    continue
-                free[first], ustart[first] = False, 1.0
-    if std_lv:
-        for g in range(1, ngroups + 1):
-            for f in lv:
-                idx = t.index[(t["group"] == g) & (t["op"] == "~~") & (t["lhs"] == f) & (t["rhs"] == f)]
-                for i in idx:
-                    if t.at[i, "user"] == 0 or (free[i] and not t.at[i, "force_free"] and not t.at[i, "label"]):
-                        free[i], ustart[i] = False, 1.0
-    # auto.fix.single: a latent variable with one observed indicator -> residual variance 0
+        by_key.setdefault((r["group"], r["op"], r["lhs"], r["rhs"]), []).append(i)
+        if r["op"] == "=~":
+            loadings.setdefault((r["group"], r["lhs"]), []).append(i)
     for g in range(1, ngroups + 1):
         for f in lv:
-            ind = t[(t["group"] == g) & (t["op"] == "=~") & (t["lhs"] == f)]["rhs"].tolist()
-            if len(ind) == 1 and ind[0] not in lv:
-                idx = t.index[(t["group"] == g) & (t["op"] == "~~") & (t["lhs"] == ind[0]) & (t["rhs"] == ind[0])]
-                for i in idx:
-                    if t.at[i, "user"] == 0:
+            idx = loadings.get((g, f), [])
+            if auto_fix_first and not std_lv and idx:
+                first = idx[0]
+                # a user-fixed loading anywhere already sets the scale
+                if not (~free[idx]).any() and not rows[first]["force_free"]:
+                    free[first], ustart[first] = False, 1.0
+            if std_lv:
+                for i in by_key.get((g, "~~", f, f), []):
+                    r = rows[i]
+                    if r["user"] == 0 or (free[i] and not r["force_free"] and not r["label"]):
+                        free[i], ustart[i] = False, 1.0
+            # auto.fix.single: a latent variable with one observed indicator -> residual variance 0
+            if len(idx) == 1 and rows[idx[0]]["rhs"] not in lv:
+                x = rows[idx[0]]["rhs"]
+                for i in by_key.get((g, "~~", x, x), []):
+                    if rows[i]["user"] == 0:
                         free[i], ustart[i] = False, 0.0
     t["ustart"] = ustart
     t["label"] = t["label"].fillna("")
