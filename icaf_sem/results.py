@@ -583,9 +583,8 @@ def _delta_h1(ram, theta):
 
 def _complete_h1_info(sigma):
     p = sigma.shape[0]
-    D = inference.duplication(p)
     P = np.linalg.inv(sigma)
-    A = 0.5 * D.T @ np.kron(P, P) @ D
+    A = 0.5 * inference.vech_kron(P)
     return np.block([[P, np.zeros((p, A.shape[0]))], [np.zeros((A.shape[0], p)), A]])
 
 
@@ -624,15 +623,18 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
     # is Delta' Wm Delta rather than the Hessian used for the standard errors
     E = np.linalg.inv(Dm.T @ Wm @ Dm)
     Eb = np.linalg.inv(Db.T @ Wm @ Db)
-    # lavaan 0.6: U = Wm - Wm Delta E^-1 Delta' Wm
+    # lavaan 0.6: U = Wm - Wm Delta E^-1 Delta' Wm;  the traces are expanded so that only a few
+    # products with the (p + p*) square matrices are formed
+    X = Wmi @ Wc @ Wmi
     if version == "V3":
         def k_of(D, Einv):
-            U = Wm - Wm @ D @ Einv @ D.T @ Wm
-            return np.trace(U @ Wmi @ Wc @ Wmi @ U @ gamma)
+            WD = Wm @ D
+            U = Wm - WD @ Einv @ WD.T
+            return np.sum((U @ X) * (U @ gamma).T)      # tr(U X U Gamma)
     else:
         def k_of(D, Einv):
-            U = Wm - Wm @ D @ Einv @ D.T @ Wm
-            return np.trace(Wc @ Wmi @ U @ Wmi)
+            WD = Wm @ D
+            return np.sum(X * Wm) - np.sum((X @ WD) * (WD @ Einv))
     df3 = core.df
     c3 = k_of(Dm, E) / df3
     c3n = k_of(Db, Eb) / base.df

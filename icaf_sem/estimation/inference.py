@@ -25,6 +25,41 @@ def duplication(p):
     return D
 
 
+def vech_kron(A, Bm=None):
+    """D' (A kron B) D for symmetric A, B without forming the Kronecker product.
+
+    Entry (u, v) with u = (i, j), v = (k, l) (i >= j, k >= l) sums the duplicated
+    positions: A_ik B_jl + A_il B_jk (+ the transposed pair when off-diagonal).
+    """
+    Bm = A if Bm is None else Bm
+    p = A.shape[0]
+    cu, ru = _vech_pairs(p)
+    i, j = ru[:, None], cu[:, None]
+    k, l = ru[None, :], cu[None, :]
+    core = A[i, k] * Bm[j, l] + A[i, l] * Bm[j, k]
+    core2 = A[j, k] * Bm[i, l] + A[j, l] * Bm[i, k]
+    offu = (i != j)
+    offv = (k != l)
+    # sum over the (1 or 2) x (1 or 2) duplicated index pairs
+    out = np.where(offu, core + core2, core) 
+    out = np.where(offv, out, 0.5 * out)
+    return out
+
+
+def vech_sum4(H4):
+    """D' H D for a p^4 tensor H[a, b, c, d] indexed as vec(Sigma) x vec(Sigma)."""
+    p = H4.shape[0]
+    cu, ru = _vech_pairs(p)
+    i, j = ru[:, None], cu[:, None]
+    k, l = ru[None, :], cu[None, :]
+    out = H4[i, j, k, l]
+    offu, offv = (i != j), (k != l)
+    out = out + np.where(offu, H4[j, i, k, l], 0.0)
+    out = out + np.where(offv, H4[i, j, l, k], 0.0)
+    out = out + np.where(offu & offv, H4[j, i, l, k], 0.0)
+    return out
+
+
 def _vech_pairs(p):
     rows, cols = [], []
     for j in range(p):
@@ -133,12 +168,12 @@ def h1_information_and_firstorder(data, sigma, mu, meanstructure, x_idx=None):
                           + np.einsum("g,gda,gbc->abcd", w, Q, R, optimize=True))
             Hms += np.einsum("g,gia,gb->iab", w, Q, Qd, optimize=True)
             Hmm += np.einsum("g,gij->ij", w, Q)
-        Hss = D.T @ Hss.reshape(p * p, p * p) @ D
+        Hss = vech_sum4(Hss)
         Hms = Hms.reshape(p, p * p) @ D
         A1 = np.block([[Hmm, Hms], [Hms.T, Hss]]) / N if meanstructure else Hss / N
     else:
         P = np.linalg.inv(sigma)
-        A1s = 0.5 * D.T @ np.kron(P, P) @ D
+        A1s = 0.5 * vech_kron(P)
         A1 = np.block([[P, np.zeros((p, A1s.shape[0]))], [np.zeros((A1s.shape[0], p)), A1s]]) if meanstructure else A1s
     A1 = 0.5 * (A1 + A1.T)
     if x_idx is not None and len(x_idx):
