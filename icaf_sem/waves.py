@@ -395,7 +395,8 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
     (table, long_table, free_fit)
         ``table``: one row per path with the estimates per group, the common estimate under the
         constraint, ``delta_chisq, delta_df, pvalue`` (and for MLR the Satorra-Bentler 2001
-        ``delta_chisq_scaled, pvalue_scaled``) and ``differs``; ``long_table``: estimates by group.
+        ``delta_chisq_scaled, pvalue_scaled``), ``differs``, and the Holm-adjusted ``pvalue_holm`` /
+        ``differs_holm`` across the paths; ``long_table``: estimates by group.
 
     Examples
     --------
@@ -449,7 +450,20 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
             p_used = ps
         row["differs"] = bool(np.isfinite(p_used) and p_used < alpha)
         rows.append(row)
-    return pd.DataFrame(rows), pd.DataFrame(long_rows), free
+    table = pd.DataFrame(rows)
+    if len(table):
+        # one test per hypothesised path: also report Holm-adjusted p-values (statsmodels), so a
+        # reader can control the family-wise error across the paths
+        from statsmodels.stats.multitest import multipletests
+        pcol = "pvalue_scaled" if est == "MLR" else "pvalue"
+        pv = table[pcol].to_numpy(float)
+        ok = np.isfinite(pv)
+        adj = np.full(len(pv), np.nan)
+        if ok.any():
+            adj[ok] = multipletests(pv[ok], alpha=alpha, method="holm")[1]
+        table["pvalue_holm"] = adj
+        table["differs_holm"] = np.isfinite(adj) & (adj < alpha)
+    return table, pd.DataFrame(long_rows), free
 
 
 def _partial_scalar(cfa, data, inv, est, missing, criterion, alpha, max_release=5):

@@ -1,3 +1,4 @@
+import numpy as np
 """Comparing waves: path equality and invariance pinned to lavaan, the compare-waves report, clear errors.
 
 lavaan references: tests/fixtures/multigroup/invariance/waves_*.json, computed by make_multigroup.R on
@@ -55,6 +56,14 @@ def test_path_equality_matches_lavTestLRT(stacked, case):
         sub = long[long["hypothesis"] == want["path"]]
         assert list(sub["se"]) == pytest.approx(want["se"], rel=1e-2)
         assert list(sub["std_all"]) == pytest.approx(want["std_all"], abs=1e-3)
+    # Holm adjustment across the paths (R: p.adjust(p, "holm"))
+    praw = tab["pvalue_scaled" if est == "MLR" else "pvalue"].to_numpy()
+    order = np.argsort(praw)
+    m = len(praw)
+    holm = np.minimum(1, np.maximum.accumulate((m - np.arange(m)) * praw[order]))
+    expect = np.empty(m)
+    expect[order] = holm
+    assert tab["pvalue_holm"].to_numpy() == pytest.approx(expect)
 
 
 def test_invariance_across_waves_matches_lavaan(stacked):
