@@ -1,4 +1,3 @@
-import numpy as np
 """Comparing waves: path equality and invariance pinned to lavaan, the compare-waves report, clear errors.
 
 lavaan references: tests/fixtures/multigroup/invariance/waves_*.json, computed by make_multigroup.R on
@@ -6,6 +5,8 @@ tests/fixtures/multigroup/waves_stacked.csv (the bundled example wave and a simu
 each cleaned with the ICAF rules, stacked with a `wave` column).
 """
 import json
+
+import numpy as np
 import warnings
 from pathlib import Path
 

@@ -105,16 +105,43 @@ def expected_information(rams, datas_or_weights, theta, moments_fn=None):
     npar = len(theta)
     info = np.zeros((npar, npar))
     for ram, w in zip(rams, datas_or_weights):
+        if not len(ram.x_idx):
+            info += w * _expected_information_rank2(ram, theta)
+            continue
         sigma, mu = ram.implied(theta)
         P = np.linalg.inv(sigma)
         d_sigma, d_mu = _drop_x(ram, *ram.delta(theta))
         p = P.shape[0]
-        Y = (P @ d_sigma @ P).reshape(npar, p * p)                  # (npar, p^2)
-        I = 0.5 * (Y @ d_sigma.reshape(npar, p * p).T)
+        T = (d_sigma.reshape(npar * p, p) @ P).reshape(npar, p, p)
+        I = 0.5 * (T.reshape(npar, p * p) @ np.swapaxes(T, 1, 2).reshape(npar, p * p).T)
         if ram.meanstructure:
             I += d_mu @ P @ d_mu.T
         info += w * I
     return 0.5 * (info + info.T)
+
+
+def _expected_information_rank2(ram, theta):
+    """Expected information of one group without forming Delta.
+
+    Each free entry k of A or S moves Sigma by D_k = u_k v_k' + v_k u_k' (see
+    :meth:`GroupRAM.delta_factors`), so with Gram matrices a = U P U', b = U P V', c = V P V'
+    (P = Sigma^-1) the trace tr(P D_k P D_l) is 2 (b_kl b_lk + a_kl c_kl).
+    """
+    U, V, d_mu, sigma = ram.delta_factors(theta)
+    P = np.linalg.inv(sigma)
+    PU = U @ P
+    a = PU @ U.T
+    b = PU @ V.T
+    c = V @ P @ V.T
+    Ie = b * b.T + a * c                      # 0.5 tr(P D_k P D_l)
+    if ram._dunique:
+        I = np.zeros((ram.npar, ram.npar))
+        I[np.ix_(ram._dk, ram._dk)] = Ie
+    else:
+        I = ram._dinc @ Ie @ ram._dinc.T
+    if ram.meanstructure:
+        I += d_mu @ P @ d_mu.T
+    return I
 
 
 def fisher_scoring(objective: Objective, rams, weights, theta0, moments=None, max_iter=300, tol=1e-9,

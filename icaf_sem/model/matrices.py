@@ -80,6 +80,12 @@ class GroupRAM:
         self.IA = _incidence(self.Ak, self.npar)
         self.IS = _incidence(self.Sk, self.npar)
         self.Iv = _incidence(self.vk, self.npar)
+        # for delta(): the free A and S entries stacked; diagonal S entries are halved because the
+        # symmetrisation X + X' doubles them
+        self._dk = np.concatenate([self.Ak, self.Sk])
+        self._dscale = np.concatenate([np.ones(len(self.Ak)), np.where(self.Si == self.Sj, 0.5, 1.0)])
+        self._dunique = len(np.unique(self._dk)) == len(self._dk)
+        self._dinc = np.hstack([self.IA, self.IS])
 
     # ------------------------------------------------------------------ matrices
     def matrices(self, theta):
@@ -149,6 +155,26 @@ class GroupRAM:
             grad += vals @ self.IS.T
         return grad
 
+    def delta_factors(self, theta):
+        """Delta in factored form: the free A/S entry k moves Sigma by U_k V_k' + V_k U_k'.
+
+        Returns ``(U, V, d_mu, sigma)`` with U, V of shape (nA + nS, p) (rows ordered as
+        ``self._dk``), ``d_mu`` (npar, p) and the implied covariance of the observed variables.
+        """
+        sig, mu_all, B, S, v = self.implied_all(theta)
+        p, npar = self.p, self.npar
+        M = B[:p, :]
+        C = sig[:, :p]
+        U = np.concatenate([M[:, self.Ai].T, M[:, self.Si].T])
+        V = np.concatenate([C[self.Aj, :], M[:, self.Sj].T]) * self._dscale[:, None]
+        d_mu = np.zeros((npar, p))
+        if self.meanstructure:
+            if len(self.Ak):
+                d_mu += self.IA @ (M[:, self.Ai].T * mu_all[self.Aj][:, None])
+            if len(self.vk):
+                d_mu += self.Iv @ M[:, self.vi].T
+        return U, V, d_mu, sig[:p, :p]
+
     def delta(self, theta):
         """Jacobian of the implied moments w.r.t. theta (no batch dimension).
 
@@ -157,24 +183,25 @@ class GroupRAM:
         sig, mu_all, B, S, v = self.implied_all(theta)
         p, npar = self.p, self.npar
         M = B[:p, :]                          # p x m
-        C = B @ S @ B.T                       # m x m  (Sigma_all)
-        C = C[:, :p]                          # m x p
-        d_sigma = np.zeros((npar, p * p))
+        C = sig[:, :p]                        # m x p  (Sigma_all)
+        nA, nS = len(self.Ak), len(self.Sk)
+        # every free entry contributes an outer product u v' (+ its transpose): stack them all
+        U = np.concatenate([M[:, self.Ai].T, M[:, self.Si].T])               # (nA + nS, p)
+        V = np.concatenate([C[self.Aj, :], M[:, self.Sj].T])
+        X = U[:, :, None] * (V * self._dscale[:, None])[:, None, :]
+        X += np.swapaxes(X, 1, 2)
+        X = X.reshape(nA + nS, p * p)
+        if self._dunique:
+            d_sigma = np.zeros((npar, p * p))
+            d_sigma[self._dk] = X
+        else:
+            d_sigma = self._dinc @ X
         d_mu = np.zeros((npar, p))
-        if len(self.Ak):
-            X = M[:, self.Ai].T[:, :, None] * C[self.Aj, :][:, None, :]     # (nA, p, p)
-            X = X + np.swapaxes(X, 1, 2)
-            d_sigma += self.IA @ X.reshape(len(self.Ak), p * p)
-            if self.meanstructure:
+        if self.meanstructure:
+            if nA:
                 d_mu += self.IA @ (M[:, self.Ai].T * mu_all[self.Aj][:, None])
-        if len(self.Sk):
-            Mi, Mj = M[:, self.Si].T, M[:, self.Sj].T
-            X = Mi[:, :, None] * Mj[:, None, :]
-            off = (self.Si != self.Sj)[:, None, None]
-            X = X + np.where(off, np.swapaxes(X, 1, 2), 0.0)
-            d_sigma += self.IS @ X.reshape(len(self.Sk), p * p)
-        if len(self.vk) and self.meanstructure:
-            d_mu += self.Iv @ M[:, self.vi].T
+            if len(self.vk):
+                d_mu += self.Iv @ M[:, self.vi].T
         d_sigma = d_sigma.reshape(npar, p, p)
         return d_sigma, d_mu
 
