@@ -21,7 +21,8 @@ def __getattr__(name):  # lazy public API, so `import icaf_sem` stays fast
         "load_survey": ".survey.io", "clean": ".survey.cleaning", "CleanResult": ".survey.cleaning",
         "simulate_wave": ".survey.simulate",
         "reliability_report": ".measurement.reliability",
-        "analyze": ".pipeline", "invariance": ".invariance",
+        "analyze": ".pipeline", "invariance": ".invariance", "compare_waves": ".waves",
+        "test_hypotheses": ".hypotheses",
     }
     if name in table:
         return getattr(importlib.import_module(table[name], __name__), name)
