@@ -169,6 +169,17 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
     for lab in labels:
         Xg = X[data[group] == lab] if group is not None else X
         arr = Xg.to_numpy()
+        if missing == "ml" and names.ov_x:
+            # lavaan (fixed.x = TRUE) deletes cases with a missing exogenous covariate, with a warning
+            xcols = [ov.index(v) for v in names.ov_x]
+            miss_x = np.isnan(arr[:, xcols]).any(1)
+            if miss_x.any():
+                where = f" in group {lab!r}" if group is not None else ""
+                warnings.warn(DataWarning(
+                    f"{int(miss_x.sum())} cases{where} were deleted due to missing values in the exogenous "
+                    f"covariate(s) {', '.join(names.ov_x)} (fixed.x, as in lavaan); impute them or model them "
+                    "as endogenous to keep those cases"))
+                arr = arr[~miss_x]
         keep = ~np.isnan(arr).any(1) if missing == "listwise" else ~np.isnan(arr).all(1)
         used = arr[keep]
         _check_columns(used, ov, lab if group is not None else None)
