@@ -141,7 +141,6 @@ class SEMResult:
         # defined parameters
         rows = []
         if pt.defined:
-            free_rows = pt.free_rows()
             d_est = self._defined_draws(theta[None, :])[0] if len(theta) else self._defined_values(est)
             if len(theta):
                 # central-difference Jacobian of the defined parameters, all perturbations at once
@@ -153,8 +152,8 @@ class SEMResult:
                 J = np.zeros((len(d_est), 0))
             d_cov = J @ V @ J.T
             d_se = np.sqrt(np.clip(np.diag(d_cov), 0, None))
-            d_lv = self._defined_values(std_lv, free_only_rows=free_rows)
-            d_all = self._defined_values(std_all, free_only_rows=free_rows)
+            d_lv = self._defined_values(std_lv)
+            d_all = self._defined_values(std_all)
             for k, (name, expr, func, used) in enumerate(pt.defined):
                 rows.append({"lhs": name, "op": ":=", "rhs": expr, "group": 0, "label": name, "free": 0,
                              "est": d_est[k], "se": d_se[k], "std_lv": d_lv[k], "std_all": d_all[k]})
@@ -184,19 +183,13 @@ class SEMResult:
                 out[lab] = est[i]
         return out
 
-    def _defined_values(self, est, free_only_rows=None):
+    def _defined_values(self, est):
+        """Defined (:=) parameters evaluated on a vector of row values (est, std_lv or std_all).
+
+        As lavaan does, each label takes the value of the first row that carries it (a label's own
+        row even when ``a == b`` ties it to another parameter).
+        """
         pt = self._core.pt
-        t = pt.table
-        if free_only_rows is not None:
-            # lavaan evaluates := on the values at the first row of each free parameter
-            est = est.copy()
-            free = t["free"].to_numpy()
-            first = {}
-            for i in free_only_rows:
-                first[free[i]] = est[i]
-            for i in range(len(est)):
-                if free[i] > 0:
-                    est[i] = first[free[i]]
         env = self._label_values(est)
         out = []
         for name, expr, func, used in pt.defined:
@@ -606,19 +599,24 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
             total += 2 * (logl_complete(d.N, sig_t, mu_t, sig_t, mu_t) - logl_complete(d.N, sig_t, mu_t, M, mu))
         return total
     xx3, xx3n = xx(core), xx(base)
-    Wm_g, Wc_g, Wmi_g, Gam_g = [], [], [], []
+    Wm_g, Wc_g, Wmi_g, Gam_g, keep_g = [], [], [], [], []
     for g, d in enumerate(core.datas):
         sig_t, mu_t = core.h1[g]
         fg = d.N / N_tot
+        ram = core.rams[g]
+        # moments of fixed exogenous covariates carry no information (lavaan zeroes them); work on the rest
+        keep = inference._not_x(ram.p, ram.x_idx, True)
         WM, JM = inference.h1_information_and_firstorder(d, sig_t, mu_t, True)
+        WM, JM = WM[np.ix_(keep, keep)], JM[np.ix_(keep, keep)]
         WMi = np.linalg.inv(WM)
         Wm_g.append(fg * WM)
         Wmi_g.append(WMi / fg)
-        Wc_g.append(fg * _complete_h1_info(sig_t))
+        Wc_g.append(fg * _complete_h1_info(sig_t)[np.ix_(keep, keep)])
         Gam_g.append(WMi @ JM @ WMi / fg)
+        keep_g.append(keep)
     Wm, Wmi, Wc, gamma = block_diag(*Wm_g), block_diag(*Wmi_g), block_diag(*Wc_g), block_diag(*Gam_g)
-    Dm = np.vstack([_delta_h1(r, core.theta) for r in core.rams])
-    Db = np.vstack([_delta_h1(r, base.theta) for r in base.rams])
+    Dm = np.vstack([_delta_h1(r, core.theta)[k] for r, k in zip(core.rams, keep_g)])
+    Db = np.vstack([_delta_h1(r, base.theta)[k] for r, k in zip(base.rams, keep_g)])
     # lavaan sets observed.information = "h1" (unstructured) here, so the model information
     # is Delta' Wm Delta rather than the Hessian used for the standard errors
     E = np.linalg.inv(Dm.T @ Wm @ Dm)
