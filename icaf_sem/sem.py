@@ -138,18 +138,24 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             f"variable(s) {', '.join(map(repr, absent))} appear in the model but are neither columns of the data "
             f"nor latent variables (defined with =~); check the spelling (data columns: "
             f"{', '.join(cols[:12])}{' ...' if len(cols) > 12 else ''})")
-    X = pd.DataFrame(index=data.index)
-    for v in ov:
-        col = data[v]
-        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            conv = pd.to_numeric(col, errors="coerce")
-            bad = col[conv.isna() & col.notna() & (col.astype(str).str.strip() != "")]
-            if len(bad):
-                raise DataError(f"column {v!r} holds text ({bad.iloc[0]!r} in row {bad.index[0]!r}); item columns "
-                                "must be numeric: clean the wave first (icaf-sem clean) or recode the text")
-            col = conv
-        X[v] = col.astype(float)
-    if not np.all(np.isfinite(X.to_numpy()[~np.isnan(X.to_numpy())])):
+    # one float array (n x p) for the observed variables; only non-numeric columns go through pandas
+    dtypes = data.dtypes
+    plain = [v for v in ov if pd.api.types.is_numeric_dtype(dtypes[v]) and not pd.api.types.is_bool_dtype(dtypes[v])]
+    if len(plain) == len(ov):
+        Xa = data[ov].to_numpy(dtype=float)
+    else:
+        Xa = np.empty((len(data), len(ov)))
+        for j, v in enumerate(ov):
+            col = data[v]
+            if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+                conv = pd.to_numeric(col, errors="coerce")
+                bad = col[conv.isna() & col.notna() & (col.astype(str).str.strip() != "")]
+                if len(bad):
+                    raise DataError(f"column {v!r} holds text ({bad.iloc[0]!r} in row {bad.index[0]!r}); item "
+                                    "columns must be numeric: clean the wave first (icaf-sem clean) or recode the text")
+                col = conv
+            Xa[:, j] = col.astype(float).to_numpy()
+    if np.isinf(Xa).any():
         raise DataError("the data hold infinite values; replace them with missing values")
     if group is not None:
         if group not in cols:
@@ -167,8 +173,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
         labels = [1]
     datas = []
     for lab in labels:
-        Xg = X[data[group] == lab] if group is not None else X
-        arr = Xg.to_numpy()
+        arr = Xa[(data[group] == lab).to_numpy()] if group is not None else Xa
         if missing == "ml" and names.ov_x:
             # lavaan (fixed.x = TRUE) deletes cases with a missing exogenous covariate, with a warning
             xcols = [ov.index(v) for v in names.ov_x]
@@ -220,11 +225,17 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
 
 def _check_columns(arr, ov, group_label):
     where = f" in group {group_label!r}" if group_label is not None else ""
+    nobs = (~np.isnan(arr)).sum(0)
+    if len(arr):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            const = np.nanmax(arr, 0) == np.nanmin(arr, 0)
+    else:
+        const = np.zeros(len(ov), bool)
     for j, v in enumerate(ov):
-        col = arr[:, j]
-        obs = col[~np.isnan(col)]
-        if len(obs) == 0:
+        if nobs[j] == 0:
             raise DataError(f"column {v!r} has no observed values{where}; drop it from the model or check the data")
-        if len(obs) > 1 and np.nanstd(obs) == 0:
+        if nobs[j] > 1 and const[j]:
+            obs = arr[:, j][~np.isnan(arr[:, j])]
             raise DataError(f"column {v!r} is constant{where} (every value is {obs[0]:g}); a constant item carries "
                             "no covariance information: drop it from the model")

@@ -295,13 +295,14 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
     # 4. free-parameter indices; shared labels share one index.  A label carried by a fixed row
     #    (e.g. the auto-fixed first loading in `f =~ a*x1 + a*x2`) fixes every row with that label,
     #    as lavaan's equality constraint to the fixed value does.
+    labels_list = t["label"].tolist()
     fixed_labels = {}
     for i in range(len(t)):
-        lab = t.at[i, "label"]
+        lab = labels_list[i]
         if lab and not free[i] and lab not in fixed_labels:
             fixed_labels[lab] = ustart[i]
     for i in range(len(t)):
-        lab = t.at[i, "label"]
+        lab = labels_list[i]
         if lab in fixed_labels and free[i]:
             free[i], ustart[i] = False, fixed_labels[lab]
     t["ustart"] = ustart
@@ -311,7 +312,7 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
     for i in range(len(t)):
         if not free[i]:
             continue
-        lab = t.at[i, "label"]
+        lab = labels_list[i]
         if lab and lab in by_label:
             free_idx[i] = by_label[lab]
             continue
