@@ -612,9 +612,9 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
         Wm_g.append(fg * WM)
         Wmi_g.append(WMi / fg)
         Wc_g.append(fg * _complete_h1_info(sig_t)[np.ix_(keep, keep)])
-        Gam_g.append(WMi @ JM @ WMi / fg)
+        Gam_g.append((WMi, JM, fg))           # Gamma = WMi JM WMi / fg, formed only where needed (V3)
         keep_g.append(keep)
-    Wm, Wmi, Wc, gamma = block_diag(*Wm_g), block_diag(*Wmi_g), block_diag(*Wc_g), block_diag(*Gam_g)
+    Wm, Wmi, Wc = block_diag(*Wm_g), block_diag(*Wmi_g), block_diag(*Wc_g)
     Dm = np.vstack([_delta_h1(r, core.theta)[k] for r, k in zip(core.rams, keep_g)])
     Db = np.vstack([_delta_h1(r, base.theta)[k] for r, k in zip(base.rams, keep_g)])
     # lavaan sets observed.information = "h1" (unstructured) here, so the model information
@@ -623,16 +623,21 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
     Eb = np.linalg.inv(Db.T @ Wm @ Db)
     # lavaan 0.6: U = Wm - Wm Delta E^-1 Delta' Wm;  the traces are expanded so that only a few
     # products with the (p + p*) square matrices are formed
-    X = Wmi @ Wc @ Wmi
     if version == "V3":
+        X = Wmi @ Wc @ Wmi
+        gamma = block_diag(*[WMi @ JM @ WMi / fg for WMi, JM, fg in Gam_g])
+
         def k_of(D, Einv):
             WD = Wm @ D
             U = Wm - WD @ Einv @ WD.T
             return np.sum((U @ X) * (U @ gamma).T)      # tr(U X U Gamma)
     else:
+        # with X = Wmi Wc Wmi and Wmi Wm = I:  tr(X Wm) = tr(Wc Wmi)  and  X Wm D = Wmi Wc D
+        trXW = np.sum(Wc * Wmi.T)
+
         def k_of(D, Einv):
             WD = Wm @ D
-            return np.sum(X * Wm) - np.sum((X @ WD) * (WD @ Einv))
+            return trXW - np.sum((Wmi @ (Wc @ D)) * (WD @ Einv))
     df3 = core.df
     c3 = k_of(Dm, E) / df3
     c3n = k_of(Db, Eb) / base.df

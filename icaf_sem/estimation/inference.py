@@ -135,6 +135,26 @@ def h1_information_and_firstorder(data, sigma, mu, meanstructure, x_idx=None):
     Both in the (mu, vech Sigma) parameterisation, evaluated at the saturated
     estimates (sigma, mu).  Used for the Yuan-Bentler (Mplus) scaled test.
     """
+    cache = data.__dict__.setdefault("_h1_info_cache", [])
+    for key, val in cache:
+        if key[0] is sigma and key[1] is mu and key[2] == meanstructure and key[3] is data.weights:
+            A1, B1 = val
+            break
+    else:
+        A1, B1 = _h1_information_and_firstorder(data, sigma, mu, meanstructure)
+        cache[:] = [((sigma, mu, meanstructure, data.weights), (A1, B1))] + cache[:3]
+    A1, B1 = A1.copy(), B1.copy()
+    if x_idx is not None and len(x_idx):
+        # lavaan zeroes the exogenous-covariate moments (fixed.x) in the h1 information
+        keep = _not_x(sigma.shape[0], x_idx, meanstructure)
+        A1[~keep, :] = 0.0
+        A1[:, ~keep] = 0.0
+        B1[~keep, :] = 0.0
+        B1[:, ~keep] = 0.0
+    return A1, B1
+
+
+def _h1_information_and_firstorder(data, sigma, mu, meanstructure):
     p = sigma.shape[0]
     D = duplication(p)
     N = data.N
@@ -148,7 +168,7 @@ def h1_information_and_firstorder(data, sigma, mu, meanstructure, x_idx=None):
         n_g, means, covs = data.pat
         pats = data.patterns
         P = np.linalg.inv(sigma)
-        Hss = np.zeros((p, p, p, p))
+        M4 = np.zeros((p * p, p * p))
         Hms = np.zeros((p, p, p))
         Hmm = np.zeros((p, p))
         for k, (idx, miss) in pats.by_k.items():
@@ -163,12 +183,16 @@ def h1_information_and_firstorder(data, sigma, mu, meanstructure, x_idx=None):
             T = covs[idx] + d[:, :, None] * d[:, None, :]
             R = Q @ T @ Q
             Qd = np.einsum("gij,gj->gi", Q, d)
-            # d2 f / dS_ab dS_cd = 0.5 n [-Q_bc Q_da + Q_bc R_da + Q_da R_bc]
-            Hss += 0.5 * (np.einsum("g,gbc,gda->abcd", w, Q, R - Q, optimize=True)
-                          + np.einsum("g,gda,gbc->abcd", w, Q, R, optimize=True))
+            # d2 f / dS_ab dS_cd = 0.5 n [-Q_bc Q_da + Q_bc R_da + Q_da R_bc]: as sums over patterns
+            # of outer products vec(Q_g) vec(X_g)', i.e. GEMMs M4[(b,c),(d,a)]
+            G = len(idx)
+            Qv = np.ascontiguousarray(np.broadcast_to(Q, (G, p, p))).reshape(G, p * p)
+            Rv = R.reshape(G, p * p)
+            QW = Qv.T * w
+            M4 += QW @ (Rv - Qv) + (Rv.T * w) @ Qv
             Hms += np.einsum("g,gia,gb->iab", w, Q, Qd, optimize=True)
             Hmm += np.einsum("g,gij->ij", w, Q)
-        Hss = vech_sum4(Hss)
+        Hss = vech_sum4(0.5 * M4.reshape(p, p, p, p).transpose(3, 0, 1, 2))
         Hms = Hms.reshape(p, p * p) @ D
         A1 = np.block([[Hmm, Hms], [Hms.T, Hss]]) / N if meanstructure else Hss / N
     else:
@@ -176,13 +200,6 @@ def h1_information_and_firstorder(data, sigma, mu, meanstructure, x_idx=None):
         A1s = 0.5 * vech_kron(P)
         A1 = np.block([[P, np.zeros((p, A1s.shape[0]))], [np.zeros((A1s.shape[0], p)), A1s]]) if meanstructure else A1s
     A1 = 0.5 * (A1 + A1.T)
-    if x_idx is not None and len(x_idx):
-        # lavaan zeroes the exogenous-covariate moments (fixed.x) in the h1 information
-        keep = _not_x(p, x_idx, meanstructure)
-        A1[~keep, :] = 0.0
-        A1[:, ~keep] = 0.0
-        B1[~keep, :] = 0.0
-        B1[:, ~keep] = 0.0
     return A1, B1
 
 

@@ -53,6 +53,37 @@ def complete_moments_loss(sigma, mu, N, S, ybar, meanstructure, grad=True):
     return f, g_sigma, g_mu
 
 
+def spd_inv_logdet(A):
+    """Inverse and log-determinant of many small symmetric positive definite matrices (..., k, k).
+
+    Gauss-Jordan elimination without pivoting, vectorised over the leading dimensions (a LAPACK
+    call per tiny matrix costs far more than the arithmetic).  Raises ``np.linalg.LinAlgError``
+    when a matrix is not positive definite, as a Cholesky factorisation would.
+    """
+    k = A.shape[-1]
+    if k > 6:
+        L = np.linalg.cholesky(A)
+        return np.linalg.inv(A), 2 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
+    M = np.array(A, dtype=float, copy=True)
+    logdet = np.zeros(A.shape[:-2])
+    for j in range(k):
+        piv = M[..., j, j].copy()
+        if not np.all(piv > 0):
+            raise np.linalg.LinAlgError("matrix is not positive definite")
+        logdet += np.log(piv)
+        # Gauss-Jordan step in place: row j scaled, the others eliminated (inverse built in M)
+        rowj = M[..., j, :] / piv[..., None]
+        rowj[..., j] = 1.0 / piv
+        colj = M[..., :, j].copy()
+        colj[..., j] = 0.0
+        M -= colj[..., :, None] * rowj[..., None, :]
+        M[..., :, j] = -colj / piv[..., None]
+        M[..., j, :] = rowj
+    if not np.all(np.isfinite(logdet)):
+        raise np.linalg.LinAlgError("matrix is not positive definite")
+    return M, logdet
+
+
 def pattern_inverses(P, patterns):
     """Embedded inverses of Sigma_OO for every pattern, from P = Sigma^-1 (leading batch dims allowed).
 
@@ -151,17 +182,23 @@ def fiml_loss_cases(sigma, mu, patterns, W=None, grad=True):
     for k, (rows, miss) in patterns.cases_by_k.items():
         if k == 0:
             continue
-        Pmm = P[:, miss[:, :, None], miss[:, None, :]]                  # (B,nk,k,k)
-        Lm = np.linalg.cholesky(Pmm)
-        f += 0.5 * np.einsum("bi,bi->b", W[:, rows], 2 * np.log(np.diagonal(Lm, axis1=-2, axis2=-1)).sum(-1))
-        Pm = np.swapaxes(P[:, :, miss], 1, 2)                            # (B,nk,p,k)
+        # everything that depends only on the pattern is computed once per pattern
+        pidx, pmiss = patterns.by_k[k][0], patterns.by_k[k][1]
+        pos, onehot = patterns.case_pattern_pos(k)                      # case -> pattern (within k)
+        Pmm = P[:, pmiss[:, :, None], pmiss[:, None, :]]                # (B,G,k,k)
+        Pinv, ldm = spd_inv_logdet(Pmm)                                 # (B,G,k,k), (B,G)
+        Wp = W[:, rows] @ onehot                                        # (B,G) weight per pattern
+        f += 0.5 * np.einsum("bg,bg->b", Wp, ldm)
+        PmT = P[:, pmiss, :]                                            # (B,G,k,p) = P[M,:]
+        Y = np.einsum("bgij,bgjp->bgip", Pinv, PmT)                     # (B,G,k,p) = P_MM^-1 P[M,:]
         um = np.take_along_axis(Z[:, rows, :], np.broadcast_to(miss, (B,) + miss.shape), axis=2)  # (B,nk,k)
-        c = np.linalg.solve(Pmm, um[..., None])[..., 0]                 # (B,nk,k)
-        Z[:, rows, :] -= np.einsum("bnpk,bnk->bnp", Pm, c)
+        # z_i -= P[:,M] P_MM^-1 (P r_i)_M  ==  (P_MM^-1 P[M,:])' (P r_i)_M
+        Z[:, rows, :] -= np.einsum("bnk,bnkp->bnp", um, Y[:, pos])
         if grad:
-            # sum_i w_i P[:,M] P_MM^-1 P[M,:]
-            Y = np.linalg.solve(Pmm, np.swapaxes(Pm, -1, -2))           # (B,nk,k,p)
-            sumQ -= np.einsum("bn,bnpk,bnkq->bpq", W[:, rows], Pm, Y, optimize=True)
+            # sum_i w_i P[:,M] P_MM^-1 P[M,:] = sum_patterns W_g Pm_g Y_g
+            G = len(pidx)
+            PmW = (PmT * Wp[:, :, None, None]).transpose(0, 3, 1, 2).reshape(B, p, G * k)
+            sumQ -= PmW @ Y.reshape(B, G * k, p)
     f += 0.5 * np.einsum("bn,bnp,bnp->b", W, R, Z)
     if not grad:
         return f, None, None

@@ -41,6 +41,19 @@ class Patterns:
             self.cases_by_k[int(k)] = (rows, miss)
         self.nobs_case = obs.sum(1)
 
+    def case_pattern_pos(self, k):
+        """For the cases with ``k`` missing values: the position of each case's pattern among the
+        patterns with ``k`` missing values, and the (cases x patterns) indicator matrix."""
+        cache = self.__dict__.setdefault("_pos_cache", {})
+        if k not in cache:
+            rows = self.cases_by_k[k][0]
+            pidx = self.by_k[k][0]
+            pos = np.searchsorted(pidx, self.case_pattern[rows])
+            onehot = np.zeros((len(rows), len(pidx)))
+            onehot[np.arange(len(rows)), pos] = 1.0
+            cache[k] = (pos, onehot)
+        return cache[k]
+
     def stats(self, w: np.ndarray | None = None):
         """Per-pattern (n_g, mean_g embedded, S_g embedded (biased)) under case weights ``w``."""
         G, p = self.G, self.p
