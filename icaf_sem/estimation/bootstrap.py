@@ -124,10 +124,14 @@ class _BatchObjective:
 
 
 def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-6, update=True):
-    """Vectorised BFGS over B independent problems sharing a start point and inverse Hessian."""
-    npar = len(theta0)
-    theta = np.tile(theta0, (B, 1))
-    Hinv = np.tile(Hinv0, (B, 1, 1)) if update else None
+    """Vectorised BFGS over B independent problems.
+
+    ``theta0`` (npar,) or (B, npar) and ``Hinv0`` (npar, npar) or (B, npar, npar): a common or a
+    per-problem start point and initial inverse Hessian.
+    """
+    npar = theta0.shape[-1]
+    theta = np.array(np.broadcast_to(theta0, (B, npar)), dtype=float)
+    Hinv = np.array(np.broadcast_to(Hinv0, (B, npar, npar)), dtype=float) if update else None
     allidx = np.arange(B)
     f, g = obj.value_and_grad(theta, allidx)
     ok = np.isfinite(f)
@@ -137,7 +141,12 @@ def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-6, update=True):
         idx = np.where(active)[0]
         if len(idx) == 0:
             break
-        step = -np.einsum("bij,bj->bi", Hinv[idx], g[idx]) if update else -(g[idx] @ Hinv0)
+        full = len(idx) == B
+        if update:
+            Hact = Hinv if full else Hinv[idx]
+            step = -(Hact @ g[idx][:, :, None])[:, :, 0]
+        else:
+            step = -(g[idx] @ Hinv0)
         alpha = np.ones(len(idx))
         f_new = np.full(len(idx), np.inf)
         g_new = np.zeros((len(idx), npar))
@@ -165,10 +174,18 @@ def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-6, update=True):
         if update and good.any():
             jj = ii[good]
             sv, yv, rho = s[upd][good], y[upd][good], 1.0 / sy[good]
-            Hy = np.einsum("bij,bj->bi", Hinv[jj], yv)
+            inplace = len(jj) == B
+            Hj = Hinv if inplace else Hinv[jj]
+            Hy = (Hj @ yv[:, :, None])[:, :, 0]
             yHy = np.einsum("bi,bi->b", yv, Hy)
-            Hinv[jj] = (Hinv[jj] - rho[:, None, None] * (Hy[:, :, None] * sv[:, None, :] + sv[:, :, None] * Hy[:, None, :])
-                        + (rho ** 2 * yHy + rho)[:, None, None] * sv[:, :, None] * sv[:, None, :])
+            # H - rho (Hy s' + s Hy') + (rho^2 yHy + rho) s s'  as one rank-2 product: [s, -rho Hy] [a, s]'
+            a = (rho ** 2 * yHy + rho)[:, None] * sv - rho[:, None] * Hy
+            X = np.stack([sv, -rho[:, None] * Hy], axis=2)          # (b, n, 2)
+            Y = np.stack([a, sv], axis=1)                            # (b, 2, n)
+            if inplace:
+                Hinv += X @ Y
+            else:
+                Hinv[jj] = Hj + X @ Y
         gmax = np.max(np.abs(g[idx]), axis=1)
         done = gmax < gtol
         converged[idx[done]] = True

@@ -80,6 +80,8 @@ class GroupRAM:
         self.IA = _incidence(self.Ak, self.npar)
         self.IS = _incidence(self.Sk, self.npar)
         self.Iv = _incidence(self.vk, self.npar)
+        # block-triangular I - A (observed variables are never predictors): see _inv_i_minus_a
+        self._split = self.m > self.p and not np.any(self.Aj < self.p) and not np.any(self.A0[:, :self.p])
         # for delta(): the free A and S entries stacked; diagonal S entries are halved because the
         # symmetrisation X + X' doubles them
         self._dk = np.concatenate([self.Ak, self.Sk])
@@ -100,13 +102,26 @@ class GroupRAM:
         v[..., self.vi] = theta[..., self.vk]
         return A, S, v
 
+    def _inv_i_minus_a(self, A):
+        """(I - A)^-1.  When no path starts at an observed variable, I - A is block triangular
+        [[I, -A_ol], [0, I - A_ll]], so only the latent block (q x q) is inverted."""
+        if not self._split:
+            return np.linalg.inv(np.eye(self.m) - A)
+        p, q = self.p, self.m - self.p
+        Bl = np.linalg.inv(np.eye(q) - A[..., p:, p:])
+        B = np.zeros(A.shape)
+        B[..., :p, :p] = np.eye(p)
+        B[..., p:, p:] = Bl
+        B[..., :p, p:] = A[..., :p, p:] @ Bl
+        return B
+
     def set_values(self, theta, A, S, v):
         return self.matrices(theta)
 
     def implied_all(self, theta):
         """Implied moments of all m variables: (Sigma_all, mu_all, B, S)."""
         A, S, v = self.matrices(theta)
-        B = np.linalg.inv(np.eye(self.m) - A)
+        B = self._inv_i_minus_a(A)
         sig = B @ S @ np.swapaxes(B, -1, -2)
         mu = np.einsum("...ij,...j->...i", B, v)
         return sig, mu, B, S, v
@@ -163,17 +178,19 @@ class GroupRAM:
         """
         sig, mu_all, B, S, v = self.implied_all(theta)
         p, npar = self.p, self.npar
-        M = B[:p, :]
-        C = sig[:, :p]
-        U = np.concatenate([M[:, self.Ai].T, M[:, self.Si].T])
-        V = np.concatenate([C[self.Aj, :], M[:, self.Sj].T]) * self._dscale[:, None]
-        d_mu = np.zeros((npar, p))
+        batch = np.shape(theta)[:-1]
+        M = B[..., :p, :]
+        C = sig[..., :, :p]
+        Mt = np.swapaxes(M, -1, -2)                                   # (..., m, p)
+        U = np.concatenate([Mt[..., self.Ai, :], Mt[..., self.Si, :]], axis=-2)
+        V = np.concatenate([C[..., self.Aj, :], Mt[..., self.Sj, :]], axis=-2) * self._dscale[:, None]
+        d_mu = np.zeros(batch + (npar, p))
         if self.meanstructure:
             if len(self.Ak):
-                d_mu += self.IA @ (M[:, self.Ai].T * mu_all[self.Aj][:, None])
+                d_mu += self.IA @ (Mt[..., self.Ai, :] * mu_all[..., self.Aj, None])
             if len(self.vk):
-                d_mu += self.Iv @ M[:, self.vi].T
-        return U, V, d_mu, sig[:p, :p]
+                d_mu += self.Iv @ Mt[..., self.vi, :]
+        return U, V, d_mu, sig[..., :p, :p]
 
     def delta(self, theta):
         """Jacobian of the implied moments w.r.t. theta (no batch dimension).
