@@ -412,7 +412,8 @@ class SEMResult:
         bnames = ModelNames(lv=[], ov=names.ov, ov_ind=[], ov_y=[], ov_x=ov_x, lv_x=[], lv_y=[], eqs_y=[], eqs_x=[])
         bpt = PT(table=t, names=bnames, ngroups=pt.ngroups, group_labels=pt.group_labels,
                  meanstructure=pt.meanstructure)
-        need_se = core.estimator == "MLR" or core.missing == "ml"
+        # only the Yuan-Bentler scaling of the baseline test (MLR) uses its information matrix
+        need_se = core.estimator == "MLR"
         return estimate(bpt, core.datas, estimator=core.estimator, missing=core.missing, h1=core.h1,
                         compute_se=need_se)
 
@@ -624,13 +625,17 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
     # lavaan 0.6: U = Wm - Wm Delta E^-1 Delta' Wm;  the traces are expanded so that only a few
     # products with the (p + p*) square matrices are formed
     if version == "V3":
-        X = Wmi @ Wc @ Wmi
-        gamma = block_diag(*[WMi @ JM @ WMi / fg for WMi, JM, fg in Gam_g])
+        # tr(U X U Gamma) with X = Wmi Wc Wmi, Gamma = Wmi JM Wmi (per group, / f_g) and
+        # U = Wm - Wm D E D' Wm.  Since Wm Wmi = I:  U X = K Wc Wmi  and  U Gamma = K JM Wmi  with
+        # K = I - Wm D E D', applied as a rank-npar correction (no further (p+p*)^3 products)
+        WcWmi = Wc @ Wmi
+        JW = block_diag(*[JM @ WMi for WMi, JM, fg in Gam_g])
 
         def k_of(D, Einv):
             WD = Wm @ D
-            U = Wm - WD @ Einv @ WD.T
-            return np.sum((U @ X) * (U @ gamma).T)      # tr(U X U Gamma)
+            UX = WcWmi - WD @ (Einv @ (D.T @ WcWmi))
+            UG = JW - WD @ (Einv @ (D.T @ JW))
+            return np.sum(UX * UG.T)
     else:
         # with X = Wmi Wc Wmi and Wmi Wm = I:  tr(X Wm) = tr(Wc Wmi)  and  X Wm D = Wmi Wc D
         trXW = np.sum(Wc * Wmi.T)

@@ -225,13 +225,16 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
 
 def _check_columns(arr, ov, group_label):
     where = f" in group {group_label!r}" if group_label is not None else ""
-    nobs = (~np.isnan(arr)).sum(0)
-    if len(arr):
+    nan = np.isnan(arr)
+    if not len(arr):
+        nobs, const = np.zeros(len(ov), int), np.zeros(len(ov), bool)
+    elif not nan.any():
+        nobs, const = np.full(len(ov), len(arr)), arr.max(0) == arr.min(0)
+    else:
+        nobs = (~nan).sum(0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             const = np.nanmax(arr, 0) == np.nanmin(arr, 0)
-    else:
-        const = np.zeros(len(ov), bool)
     for j, v in enumerate(ov):
         if nobs[j] == 0:
             raise DataError(f"column {v!r} has no observed values{where}; drop it from the model or check the data")

@@ -121,7 +121,8 @@ def casewise_scores(ram, data, theta):
     sigma, mu = ram.implied(theta)
     g_mu, g_sigma = casewise_h1_scores(data, sigma, mu, ram.meanstructure)
     d_sigma, d_mu = ram.delta(theta)
-    s = np.einsum("nij,kij->nk", g_sigma, d_sigma)
+    n, p = g_sigma.shape[0], g_sigma.shape[-1]
+    s = g_sigma.reshape(n, p * p) @ d_sigma.reshape(len(d_sigma), p * p).T
     if ram.meanstructure:
         s += g_mu @ d_mu.T
     if data.weights is not None:
@@ -221,12 +222,21 @@ def yuan_bentler_mplus(rams, datas, theta, info_inv, h1_moments, ntotal):
     for g, (ram, data) in enumerate(zip(rams, datas)):
         fg = data.N / ntotal
         sig1, mu1 = h1_moments[g]
-        A1, B1 = h1_information_and_firstorder(data, sig1, mu1, ram.meanstructure, ram.x_idx)
-        zero = np.diag(A1) == 0
-        A1inv = np.zeros_like(A1)
-        keep = ~zero
-        A1inv[np.ix_(keep, keep)] = np.linalg.inv(A1[np.ix_(keep, keep)])
-        trace_h1 += np.sum(B1 * A1inv.T)
+        cache = data.__dict__.setdefault("_yb_h1_cache", [])
+        key = (sig1, mu1, ram.meanstructure, tuple(ram.x_idx), data.weights)
+        hit = [v for k, v in cache if all(a is b for a, b in zip(k[:2], key[:2])) and k[2:4] == key[2:4]
+               and k[4] is key[4]]
+        if hit:
+            t1 = hit[0]
+        else:
+            A1, B1 = h1_information_and_firstorder(data, sig1, mu1, ram.meanstructure, ram.x_idx)
+            zero = np.diag(A1) == 0
+            A1inv = np.zeros_like(A1)
+            keep = ~zero
+            A1inv[np.ix_(keep, keep)] = np.linalg.inv(A1[np.ix_(keep, keep)])
+            t1 = np.sum(B1 * A1inv.T)
+            cache[:] = [(key, t1)] + cache[:3]
+        trace_h1 += t1
         s = casewise_scores(ram, data, theta)
         B0 = s.T @ s / data.N
         trace_h0 += fg * np.sum(B0 * info_inv.T)

@@ -86,16 +86,20 @@ class GroupData:
         self.ov = list(ov)
         self.label = label
         X = np.asarray(X, float)
+        nan = np.isnan(X)
         if missing == "listwise":
-            keep = ~np.isnan(X).any(1)
+            keep = ~nan.any(1)
         else:
-            keep = ~np.isnan(X).all(1)
+            keep = ~nan.all(1)
         self.n_dropped = int((~keep).sum())
-        self.X = X[keep]
+        if self.n_dropped:
+            self.X, nan = X[keep], nan[keep]
+        else:
+            self.X = X
         self.n = len(self.X)
         self.p = X.shape[1]
         self.missing = missing
-        self.has_missing = missing == "ml" and bool(np.isnan(self.X).any())
+        self.has_missing = missing == "ml" and bool(nan.any())
         if self.n < 2:
             raise DataError(f"group {label!r} has {self.n} usable rows; at least 2 are needed (more than the number "
                             "of observed variables is recommended)")
@@ -112,10 +116,14 @@ class GroupData:
         else:
             self.N = float(np.sum(w))
         if not self.has_missing:
-            ww = np.ones(self.n) if w is None else w
-            self.mean = ww @ X / self.N
-            d = X - self.mean
-            self.cov = (d * ww[:, None]).T @ d / self.N
+            if w is None:
+                self.mean = X.sum(0) / self.N
+                d = X - self.mean
+                self.cov = d.T @ d / self.N
+            else:
+                self.mean = w @ X / self.N
+                d = X - self.mean
+                self.cov = (d * w[:, None]).T @ d / self.N
             self.pat = None
         else:
             self.pat = self.patterns.stats(w)
