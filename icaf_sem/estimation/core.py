@@ -189,7 +189,10 @@ def _information(core: Core):
     obs_info = core.missing == "ml" or core.estimator == "MLR"
     weights = [d.N / core.ntotal for d in core.datas]
     if obs_info:
-        info = inference.observed_information(core.objective, core.theta)
+        try:
+            info = inference.analytic_hessian(core.objective, core.theta)
+        except np.linalg.LinAlgError:
+            info = inference.observed_information(core.objective, core.theta)
     else:
         info = expected_information(core.rams, weights, core.theta)
     core.info = info

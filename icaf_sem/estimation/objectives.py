@@ -99,10 +99,9 @@ def pattern_inverses(P, patterns):
             out[k] = (idx, Q, np.zeros(batch + (len(idx),)))
             continue
         Pmm = P[..., miss[:, :, None], miss[:, None, :]]                 # (..., G, k, k)
-        Lm = np.linalg.cholesky(Pmm)
-        ld = 2 * np.log(np.diagonal(Lm, axis1=-2, axis2=-1)).sum(-1)
+        Pinv, ld = spd_inv_logdet(Pmm)
         Pm = np.swapaxes(P[..., :, miss], -3, -2)                        # (..., G, p, k)
-        Q = P[..., None, :, :] - Pm @ np.linalg.solve(Pmm, np.swapaxes(Pm, -1, -2))
+        Q = P[..., None, :, :] - Pm @ (Pinv @ np.swapaxes(Pm, -1, -2))
         out[k] = (idx, Q, ld)
     return out
 
