@@ -229,11 +229,15 @@ def h1_information_and_firstorder(data, sigma, mu, meanstructure, x_idx=None):
 
 def _h1_information_and_firstorder(data, sigma, mu, meanstructure):
     p = sigma.shape[0]
-    D = duplication(p)
     N = data.N
+    ci, ri = _vech_pairs(p)
+    off = ri != ci
+
+    def dup(X):
+        # X (..., p, p) times the duplication matrix: X[i, j] + X[j, i] (once on the diagonal)
+        return X[..., ri, ci] + np.where(off, X[..., ci, ri], 0.0)
     g_mu, g_sigma = casewise_h1_scores(data, sigma, mu, meanstructure)
-    n = len(g_sigma)
-    s_sig = g_sigma.reshape(n, p * p) @ D               # (n, p*)
+    s_sig = dup(g_sigma)                                # (n, p*) = vec(g_sigma) D
     S = np.hstack([g_mu, s_sig]) if meanstructure else s_sig
     B1 = S.T @ S / N
     # observed information at h1
@@ -244,13 +248,8 @@ def _h1_information_and_firstorder(data, sigma, mu, meanstructure):
         M4 = np.zeros((p * p, p * p))
         Hms = np.zeros((p, p, p))
         Hmm = np.zeros((p, p))
-        for k, (idx, miss) in pats.by_k.items():
-            if k == 0:
-                Q = np.broadcast_to(P, (len(idx), p, p))
-            else:
-                Pmm = P[miss[:, :, None], miss[:, None, :]]
-                Pm = P[:, miss].transpose(1, 0, 2)
-                Q = P - Pm @ np.linalg.solve(Pmm, np.swapaxes(Pm, 1, 2))
+        from .objectives import pattern_inverses
+        for k, (idx, Q, _) in pattern_inverses(P, pats).items():
             w = n_g[idx]
             d = (means[idx] - mu) * pats.masks[idx]
             T = covs[idx] + d[:, :, None] * d[:, None, :]
@@ -266,7 +265,7 @@ def _h1_information_and_firstorder(data, sigma, mu, meanstructure):
             Hms += np.einsum("g,gia,gb->iab", w, Q, Qd, optimize=True)
             Hmm += np.einsum("g,gij->ij", w, Q)
         Hss = vech_sum4(0.5 * M4.reshape(p, p, p, p).transpose(3, 0, 1, 2))
-        Hms = Hms.reshape(p, p * p) @ D
+        Hms = dup(Hms)
         A1 = np.block([[Hmm, Hms], [Hms.T, Hss]]) / N if meanstructure else Hss / N
     else:
         P = np.linalg.inv(sigma)
