@@ -125,6 +125,18 @@ def lavaan_available() -> str | None:
     return None
 
 
+def tool_reasons(no_lavaan: bool, no_semopy: bool) -> tuple[str | None, str | None]:
+    """Why lavaan / semopy cannot run in this benchmark (None when they can)."""
+    lav_reason = "skipped (--no-lavaan)" if no_lavaan else lavaan_available()
+    semopy_reason = "skipped (--no-semopy)" if no_semopy else None
+    if semopy_reason is None:
+        try:
+            import semopy  # noqa: F401
+        except Exception as exc:
+            semopy_reason = f"{NA} (import failed: {exc})"
+    return lav_reason, semopy_reason
+
+
 def lavaan_version() -> str:
     res = subprocess.run(["Rscript", "-e", 'cat(as.character(packageVersion("lavaan")))'],
                          capture_output=True, text=True, timeout=120)

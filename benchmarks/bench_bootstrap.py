@@ -89,13 +89,9 @@ def main(argv=None) -> int:
     measures = [m for m in MEASURES if not a.only or m[0] in a.only]
 
     icaf_fit = C.icaf_fit_function()
-    lav_reason = "skipped (--no-lavaan)" if a.no_lavaan else C.lavaan_available()
-    semopy_reason = "skipped (--no-semopy)" if a.no_semopy else None
+    lav_reason, semopy_reason = C.tool_reasons(a.no_lavaan, a.no_semopy)
     if semopy_reason is None:
-        try:
-            import semopy
-        except Exception as exc:
-            semopy_reason = f"{C.NA} (import failed: {exc})"
+        import semopy
 
     print("# bench_bootstrap")
     print(C.machine_line())

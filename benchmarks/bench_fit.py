@@ -67,14 +67,9 @@ def main(argv=None) -> int:
     icaf_fit = C.icaf_fit_function()
     if not isinstance(icaf_fit, str):
         print(f"icaf_sem.fit extra options: {C.icaf_extra_kwargs(icaf_fit)}")
-    lav_reason = "skipped (--no-lavaan)" if a.no_lavaan else C.lavaan_available()
-    semopy = None
-    semopy_reason = "skipped (--no-semopy)" if a.no_semopy else None
+    lav_reason, semopy_reason = C.tool_reasons(a.no_lavaan, a.no_semopy)
     if semopy_reason is None:
-        try:
-            import semopy  # noqa: F401
-        except Exception as exc:
-            semopy_reason = f"{C.NA} (import failed: {exc})"
+        import semopy
 
     print("# bench_fit")
     print(C.machine_line())
