@@ -53,11 +53,15 @@ def rmsea_ci(x2, df, n, g=1, c=1.0, level=0.90):
         return 0.0, 0.0
     up, lo = 1 - (1 - level) / 2, (1 - level) / 2
 
+    def cdf_minus(lam, p):
+        """P(chi2(df, ncp = lam) <= x2) - p: its root in lam is the bound (lavaan's uniroot)."""
+        return (stats.ncx2.cdf(x2, df, lam) if lam > 0 else stats.chi2.cdf(x2, df)) - p
+
     def lower_lambda(lam):
-        return stats.ncx2.cdf(x2, df, lam) - up if lam > 0 else stats.chi2.cdf(x2, df) - up
+        return cdf_minus(lam, up)
 
     def upper_lambda(lam):
-        return stats.ncx2.cdf(x2, df, lam) - lo if lam > 0 else stats.chi2.cdf(x2, df) - lo
+        return cdf_minus(lam, lo)
     if lower_lambda(0.0) < 0:
         ci_lo = 0.0
     else:
