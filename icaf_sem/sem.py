@@ -164,7 +164,6 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
         if gcol.isna().any():
             warnings.warn(DataWarning(f"{int(gcol.isna().sum())} rows have no value in the group column {group!r} "
                                       "and are left out"))
-        labels = sorted(gcol.dropna().unique().tolist(), key=lambda x: str(x))
         # lavaan orders groups by first appearance
         labels = list(pd.unique(gcol.dropna()))
         if len(labels) < 2:
@@ -196,10 +195,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             where = f" in group {lab!r}" if group is not None else ""
             warnings.warn(DataWarning(f"only {len(used)} usable rows{where} for {len(ov)} observed variables: the "
                                       "sample covariance matrix cannot be positive definite; results are unreliable"))
-        gd = GroupData(arr, ov, missing=missing, label=lab)
-        if gd.n_dropped and missing == "listwise":
-            pass
-        datas.append(gd)
+        datas.append(GroupData(arr, ov, missing=missing, label=lab))
     meanstructure = missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=meanstructure, ngroups=len(labels),
                         group_labels=labels, group_equal=group_equal, group_partial=group_partial)

@@ -79,7 +79,7 @@ def fill_exo(pt: ParTable, datas, h1):
 
 
 def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="listwise",
-             theta0=None, compute_se=True, h1=None, quiet=False, max_iter: int = 500) -> Core:
+             theta0=None, compute_se=True, h1=None, max_iter: int = 500) -> Core:
     """Fit the model in ``pt`` to the groups' data and compute the standard test and SEs."""
     h1 = h1 if h1 is not None else [d.h1() for d in datas]
     fill_exo(pt, datas, h1)
@@ -109,7 +109,7 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
                 th1 = th0
             # 2) FIML: quasi-Newton from the expected information of that fit (BFGS-updated)
             info1 = expected_information(rams, weights, th1)
-            theta, f, converged, its = fisher_scoring(obj, rams, weights, th1, info0=info1, refresh=0,
+            theta, f, converged, its = fisher_scoring(obj, rams, weights, th1, info0=info1,
                                                       max_iter=max_iter)
             if not converged and its < max_iter:
                 theta2, f2, conv2, its2 = quasi_newton(obj, theta, max_iter=max_iter)
@@ -120,7 +120,7 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
     core = Core(pt=pt, rams=rams, datas=datas, objective=obj, theta=theta, converged=bool(converged),
                 iterations=int(its), h1=h1, estimator=estimator, missing=missing, ntotal=ntotal, messages=msgs)
     # log-likelihoods and the standard test
-    core.logl = -obj(theta) * ntotal if len(theta) else -_loss_at(obj, theta) * ntotal
+    core.logl = -obj(theta) * ntotal
     core.logl_h1 = sum(_h1_logl(d, h1[g], pt.meanstructure) for g, d in enumerate(datas))
     # fixed.x: lavaan reports the likelihood conditional on the exogenous covariates
     lx = _exo_logl(pt, datas, h1)
@@ -131,10 +131,6 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
     if compute_se and len(theta):
         _information(core)
     return core
-
-
-def _loss_at(obj, theta):
-    return obj(theta)
 
 
 class _MomentsProxy:

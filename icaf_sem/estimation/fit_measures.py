@@ -57,28 +57,17 @@ def rmsea_ci(x2, df, n, g=1, c=1.0, level=0.90):
         """P(chi2(df, ncp = lam) <= x2) - p: its root in lam is the bound (lavaan's uniroot)."""
         return (stats.ncx2.cdf(x2, df, lam) if lam > 0 else stats.chi2.cdf(x2, df)) - p
 
-    def lower_lambda(lam):
-        return cdf_minus(lam, up)
-
-    def upper_lambda(lam):
-        return cdf_minus(lam, lo)
-    if lower_lambda(0.0) < 0:
-        ci_lo = 0.0
-    else:
+    def bound(p, upper_lam, check_upper):
+        """RMSEA for the ncp solving cdf_minus(ncp, p) = 0 on [0, upper_lam] (0 as lavaan says when none)."""
+        if cdf_minus(0.0, p) < 0 or (check_upper and cdf_minus(upper_lam, p) > 0):
+            return 0.0
         try:
-            lam = optimize.brentq(lower_lambda, 0.0, x2, xtol=1e-12)
-            ci_lo = np.sqrt(c * lam / (n * df)) * np.sqrt(g)
+            lam = optimize.brentq(cdf_minus, 0.0, upper_lam, args=(p,), xtol=1e-12)
         except ValueError:
-            ci_lo = np.nan
-    n_rmsea = max(n, x2 * 4)
-    if upper_lambda(n_rmsea) > 0 or upper_lambda(0.0) < 0:
-        ci_up = 0.0
-    else:
-        try:
-            lam = optimize.brentq(upper_lambda, 0.0, n_rmsea, xtol=1e-12)
-            ci_up = np.sqrt(c * lam / (n * df)) * np.sqrt(g)
-        except ValueError:
-            ci_up = np.nan
+            return np.nan
+        return np.sqrt(c * lam / (n * df)) * np.sqrt(g)
+    ci_lo = bound(up, x2, check_upper=False)
+    ci_up = bound(lo, max(n, x2 * 4), check_upper=True)
     return float(ci_lo), float(ci_up)
 
 

@@ -197,8 +197,6 @@ def casewise_scores(ram, data, theta):
     s = g_sigma.reshape(n, p * p) @ d_sigma.reshape(len(d_sigma), p * p).T
     if ram.meanstructure:
         s += g_mu @ d_mu.T
-    if data.weights is not None:
-        pass
     return s
 
 

@@ -231,9 +231,6 @@ class Objective:
         self.datas = datas
         self.ntotal = sum(d.N for d in datas)
 
-    def refresh(self):
-        self.ntotal = sum(d.N for d in self.datas)
-
     def group_loss(self, g, theta, grad=True):
         ram, data = self.rams[g], self.datas[g]
         sigma, mu = ram.implied(theta, keep=grad)

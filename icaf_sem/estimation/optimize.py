@@ -15,7 +15,7 @@ from scipy import optimize as sopt
 from .objectives import Objective, complete_moments_loss
 
 
-def start_values(pt, rams, moments, std_lv=False):
+def start_values(pt, rams, moments):
     """lavaan-like start values from the sample (or EM) moments of each group.
 
     Loadings of first-order factors use FABIN-like ratios of sample covariances,
@@ -100,7 +100,7 @@ def start_values(pt, rams, moments, std_lv=False):
     return theta
 
 
-def expected_information(rams, datas_or_weights, theta, moments_fn=None):
+def expected_information(rams, datas_or_weights, theta):
     """Expected (Fisher) information per observation, averaged over groups with weights N_g/N."""
     npar = len(theta)
     info = np.zeros((npar, npar))
@@ -144,8 +144,8 @@ def _expected_information_rank2(ram, theta):
     return I
 
 
-def fisher_scoring(objective: Objective, rams, weights, theta0, moments=None, max_iter=300, tol=1e-9,
-                   refresh=3, info0=None, switch=1e-3):
+def fisher_scoring(objective: Objective, rams, weights, theta0, max_iter=300, tol=1e-9,
+                   info0=None, switch=1e-3):
     """Minimise the objective by Fisher scoring, turning into BFGS near the optimum.
 
     Far from the optimum each step uses the expected information (robust);

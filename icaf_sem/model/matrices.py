@@ -36,7 +36,6 @@ class GroupRAM:
         self.S0 = np.zeros((self.m, self.m))
         self.v0 = np.zeros(self.m)
         Ai, Aj, Ak, Si, Sj, Sk, vi, vk = ([] for _ in range(8))
-        self.row_index = {}       # partable row index -> (matrix, i, j)
         for ridx, lhs_, op, rhs_, free_, ust_ in zip(t.index, t["lhs"].to_numpy(), t["op"].to_numpy(),
                                                      t["rhs"].to_numpy(), t["free"].to_numpy(),
                                                      t["ustart"].to_numpy(float)):
@@ -52,7 +51,6 @@ class GroupRAM:
                 i, j, mat = pos[lhs_], 0, "v"
             else:
                 continue
-            self.row_index[ridx] = (mat, i, j)
             if mat == "A":
                 if k >= 0:
                     Ai.append(i); Aj.append(j); Ak.append(k)
@@ -114,9 +112,6 @@ class GroupRAM:
         B[..., p:, p:] = Bl
         B[..., :p, p:] = A[..., :p, p:] @ Bl
         return B
-
-    def set_values(self, theta, A, S, v):
-        return self.matrices(theta)
 
     def implied_all(self, theta):
         """Implied moments of all m variables: (Sigma_all, mu_all, B, S)."""

@@ -100,12 +100,6 @@ class ParTable:
     def npar(self) -> int:
         return int(self.table["free"].max()) if len(self.table) else 0
 
-    def free_rows(self) -> np.ndarray:
-        """Index of the first row for each free parameter (1..npar)."""
-        t = self.table
-        first = t[t["free"] > 0].drop_duplicates("free").sort_values("free")
-        return first.index.to_numpy()
-
 
 def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanstructure: bool = False,
                    fixed_x: bool = True, ngroups: int = 1, group_labels=None, group_equal=(),
