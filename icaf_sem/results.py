@@ -16,6 +16,7 @@ from scipy import stats
 from .errors import ConvergenceWarning, HeywoodWarning, IdentificationWarning, NotPositiveDefiniteWarning
 from .estimation import fit_measures as fm
 from .estimation import inference
+from .estimation import robust as fiml_post
 from .estimation.core import Core, estimate, yuan_bentler
 from .model.matrices import GroupRAM
 from .model.partable import ParTable
@@ -319,7 +320,7 @@ class SEMResult:
         xx3 = df3 = c3 = xx3n = c3n = np.nan
         if fiml:
             try:
-                r = fiml_corrected(core, base, version="V3" if robust else "V6")
+                r = fiml_post.fiml_corrected(core, base, version="V3" if robust else "V6")
                 xx3, df3, c3, xx3n, c3n = r
             except (np.linalg.LinAlgError, ValueError):
                 pass
@@ -361,13 +362,7 @@ class SEMResult:
             ms = pt.meanstructure
             srmr_g.append(fm.srmr_bentler(S, M, ybar if ms else None, mu if ms else None))
             if core.datas[g].has_missing:
-                from .estimation.optimize import missing_h1_expected
-                Wmu, K = missing_h1_expected(core.datas[g], M, mu)
-                # lavaan's WLS.obs under missing data: available-case means and the pairwise
-                # covariances (divisor n_ij - 1) rescaled by (N - 1)/N
-                Xg = pd.DataFrame(core.datas[g].X)
-                S_pw = Xg.cov().to_numpy() * (core.datas[g].N - 1) / core.datas[g].N
-                gfi_g.append(fm.gfi_weighted(S_pw, M, Xg.mean().to_numpy(), mu, Wmu, K))
+                gfi_g.append(fiml_post.gfi_missing(core.datas[g], M, mu))
             else:
                 gfi_g.append(fm.gfi_lisrel(S, M, ybar if ms else None, mu if ms else None,
                                            x_block=ram.x_block, x_idx=ram.x_idx))
@@ -564,86 +559,3 @@ def _clean(v):
     if isinstance(v, (np.integer,)):
         return int(v)
     return v
-
-
-# ---------------------------------------------------------------------------- FIML-corrected robust indices
-def _delta_h1(ram, theta):
-    d_sigma, d_mu = ram.delta(theta)
-    p = ram.p
-    ci, ri = inference._vech_pairs(p)
-    vs = d_sigma[:, ri, ci]                              # (npar, p*)
-    return np.hstack([d_mu, vs]).T if ram.meanstructure else vs.T
-
-
-def _complete_h1_info(sigma):
-    p = sigma.shape[0]
-    P = np.linalg.inv(sigma)
-    A = 0.5 * inference.vech_kron(P)
-    return np.block([[P, np.zeros((p, A.shape[0]))], [np.zeros((A.shape[0], p)), A]])
-
-
-def fiml_corrected(core: Core, base: Core, version="V6"):
-    """Zhang & Savalei (2023) FIML-corrected chi-square and c-hat (lavaan's ``lav_fit_fiml_corrected``).
-
-    Multi-group: block-diagonal h1 information matrices weighted by the group fractions
-    ``N_g / N`` (and their inverses by ``N / N_g``), the groups' Deltas stacked, as in lavaan.
-    """
-    from scipy.linalg import block_diag
-    from .estimation.samplestats import logl_complete
-    N_tot = core.ntotal
-
-    def xx(c):
-        total = 0.0
-        for g, d in enumerate(core.datas):
-            sig_t, mu_t = core.h1[g]
-            M, mu = c.rams[g].implied(c.theta)
-            total += 2 * (logl_complete(d.N, sig_t, mu_t, sig_t, mu_t) - logl_complete(d.N, sig_t, mu_t, M, mu))
-        return total
-    xx3, xx3n = xx(core), xx(base)
-    Wm_g, Wc_g, Wmi_g, Gam_g, keep_g = [], [], [], [], []
-    for g, d in enumerate(core.datas):
-        sig_t, mu_t = core.h1[g]
-        fg = d.N / N_tot
-        ram = core.rams[g]
-        # moments of fixed exogenous covariates carry no information (lavaan zeroes them); work on the rest
-        keep = inference._not_x(ram.p, ram.x_idx, True)
-        WM, JM = inference.h1_information_and_firstorder(d, sig_t, mu_t, True)
-        WM, JM = WM[np.ix_(keep, keep)], JM[np.ix_(keep, keep)]
-        WMi = np.linalg.inv(WM)
-        Wm_g.append(fg * WM)
-        Wmi_g.append(WMi / fg)
-        Wc_g.append(fg * _complete_h1_info(sig_t)[np.ix_(keep, keep)])
-        Gam_g.append((WMi, JM, fg))           # Gamma = WMi JM WMi / fg, formed only where needed (V3)
-        keep_g.append(keep)
-    Wm, Wmi, Wc = block_diag(*Wm_g), block_diag(*Wmi_g), block_diag(*Wc_g)
-    Dm = np.vstack([_delta_h1(r, core.theta)[k] for r, k in zip(core.rams, keep_g)])
-    Db = np.vstack([_delta_h1(r, base.theta)[k] for r, k in zip(base.rams, keep_g)])
-    # lavaan sets observed.information = "h1" (unstructured) here, so the model information
-    # is Delta' Wm Delta rather than the Hessian used for the standard errors
-    E = np.linalg.inv(Dm.T @ Wm @ Dm)
-    Eb = np.linalg.inv(Db.T @ Wm @ Db)
-    # lavaan 0.6: U = Wm - Wm Delta E^-1 Delta' Wm;  the traces are expanded so that only a few
-    # products with the (p + p*) square matrices are formed
-    if version == "V3":
-        # tr(U X U Gamma) with X = Wmi Wc Wmi, Gamma = Wmi JM Wmi (per group, / f_g) and
-        # U = Wm - Wm D E D' Wm.  Since Wm Wmi = I:  U X = K Wc Wmi  and  U Gamma = K JM Wmi  with
-        # K = I - Wm D E D', applied as a rank-npar correction (no further (p+p*)^3 products)
-        WcWmi = Wc @ Wmi
-        JW = block_diag(*[JM @ WMi for WMi, JM, fg in Gam_g])
-
-        def k_of(D, Einv):
-            WD = Wm @ D
-            UX = WcWmi - WD @ (Einv @ (D.T @ WcWmi))
-            UG = JW - WD @ (Einv @ (D.T @ JW))
-            return np.sum(UX * UG.T)
-    else:
-        # with X = Wmi Wc Wmi and Wmi Wm = I:  tr(X Wm) = tr(Wc Wmi)  and  X Wm D = Wmi Wc D
-        trXW = np.sum(Wc * Wmi.T)
-
-        def k_of(D, Einv):
-            WD = Wm @ D
-            return trXW - np.sum((Wmi @ (Wc @ D)) * (WD @ Einv))
-    df3 = core.df
-    c3 = k_of(Dm, E) / df3
-    c3n = k_of(Db, Eb) / base.df
-    return xx3, df3, c3, xx3n, c3n

@@ -17,7 +17,7 @@ import pandas as pd
 from ..model.matrices import GroupRAM
 from ..model.partable import ParTable
 from .objectives import Objective
-from .optimize import expected_information_data
+from .robust import expected_information_data
 
 
 def candidate_rows(pt: ParTable):

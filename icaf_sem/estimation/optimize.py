@@ -213,49 +213,6 @@ def quasi_newton(objective: Objective, theta0, hess_inv0=None, max_iter=2000, gt
     return res.x, f, ok, res.nit
 
 
-def missing_h1_expected(data, sigma, mu):
-    """Expected information of the saturated model under FIML, per case, at (sigma, mu).
-
-    Returns ``(Wmu, K)``: sum_g (n_g/N) Q_g (p x p) and sum_g (n_g/N) Q_g (x) Q_g
-    (p^2 x p^2), where Q_g is the embedded inverse of Sigma_OO of pattern g
-    (lavaan's ``lav_mvnorm_missing_information_expected``).
-    """
-    from .objectives import pattern_inverses
-    n_g = data.pat[0]
-    p = sigma.shape[0]
-    P = np.linalg.inv(sigma)
-    inv = pattern_inverses(0.5 * (P + P.T), data.patterns)
-    Wmu = np.zeros((p, p))
-    K = np.zeros((p * p, p * p))
-    for k, (idx, Q, _) in inv.items():
-        w = n_g[idx] / data.N
-        Wmu += np.einsum("g,gij->ij", w, Q)
-        M = np.ascontiguousarray(Q).reshape(len(idx), p * p)          # rows vec(Q_g) indexed (a, c)
-        K += (M.T * w) @ M                                              # [(a,c),(b,d)]
-    K = K.reshape(p, p, p, p).transpose(0, 2, 1, 3).reshape(p * p, p * p)   # -> [(a,b),(c,d)]
-    return Wmu, K
-
-
-def expected_information_data(rams, datas, theta):
-    """Expected information per case, using the FIML (pattern-wise) version for incomplete groups."""
-    ntot = sum(d.N for d in datas)
-    npar = len(theta)
-    info = np.zeros((npar, npar))
-    for ram, d in zip(rams, datas):
-        w = d.N / ntot
-        if not d.has_missing:
-            info += expected_information([ram], [w], theta)
-            continue
-        sigma, mu = ram.implied(theta)
-        d_sigma, d_mu = _drop_x(ram, *ram.delta(theta))
-        p = sigma.shape[0]
-        Wmu, K = missing_h1_expected(d, sigma, mu)
-        Ds = d_sigma.reshape(npar, p * p)
-        I = 0.5 * Ds @ K @ Ds.T + d_mu @ Wmu @ d_mu.T
-        info += w * I
-    return 0.5 * (info + info.T)
-
-
 def _drop_x(ram, d_sigma, d_mu):
     """Zero the rows of Delta for the exogenous-covariate moments (lavaan zeroes them in the h1 weight)."""
     if len(ram.x_idx):
