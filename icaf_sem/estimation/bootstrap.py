@@ -123,30 +123,52 @@ class _BatchObjective:
         return f, grad
 
 
-def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-6, update=True):
-    """Vectorised BFGS over B independent problems.
+def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-6):
+    """Vectorised BFGS over B independent problems that share a start point and initial inverse Hessian.
 
-    ``theta0`` (npar,) or (B, npar) and ``Hinv0`` (npar, npar) or (B, npar, npar): a common or a
-    per-problem start point and initial inverse Hessian.
+    Each problem's inverse Hessian is never formed: BFGS from ``Hinv0`` after the updates
+    (s_j, y_j) is applied to the gradient by the two-loop recursion over all stored pairs, which
+    gives exactly the BFGS step (it is L-BFGS with unlimited memory), at O(npar x iterations)
+    per problem instead of O(npar^2) (the dense B x npar x npar update made the iterations
+    memory bound).  A pair whose curvature s'y is not positive is stored with rho = 0, which
+    leaves the matrix unchanged, as skipping that BFGS update does.
+
+    Parameters
+    ----------
+    obj : object with ``value_and_grad(theta (b, npar), sel) -> (f (b,), grad (b, npar))``
+        ``sel`` are the problems' indices in 0..B-1.
+    theta0 : ndarray (npar,)
+    Hinv0 : ndarray (npar, npar)
+        Initial inverse Hessian (symmetric), e.g. the inverse information at the estimates.
+    B : int
     """
     npar = theta0.shape[-1]
     theta = np.array(np.broadcast_to(theta0, (B, npar)), dtype=float)
-    Hinv = np.array(np.broadcast_to(Hinv0, (B, npar, npar)), dtype=float) if update else None
     allidx = np.arange(B)
     f, g = obj.value_and_grad(theta, allidx)
     ok = np.isfinite(f)
     active = ok & (np.max(np.abs(np.nan_to_num(g, nan=1.0)), axis=1) >= gtol)
     converged = ok & ~active
+    S_hist = np.zeros((max_iter, B, npar))          # s_j of every problem (zero where not updated)
+    Y_hist = np.zeros((max_iter, B, npar))
+    rho_hist = np.zeros((max_iter, B))
+    n_hist = 0
     for it in range(max_iter):
         idx = np.where(active)[0]
         if len(idx) == 0:
             break
-        full = len(idx) == B
-        if update:
-            Hact = Hinv if full else Hinv[idx]
-            step = -(Hact @ g[idx][:, :, None])[:, :, 0]
-        else:
-            step = -(g[idx] @ Hinv0)
+        # two-loop recursion: step = -H_k g
+        q = g[idx].copy()
+        Sh, Yh, rh = S_hist[:n_hist, idx], Y_hist[:n_hist, idx], rho_hist[:n_hist, idx]
+        a = np.zeros((n_hist, len(idx)))
+        for j in range(n_hist - 1, -1, -1):
+            a[j] = rh[j] * np.einsum("bi,bi->b", Sh[j], q)
+            q -= a[j][:, None] * Yh[j]
+        r = q @ Hinv0
+        for j in range(n_hist):
+            beta = rh[j] * np.einsum("bi,bi->b", Yh[j], r)
+            r += (a[j] - beta)[:, None] * Sh[j]
+        step = -r
         alpha = np.ones(len(idx))
         f_new = np.full(len(idx), np.inf)
         g_new = np.zeros((len(idx), npar))
@@ -162,30 +184,19 @@ def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-6, update=True):
                 break
             alpha[todo] *= 0.5
         stuck = np.isinf(f_new)
-        s = alpha[:, None] * step
-        y = g_new - g[idx]
         upd = ~stuck
         ii = idx[upd]
-        theta[ii] = theta[ii] + s[upd]
+        s = alpha[upd, None] * step[upd]
+        y = g_new[upd] - g[ii]
+        theta[ii] = theta[ii] + s
         f[ii], g[ii] = f_new[upd], g_new[upd]
-        # BFGS inverse update
-        sy = np.einsum("bi,bi->b", s[upd], y[upd])
+        # store the BFGS pair (rho = 0: no update where the curvature condition fails)
+        sy = np.einsum("bi,bi->b", s, y)
         good = sy > 1e-14
-        if update and good.any():
-            jj = ii[good]
-            sv, yv, rho = s[upd][good], y[upd][good], 1.0 / sy[good]
-            inplace = len(jj) == B
-            Hj = Hinv if inplace else Hinv[jj]
-            Hy = (Hj @ yv[:, :, None])[:, :, 0]
-            yHy = np.einsum("bi,bi->b", yv, Hy)
-            # H - rho (Hy s' + s Hy') + (rho^2 yHy + rho) s s'  as one rank-2 product: [s, -rho Hy] [a, s]'
-            a = (rho ** 2 * yHy + rho)[:, None] * sv - rho[:, None] * Hy
-            X = np.stack([sv, -rho[:, None] * Hy], axis=2)          # (b, n, 2)
-            Y = np.stack([a, sv], axis=1)                            # (b, 2, n)
-            if inplace:
-                Hinv += X @ Y
-            else:
-                Hinv[jj] = Hj + X @ Y
+        S_hist[n_hist, ii] = s
+        Y_hist[n_hist, ii] = y
+        rho_hist[n_hist, ii] = np.where(good, 1.0 / np.where(good, sy, 1.0), 0.0)
+        n_hist += 1
         gmax = np.max(np.abs(g[idx]), axis=1)
         done = gmax < gtol
         converged[idx[done]] = True

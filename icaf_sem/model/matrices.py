@@ -86,6 +86,82 @@ class GroupRAM:
         self._dscale = np.concatenate([np.ones(len(self.Ak)), np.where(self.Si == self.Sj, 0.5, 1.0)])
         self._dunique = len(np.unique(self._dk)) == len(self._dk)
         self._dinc = np.hstack([self.IA, self.IS])
+        self._setup_blocks()
+
+    def _setup_blocks(self):
+        """Index arrays for the block (LISREL) form, used when it applies.
+
+        When no path starts at an observed variable and no residual covariance links an
+        observed variable with a latent one, the RAM matrices fall into blocks::
+
+            A = [[0, L], [0, Al]]    S = [[Theta, 0], [0, Psi]]    v = [nu, alpha]
+
+        (L: p x q loadings, Al: q x q paths among latents) and, with Bl = (I - Al)^-1 and
+        Lam = L Bl, Sigma = Theta + Lam Psi Lam' and mu = nu + Lam alpha.  The products
+        are then with q x q and p x q matrices instead of m x m ones (q latents, m = p + q),
+        which is what makes many refits (bootstrap draws) cheap.
+        """
+        p, m = self.p, self.m
+        cross_S = (np.any((self.Si < p) != (self.Sj < p)) or np.any(self.S0[:p, p:]))
+        self._lisrel = bool(self._split and not cross_S)
+        if not self._lisrel:
+            return
+        q = m - p
+        self._q = q
+        self._L0, self._Al0 = self.A0[:p, p:].copy(), self.A0[p:, p:].copy()
+        self._Th0, self._Ps0 = self.S0[:p, :p].copy(), self.S0[p:, p:].copy()
+        self._nu0, self._al0 = self.v0[:p].copy(), self.v0[p:].copy()
+        ao = self.Ai < p                                # free loadings (row observed) vs latent paths
+        self._aL = (self.Ai[ao], self.Aj[ao] - p, self.Ak[ao])
+        self._aA = (self.Ai[~ao] - p, self.Aj[~ao] - p, self.Ak[~ao])
+        so = self.Si < p
+        self._sT = (self.Si[so], self.Sj[so], self.Sk[so])
+        self._sP = (self.Si[~so] - p, self.Sj[~so] - p, self.Sk[~so])
+        vo = self.vi < p
+        self._vN = (self.vi[vo], self.vk[vo])
+        self._vA = (self.vi[~vo] - p, self.vk[~vo])
+        self._has_al = bool(len(self._aA[0]) or np.any(self._Al0))
+        # gather positions of the free A entries in the stacked (m x q) latent-column gradient
+        self._gA = (self.Ai, self.Aj - p)
+        self._sTmask = so
+
+    def _blocks(self, theta):
+        """The block matrices (L, Al, Theta, Psi, nu, alpha) at ``theta`` (leading batch dims allowed)."""
+        batch = theta.shape[:-1]
+
+        def fill(base, entries, sym=False):
+            M = np.broadcast_to(base, batch + base.shape).copy()
+            i, j, k = entries
+            if len(k):
+                M[..., i, j] = theta[..., k]
+                if sym:
+                    M[..., j, i] = theta[..., k]
+            return M
+        L = fill(self._L0, self._aL)
+        Al = fill(self._Al0, self._aA)
+        Th = fill(self._Th0, self._sT, sym=True)
+        Ps = fill(self._Ps0, self._sP, sym=True)
+        nu = np.broadcast_to(self._nu0, batch + self._nu0.shape).copy()
+        al = np.broadcast_to(self._al0, batch + self._al0.shape).copy()
+        if len(self._vN[1]):
+            nu[..., self._vN[0]] = theta[..., self._vN[1]]
+        if len(self._vA[1]):
+            al[..., self._vA[0]] = theta[..., self._vA[1]]
+        return L, Al, Th, Ps, nu, al
+
+    def _implied_blocks(self, theta):
+        """Sigma, mu of the observed variables in block form, with the parts the gradient needs."""
+        L, Al, Th, Ps, nu, al = self._blocks(theta)
+        if self._has_al:
+            Bl = np.linalg.inv(np.eye(self._q) - Al)
+            Lam = L @ Bl
+            mu_l = np.einsum("...ij,...j->...i", Bl, al)
+        else:
+            Bl, Lam, mu_l = None, L, al
+        LP = Lam @ Ps
+        sigma = Th + LP @ np.swapaxes(Lam, -1, -2)
+        mu = nu + np.einsum("...ij,...j->...i", Lam, al)
+        return sigma, mu, (Lam, Bl, Ps, mu_l)
 
     # ------------------------------------------------------------------ matrices
     def matrices(self, theta):
@@ -127,6 +203,10 @@ class GroupRAM:
         With ``keep=True`` the intermediate matrices are cached for the next
         :meth:`gradient_chain` call at the same ``theta``.
         """
+        if self._lisrel:
+            sigma, mu, parts = self._implied_blocks(np.asarray(theta, float))
+            self._cache = (theta, parts) if keep else None
+            return sigma, mu
         parts = self.implied_all(theta)
         self._cache = (theta, parts) if keep else None
         p = self.p
@@ -140,6 +220,13 @@ class GroupRAM:
         symmetric Sigma treated as a full matrix (symmetric itself).
         """
         cache = getattr(self, "_cache", None)
+        if self._lisrel:
+            if cache is not None and cache[0] is theta:
+                parts = cache[1]
+            else:
+                parts = self._implied_blocks(np.asarray(theta, float))[2]
+            self._cache = None
+            return self._gradient_blocks(theta, parts, g_sigma, g_mu)
         if cache is not None and cache[0] is theta:
             sig, mu_all, B, S, v = cache[1]
         else:
@@ -163,6 +250,41 @@ class GroupRAM:
             off = self.Si != self.Sj
             vals = gS[..., self.Si, self.Sj] + np.where(off, gS[..., self.Sj, self.Si], 0.0)
             grad += vals @ self.IS.T
+        return grad
+
+    def _gradient_blocks(self, theta, parts, g_sigma, g_mu):
+        """:meth:`gradient_chain` in block form (see :meth:`_setup_blocks`).
+
+        With G = dF/dSigma, E = [I, Lam]' G [I, Lam] and dF/dA = 2 E S B', the latent columns
+        of dF/dA (the only ones with free entries) are 2 [G Lam; Lam' G Lam] Psi Bl', and
+        dF/dS = E has blocks G (Theta) and Lam' G Lam (Psi).
+        """
+        Lam, Bl, Ps, mu_l = parts
+        batch = np.shape(theta)[:-1]
+        GL = g_sigma @ Lam                                          # (..., p, q)
+        K = np.swapaxes(Lam, -1, -2) @ GL                           # (..., q, q)
+        PB = Ps if Bl is None else Ps @ np.swapaxes(Bl, -1, -2)     # Psi Bl'
+        grad = np.zeros(batch + (self.npar,))
+        ms = g_mu is not None and self.meanstructure
+        if ms:
+            h_l = np.einsum("...ji,...j->...i", Lam, g_mu)          # Lam' g_mu
+        if len(self.Ak):
+            gA = 2.0 * np.concatenate([GL, K], axis=-2) @ PB        # (..., m, q)
+            vals = gA[..., self._gA[0], self._gA[1]]
+            if ms:
+                h = np.concatenate([g_mu, h_l], axis=-1)
+                vals = vals + h[..., self.Ai] * mu_l[..., self._gA[1]]
+            grad += vals @ self.IA.T
+        if len(self.Sk):
+            so = self._sTmask
+            vals = np.empty(batch + (len(self.Sk),))
+            vals[..., so] = g_sigma[..., self._sT[0], self._sT[1]]
+            vals[..., ~so] = K[..., self._sP[0], self._sP[1]]
+            vals = vals * np.where(self.Si != self.Sj, 2.0, 1.0)
+            grad += vals @ self.IS.T
+        if ms and len(self.vk):
+            h = np.concatenate([g_mu, h_l], axis=-1)
+            grad += h[..., self.vi] @ self.Iv.T
         return grad
 
     def delta_factors(self, theta):
