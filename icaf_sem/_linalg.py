@@ -21,3 +21,24 @@ def sym_inv(a):
     """Inverse of a symmetric matrix, symmetrised."""
     inv = np.linalg.inv(a)
     return 0.5 * (inv + inv.T)
+
+
+_CONTROLLER = None
+
+
+def one_blas_thread():
+    """Context manager limiting BLAS to one thread.
+
+    The model matrices are small, so one thread is fastest and avoids oversubscription (and the
+    bootstrap runs one process per core).  The threadpoolctl controller scans the loaded libraries
+    once (a few milliseconds) and is reused, so the limit costs microseconds per fit.
+    """
+    global _CONTROLLER
+    try:
+        if _CONTROLLER is None:
+            from threadpoolctl import ThreadpoolController
+            _CONTROLLER = ThreadpoolController()
+        return _CONTROLLER.limit(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover - threadpoolctl is a declared dependency
+        import contextlib
+        return contextlib.nullcontext()

@@ -4,7 +4,6 @@ warnings, and the ways to show them (``summary()``, ``to_frame()``,
 """
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from functools import cached_property
@@ -15,11 +14,8 @@ from scipy import stats
 
 from .errors import ConvergenceWarning, HeywoodWarning, IdentificationWarning, NotPositiveDefiniteWarning
 from .estimation import fit_measures as fm
-from .estimation import inference
 from .estimation import robust as fiml_post
 from .estimation.core import Core, estimate, yuan_bentler
-from .model.matrices import GroupRAM
-from .model.partable import ParTable
 
 PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue",
                  "ci_lower", "ci_upper", "std_lv", "std_all"]
@@ -68,11 +64,50 @@ class SEMResult:
             if kind == "identification":
                 self._warn(IdentificationWarning, msg)
         self._implied_checks()
-        self.parameters = self._parameter_table()
         self._heywood_checks()
-        self.fit_measures = self._fit_measures()
-        self.r2 = self._r2()
+        self._tests()
         return self
+
+    def _tests(self):
+        """The model and baseline tests, computed with the fit as lavaan's ``sem()`` does
+        (the baseline model, and for MLR both Yuan-Bentler scaling factors)."""
+        core = self._core
+        self._base = self._baseline()
+        self._yb = self._yb_base = np.nan
+        if core.estimator == "MLR":
+            self._yb = yuan_bentler(core)[0]
+            self._yb_base = yuan_bentler(self._base)[0]
+
+    # The tables are computed on first access (and cached), as lavaan computes
+    # parameterEstimates(), standardizedSolution() and fitMeasures() on request.
+    @cached_property
+    def parameters(self) -> pd.DataFrame:
+        """lavaan's ``parameterEstimates(fit, standardized = TRUE)`` (see the class docstring)."""
+        return self._parameter_table()
+
+    @cached_property
+    def fit_measures(self) -> dict:
+        """lavaan's ``fitMeasures(fit)`` under lavaan's names."""
+        return self._fit_measures()
+
+    @cached_property
+    def r2(self) -> dict:
+        """``lavInspect(fit, "r2")``: R² of the endogenous variables."""
+        return self._r2()
+
+    @cached_property
+    def _row_est(self) -> np.ndarray:
+        """Estimate of every parameter-table row: the free parameter's value, or the fixed value."""
+        core = self._core
+        a = core.pt.arrays()
+        free, theta = a["free"], core.theta
+        est = np.where(free > 0, theta[np.maximum(free - 1, 0)] if len(theta) else 0.0, a["ustart"])
+        return est.astype(float)
+
+    @cached_property
+    def _row_std(self):
+        """(std_lv, std_all) of every parameter-table row."""
+        return self._standardize(self._row_est)
 
     def _warn(self, cls_, msg):
         self.warnings.append(msg)
@@ -88,57 +123,49 @@ class SEMResult:
         core = self._core
         for g, ram in enumerate(core.rams):
             sig, _ = ram.implied(core.theta)
-            try:
-                ev = np.linalg.eigvalsh(sig)
-            except np.linalg.LinAlgError:
-                ev = np.array([-1.0])
-            if ev.min() <= 0:
+            if not _is_pd(sig):
                 where = f" in group {self.group_labels[g]!r}" if self.group else ""
                 self._warn(NotPositiveDefiniteWarning, f"the model-implied covariance matrix{where} is not positive "
                            "definite; the solution is not admissible")
-            sall, _ = self._group_implied(g)
-            lv = ram.lv
-            if lv:
+            if ram.lv:
+                sall, _ = self._group_implied(g)
                 psi = sall[ram.p:, ram.p:]
-                try:
-                    ev = np.linalg.eigvalsh(psi)
-                except np.linalg.LinAlgError:
-                    ev = np.array([-1.0])
-                if ev.min() < -1e-10:
+                if not _is_pd(psi, tol=-1e-10):
                     self._warn(NotPositiveDefiniteWarning, "the covariance matrix of the latent variables is not "
                                "positive definite (a latent correlation beyond ±1?); inspect the latent covariances")
 
     def _heywood_checks(self):
-        t = self.parameters
-        neg = t[(t["op"] == "~~") & (t["lhs"] == t["rhs"]) & (t["est"] < 0)]
-        for _, r in neg.iterrows():
-            where = f" (group {r['group']})" if self.group else ""
-            self._warn(HeywoodWarning, f"Heywood case: the variance of {r['lhs']!r}{where} is negative "
-                       f"({r['est']:.4g}); consider whether the item belongs to its construct, fix the variance "
+        a = self._core.pt.arrays()
+        est = self._row_est
+        op, lhs, rhs, grp = a["op"], a["lhs"], a["rhs"], a["group"]
+        var = op == "~~"
+        for i in np.flatnonzero(var & (lhs == rhs) & (est < 0)):
+            where = f" (group {grp[i]})" if self.group else ""
+            self._warn(HeywoodWarning, f"Heywood case: the variance of {lhs[i]!r}{where} is negative "
+                       f"({est[i]:.4g}); consider whether the item belongs to its construct, fix the variance "
                        "to a small positive value, or collect more data")
-        big = t[(t["op"] == "~~") & (t["lhs"] != t["rhs"]) & (t["std_all"].abs() > 1)]
-        for _, r in big.iterrows():
-            self._warn(HeywoodWarning, f"the standardized covariance {r['lhs']} ~~ {r['rhs']} is {r['std_all']:.3f}, "
-                       "beyond ±1: the solution is not admissible")
+        cov = np.flatnonzero(var & (lhs != rhs))
+        if len(cov):
+            std_all = self._row_std[1]
+            for i in cov[np.abs(std_all[cov]) > 1]:
+                self._warn(HeywoodWarning, f"the standardized covariance {lhs[i]} ~~ {rhs[i]} is {std_all[i]:.3f}, "
+                           "beyond ±1: the solution is not admissible")
 
     # ------------------------------------------------------------------ parameter table
     def _parameter_table(self) -> pd.DataFrame:
         core = self._core
         pt = core.pt
-        t = pt.table
+        a = pt.arrays()
         theta = core.theta
-        est = np.where(t["free"] > 0, theta[np.maximum(t["free"].to_numpy() - 1, 0)] if len(theta) else 0.0,
-                       t["ustart"].to_numpy())
-        est = est.astype(float)
+        est = self._row_est
+        free = a["free"]
         V = core.vcov if core.vcov is not None else np.full((len(theta), len(theta)), np.nan)
         se_free = np.sqrt(np.clip(np.diag(V), 0, None)) if len(theta) else np.zeros(0)
-        se = np.where(t["free"] > 0, se_free[np.maximum(t["free"].to_numpy() - 1, 0)] if len(theta) else 0.0, 0.0)
+        se = np.where(free > 0, se_free[np.maximum(free - 1, 0)] if len(theta) else 0.0, 0.0)
+        std_lv, std_all = self._row_std
         df = pd.DataFrame({
-            "lhs": t["lhs"].to_numpy(), "op": t["op"].to_numpy(), "rhs": t["rhs"].to_numpy(),
-            "group": t["group"].to_numpy().astype(int), "label": t["label"].to_numpy(),
-            "free": t["free"].to_numpy().astype(int), "est": est, "se": se})
-        std_lv, std_all = self._standardize(est)
-        df["std_lv"], df["std_all"] = std_lv, std_all
+            "lhs": a["lhs"], "op": a["op"], "rhs": a["rhs"], "group": a["group"], "label": a["label"],
+            "free": free, "est": est, "se": se, "std_lv": std_lv, "std_all": std_all})
         # defined parameters
         rows = []
         if pt.defined:
@@ -177,9 +204,8 @@ class SEMResult:
         return df[PARAM_COLUMNS]
 
     def _label_values(self, est):
-        t = self._core.pt.table
         out = {}
-        for i, lab in enumerate(t["label"]):
+        for i, lab in enumerate(self._core.pt.arrays()["label"]):
             if lab and lab not in out:
                 out[lab] = est[i]
         return out
@@ -202,11 +228,10 @@ class SEMResult:
 
     def _defined_draws(self, draws: np.ndarray) -> np.ndarray:
         """Defined (:=) parameters for many free-parameter vectors (rows of ``draws``)."""
-        t = self._core.pt.table
-        free = t["free"].to_numpy()
-        ust = t["ustart"].to_numpy(float)
+        a = self._core.pt.arrays()
+        free, ust = a["free"], a["ustart"]
         env = {}
-        for i, lab in enumerate(t["label"]):
+        for i, lab in enumerate(a["label"]):
             if lab and lab not in env:
                 env[lab] = draws[:, free[i] - 1] if free[i] > 0 else np.full(len(draws), ust[i])
         cols = []
@@ -220,14 +245,11 @@ class SEMResult:
     def _standardize(self, est):
         """lavaan's std.lv and std.all (``lav_standardize_lv``/``lav_standardize_all``), vectorised."""
         core = self._core
-        t = core.pt.table
+        a = core.pt.arrays()
         std_lv = est.copy()
         std_all = est.copy()
         lvset = set(core.pt.names.lv)
-        op = t["op"].to_numpy()
-        lhs = t["lhs"].to_numpy()
-        rhs = t["rhs"].to_numpy()
-        grp = t["group"].to_numpy()
+        op, lhs, rhs, grp = a["op"], a["lhs"], a["rhs"], a["group"]
         lhs_lv = np.array([x in lvset for x in lhs])
         rhs_lv = np.array([x in lvset for x in rhs])
         for g, ram in enumerate(core.rams):
@@ -244,7 +266,6 @@ class SEMResult:
             resvar = np.full(ram.m, np.nan)
             vrows = sel & (op == "~~") & (lhs == rhs)
             resvar[li[vrows]] = np.abs(est[vrows])
-            one = np.ones(len(t))
             with np.errstate(invalid="ignore", divide="ignore"):
                 m = sel & (op == "=~")
                 std_lv[m] = est[m] * sd[li[m]] / np.where(rhs_lv[m], sd[ri[m]], 1.0)
@@ -274,10 +295,9 @@ class SEMResult:
             A, S, v = ram.matrices(core.theta)
             B = np.linalg.inv(np.eye(ram.m) - A)
             sall = B @ S @ B.T
-            has_in = np.abs(A).sum(1) > 0
-            t = core.pt.table
-            tg = t[t["group"] == ram.group]
-            endo = set(tg.loc[tg["op"] == "=~", "rhs"]) | set(tg.loc[tg["op"] == "~", "lhs"])
+            a = core.pt.arrays()
+            ing = a["group"] == ram.group
+            endo = set(a["rhs"][ing & (a["op"] == "=~")]) | set(a["lhs"][ing & (a["op"] == "~")])
             for i, name in enumerate(ram.vars):
                 if name in endo:
                     key = name if len(core.rams) == 1 else (name, self.group_labels[g])
@@ -293,8 +313,7 @@ class SEMResult:
         x2, df = core.chisq, core.df
         out = {"npar": pt.npar, "fmin": x2 / (2 * N), "chisq": x2, "df": df,
                "pvalue": float(stats.chi2.sf(x2, df)) if df > 0 else np.nan}
-        base = self._baseline()
-        self._base = base
+        base = self._base
         x2n, dfn = base.chisq, base.df
         out.update({"baseline.chisq": x2n, "baseline.df": dfn,
                     "baseline.pvalue": float(stats.chi2.sf(x2n, dfn)) if dfn > 0 else np.nan})
@@ -302,8 +321,7 @@ class SEMResult:
         fiml = core.missing == "ml"
         c = cn = np.nan
         if robust:
-            c, _, _ = yuan_bentler(core)
-            cn, _, _ = yuan_bentler(base)
+            c, cn = self._yb, self._yb_base
             x2s, x2ns = x2 / c, x2n / cn
             out.update({"chisq.scaled": x2s, "df.scaled": df,
                         "pvalue.scaled": float(stats.chi2.sf(x2s, df)) if df > 0 else np.nan,
@@ -374,8 +392,20 @@ class SEMResult:
         out["agfi"] = 1 - (nel / df) * (1 - out["gfi"]) if df > 0 else np.nan
         return out
 
-    def _baseline(self) -> Core:
-        """The independence model of lavaan (variances, and means under a mean structure)."""
+    def _baseline(self):
+        """The independence model of lavaan (variances, and means under a mean structure).
+
+        Complete data with ML: its estimates are the sample variances (and means), so only its
+        test is computed, in closed form (:class:`BaselineTest`).  Otherwise (FIML, or MLR, whose
+        robust indices need the fitted baseline) the model is fitted.
+        """
+        core = self._core
+        if core.estimator == "ML" and core.missing == "listwise":
+            return BaselineTest.closed_form(core)
+        return self._baseline_fit()
+
+    def _baseline_fit(self) -> Core:
+        """Fit lavaan's independence model (see :meth:`_baseline`)."""
         from .model.partable import ModelNames, ParTable as PT
         core = self._core
         pt = core.pt
@@ -551,6 +581,52 @@ class SEMResult:
         if self.boot is not None:
             out["bootstrap"] = self.boot.summary_dict()
         return out
+
+
+class BaselineTest:
+    """Test of lavaan's independence (baseline) model fitted to complete data by ML.
+
+    Its ML estimates are the sample variances of the endogenous variables and the sample means;
+    the exogenous covariates (fixed.x) keep their sample covariance block.  The implied matrix is
+    then blockdiag(diag(S_yy), S_xx), tr(S Sigma^-1) = p, and per group
+    chi-square = N_g (sum_y log s_ii + log|S_xx| - log|S|).
+    """
+
+    def __init__(self, chisq: float, df: int):
+        self.chisq, self.df = chisq, df
+
+    @classmethod
+    def closed_form(cls, core: Core) -> "BaselineTest":
+        ov_x = core.pt.names.ov_x
+        ms = core.pt.meanstructure
+        chisq, df = 0.0, 0
+        for g, d in enumerate(core.datas):
+            S = core.h1[g][0]
+            p = S.shape[0]
+            xi = [d.ov.index(v) for v in ov_x if v in d.ov]
+            yi = [i for i in range(p) if i not in xi]
+            ld_x = np.linalg.slogdet(S[np.ix_(xi, xi)])[1] if xi else 0.0
+            chisq += d.N * (np.log(np.diag(S)[yi]).sum() + ld_x - np.linalg.slogdet(S)[1])
+            nx, ny = len(xi), len(yi)
+            moments = p * (p + 1) // 2 + (p if ms else 0) - nx * (nx + 1) // 2 - (nx if ms else 0)
+            df += moments - ny - (ny if ms else 0)
+        return cls(max(float(chisq), 0.0), int(df))
+
+
+def _is_pd(a, tol=0.0) -> bool:
+    """Whether the smallest eigenvalue of the symmetric matrix ``a`` exceeds ``tol`` (<= 0).
+
+    A successful Cholesky factorisation proves positive definiteness cheaply; only when it
+    fails are the eigenvalues computed (a semidefinite matrix passes a negative ``tol``).
+    """
+    from scipy.linalg.lapack import dpotrf
+    if np.all(np.isfinite(a)) and dpotrf(a, lower=False)[1] == 0:
+        return True
+    try:
+        ev = np.linalg.eigvalsh(a)
+    except np.linalg.LinAlgError:
+        return False
+    return bool(ev.min() > tol) if tol < 0 else bool(ev.min() > 0)
 
 
 def _clean(v):

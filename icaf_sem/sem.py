@@ -103,8 +103,8 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     stmts = parse_model(model)
     collected: list = []
     # the matrices are small: one BLAS thread is fastest and avoids oversubscription
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings(record=True) as caught:
+    from ._linalg import one_blas_thread
+    with one_blas_thread(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
                         group_equal=tuple(group_equal), group_partial=tuple(group_partial))
@@ -129,7 +129,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
     names = variable_names([s for s in stmts if s.op in ("=~", "~", "~~", "~1")])
     ov = names.ov
     cols = list(map(str, data.columns))
-    dup = sorted({c for c in cols if cols.count(c) > 1})
+    dup = sorted({c for c in cols if cols.count(c) > 1}) if len(set(cols)) < len(cols) else []
     if dup:
         raise DataError(f"the data has duplicated column names {dup}; rename them so each variable appears once")
     absent = [v for v in ov if v not in cols]
@@ -139,8 +139,8 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             f"nor latent variables (defined with =~); check the spelling (data columns: "
             f"{', '.join(cols[:12])}{' ...' if len(cols) > 12 else ''})")
     # one float array (n x p) for the observed variables; only non-numeric columns go through pandas
-    dtypes = data.dtypes
-    plain = [v for v in ov if pd.api.types.is_numeric_dtype(dtypes[v]) and not pd.api.types.is_bool_dtype(dtypes[v])]
+    dtypes = dict(zip(cols, data.dtypes))
+    plain = [v for v in ov if dtypes[v].kind in "iuf"]          # integer or float (not bool, not text)
     if len(plain) == len(ov):
         Xa = data[ov].to_numpy(dtype=float)
     else:

@@ -208,8 +208,8 @@ def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-6):
 
 def _run_chunk(args):
     rams, datas_info, W_groups, theta0, Hinv0 = args
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=1, user_api="blas"):
+    from .._linalg import one_blas_thread
+    with one_blas_thread():
         stats_g, flags, pats = [], [], []
         for (X, patterns), W in zip(datas_info, W_groups):
             if patterns is not None:

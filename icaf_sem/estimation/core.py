@@ -14,7 +14,7 @@ from scipy import stats
 from ..errors import ConvergenceWarning, IdentificationWarning, NotPositiveDefiniteWarning
 from ..model.matrices import GroupRAM
 from ..model.partable import ParTable
-from .objectives import Objective
+from .objectives import Objective, spd_inverse
 from .optimize import expected_information, fisher_scoring, quasi_newton, start_values
 from .samplestats import GroupData, logl_complete
 from . import inference
@@ -65,17 +65,22 @@ def n_moments(pt: ParTable, datas) -> int:
 
 def fill_exo(pt: ParTable, datas, h1):
     """Fix the exogenous covariates' (co)variances and means to their sample values (fixed.x)."""
+    a = pt.arrays()
+    exo_rows = np.flatnonzero(a["exo"] == 1)
+    if not len(exo_rows):
+        return
     t = pt.table
+    ust = t["ustart"].to_numpy(float).copy()
     for g, d in enumerate(datas):
         sig, mu = h1[g]
         pos = {v: i for i, v in enumerate(d.ov)}
-        rows = t.index[(t["group"] == g + 1) & (t["exo"] == 1)]
-        for i in rows:
-            r = t.loc[i]
-            if r["op"] == "~~":
-                t.at[i, "ustart"] = sig[pos[r["lhs"]], pos[r["rhs"]]]
-            elif r["op"] == "~1":
-                t.at[i, "ustart"] = mu[pos[r["lhs"]]]
+        for i in exo_rows[a["group"][exo_rows] == g + 1]:
+            if a["op"][i] == "~~":
+                ust[i] = sig[pos[a["lhs"][i]], pos[a["rhs"][i]]]
+            elif a["op"][i] == "~1":
+                ust[i] = mu[pos[a["lhs"][i]]]
+    t["ustart"] = ust
+    pt.changed()
 
 
 def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="listwise",
@@ -193,10 +198,7 @@ def _information(core: Core):
         info = expected_information(core.rams, weights, core.theta)
     core.info = info
     try:
-        ev = np.linalg.eigvalsh(info)
-        if ev.min() <= 1e-10 * max(1.0, ev.max()):
-            raise np.linalg.LinAlgError
-        info_inv = np.linalg.inv(info)
+        info_inv = _checked_inverse(info)
     except np.linalg.LinAlgError:
         core.info_inv = None
         core.vcov = np.full((core.npar, core.npar), np.nan)
@@ -212,6 +214,25 @@ def _information(core: Core):
         core.vcov = core.info_inv @ B @ core.info_inv / N
     else:
         core.vcov = core.info_inv / N
+
+
+def _checked_inverse(info):
+    """Inverse of the information matrix; ``LinAlgError`` when it is (numerically) singular,
+    i.e. its smallest eigenvalue is at most 1e-10 times the largest (or 1).
+
+    The Cholesky inverse settles most cases: with P = info^-1, lambda_min >= 1 / tr(P) and
+    lambda_max <= tr(info), so when 1 / tr(P) > 1e-10 max(1, tr(info)) the matrix passes without an
+    eigendecomposition; only borderline matrices get the exact eigenvalue test.
+    """
+    P, _ = spd_inverse(info)
+    if P is not None and np.all(np.isfinite(P)):
+        tr_p, tr_i = np.trace(P), np.trace(info)
+        if tr_p > 0 and 1.0 / tr_p > 1e-10 * max(1.0, tr_i):
+            return P
+    ev = np.linalg.eigvalsh(info)
+    if ev.min() <= 1e-10 * max(1.0, ev.max()):
+        raise np.linalg.LinAlgError("singular information matrix")
+    return np.linalg.inv(info)
 
 
 def _null_space_parameters(core: Core, info) -> str:

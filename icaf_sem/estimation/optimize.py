@@ -9,6 +9,8 @@ Hessian starts from that fit's expected information, finishes the job.
 """
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 from scipy import optimize as sopt
 
@@ -23,10 +25,10 @@ def start_values(pt, rams, moments):
     residual variances half the observed variance, regressions and covariances
     zero, intercepts the sample means.
     """
-    t = pt.table
-    lhs_a, op_a, rhs_a = t["lhs"].to_numpy(), t["op"].to_numpy(), t["rhs"].to_numpy()
-    grp_a, free_a = t["group"].to_numpy(), t["free"].to_numpy()
-    ust_a, st_a = t["ustart"].to_numpy(float), t["start"].to_numpy()
+    a = pt.arrays()
+    lhs_a, op_a, rhs_a = a["lhs"], a["op"], a["rhs"]
+    grp_a, free_a = a["group"], a["free"]
+    ust_a, st_a = a["ustart"], a["start"]
     theta = np.zeros(pt.npar)
     have = np.zeros(pt.npar, bool)
     names = pt.names
@@ -36,7 +38,6 @@ def start_values(pt, rams, moments):
         S, mu = moments[g]
         ovpos = {v: i for i, v in enumerate(ram.ov)}
         rows = np.where(grp_a == ram.group)[0]
-        loads: dict = {}
         by_lv: dict = {}
         indicator_of = set()
         for i in rows:
@@ -60,7 +61,7 @@ def start_values(pt, rams, moments):
                 j = ovpos[x]
                 ratios = [S[j, ovpos[k]] / S[m, ovpos[k]] for k in inds
                           if k not in (x, marker) and abs(S[m, ovpos[k]]) > 1e-8]
-                lam[x] = float(np.median(ratios)) if ratios else 1.0
+                lam[x] = float(statistics.median(ratios)) if ratios else 1.0
             cov_mj = [S[m, ovpos[x]] / lam[x] for x in inds if x != marker and abs(lam[x]) > 1e-8]
             psi = float(np.mean(cov_mj)) if cov_mj else 0.5 * S[m, m]
             psi = float(np.clip(psi, 0.05 * S[m, m], 0.95 * S[m, m]))
@@ -145,33 +146,39 @@ def _expected_information_rank2(ram, theta):
 
 
 def fisher_scoring(objective: Objective, rams, weights, theta0, max_iter=300, tol=1e-9,
-                   info0=None, switch=1e-3):
+                   info0=None, switch=1e-2):
     """Minimise the objective by Fisher scoring, turning into BFGS near the optimum.
 
     Far from the optimum each step uses the expected information (robust);
-    once the gradient is below ``switch`` the matrix is updated with BFGS secant steps,
-    which makes the convergence superlinear instead of the linear rate of pure
-    scoring, and avoids recomputing the information.  Step halving keeps every
-    step downhill.  ``info0`` starts from a given matrix (e.g. for FIML).
+    once the gradient is below ``switch`` the inverse of the last information is
+    updated with BFGS secant steps, which makes the convergence superlinear instead
+    of the linear rate of pure scoring, and avoids recomputing (and solving with)
+    the information.  Step halving keeps every step downhill.  ``info0`` starts the
+    secant phase at once from a given matrix (e.g. for FIML).
     """
     theta = np.array(theta0, float)
     f, g = objective.value_and_grad(theta)
     if not np.isfinite(f):
         return theta, f, False, 0
-    H = info0
+    Hinv = _sym_inv(info0) if info0 is not None else None
     secant = info0 is not None
     for it in range(1, max_iter + 1):
-        if not secant:
+        if secant:
+            step = -(Hinv @ g)
+        else:
             # pure scoring until close to the optimum, then BFGS from the last information
             H = expected_information(rams, weights, theta)
-            secant = np.max(np.abs(g)) < switch
-        try:
-            step = -np.linalg.solve(H, g)
-        except np.linalg.LinAlgError:
-            step = -np.linalg.lstsq(H, g, rcond=None)[0]
+            try:
+                step = -np.linalg.solve(H, g)
+            except np.linalg.LinAlgError:
+                step = -np.linalg.lstsq(H, g, rcond=None)[0]
+            if np.max(np.abs(g)) < switch:
+                secant, Hinv = True, _sym_inv(H)
         if not np.all(np.isfinite(step)) or step @ g >= 0:
             H = expected_information(rams, weights, theta)
             step = -np.linalg.lstsq(H, g, rcond=None)[0]
+            if secant:
+                Hinv = np.linalg.pinv(H)
         alpha = 1.0
         while True:
             cand = theta + alpha * step
@@ -189,11 +196,22 @@ def fisher_scoring(objective: Objective, rams, weights, theta0, max_iter=300, to
             return theta, f, bool(np.max(np.abs(g)) < 1e-6), it
         if secant:
             sy = sv @ yv
-            Hs = H @ sv
-            sHs = sv @ Hs
-            if sy > 1e-12 * np.sqrt(sv @ sv) * np.sqrt(yv @ yv) and sHs > 0:
-                H = H - np.outer(Hs, Hs) / sHs + np.outer(yv, yv) / sy
+            if sy > 1e-12 * np.sqrt(sv @ sv) * np.sqrt(yv @ yv):
+                # BFGS update of the inverse: (I - r s y') Hinv (I - r y s') + r s s', r = 1 / s'y
+                r = 1.0 / sy
+                Hy = Hinv @ yv
+                Hinv = (Hinv - r * (np.outer(Hy, sv) + np.outer(sv, Hy))
+                        + (r * r * (yv @ Hy) + r) * np.outer(sv, sv))
     return theta, f, bool(np.max(np.abs(g)) < 1e-6), max_iter
+
+
+def _sym_inv(H):
+    """Inverse of a symmetric matrix (pseudo-inverse when singular), symmetrised."""
+    try:
+        Hi = np.linalg.inv(H)
+    except np.linalg.LinAlgError:
+        Hi = np.linalg.pinv(H)
+    return 0.5 * (Hi + Hi.T)
 
 
 def quasi_newton(objective: Objective, theta0, hess_inv0=None, max_iter=2000, gtol=1e-9):

@@ -281,12 +281,8 @@ def bartlett(data: pd.DataFrame, items: Sequence[str] | None = None, *, n: int |
 # --------------------------------------------------------------------------- EFA
 def _single_thread():
     """Small dense algebra runs fastest on one BLAS thread (threaded BLAS oversubscribes busy machines)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn, a pingouin dependency
-        import contextlib
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
+    from .._linalg import one_blas_thread
+    return one_blas_thread()
 
 
 def _smc(r: np.ndarray) -> np.ndarray:

@@ -24,7 +24,8 @@ class GroupRAM:
     """The RAM matrices of one group, derived from the parameter table."""
 
     def __init__(self, pt: ParTable, group: int, ov_names: list[str]):
-        t = pt.table[pt.table["group"] == group]
+        a = pt.arrays()
+        rows = np.flatnonzero(a["group"] == group)
         self.group = group
         self.ov = list(ov_names)
         self.lv = list(pt.names.lv)
@@ -36,9 +37,8 @@ class GroupRAM:
         self.S0 = np.zeros((self.m, self.m))
         self.v0 = np.zeros(self.m)
         Ai, Aj, Ak, Si, Sj, Sk, vi, vk = ([] for _ in range(8))
-        for ridx, lhs_, op, rhs_, free_, ust_ in zip(t.index, t["lhs"].to_numpy(), t["op"].to_numpy(),
-                                                     t["rhs"].to_numpy(), t["free"].to_numpy(),
-                                                     t["ustart"].to_numpy(float)):
+        for lhs_, op, rhs_, free_, ust_ in zip(a["lhs"][rows], a["op"][rows], a["rhs"][rows], a["free"][rows],
+                                               a["ustart"][rows]):
             k = int(free_) - 1
             val = ust_ if not np.isnan(ust_) else 0.0
             if op == "=~":
@@ -121,6 +121,17 @@ class GroupRAM:
         self._vN = (self.vi[vo], self.vk[vo])
         self._vA = (self.vi[~vo] - p, self.vk[~vo])
         self._has_al = bool(len(self._aA[0]) or np.any(self._Al0))
+        # paths among latents without cycles (recursive model): Al is nilpotent and
+        # (I - Al)^-1 = I + Al + ... + Al^(d-1), d = the longest chain of paths + 1
+        pattern = self._Al0 != 0
+        pattern[self._aA[0], self._aA[1]] = True
+        self._al_depth = None
+        power = pattern.astype(float)
+        for d in range(1, q + 1):
+            if not power.any():
+                self._al_depth = d
+                break
+            power = power @ pattern
         # gather positions of the free A entries in the stacked (m x q) latent-column gradient
         self._gA = (self.Ai, self.Aj - p)
         self._sTmask = so
@@ -130,7 +141,7 @@ class GroupRAM:
         batch = theta.shape[:-1]
 
         def fill(base, entries, sym=False):
-            M = np.broadcast_to(base, batch + base.shape).copy()
+            M = np.broadcast_to(base, batch + base.shape).copy() if batch else base.copy()
             i, j, k = entries
             if len(k):
                 M[..., i, j] = theta[..., k]
@@ -141,8 +152,11 @@ class GroupRAM:
         Al = fill(self._Al0, self._aA)
         Th = fill(self._Th0, self._sT, sym=True)
         Ps = fill(self._Ps0, self._sP, sym=True)
-        nu = np.broadcast_to(self._nu0, batch + self._nu0.shape).copy()
-        al = np.broadcast_to(self._al0, batch + self._al0.shape).copy()
+        if batch:
+            nu = np.broadcast_to(self._nu0, batch + self._nu0.shape).copy()
+            al = np.broadcast_to(self._al0, batch + self._al0.shape).copy()
+        else:
+            nu, al = self._nu0.copy(), self._al0.copy()
         if len(self._vN[1]):
             nu[..., self._vN[0]] = theta[..., self._vN[1]]
         if len(self._vA[1]):
@@ -153,7 +167,12 @@ class GroupRAM:
         """Sigma, mu of the observed variables in block form, with the parts the gradient needs."""
         L, Al, Th, Ps, nu, al = self._blocks(theta)
         if self._has_al:
-            Bl = np.linalg.inv(np.eye(self._q) - Al)
+            if self._al_depth is not None:
+                Bl = np.eye(self._q) + Al
+                for _ in range(self._al_depth - 2):
+                    Bl = np.eye(self._q) + Al @ Bl
+            else:
+                Bl = np.linalg.inv(np.eye(self._q) - Al)
             Lam = L @ Bl
             mu_l = np.einsum("...ij,...j->...i", Bl, al)
         else:
@@ -293,12 +312,24 @@ class GroupRAM:
         Returns ``(U, V, d_mu, sigma)`` with U, V of shape (nA + nS, p) (rows ordered as
         ``self._dk``), ``d_mu`` (npar, p) and the implied covariance of the observed variables.
         """
-        sig, mu_all, B, S, v = self.implied_all(theta)
         p, npar = self.p, self.npar
         batch = np.shape(theta)[:-1]
-        M = B[..., :p, :]
-        C = sig[..., :, :p]
-        Mt = np.swapaxes(M, -1, -2)                                   # (..., m, p)
+        if self._lisrel:
+            # F B = [I, Lam] and the rows of Sigma_all for the latents are Bl Psi Lam'
+            sig_o, _, (Lam, Bl, Ps, mu_l) = self._implied_blocks(np.asarray(theta, float))
+            LamT = np.swapaxes(Lam, -1, -2)
+            PsL = Ps @ LamT
+            Cl = PsL if Bl is None else Bl @ PsL
+            eye = np.broadcast_to(np.eye(p), batch + (p, p))
+            Mt = np.concatenate([eye, LamT], axis=-2)                 # (..., m, p)
+            C = np.concatenate([sig_o, Cl], axis=-2)                  # (..., m, p)
+            mu_all = np.concatenate([np.zeros(batch + (p,)), mu_l], axis=-1)   # only latent entries are read
+            sig = C
+        else:
+            sig, mu_all, B, S, v = self.implied_all(theta)
+            M = B[..., :p, :]
+            C = sig[..., :, :p]
+            Mt = np.swapaxes(M, -1, -2)                               # (..., m, p)
         U = np.concatenate([Mt[..., self.Ai, :], Mt[..., self.Si, :]], axis=-2)
         V = np.concatenate([C[..., self.Aj, :], Mt[..., self.Sj, :]], axis=-2) * self._dscale[:, None]
         d_mu = np.zeros(batch + (npar, p))

@@ -98,7 +98,30 @@ class ParTable:
 
     @property
     def npar(self) -> int:
-        return int(self.table["free"].max()) if len(self.table) else 0
+        return self.arrays()["npar"]
+
+    def arrays(self) -> dict:
+        """The table's columns as NumPy arrays (``lhs, op, rhs, label``: object; ``group, free, exo``:
+        int; ``ustart``: float) plus ``npar``, cached: the hot paths of estimation read them many
+        times and a DataFrame column lookup costs far more than the arithmetic.  Code that changes
+        ``table`` in place calls :meth:`changed` afterwards.
+        """
+        cache = self.__dict__.get("_arrays")
+        if cache is None or cache["_table"] is not self.table:
+            t = self.table
+            cache = {c: t[c].to_numpy() for c in ("lhs", "op", "rhs", "label")}
+            for c in ("group", "free", "exo"):
+                cache[c] = t[c].to_numpy().astype(int)
+            cache["ustart"] = t["ustart"].to_numpy(float)
+            cache["start"] = t["start"].to_numpy()
+            cache["npar"] = int(cache["free"].max()) if len(t) else 0
+            cache["_table"] = t
+            self.__dict__["_arrays"] = cache
+        return cache
+
+    def changed(self):
+        """Forget the cached arrays after an in-place change of ``table``."""
+        self.__dict__.pop("_arrays", None)
 
 
 def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanstructure: bool = False,
@@ -209,11 +232,12 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
             for v in lv:
                 add(g, v, "~1", "", fixed=0.0)
 
-    t = pd.DataFrame(rows)
-    # 2. fixing rules (plain arrays and index maps: this runs on every fit)
+    # 2. fixing rules (plain lists, arrays and index maps: this runs on every fit; the DataFrame
+    #    is made once at the end)
     n = len(rows)
     free = np.ones(n, dtype=bool)
     ustart = np.full(n, np.nan)
+    labels_list = [r["label"] or "" for r in rows]
     by_key = {}
     loadings = {}
     for i, r in enumerate(rows):
@@ -243,8 +267,6 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
                 for i in by_key.get((g, "~~", x, x), []):
                     if rows[i]["user"] == 0:
                         free[i], ustart[i] = False, 0.0
-    t["ustart"] = ustart
-    t["label"] = t["label"].fillna("")
 
     # 3. group equality constraints: shared labels across groups
     if ngroups > 1 and group_equal:
@@ -274,36 +296,34 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
                 if lhs not in lvset and rhs not in lvset:
                     return "residuals" if lhs == rhs else "residual.covariances"
             return None
-        for i, r in t.iterrows():
-            if not free[i] or r["label"] or kind(r) not in group_equal:
+        for i, r in enumerate(rows):
+            if not free[i] or labels_list[i] or kind(r) not in group_equal:
                 continue
             if (r["lhs"], r["op"], r["rhs"]) in partial:
                 continue
-            t.at[i, "label"] = f".eq.{r['lhs']}{r['op']}{r['rhs']}"
+            labels_list[i] = f".eq.{r['lhs']}{r['op']}{r['rhs']}"
         # lavaan frees latent means in groups > 1 when intercepts are equal
         if "intercepts" in group_equal and meanstructure:
-            for i, r in t.iterrows():
+            for i, r in enumerate(rows):
                 if r["op"] == "~1" and r["lhs"] in lvset and r["group"] > 1 and r["user"] == 0 \
                         and "means" not in group_equal:
                     free[i], ustart[i] = True, np.nan
     # 4. free-parameter indices; shared labels share one index.  A label carried by a fixed row
     #    (e.g. the auto-fixed first loading in `f =~ a*x1 + a*x2`) fixes every row with that label,
     #    as lavaan's equality constraint to the fixed value does.
-    labels_list = t["label"].tolist()
     fixed_labels = {}
-    for i in range(len(t)):
+    for i in range(n):
         lab = labels_list[i]
         if lab and not free[i] and lab not in fixed_labels:
             fixed_labels[lab] = ustart[i]
-    for i in range(len(t)):
+    for i in range(n):
         lab = labels_list[i]
         if lab in fixed_labels and free[i]:
             free[i], ustart[i] = False, fixed_labels[lab]
-    t["ustart"] = ustart
-    free_idx = np.zeros(len(t), dtype=int)
+    free_idx = np.zeros(n, dtype=int)
     by_label: dict = {}
     k = 0
-    for i in range(len(t)):
+    for i in range(n):
         if not free[i]:
             continue
         lab = labels_list[i]
@@ -315,13 +335,10 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
         if lab:
             by_label[lab] = k
     # fixed rows that carry a label used by a free row stay fixed; a label used only by fixed rows is fine
-    t["free"] = free_idx
-    t["id"] = np.arange(1, len(t) + 1)
-    t["plabel"] = [f".p{i}." for i in t["id"]]
-    t.loc[t["label"].str.startswith(".eq."), "label"] = ""
-    t["eq_key"] = [lab for lab in t["label"]]
+    # group-equality labels only tie the parameters: they are not user labels
+    labels_list = ["" if lab.startswith(".eq.") else lab for lab in labels_list]
     # 5. defined parameters and equality constraints between labels
-    labels = {lab for lab in t["label"] if lab}
+    labels = {lab for lab in labels_list if lab}
     defined = []
     for s in stmts:
         if s.op == ":=":
@@ -330,23 +347,30 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
                                        "choose another name")
             func, used = compile_expression(s.expr, labels | {d[0] for d in defined}, f"line {s.line}")
             defined.append((s.lhs, s.expr, func, used))
+    lab_arr = np.array(labels_list, dtype=object)
     for s in stmts:
         if s.op == "==":
             a, b = s.lhs.strip(), s.rhs.strip()
             if a in labels and b in labels:
-                ka = int(t.loc[t["label"] == a, "free"].max())
-                kb = int(t.loc[t["label"] == b, "free"].max())
+                ka = int(free_idx[lab_arr == a].max())
+                kb = int(free_idx[lab_arr == b].max())
                 if ka and kb and ka != kb:
-                    t.loc[t["free"] == kb, "free"] = ka
-                    t["free"] = _renumber(t["free"].to_numpy())
+                    free_idx[free_idx == kb] = ka
+                    free_idx = _renumber(free_idx)
             else:
                 raise ModelSpecificationError(f"line {s.line}: only equality between two labels (a == b) is supported, "
                                               f"got `{s.lhs} == {s.rhs}`")
         elif s.op in ("<", ">"):
             raise ModelSpecificationError(f"line {s.line}: inequality constraints (`{s.lhs} {s.op} {s.rhs}`) are not "
                                           "supported; remove the constraint")
-    t = t[["id", "lhs", "op", "rhs", "group", "user", "free", "ustart", "exo", "label", "plabel", "start", "line"]]
-    return ParTable(table=t.reset_index(drop=True), names=names, defined=defined, ngroups=ngroups,
+    ids = np.arange(1, n + 1)
+    t = pd.DataFrame({
+        "id": ids, "lhs": [r["lhs"] for r in rows], "op": [r["op"] for r in rows], "rhs": [r["rhs"] for r in rows],
+        "group": np.array([r["group"] for r in rows], dtype=int), "user": np.array([r["user"] for r in rows], dtype=int),
+        "free": free_idx, "ustart": ustart, "exo": np.array([r["exo"] for r in rows], dtype=int),
+        "label": labels_list, "plabel": [f".p{i}." for i in ids],
+        "start": pd.Series([r["start"] for r in rows], dtype=object), "line": [r["line"] for r in rows]})
+    return ParTable(table=t, names=names, defined=defined, ngroups=ngroups,
                     group_labels=group_labels, meanstructure=meanstructure)
 
 
