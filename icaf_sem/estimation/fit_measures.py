@@ -115,11 +115,16 @@ def gfi_lisrel(S, M, ybar=None, mu=None, x_block=None, x_idx=None):
     return 1.0 - t1 / t2
 
 
-def gfi_weighted(S, M, ybar, mu, Wmu, K):
-    """LISREL GFI with a given h1 weight matrix (mean block ``Wmu``, covariance block 0.5 K on vec)."""
-    e = (S - M).reshape(-1)
-    s = S.reshape(-1)
-    d = ybar - mu
-    t1 = 0.5 * e @ K @ e + d @ Wmu @ d
-    t2 = 0.5 * s @ K @ s + ybar @ Wmu @ ybar
-    return 1.0 - t1 / t2
+def gfi_weighted(S, M, ybar, mu, Q, w):
+    """LISREL GFI with the h1 weight of missing-data patterns: Q (G, p, p) the patterns' embedded
+    inverses of Sigma_OO, w (G,) their case fractions.
+
+    The weight is sum_g w_g Q_g for the means and 1/2 sum_g w_g (Q_g kron Q_g) on vec(Sigma), so
+    a residual E contributes 1/2 sum_g w_g tr(Q_g E Q_g E) (E symmetric).
+    """
+    Wmu = np.einsum("g,gij->ij", w, Q)
+
+    def quad(E, d):
+        QE = Q @ E
+        return 0.5 * np.einsum("g,gij,gji->", w, QE, QE) + d @ Wmu @ d
+    return 1.0 - quad(S - M, ybar - mu) / quad(S, ybar)

@@ -4,69 +4,70 @@ modification indices, following lavaan's definitions.
 """
 from __future__ import annotations
 
-import numpy as np
+import functools
 
-from .optimize import expected_information
+import numpy as np
+from scipy.linalg import lapack
+
+from .objectives import pattern_inverses
 
 
 # ----------------------------------------------------------------- duplication helpers
-def vech_indices(p):
-    r, c = np.tril_indices(p)
-    return c, r   # lavaan's vech: column-major lower triangle == (row>=col) ordered by column
+def vech_kron(A, B, w=None):
+    """D' [sum_g w_g (A_g kron B_g)] D for symmetric A_g, B_g without forming p^2 x p^2 matrices.
 
+    ``A`` and ``B`` are (p, p) or stacked (G, p, p) (then ``w`` (G,) weights them; ones when
+    None).  With vec indexed column-major, (A kron B)[a + b p, c + d p] = A_bd B_ac, so the
+    entry for u = (i, j), v = (k, l) (i >= j, k >= l) sums over the duplicated positions
 
-def duplication(p):
-    """Duplication matrix D (p^2 x p*) with vec(S) = D vech(S) (column-major vech)."""
-    ci, ri = _vech_pairs(p)
-    D = np.zeros((p * p, len(ci)))
-    for k, (i, j) in enumerate(zip(ri, ci)):
-        D[i + j * p, k] = 1.0
-        D[j + i * p, k] = 1.0
-    return D
+        A_jl B_ik + [k != l] A_jk B_il + [i != j] A_il B_jk + [i != j, k != l] A_ik B_jl.
 
-
-def vech_kron(A, Bm=None):
-    """D' (A kron B) D for symmetric A, B without forming the Kronecker product.
-
-    Entry (u, v) with u = (i, j), v = (k, l) (i >= j, k >= l) sums the duplicated
-    positions: A_ik B_jl + A_il B_jk (+ the transposed pair when off-diagonal).
+    Each term is an entry of the p* x p* matrix Z = sum_g w_g vech(A_g) vech(B_g)' (one GEMM
+    over the patterns).  With Zs = Z + Z' the four terms pair up: the entry is
+    Zs[(j,l), (i,k)] + [i != j, k != l] Zs[(j,k), (i,l)], halved when u and v are both diagonal
+    (there the first term is counted once, Zs[(i,i), (k,k)] = 2 Z[(i,i), (k,k)]).
     """
-    Bm = A if Bm is None else Bm
-    p = A.shape[0]
-    cu, ru = _vech_pairs(p)
-    i, j = ru[:, None], cu[:, None]
-    k, l = ru[None, :], cu[None, :]
-    core = A[i, k] * Bm[j, l] + A[i, l] * Bm[j, k]
-    core2 = A[j, k] * Bm[i, l] + A[j, l] * Bm[i, k]
-    offu = (i != j)
-    offv = (k != l)
-    # sum over the (1 or 2) x (1 or 2) duplicated index pairs
-    out = np.where(offu, core + core2, core) 
-    out = np.where(offv, out, 0.5 * out)
+    p = A.shape[-1]
+    ci, ri = _vech_pairs(p)
+    q = len(ci)
+    Ah = np.reshape(A[..., ri, ci], (-1, q))
+    Bh = np.reshape(B[..., ri, ci], (-1, q))
+    if w is not None:
+        Ah = Ah * np.asarray(w)[:, None]
+    Z = Ah.T @ Bh
+    Zs = np.empty(q * q + 1)                             # flattened Zs, a trailing 0 for absent terms
+    np.add(Z, Z.T, out=Zs[:-1].reshape(q, q))
+    Zs[-1] = 0.0
+    first, second, both_diag = _vech_kron_index(p)
+    out = np.take(Zs, first)
+    out += np.take(Zs, second)
+    out.flat[both_diag] *= 0.5
     return out
 
 
-def vech_sum4(H4):
-    """D' H D for a p^4 tensor H[a, b, c, d] indexed as vec(Sigma) x vec(Sigma)."""
-    p = H4.shape[0]
-    cu, ru = _vech_pairs(p)
-    i, j = ru[:, None], cu[:, None]
-    k, l = ru[None, :], cu[None, :]
-    out = H4[i, j, k, l]
-    offu, offv = (i != j), (k != l)
-    out = out + np.where(offu, H4[j, i, k, l], 0.0)
-    out = out + np.where(offv, H4[i, j, l, k], 0.0)
-    out = out + np.where(offu & offv, H4[j, i, l, k], 0.0)
-    return out
+@functools.lru_cache(maxsize=2)
+def _vech_kron_index(p):
+    """Gather indices of :func:`vech_kron`: flat positions in Zs of its two terms, and the both-diagonal entries."""
+    ci, ri = _vech_pairs(p)
+    q = len(ci)
+    pos = np.empty((p, p), dtype=np.intp)
+    pos[ri, ci] = pos[ci, ri] = np.arange(q)
+    i, j = ri[:, None], ci[:, None]
+    k, l = ri[None, :], ci[None, :]
+    first = pos[j, l] * q + pos[i, k]
+    second = np.where((i != j) & (k != l), pos[j, k] * q + pos[i, l], q * q)
+    diag = np.flatnonzero(ri == ci)
+    both_diag = (diag[:, None] * q + diag[None, :]).ravel()
+    return first, second, both_diag
 
 
+@functools.lru_cache(maxsize=8)
 def _vech_pairs(p):
-    rows, cols = [], []
-    for j in range(p):
-        for i in range(j, p):
-            rows.append(i)
-            cols.append(j)
-    return np.array(cols), np.array(rows)
+    """(columns, rows) of lavaan's vech order: the lower triangle (row >= column), column by column."""
+    cols, rows = np.triu_indices(p)
+    cols.setflags(write=False)
+    rows.setflags(write=False)
+    return cols, rows
 
 
 # ----------------------------------------------------------------- information matrices
@@ -90,12 +91,10 @@ def analytic_hessian(objective, theta, h=1e-5):
     """Hessian of the objective (-logL/N, complete data or FIML) without differencing the likelihood.
 
     H = sum_groups [Delta' H_m Delta + d/dtheta (Delta(theta)' g_m)] / N, where H_m and g_m are the
-    Hessian and gradient of the group's -logL w.r.t. its implied moments.  The first part is exact:
-    with the rank-2 Delta factors (:meth:`GroupRAM.delta_factors`) every term is a product of small
-    Gram matrices per missing-data pattern.  Only the second part (the curvature of the model
-    itself, with g_m held fixed) is a central difference, of the cheap chain rule alone.
+    Hessian and gradient of the group's -logL w.r.t. its implied moments (mu, vech Sigma).  The
+    first part is exact (:func:`moment_hessian`).  Only the second part (the curvature of the
+    model itself, with g_m held fixed) is a central difference, of the cheap chain rule alone.
     """
-    from .objectives import pattern_inverses
     npar = len(theta)
     H = np.zeros((npar, npar))
     steps = h * np.maximum(1.0, np.abs(theta))
@@ -110,170 +109,167 @@ def analytic_hessian(objective, theta, h=1e-5):
         gmb = np.broadcast_to(gm, (2 * npar,) + gm.shape) if gm is not None else None
         ch = ram.gradient_chain(pts, gsb, gmb)
         H += ((ch[:npar] - ch[npar:]) / (2 * steps[:, None])).T
-        # Delta' H_m Delta from the patterns (one 'pattern' for complete data)
-        U, V, d_mu, sigma = ram.delta_factors(theta)
-        mu = ram.implied(theta)[1]
-        P = np.linalg.inv(sigma)
-        P = 0.5 * (P + P.T)
-        if data.has_missing:
-            n_g, means, covs = data.pat
-            inv = pattern_inverses(P, data.patterns)
-            order = np.concatenate([idx for idx, _, _ in inv.values()])
-            Q = np.concatenate([np.broadcast_to(Qk, (len(idx),) + P.shape) for idx, Qk, _ in inv.values()])
-            w, C = n_g[order], covs[order]
-            d = (means[order] - mu) * data.patterns.masks[order]
-            meanterms = True
-        else:
-            Q, w, C = P[None], np.array([data.N]), data.cov[None]
-            meanterms = ram.meanstructure
-            d = (data.mean - mu)[None] if meanterms else np.zeros((1, ram.p))
-        T = C + d[:, :, None] * d[:, None, :]
-        R = Q @ T @ Q
-        Y = R - 0.5 * Q
-        UQ, VQ, UY, VY = U @ Q, V @ Q, U @ Y, V @ Y                    # (G, ne, p)
-        Ut, Vt = U.T, V.T
-        Xuu, Xuv, Xvv = UQ @ Ut, UQ @ Vt, VQ @ Vt
-        Yuu, Yuv, Yvv = UY @ Ut, UY @ Vt, VY @ Vt
-        # sum_g w_g tr(Q D_k Y D_l) with D_k = u_k v_k' + v_k u_k'
-        A = np.einsum("g,glk,gkl->kl", w, Yuv, Xuv)
-        He = A + A.T + np.einsum("g,gkl,gkl->kl", w, Yvv, Xuu) + np.einsum("g,gkl,gkl->kl", w, Yuu, Xvv)
-        Hg = np.zeros((npar, npar))
-        if ram._dunique:
-            Hg[np.ix_(ram._dk, ram._dk)] = He
-        else:
-            Hg = ram._dinc @ He @ ram._dinc.T
-        if meanterms and ram.meanstructure:
-            z = np.einsum("gij,gj->gi", Q, d)                          # Q d
-            Hg += d_mu @ np.einsum("g,gij->ij", w, Q) @ d_mu.T
-            a, b = z @ Ut, z @ Vt                                      # (G, ne)
-            c = (np.einsum("g,gk,gkp->kp", w, a, VQ) + np.einsum("g,gk,gkp->kp", w, b, UQ)) @ d_mu.T
-            if ram._dunique:
-                Cp = np.zeros((npar, npar))
-                Cp[ram._dk] = c
-            else:
-                Cp = ram._dinc @ c
-            Hg += Cp + Cp.T
-        H += Hg
+        sigma, mu = ram.implied(theta)
+        Dv = delta_vech(ram, theta)
+        H += Dv.T @ moment_hessian(data, sigma, mu, ram.meanstructure) @ Dv
     H /= objective.ntotal
     return 0.5 * (H + H.T)
 
 
-def casewise_h1_scores(data, sigma, mu, meanstructure):
-    """Casewise derivatives of logL_i w.r.t. (mu, Sigma as full symmetric matrix) at (sigma, mu).
+def delta_vech(ram, theta):
+    """Jacobian of (mu, vech Sigma) (vech Sigma alone without a mean structure) w.r.t. theta: (m, npar)."""
+    d_sigma, d_mu = ram.delta(theta)
+    ci, ri = _vech_pairs(ram.p)
+    vs = d_sigma[:, ri, ci]
+    return np.hstack([d_mu, vs]).T if ram.meanstructure else vs.T
 
-    Returns (g_mu (n,p) or None, g_sigma (n,p,p)).
+
+def pattern_q(P, patterns):
+    """Embedded inverses Q_g of Sigma_OO of every missing-data pattern, (G, p, p) in pattern order."""
+    Q = np.empty((patterns.G,) + P.shape)
+    for idx, Qk, _ in pattern_inverses(P, patterns).values():
+        Q[idx] = Qk
+    return Q
+
+
+def _inverse(sigma):
+    """Sigma^-1, symmetrised."""
+    P = np.linalg.inv(sigma)
+    return 0.5 * (P + P.T)
+
+
+def moment_hessian(data, sigma, mu, meanstructure):
+    """Hessian of the group's -logL (total, not per case) w.r.t. (mu, vech Sigma) at (sigma, mu).
+
+    Per missing-data pattern g (complete data: one pattern, Q = Sigma^-1) with n_g cases,
+    Q_g the embedded inverse of Sigma_OO, d_g = ybar_g - mu (observed part), z_g = Q_g d_g and
+    R_g = Q_g (S_g + d_g d_g') Q_g = Q_g S_g Q_g + z_g z_g':
+
+        d2/dmu dmu'         = sum_g n_g Q_g
+        d2/dmu_i dSigma_ab  = sum_g n_g Q_g,ia z_g,b          (then times D, Sigma symmetric)
+        d2/dvech(Sigma)^2   = D' [sum_g n_g Q_g kron (R_g - Q_g / 2)] D
+
+    (the last is 1/2 D'[Q kron R + R kron Q - Q kron Q]D, as D'(A kron B)D = D'(B kron A)D).
+    Rows/columns are (mu, vech Sigma), or vech Sigma alone without a mean structure.
     """
-    X = data.X
-    n, p = X.shape
+    p = sigma.shape[0]
+    P = _inverse(sigma)
+    if data.has_missing:
+        n_g, means, covs = data.pat
+        Q = pattern_q(P, data.patterns)
+        d = (means - mu) * data.patterns.masks
+        meanstructure = True
+    else:
+        Q, n_g, covs = P[None], np.array([data.N]), data.cov[None]
+        d = (data.mean - mu)[None] if meanstructure else np.zeros((1, p))
+    z = np.einsum("gij,gj->gi", Q, d)
+    Y = Q @ covs @ Q + z[:, :, None] * z[:, None, :] - 0.5 * Q
+    Hss = vech_kron(Q, Y, n_g)
+    if not meanstructure:
+        return Hss
+    Hmm = np.einsum("g,gij->ij", n_g, Q)
+    Hms = ((Q.reshape(len(Q), p * p).T * n_g) @ z).reshape(p, p, p)      # [i, a, b] = sum_g n_g Q_ia z_b
+    ci, ri = _vech_pairs(p)
+    Hms = Hms[:, ri, ci] + np.where(ri != ci, Hms[:, ci, ri], 0.0)
+    return np.block([[Hmm, Hms], [Hms.T, Hss]])
+
+
+def h1_scores(data, sigma, mu, meanstructure):
+    """Casewise derivatives of logL_i w.r.t. (mu, vech Sigma) at (sigma, mu): (n, p + p*) or (n, p*).
+
+    With z_i = Q_i (x_i - mu) (observed part; Q_i the embedded inverse of Sigma_OO of the case's
+    pattern): dlogL_i/dmu = z_i and dlogL_i/dSigma = (z_i z_i' - Q_i) / 2, whose vech entries are
+    doubled off the diagonal (Sigma symmetric).  Complete data without a mean structure are
+    centred at the sample mean.
+    """
+    P = _inverse(sigma)
+    ci, ri = _vech_pairs(P.shape[0])
     if data.has_missing:
         pats = data.patterns
-        P = np.linalg.inv(sigma)
-        Qs = np.zeros((pats.G, p, p))
-        for k, (idx, miss) in pats.by_k.items():
-            if k == 0:
-                Qs[idx] = P
-            else:
-                Pmm = P[miss[:, :, None], miss[:, None, :]]
-                Pm = P[:, miss].transpose(1, 0, 2)
-                Qs[idx] = P - Pm @ np.linalg.solve(Pmm, np.swapaxes(Pm, 1, 2))
-        Q = Qs[pats.case_pattern]
-        d = (pats.Xz - mu) * pats.masks[pats.case_pattern]
+        Q = pattern_q(P, pats)
+        r = (pats.Xz - mu) * pats.masks[pats.case_pattern]
+        z = np.einsum("nij,nj->ni", Q[pats.case_pattern], r)
+        Qh = Q[:, ri, ci][pats.case_pattern]
     else:
-        P = np.linalg.inv(sigma)
-        Q = np.broadcast_to(P, (n, p, p))
-        d = X - (mu if meanstructure else data.mean)
-    Qd = np.einsum("nij,nj->ni", Q, d)
-    g_sigma = 0.5 * (Qd[:, :, None] * Qd[:, None, :] - Q)
-    g_mu = Qd
-    return g_mu, g_sigma
+        z = (data.X - (mu if meanstructure else data.mean)) @ P
+        Qh = P[ri, ci]
+    s_sig = 0.5 * (z[:, ri] * z[:, ci] - Qh) * np.where(ri != ci, 2.0, 1.0)
+    return np.hstack([z, s_sig]) if meanstructure else s_sig
 
 
 def casewise_scores(ram, data, theta):
     """Casewise gradient of logL_i w.r.t. theta: (n, npar)."""
     sigma, mu = ram.implied(theta)
-    g_mu, g_sigma = casewise_h1_scores(data, sigma, mu, ram.meanstructure)
-    d_sigma, d_mu = ram.delta(theta)
-    n, p = g_sigma.shape[0], g_sigma.shape[-1]
-    s = g_sigma.reshape(n, p * p) @ d_sigma.reshape(len(d_sigma), p * p).T
-    if ram.meanstructure:
-        s += g_mu @ d_mu.T
-    return s
+    return h1_scores(data, sigma, mu, ram.meanstructure) @ delta_vech(ram, theta)
 
 
-def h1_information_and_firstorder(data, sigma, mu, meanstructure, x_idx=None):
-    """Observed (unstructured) h1 information per case and the h1 first-order information.
-
-    Both in the (mu, vech Sigma) parameterisation, evaluated at the saturated
-    estimates (sigma, mu).  Used for the Yuan-Bentler (Mplus) scaled test.
-    """
-    cache = data.__dict__.setdefault("_h1_info_cache", [])
-    for key, val in cache:
+def _h1_store(data, sigma, mu, meanstructure):
+    """Per-data cache of h1 quantities at the saturated moments (sigma, mu), matched by identity."""
+    cache = data.__dict__.setdefault("_h1_cache", [])
+    for key, store in cache:
         if key[0] is sigma and key[1] is mu and key[2] == meanstructure and key[3] is data.weights:
-            A1, B1 = val
-            break
-    else:
-        A1, B1 = _h1_information_and_firstorder(data, sigma, mu, meanstructure)
-        cache[:] = [((sigma, mu, meanstructure, data.weights), (A1, B1))] + cache[:3]
-    A1, B1 = A1.copy(), B1.copy()
-    if x_idx is not None and len(x_idx):
-        # lavaan zeroes the exogenous-covariate moments (fixed.x) in the h1 information
-        keep = _not_x(sigma.shape[0], x_idx, meanstructure)
-        A1[~keep, :] = 0.0
-        A1[:, ~keep] = 0.0
-        B1[~keep, :] = 0.0
-        B1[:, ~keep] = 0.0
-    return A1, B1
+            return store
+    store = {}
+    cache[:] = [((sigma, mu, meanstructure, data.weights), store)] + cache[:3]
+    return store
 
 
-def _h1_information_and_firstorder(data, sigma, mu, meanstructure):
-    p = sigma.shape[0]
-    N = data.N
-    ci, ri = _vech_pairs(p)
-    off = ri != ci
-
-    def dup(X):
-        # X (..., p, p) times the duplication matrix: X[i, j] + X[j, i] (once on the diagonal)
-        return X[..., ri, ci] + np.where(off, X[..., ci, ri], 0.0)
-    g_mu, g_sigma = casewise_h1_scores(data, sigma, mu, meanstructure)
-    s_sig = dup(g_sigma)                                # (n, p*) = vec(g_sigma) D
-    S = np.hstack([g_mu, s_sig]) if meanstructure else s_sig
-    B1 = S.T @ S / N
-    # observed information at h1
-    if data.has_missing:
-        n_g, means, covs = data.pat
-        pats = data.patterns
-        P = np.linalg.inv(sigma)
-        M4 = np.zeros((p * p, p * p))
-        Hms = np.zeros((p, p, p))
-        Hmm = np.zeros((p, p))
-        from .objectives import pattern_inverses
-        for k, (idx, Q, _) in pattern_inverses(P, pats).items():
-            w = n_g[idx]
-            d = (means[idx] - mu) * pats.masks[idx]
-            T = covs[idx] + d[:, :, None] * d[:, None, :]
-            R = Q @ T @ Q
-            Qd = np.einsum("gij,gj->gi", Q, d)
-            # d2 f / dS_ab dS_cd = 0.5 n [-Q_bc Q_da + Q_bc R_da + Q_da R_bc]: as sums over patterns
-            # of outer products vec(Q_g) vec(X_g)', i.e. GEMMs M4[(b,c),(d,a)]
-            G = len(idx)
-            Qv = np.ascontiguousarray(np.broadcast_to(Q, (G, p, p))).reshape(G, p * p)
-            Rv = R.reshape(G, p * p)
-            QW = Qv.T * w
-            M4 += QW @ (Rv - Qv) + (Rv.T * w) @ Qv
-            Hms += np.einsum("g,gia,gb->iab", w, Q, Qd, optimize=True)
-            Hmm += np.einsum("g,gij->ij", w, Q)
-        Hss = vech_sum4(0.5 * M4.reshape(p, p, p, p).transpose(3, 0, 1, 2))
-        Hms = dup(Hms)
-        A1 = np.block([[Hmm, Hms], [Hms.T, Hss]]) / N if meanstructure else Hss / N
-    else:
-        P = np.linalg.inv(sigma)
-        A1s = 0.5 * vech_kron(P)
-        A1 = np.block([[P, np.zeros((p, A1s.shape[0]))], [np.zeros((A1s.shape[0], p)), A1s]]) if meanstructure else A1s
-    A1 = 0.5 * (A1 + A1.T)
-    return A1, B1
+def _cached(store, name, compute):
+    if name not in store:
+        value = compute()
+        value.setflags(write=False)
+        store[name] = value
+    return store[name]
 
 
-def _not_x(p, x_idx, meanstructure):
+def h1_information(data, sigma, mu, meanstructure):
+    """Observed (unstructured) h1 information per case in (mu, vech Sigma) at the saturated (sigma, mu).
+
+    Cached on ``data``; the array returned is read-only.
+    """
+    def compute():
+        A1 = moment_hessian(data, sigma, mu, meanstructure) / data.N
+        return 0.5 * (A1 + A1.T)
+    return _cached(_h1_store(data, sigma, mu, meanstructure), "A1", compute)
+
+
+def h1_information_inverse(data, sigma, mu, meanstructure, keep):
+    """Inverse of ``h1_information(...)[keep][:, keep]`` (cached on ``data``; read-only)."""
+    def compute():
+        A1 = h1_information(data, sigma, mu, meanstructure)
+        return _spd_inverse(A1[np.ix_(keep, keep)])
+    return _cached(_h1_store(data, sigma, mu, meanstructure), ("inverse", keep.tobytes()), compute)
+
+
+def _spd_inverse(A):
+    """Inverse of a symmetric positive definite matrix from its Cholesky factor (LU if not positive definite)."""
+    c, info = lapack.dpotrf(A, lower=False)
+    if info == 0:
+        inv, info = lapack.dpotri(c, lower=False)
+        if info == 0:
+            return np.triu(inv) + np.triu(inv, 1).T        # potri fills the upper triangle only
+    return np.linalg.inv(A)
+
+
+def h1_saturated_scores(data, sigma, mu, meanstructure):
+    """:func:`h1_scores` at the saturated moments (cached on ``data``; read-only)."""
+    return _cached(_h1_store(data, sigma, mu, meanstructure), "scores",
+                   lambda: h1_scores(data, sigma, mu, meanstructure))
+
+
+def h1_firstorder(data, sigma, mu, meanstructure):
+    """First-order h1 information per case: the mean outer product of the casewise h1 scores (cached; read-only)."""
+    def compute():
+        S = h1_saturated_scores(data, sigma, mu, meanstructure)
+        return S.T @ S / data.N
+    return _cached(_h1_store(data, sigma, mu, meanstructure), "B1", compute)
+
+
+def not_x(p, x_idx, meanstructure):
+    """Mask of the (mu, vech Sigma) entries that are not moments of fixed exogenous covariates.
+
+    lavaan zeroes those (fixed.x) in the h1 information; they are left out here instead.
+    """
     x = np.zeros(p, bool)
     x[x_idx] = True
     ci, ri = _vech_pairs(p)
@@ -284,28 +280,17 @@ def _not_x(p, x_idx, meanstructure):
 def yuan_bentler_mplus(rams, datas, theta, info_inv, h1_moments, ntotal):
     """trace(U Gamma) of lavaan's 'yuan.bentler.mplus' test, and its parts.
 
-    ``info_inv`` is the inverse of the (observed) information per case,
-    averaged over groups.
+    ``info_inv`` is the inverse of the (observed) information per case, averaged over groups.
+    The h1 part is tr(B1 A1^-1) over the moments other than those of fixed exogenous covariates.
     """
     trace_h1, trace_h0 = 0.0, 0.0
     for g, (ram, data) in enumerate(zip(rams, datas)):
         fg = data.N / ntotal
         sig1, mu1 = h1_moments[g]
-        cache = data.__dict__.setdefault("_yb_h1_cache", [])
-        key = (sig1, mu1, ram.meanstructure, tuple(ram.x_idx), data.weights)
-        hit = [v for k, v in cache if all(a is b for a, b in zip(k[:2], key[:2])) and k[2:4] == key[2:4]
-               and k[4] is key[4]]
-        if hit:
-            t1 = hit[0]
-        else:
-            A1, B1 = h1_information_and_firstorder(data, sig1, mu1, ram.meanstructure, ram.x_idx)
-            zero = np.diag(A1) == 0
-            A1inv = np.zeros_like(A1)
-            keep = ~zero
-            A1inv[np.ix_(keep, keep)] = np.linalg.inv(A1[np.ix_(keep, keep)])
-            t1 = np.sum(B1 * A1inv.T)
-            cache[:] = [(key, t1)] + cache[:3]
-        trace_h1 += t1
+        keep = not_x(ram.p, ram.x_idx, ram.meanstructure)
+        A1inv = h1_information_inverse(data, sig1, mu1, ram.meanstructure, keep)
+        B1 = h1_firstorder(data, sig1, mu1, ram.meanstructure)
+        trace_h1 += np.sum(B1[np.ix_(keep, keep)] * A1inv.T)
         s = casewise_scores(ram, data, theta)
         B0 = s.T @ s / data.N
         trace_h0 += fg * np.sum(B0 * info_inv.T)

@@ -1,11 +1,16 @@
 """Post-estimation quantities under missing data (FIML) and for the robust indices.
 
-* :func:`missing_h1_expected` and :func:`expected_information_data`: the expected
-  information of the saturated (h1) and the structured model under FIML
-  (lavaan's ``lav_mvnorm_missing_information_expected``);
+* :func:`expected_information_data`: the expected information of the structured model,
+  using lavaan's FIML (pattern-wise) h1 expected information for incomplete groups
+  (``lav_mvnorm_missing_information_expected``);
 * :func:`gfi_missing`: lavaan's GFI under missing data (WLS.obs and the h1 expected weight);
 * :func:`fiml_corrected`: Zhang & Savalei's FIML-corrected test and c-hat for the robust
   CFI/TLI/RMSEA (lavaan's ``lav_fit_fiml_corrected``).
+
+The h1 expected information under FIML is sum_g (n_g/N) Q_g for the means and
+1/2 D' [sum_g (n_g/N) Q_g kron Q_g] D for vech(Sigma), where Q_g is the embedded inverse of
+Sigma_OO of missing-data pattern g; it is used through per-pattern products and traces
+(:func:`inference.vech_kron`), never as a p^2 x p^2 matrix.
 """
 from __future__ import annotations
 
@@ -17,31 +22,18 @@ from .core import Core
 from .optimize import _drop_x, expected_information
 
 
-def missing_h1_expected(data, sigma, mu):
-    """Expected information of the saturated model under FIML, per case, at (sigma, mu).
-
-    Returns ``(Wmu, K)``: sum_g (n_g/N) Q_g (p x p) and sum_g (n_g/N) Q_g (x) Q_g
-    (p^2 x p^2), where Q_g is the embedded inverse of Sigma_OO of pattern g
-    (lavaan's ``lav_mvnorm_missing_information_expected``).
-    """
-    from .objectives import pattern_inverses
-    n_g = data.pat[0]
-    p = sigma.shape[0]
-    P = np.linalg.inv(sigma)
-    inv = pattern_inverses(0.5 * (P + P.T), data.patterns)
-    Wmu = np.zeros((p, p))
-    K = np.zeros((p * p, p * p))
-    for k, (idx, Q, _) in inv.items():
-        w = n_g[idx] / data.N
-        Wmu += np.einsum("g,gij->ij", w, Q)
-        M = np.ascontiguousarray(Q).reshape(len(idx), p * p)          # rows vec(Q_g) indexed (a, c)
-        K += (M.T * w) @ M                                              # [(a,c),(b,d)]
-    K = K.reshape(p, p, p, p).transpose(0, 2, 1, 3).reshape(p * p, p * p)   # -> [(a,b),(c,d)]
-    return Wmu, K
+def _pattern_weights(data, sigma):
+    """Q_g of every missing-data pattern at ``sigma`` (G, p, p) and the pattern fractions n_g / N."""
+    Q = inference.pattern_q(inference._inverse(sigma), data.patterns)
+    return Q, data.pat[0] / data.N
 
 
 def expected_information_data(rams, datas, theta):
-    """Expected information per case, using the FIML (pattern-wise) version for incomplete groups."""
+    """Expected information per case, using the FIML (pattern-wise) version for incomplete groups.
+
+    For an incomplete group: 1/2 vech(dSigma_k)' D'[sum_g w_g Q_g kron Q_g]D vech(dSigma_l)
+    + dmu_k' [sum_g w_g Q_g] dmu_l with w_g = n_g / N.
+    """
     ntot = sum(d.N for d in datas)
     npar = len(theta)
     info = np.zeros((npar, npar))
@@ -52,26 +44,20 @@ def expected_information_data(rams, datas, theta):
             continue
         sigma, mu = ram.implied(theta)
         d_sigma, d_mu = _drop_x(ram, *ram.delta(theta))
-        p = sigma.shape[0]
-        Wmu, K = missing_h1_expected(d, sigma, mu)
-        Ds = d_sigma.reshape(npar, p * p)
-        I = 0.5 * Ds @ K @ Ds.T + d_mu @ Wmu @ d_mu.T
+        ci, ri = inference._vech_pairs(ram.p)
+        Ds = d_sigma[:, ri, ci]
+        Q, wg = _pattern_weights(d, sigma)
+        Wmu = np.einsum("g,gij->ij", wg, Q)
+        I = 0.5 * Ds @ inference.vech_kron(Q, Q, wg) @ Ds.T + d_mu @ Wmu @ d_mu.T
         info += w * I
     return 0.5 * (info + info.T)
 
 
-def _delta_h1(ram, theta):
-    d_sigma, d_mu = ram.delta(theta)
-    p = ram.p
-    ci, ri = inference._vech_pairs(p)
-    vs = d_sigma[:, ri, ci]                              # (npar, p*)
-    return np.hstack([d_mu, vs]).T if ram.meanstructure else vs.T
-
-
 def _complete_h1_info(sigma):
+    """Complete-data h1 information per case in (mu, vech Sigma): diag(P, 1/2 D'(P kron P)D), P = Sigma^-1."""
     p = sigma.shape[0]
     P = np.linalg.inv(sigma)
-    A = 0.5 * inference.vech_kron(P)
+    A = 0.5 * inference.vech_kron(P, P)
     return np.block([[P, np.zeros((p, A.shape[0]))], [np.zeros((A.shape[0], p)), A]])
 
 
@@ -79,9 +65,22 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
     """Zhang & Savalei (2023) FIML-corrected chi-square and c-hat (lavaan's ``lav_fit_fiml_corrected``).
 
     Multi-group: block-diagonal h1 information matrices weighted by the group fractions
-    ``N_g / N`` (and their inverses by ``N / N_g``), the groups' Deltas stacked, as in lavaan.
+    ``f_g = N_g / N`` (and their inverses by ``N / N_g``), the groups' Deltas stacked, as in lavaan.
+
+    Notation, per group (moments of fixed exogenous covariates left out, as lavaan zeroes them):
+    A_g the observed h1 information under FIML (lavaan's WM), C_g the complete-data h1
+    information (Wc), J_g the h1 first-order information (JM), Delta_g the model Jacobian;
+    Wm = bdiag(f_g A_g), Wmi = Wm^-1, Wc = bdiag(f_g C_g), and
+    E = (D' Wm D)^-1 (lavaan sets observed.information = "h1" here, so the model information is
+    Delta' Wm Delta rather than the Hessian used for the standard errors).  lavaan's
+    U = Wm - Wm D E D' Wm enters traces whose expansions need only q x q products (q = npar),
+    using Wmi Wm = I:
+
+    * V6: tr(U Wmi Wc Wmi) = tr(Wc Wmi) - tr(E M2),  M2 = D' Wc D = sum_g f_g Delta_g' C_g Delta_g;
+    * V3: tr(U X U Gamma) with X = Wmi Wc Wmi, Gamma = bdiag(A_g^-1 J_g A_g^-1 / f_g) equals
+      sum_g tr(C_g A_g^-1 J_g A_g^-1) - 2 tr(E M1) + tr(E M2 E M3), with
+      M1 = sum_g f_g Delta_g' C_g A_g^-1 J_g Delta_g and M3 = sum_g f_g Delta_g' J_g Delta_g.
     """
-    from scipy.linalg import block_diag
     from .samplestats import logl_complete
     N_tot = core.ntotal
 
@@ -93,53 +92,47 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
             total += 2 * (logl_complete(d.N, sig_t, mu_t, sig_t, mu_t) - logl_complete(d.N, sig_t, mu_t, M, mu))
         return total
     xx3, xx3n = xx(core), xx(base)
-    Wm_g, Wc_g, Wmi_g, Gam_g, keep_g = [], [], [], [], []
+    groups = []
+    tr0 = 0.0                                   # the Delta-free trace: tr(Wc Wmi) (V6) or sum_g tr(C A^-1 J A^-1) (V3)
     for g, d in enumerate(core.datas):
         sig_t, mu_t = core.h1[g]
-        fg = d.N / N_tot
         ram = core.rams[g]
-        # moments of fixed exogenous covariates carry no information (lavaan zeroes them); work on the rest
-        keep = inference._not_x(ram.p, ram.x_idx, True)
-        WM, JM = inference.h1_information_and_firstorder(d, sig_t, mu_t, True)
-        WM, JM = WM[np.ix_(keep, keep)], JM[np.ix_(keep, keep)]
-        WMi = np.linalg.inv(WM)
-        Wm_g.append(fg * WM)
-        Wmi_g.append(WMi / fg)
-        Wc_g.append(fg * _complete_h1_info(sig_t)[np.ix_(keep, keep)])
-        Gam_g.append((WMi, JM, fg))           # Gamma = WMi JM WMi / fg, formed only where needed (V3)
-        keep_g.append(keep)
-    Wm, Wmi, Wc = block_diag(*Wm_g), block_diag(*Wmi_g), block_diag(*Wc_g)
-    Dm = np.vstack([_delta_h1(r, core.theta)[k] for r, k in zip(core.rams, keep_g)])
-    Db = np.vstack([_delta_h1(r, base.theta)[k] for r, k in zip(base.rams, keep_g)])
-    # lavaan sets observed.information = "h1" (unstructured) here, so the model information
-    # is Delta' Wm Delta rather than the Hessian used for the standard errors
-    E = np.linalg.inv(Dm.T @ Wm @ Dm)
-    Eb = np.linalg.inv(Db.T @ Wm @ Db)
-    # lavaan 0.6: U = Wm - Wm Delta E^-1 Delta' Wm;  the traces are expanded so that only a few
-    # products with the (p + p*) square matrices are formed
-    if version == "V3":
-        # tr(U X U Gamma) with X = Wmi Wc Wmi, Gamma = Wmi JM Wmi (per group, / f_g) and
-        # U = Wm - Wm D E D' Wm.  Since Wm Wmi = I:  U X = K Wc Wmi  and  U Gamma = K JM Wmi  with
-        # K = I - Wm D E D', applied as a rank-npar correction (no further (p+p*)^3 products)
-        WcWmi = Wc @ Wmi
-        JW = block_diag(*[JM @ WMi for WMi, JM, fg in Gam_g])
+        keep = inference.not_x(ram.p, ram.x_idx, True)
+        kk = np.ix_(keep, keep)
+        A = inference.h1_information(d, sig_t, mu_t, True)[kk]
+        Ainv = inference.h1_information_inverse(d, sig_t, mu_t, True, keep)
+        C = _complete_h1_info(sig_t)[kk]
+        if version == "V3":
+            J = inference.h1_firstorder(d, sig_t, mu_t, True)[kk]
+            # tr(C A^-1 J A^-1) with J = S'S/N (S the casewise h1 scores): sum(C * T'T)/N, T = S A^-1
+            T = inference.h1_saturated_scores(d, sig_t, mu_t, True)[:, keep] @ Ainv
+            tr0 += np.sum(C * (T.T @ T)) / d.N
+        else:
+            J = None
+            tr0 += np.sum(C * Ainv)
+        groups.append((d.N / N_tot, keep, A, Ainv, C, J))
 
-        def k_of(D, Einv):
-            WD = Wm @ D
-            UX = WcWmi - WD @ (Einv @ (D.T @ WcWmi))
-            UG = JW - WD @ (Einv @ (D.T @ JW))
-            return np.sum(UX * UG.T)
-    else:
-        # with X = Wmi Wc Wmi and Wmi Wm = I:  tr(X Wm) = tr(Wc Wmi)  and  X Wm D = Wmi Wc D
-        trXW = np.sum(Wc * Wmi.T)
-
-        def k_of(D, Einv):
-            WD = Wm @ D
-            return trXW - np.sum((Wmi @ (Wc @ D)) * (WD @ Einv))
-    df3 = core.df
-    c3 = k_of(Dm, E) / df3
-    c3n = k_of(Db, Eb) / base.df
-    return xx3, df3, c3, xx3n, c3n
+    def k_of(c):
+        q = c.npar
+        info, M1, M2, M3 = (np.zeros((q, q)) for _ in range(4))
+        for ram, (fg, keep, A, Ainv, C, J) in zip(c.rams, groups):
+            D = inference.delta_vech(ram, c.theta)[keep]
+            # moments the model leaves fixed (zero rows of Delta; most of them for the baseline)
+            # drop out of every product
+            nz = np.flatnonzero(D.any(axis=1))
+            Dn = D[nz]
+            CD = C[:, nz] @ Dn
+            info += fg * (Dn.T @ (A[np.ix_(nz, nz)] @ Dn))
+            M2 += fg * (CD.T @ D)
+            if J is not None:
+                JD = J[:, nz] @ Dn
+                M1 += fg * (CD.T @ (Ainv @ JD))
+                M3 += fg * (D.T @ JD)
+        E = np.linalg.inv(info)
+        if version == "V3":
+            return tr0 - 2 * np.sum(E * M1.T) + np.sum((E @ M2) * (E @ M3).T)
+        return tr0 - np.sum(E * M2.T)
+    return xx3, core.df, k_of(core) / core.df, xx3n, k_of(base) / base.df
 
 
 def gfi_missing(data, sigma, mu):
@@ -150,7 +143,7 @@ def gfi_missing(data, sigma, mu):
     information at the model-implied moments.
     """
     import pandas as pd
-    Wmu, K = missing_h1_expected(data, sigma, mu)
+    Q, w = _pattern_weights(data, sigma)
     Xg = pd.DataFrame(data.X)
     S_pw = Xg.cov().to_numpy() * (data.N - 1) / data.N
-    return fm.gfi_weighted(S_pw, sigma, Xg.mean().to_numpy(), mu, Wmu, K)
+    return fm.gfi_weighted(S_pw, sigma, Xg.mean().to_numpy(), mu, Q, w)
