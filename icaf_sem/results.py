@@ -146,10 +146,15 @@ class SEMResult:
                        "to a small positive value, or collect more data")
         cov = np.flatnonzero(var & (lhs != rhs))
         if len(cov):
-            std_all = self._row_std[1]
-            for i in cov[np.abs(std_all[cov]) > 1]:
-                self._warn(HeywoodWarning, f"the standardized covariance {lhs[i]} ~~ {rhs[i]} is {std_all[i]:.3f}, "
-                           "beyond ±1: the solution is not admissible")
+            # std.all of a covariance row: est / sqrt(|var_lhs| |var_rhs|), the (residual) variance
+            # rows of the same group (as in _standardize)
+            vrow = {(grp[i], lhs[i]): abs(est[i]) for i in np.flatnonzero(var & (lhs == rhs))}
+            for i in cov:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    std = est[i] / np.sqrt(vrow.get((grp[i], lhs[i]), np.nan) * vrow.get((grp[i], rhs[i]), np.nan))
+                if abs(std) > 1:
+                    self._warn(HeywoodWarning, f"the standardized covariance {lhs[i]} ~~ {rhs[i]} is {std:.3f}, "
+                               "beyond ±1: the solution is not admissible")
 
     # ------------------------------------------------------------------ parameter table
     def _parameter_table(self) -> pd.DataFrame:

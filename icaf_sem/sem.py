@@ -142,7 +142,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
     dtypes = dict(zip(cols, data.dtypes))
     plain = [v for v in ov if dtypes[v].kind in "iuf"]          # integer or float (not bool, not text)
     if len(plain) == len(ov):
-        Xa = data[ov].to_numpy(dtype=float)
+        Xa = data.take(data.columns.get_indexer(ov), axis=1).to_numpy(dtype=float)
     else:
         Xa = np.empty((len(data), len(ov)))
         for j, v in enumerate(ov):

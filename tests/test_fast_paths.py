@@ -135,3 +135,14 @@ def test_lazy_tables_match_lavaan():
         assert res.fit_measures[k] == pytest.approx(ref["fit"][k], rel=1e-6)
     assert len(res.parameters) == len(res.to_frame()) > 0
     assert set(res.r2) == set(ref["r2"])
+
+
+def test_standardized_covariance_beyond_one_warns_as_the_table_shows():
+    from icaf_sem.errors import HeywoodWarning
+    df = pd.read_csv(FIX / "data" / "holzinger_swineford_1939.csv")
+    model = ("visual =~ NA*x1 + x2 + x3\ntextual =~ NA*x4 + x5 + x6\n"
+             "visual ~~ 1*visual\ntextual ~~ 1*textual\nvisual ~~ 1.5*textual")
+    with pytest.warns(HeywoodWarning, match="visual ~~ textual is 1.500"):
+        res = icaf_sem.fit(model, df, modindices=False)
+    row = res.parameters.query("lhs == 'visual' and op == '~~' and rhs == 'textual'").iloc[0]
+    assert row["std_all"] == pytest.approx(1.5)

@@ -13,6 +13,7 @@ import statistics
 
 import numpy as np
 from scipy import optimize as sopt
+from scipy.linalg.lapack import dposv as _dposv
 
 from .objectives import Objective, complete_moments_loss
 
@@ -168,10 +169,14 @@ def fisher_scoring(objective: Objective, rams, weights, theta0, max_iter=300, to
         else:
             # pure scoring until close to the optimum, then BFGS from the last information
             H = expected_information(rams, weights, theta)
-            try:
-                step = -np.linalg.solve(H, g)
-            except np.linalg.LinAlgError:
-                step = -np.linalg.lstsq(H, g, rcond=None)[0]
+            _, x, info = _dposv(H, g, lower=False)      # Cholesky solve (H is positive definite)
+            if info == 0:
+                step = -x
+            else:
+                try:
+                    step = -np.linalg.solve(H, g)
+                except np.linalg.LinAlgError:
+                    step = -np.linalg.lstsq(H, g, rcond=None)[0]
             if np.max(np.abs(g)) < switch:
                 secant, Hinv = True, _sym_inv(H)
         if not np.all(np.isfinite(step)) or step @ g >= 0:

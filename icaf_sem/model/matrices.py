@@ -164,7 +164,26 @@ class GroupRAM:
         return L, Al, Th, Ps, nu, al
 
     def _implied_blocks(self, theta):
-        """Sigma, mu of the observed variables in block form, with the parts the gradient needs."""
+        """Sigma, mu of the observed variables in block form, with the parts the gradient needs.
+
+        For a single parameter vector the last result is kept: the optimiser asks for the
+        loss, the gradient and the information at the same point.
+        """
+        single = theta.ndim == 1
+        if single:
+            memo = self.__dict__.get("_memo")
+            if memo is not None and np.array_equal(memo[0], theta):
+                return memo[1]
+        out = self._implied_blocks_new(theta)
+        if single:
+            # shared with later callers: read-only, so nobody can change the kept result
+            for arr in (out[0], out[1], *out[2]):
+                if arr is not None:
+                    arr.flags.writeable = False
+            self._memo = (theta.copy(), out)
+        return out
+
+    def _implied_blocks_new(self, theta):
         L, Al, Th, Ps, nu, al = self._blocks(theta)
         if self._has_al:
             if self._al_depth is not None:

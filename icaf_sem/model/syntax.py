@@ -56,6 +56,9 @@ class Statement:
 
 
 def _strip_comment(line: str) -> str:
+    if "'" not in line and '"' not in line:          # no quoted labels: the first # or ! starts a comment
+        cut = min((i for i in (line.find("#"), line.find("!")) if i >= 0), default=len(line))
+        return line[:cut]
     out, quote = [], None
     for ch in line:
         if quote:
@@ -97,6 +100,8 @@ def _logical_statements(text: str) -> list[tuple[int, str]]:
 
 
 def _split_top(s: str, sep: str) -> list[str]:
+    if "(" not in s and "[" not in s:                 # nothing nested: a plain split
+        return s.split(sep)
     parts, depth, cur = [], 0, []
     for ch in s:
         if ch in "([":
