@@ -158,21 +158,20 @@ class SEMResult:
 
     # ------------------------------------------------------------------ parameter table
     def _parameter_table(self) -> pd.DataFrame:
+        """Rows of the parameter table, then the defined (:=) parameters; built on arrays, one
+        DataFrame at the end."""
         core = self._core
         pt = core.pt
         a = pt.arrays()
         theta = core.theta
-        est = self._row_est
         free = a["free"]
         V = core.vcov if core.vcov is not None else np.full((len(theta), len(theta)), np.nan)
         se_free = np.sqrt(np.clip(np.diag(V), 0, None)) if len(theta) else np.zeros(0)
+        est = self._row_est
         se = np.where(free > 0, se_free[np.maximum(free - 1, 0)] if len(theta) else 0.0, 0.0)
         std_lv, std_all = self._row_std
-        df = pd.DataFrame({
-            "lhs": a["lhs"], "op": a["op"], "rhs": a["rhs"], "group": a["group"], "label": a["label"],
-            "free": free, "est": est, "se": se, "std_lv": std_lv, "std_all": std_all})
-        # defined parameters
-        rows = []
+        lhs, op, rhs = list(a["lhs"]), list(a["op"]), list(a["rhs"])
+        group, label, free_col = list(a["group"]), list(a["label"]), list(free)
         if pt.defined:
             d_est = self._defined_draws(theta[None, :])[0] if len(theta) else self._defined_values(est)
             if len(theta):
@@ -184,29 +183,33 @@ class SEMResult:
             else:
                 J = np.zeros((len(d_est), 0))
             d_cov = J @ V @ J.T
-            d_se = np.sqrt(np.clip(np.diag(d_cov), 0, None))
-            d_lv = self._defined_values(std_lv)
-            d_all = self._defined_values(std_all)
-            for k, (name, expr, func, used) in enumerate(pt.defined):
-                rows.append({"lhs": name, "op": ":=", "rhs": expr, "group": 0, "label": name, "free": 0,
-                             "est": d_est[k], "se": d_se[k], "std_lv": d_lv[k], "std_all": d_all[k]})
             self._defined_cov = d_cov
-        if rows:
-            df = pd.concat([df, pd.DataFrame(rows)], ignore_index=True)
+            names = [d[0] for d in pt.defined]
+            lhs += names
+            op += [":="] * len(names)
+            rhs += [d[1] for d in pt.defined]
+            group += [0] * len(names)
+            label += names
+            free_col += [0] * len(names)
+            est = np.concatenate([est, d_est])
+            se = np.concatenate([se, np.sqrt(np.clip(np.diag(d_cov), 0, None))])
+            std_lv = np.concatenate([std_lv, self._defined_values(std_lv)])
+            std_all = np.concatenate([std_all, self._defined_values(std_all)])
+        est, se = np.asarray(est, float), np.asarray(se, float)
+        free_col = np.asarray(free_col, int)
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(df["se"] > 0, df["est"] / df["se"], np.nan)
-        df["z"] = z
-        df["pvalue"] = 2 * stats.norm.sf(np.abs(z))
-        df["ci_lower"] = df["est"] - Z975 * df["se"]
-        df["ci_upper"] = df["est"] + Z975 * df["se"]
-        fixed = (df["free"] == 0) & (df["op"] != ":=")
-        df.loc[fixed, ["z", "pvalue"]] = np.nan
-        df.loc[fixed, "ci_lower"] = df.loc[fixed, "est"]
-        df.loc[fixed, "ci_upper"] = df.loc[fixed, "est"]
-        df["label"] = df["label"].fillna("").astype(str)
-        for c in ["est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_lv", "std_all"]:
-            df[c] = df[c].astype(float)
-        return df[PARAM_COLUMNS]
+            z = np.where(se > 0, est / se, np.nan)
+        pvalue = 2 * stats.norm.sf(np.abs(z))
+        ci_lower, ci_upper = est - Z975 * se, est + Z975 * se
+        # fixed rows: no test, the interval is the value itself
+        fixed = (free_col == 0) & (np.asarray(op, dtype=object) != ":=")
+        z[fixed] = pvalue[fixed] = np.nan
+        ci_lower[fixed] = ci_upper[fixed] = est[fixed]
+        return pd.DataFrame({
+            "lhs": lhs, "op": op, "rhs": rhs, "group": np.asarray(group, int),
+            "label": ["" if (x is None or x != x) else str(x) for x in label], "free": free_col,
+            "est": est, "se": se, "z": z, "pvalue": pvalue, "ci_lower": ci_lower, "ci_upper": ci_upper,
+            "std_lv": np.asarray(std_lv, float), "std_all": np.asarray(std_all, float)}, columns=PARAM_COLUMNS)
 
     def _label_values(self, est):
         out = {}

@@ -10,7 +10,7 @@ Brosseau-Liard & Savalei (2014) for complete data and of Zhang & Savalei
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 
 def cfi(x2, df, x2n, dfn, c=1.0, cn=1.0):
@@ -55,7 +55,8 @@ def rmsea_ci(x2, df, n, g=1, c=1.0, level=0.90):
 
     def cdf_minus(lam, p):
         """P(chi2(df, ncp = lam) <= x2) - p: its root in lam is the bound (lavaan's uniroot)."""
-        return (stats.ncx2.cdf(x2, df, lam) if lam > 0 else stats.chi2.cdf(x2, df)) - p
+        # the special functions behind scipy.stats.ncx2.cdf / chi2.cdf, without their per-call overhead
+        return (special.chndtr(x2, df, lam) if lam > 0 else special.chdtr(df, x2)) - p
 
     def bound(p, upper_lam, check_upper):
         """RMSEA for the ncp solving cdf_minus(ncp, p) = 0 on [0, upper_lam] (0 as lavaan says when none)."""
