@@ -73,10 +73,24 @@ def spd_inverse(A):
     return out, logdet
 
 
+_LAST_INVERSE: list = [None, None]
+
+
+def spd_inverse_shared(sigma):
+    """:func:`spd_inverse`, reusing the last result when ``sigma`` is the same read-only array
+    (the model's memoised implied matrix: the loss and the information ask for the same one)."""
+    if _LAST_INVERSE[0] is sigma and not sigma.flags.writeable:
+        return _LAST_INVERSE[1]
+    out = spd_inverse(sigma)
+    if not sigma.flags.writeable:
+        _LAST_INVERSE[0], _LAST_INVERSE[1] = sigma, out
+    return out
+
+
 def _complete_moments_loss_one(sigma, mu, N, S, ybar, meanstructure, grad):
     """:func:`complete_moments_loss` for one (Sigma, mu)."""
     p = S.shape[-1]
-    P, logdet = spd_inverse(sigma)
+    P, logdet = spd_inverse_shared(sigma)
     if P is None:
         return np.inf, None, None
     T = S

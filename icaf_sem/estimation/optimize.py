@@ -15,7 +15,13 @@ import numpy as np
 from scipy import optimize as sopt
 from scipy.linalg.lapack import dposv as _dposv
 
-from .objectives import Objective, complete_moments_loss
+from .objectives import Objective, complete_moments_loss, spd_inverse_shared
+
+
+# Convergence: the largest absolute gradient of -logL/N below 1e-7.  lavaan (nlminb, rel.tol 1e-10)
+# stops with a largest gradient of about 2e-6 on the reference wave, so this is over 10x tighter;
+# iterating further moves the estimates by < 1e-6 and no reported number.
+GTOL = 1e-7
 
 
 def start_values(pt, rams, moments):
@@ -36,9 +42,10 @@ def start_values(pt, rams, moments):
     lvset = set(names.lv)
     ov_y = set(names.ov_y)
     for g, ram in enumerate(rams):
-        S, mu = moments[g]
+        S_arr, mu = moments[g]
+        S = S_arr.tolist()                       # Python floats: the loops below index it often
         ovpos = {v: i for i, v in enumerate(ram.ov)}
-        rows = np.where(grp_a == ram.group)[0]
+        rows = np.flatnonzero(grp_a == ram.group).tolist()
         by_lv: dict = {}
         indicator_of = set()
         for i in rows:
@@ -60,12 +67,12 @@ def start_values(pt, rams, moments):
                 if x == marker:
                     continue
                 j = ovpos[x]
-                ratios = [S[j, ovpos[k]] / S[m, ovpos[k]] for k in inds
-                          if k not in (x, marker) and abs(S[m, ovpos[k]]) > 1e-8]
+                ratios = [S[j][ovpos[k]] / S[m][ovpos[k]] for k in inds
+                          if k not in (x, marker) and abs(S[m][ovpos[k]]) > 1e-8]
                 lam[x] = float(statistics.median(ratios)) if ratios else 1.0
-            cov_mj = [S[m, ovpos[x]] / lam[x] for x in inds if x != marker and abs(lam[x]) > 1e-8]
-            psi = float(np.mean(cov_mj)) if cov_mj else 0.5 * S[m, m]
-            psi = float(np.clip(psi, 0.05 * S[m, m], 0.95 * S[m, m]))
+            cov_mj = [S[m][ovpos[x]] / lam[x] for x in inds if x != marker and abs(lam[x]) > 1e-8]
+            psi = sum(cov_mj) / len(cov_mj) if cov_mj else 0.5 * S[m][m]
+            psi = min(max(psi, 0.05 * S[m][m]), 0.95 * S[m][m])
             if f in fixed_var and fixed_var[f] > 0:
                 scale = np.sqrt(psi / fixed_var[f])
                 lam = {k: v * scale for k, v in lam.items()}
@@ -76,9 +83,9 @@ def start_values(pt, rams, moments):
         for f in reversed(names.lv):
             if f in lvvar:
                 continue
-            sub = [lvvar.get(rhs_a[i], 1.0) if rhs_a[i] in lvset else S[ovpos[rhs_a[i]], ovpos[rhs_a[i]]]
+            sub = [lvvar.get(rhs_a[i], 1.0) if rhs_a[i] in lvset else S[ovpos[rhs_a[i]]][ovpos[rhs_a[i]]]
                    for i in by_lv.get(f, [])]
-            lvvar[f] = 0.5 * float(np.mean(sub)) if sub else 1.0
+            lvvar[f] = 0.5 * (sum(sub) / len(sub)) if sub else 1.0
         for i in rows:
             k = free_a[i] - 1
             if k < 0 or have[k]:
@@ -89,7 +96,7 @@ def start_values(pt, rams, moments):
                 val = load.get((lhs, rhs), 1.0)
             elif op == "~~" and lhs == rhs:
                 if lhs in ovpos:
-                    val = S[ovpos[lhs], ovpos[lhs]] * (1.0 if lhs in ov_y else 0.5)
+                    val = S[ovpos[lhs]][ovpos[lhs]] * (1.0 if lhs in ov_y else 0.5)
                 else:
                     val = lvvar.get(lhs, 1.0) * (0.5 if lhs in indicator_of else 1.0)
             elif op == "~1":
@@ -130,7 +137,9 @@ def _expected_information_rank2(ram, theta):
     (P = Sigma^-1) the trace tr(P D_k P D_l) is 2 (b_kl b_lk + a_kl c_kl).
     """
     U, V, d_mu, sigma = ram.delta_factors(theta)
-    P = np.linalg.inv(sigma)
+    P, _ = spd_inverse_shared(sigma)
+    if P is None:
+        P = np.linalg.inv(sigma)
     PU = U @ P
     a = PU @ U.T
     b = PU @ V.T
@@ -146,7 +155,7 @@ def _expected_information_rank2(ram, theta):
     return I
 
 
-def fisher_scoring(objective: Objective, rams, weights, theta0, max_iter=300, tol=1e-9,
+def fisher_scoring(objective: Objective, rams, weights, theta0, max_iter=300, tol=GTOL,
                    info0=None, switch=1e-2):
     """Minimise the objective by Fisher scoring, turning into BFGS near the optimum.
 
@@ -219,7 +228,7 @@ def _sym_inv(H):
     return 0.5 * (Hi + Hi.T)
 
 
-def quasi_newton(objective: Objective, theta0, hess_inv0=None, max_iter=2000, gtol=1e-9):
+def quasi_newton(objective: Objective, theta0, hess_inv0=None, max_iter=2000, gtol=GTOL):
     """BFGS with the analytic gradient (SciPy), optionally from an approximate inverse Hessian."""
     opts = {"gtol": gtol, "maxiter": max_iter}
     if hess_inv0 is not None:

@@ -37,10 +37,11 @@ class GroupRAM:
         self.S0 = np.zeros((self.m, self.m))
         self.v0 = np.zeros(self.m)
         Ai, Aj, Ak, Si, Sj, Sk, vi, vk = ([] for _ in range(8))
-        for lhs_, op, rhs_, free_, ust_ in zip(a["lhs"][rows], a["op"][rows], a["rhs"][rows], a["free"][rows],
-                                               a["ustart"][rows]):
-            k = int(free_) - 1
-            val = ust_ if not np.isnan(ust_) else 0.0
+        for lhs_, op, rhs_, free_, ust_ in zip(a["lhs"][rows].tolist(), a["op"][rows].tolist(),
+                                               a["rhs"][rows].tolist(), a["free"][rows].tolist(),
+                                               a["ustart"][rows].tolist()):
+            k = free_ - 1
+            val = ust_ if ust_ == ust_ else 0.0            # NaN (no fixed value) -> 0
             if op == "=~":
                 i, j, mat = pos[rhs_], pos[lhs_], "A"
             elif op == "~":
