@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from .objectives import complete_moments_loss, fiml_loss_cases
 
@@ -242,14 +242,16 @@ class BootstrapResult:
 
     def annotate(self, params: pd.DataFrame) -> pd.DataFrame:
         out = params.copy()
-        for c in ["boot_se", "boot_pct_lower", "boot_pct_upper", "boot_bc_lower", "boot_bc_upper"]:
-            out[c] = np.nan
+        n = len(out)
+        cols = {c: np.full(n, np.nan) for c in ["boot_se", "boot_pct_lower", "boot_pct_upper",
+                                                  "boot_bc_lower", "boot_bc_upper"]}
         free = out["free"].to_numpy()
-        est = out["est"].to_numpy()
-        for i in range(len(out)):
-            if out.at[i, "op"] == ":=":
-                k = [j for j, n in enumerate(self.def_names) if n == out.at[i, "lhs"]][0]
-                t = self.defined[:, k]
+        est = out["est"].to_numpy(float)
+        op, lhs = out["op"].to_numpy(), out["lhs"].to_numpy()
+        def_pos = {name: j for j, name in enumerate(self.def_names)}
+        for i in range(n):
+            if op[i] == ":=":
+                t = self.defined[:, def_pos[lhs[i]]]
             elif free[i] > 0:
                 t = self.draws[:, free[i] - 1]
             else:
@@ -257,19 +259,21 @@ class BootstrapResult:
             t = t[np.isfinite(t)]
             if len(t) < 2:
                 continue
-            out.at[i, "boot_se"] = np.std(t, ddof=1)
-            lo, up = percentile_ci(t)
-            out.at[i, "boot_pct_lower"], out.at[i, "boot_pct_upper"] = lo, up
-            lo, up = bca_simple_ci(t, est[i])
-            out.at[i, "boot_bc_lower"], out.at[i, "boot_bc_upper"] = lo, up
+            cols["boot_se"][i] = np.std(t, ddof=1)
+            cols["boot_pct_lower"][i], cols["boot_pct_upper"][i] = percentile_ci(t)
+            cols["boot_bc_lower"][i], cols["boot_bc_upper"][i] = bca_simple_ci(t, est[i])
+        for c, v in cols.items():
+            out[c] = v
         # lavaan's se = "bootstrap": SE is the SD of the draws and the CI is the percentile interval
-        has = out["boot_se"].notna()
-        out.loc[has, "se"] = out.loc[has, "boot_se"]
+        has = ~np.isnan(cols["boot_se"])
+        se = np.where(has, cols["boot_se"], out["se"].to_numpy(float))
         with np.errstate(divide="ignore", invalid="ignore"):
-            out.loc[has, "z"] = out.loc[has, "est"] / out.loc[has, "se"]
-        out.loc[has, "pvalue"] = 2 * stats.norm.sf(np.abs(out.loc[has, "z"]))
-        out.loc[has, "ci_lower"] = out.loc[has, "boot_pct_lower"]
-        out.loc[has, "ci_upper"] = out.loc[has, "boot_pct_upper"]
+            z = np.where(has, est / se, out["z"].to_numpy(float))
+        out["se"] = se
+        out["z"] = z
+        out["pvalue"] = np.where(has, 2 * special.ndtr(-np.abs(z)), out["pvalue"].to_numpy(float))
+        out["ci_lower"] = np.where(has, cols["boot_pct_lower"], out["ci_lower"].to_numpy(float))
+        out["ci_upper"] = np.where(has, cols["boot_pct_upper"], out["ci_upper"].to_numpy(float))
         return out
 
     def summary_dict(self):
@@ -293,9 +297,10 @@ def _norm_inter(t, alpha):
         elif k[j] >= R:
             out[j] = t[R - 1]
         else:
-            t1 = stats.norm.ppf(alpha[j])
-            t2 = stats.norm.ppf(k[j] / (R + 1))
-            t3 = stats.norm.ppf((k[j] + 1) / (R + 1))
+            # scipy.special.ndtri is the function behind scipy.stats.norm.ppf
+            t1 = special.ndtri(alpha[j])
+            t2 = special.ndtri(k[j] / (R + 1))
+            t3 = special.ndtri((k[j] + 1) / (R + 1))
             tk, tk1 = t[k[j] - 1], t[k[j]]
             out[j] = tk + (t1 - t2) / (t3 - t2) * (tk1 - tk)
     return out
@@ -314,8 +319,8 @@ def bca_simple_ci(t, t0, level=0.95):
     if np.var(t) == 0:
         return float(t0), float(t0)
     alpha = np.array([(1 - level) / 2, (1 + level) / 2])
-    w = stats.norm.ppf(np.sum(t < t0) / len(t))
-    adj = stats.norm.cdf(w + (w + stats.norm.ppf(alpha)))
+    w = special.ndtri(np.sum(t < t0) / len(t))
+    adj = special.ndtr(w + (w + special.ndtri(alpha)))
     lo, up = _norm_inter(t, adj)
     return float(lo), float(up)
 

@@ -23,37 +23,51 @@ def complete_moments_loss(sigma, mu, N, S, ybar, meanstructure, grad=True):
     batch = sigma.shape[:-2]
     if not batch:
         return _complete_moments_loss_one(sigma, mu, N, S, ybar, meanstructure, grad)
-    try:
-        L = np.linalg.cholesky(sigma)
-    except np.linalg.LinAlgError:
-        if batch:
-            Sb = np.broadcast_to(S, batch + (p, p)).reshape(-1, p, p)
-            yb = np.broadcast_to(ybar, batch + (p,)).reshape(-1, p)
-            out = [complete_moments_loss(sg, m, N, s_, y_, meanstructure, grad)
-                   for sg, m, s_, y_ in zip(sigma.reshape(-1, p, p), mu.reshape(-1, p), Sb, yb)]
-            f = np.array([o[0] for o in out]).reshape(batch)
-            if not grad:
-                return f, None, None
-            gs = np.array([o[1] if o[1] is not None else np.full((p, p), np.nan) for o in out]).reshape(batch + (p, p))
-            gm = (np.array([o[2] if o[2] is not None else np.full(p, np.nan) for o in out]).reshape(batch + (p,))
-                  if meanstructure else None)
-            return f, gs, gm
-        return np.inf, None, None
-    logdet = 2 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
-    P = np.linalg.inv(sigma)
+    P, logdet = batched_spd_inverse(sigma)        # NaN where a matrix is not positive definite
     T = S
     if meanstructure:
         d = ybar - mu
         T = S + d[..., :, None] * d[..., None, :]
     f = 0.5 * N * (p * LOG2PI + logdet + np.sum(P * T, axis=(-1, -2)))
-    if not batch:
-        f = float(f)
+    f = np.where(np.isnan(logdet), np.inf, f)
     if not grad:
         return f, None, None
     PTP = P @ T @ P
     g_sigma = 0.5 * N * (P - PTP)
     g_mu = -N * np.einsum("...ij,...j->...i", P, d) if meanstructure else None
     return f, g_sigma, g_mu
+
+
+def batched_spd_inverse(A):
+    """Inverses and log-determinants of many symmetric positive definite matrices (..., p, p).
+
+    One LAPACK Cholesky factorisation and inversion per matrix (``dpotrf``/``dpotri``) costs about
+    half of NumPy's batched LU inverse plus a batched Cholesky.  A matrix that is not positive
+    definite gets NaN (inverse and log-determinant).
+    """
+    shape = A.shape
+    p = shape[-1]
+    A2 = A.reshape(-1, p, p)
+    P = np.empty(A2.shape)
+    logdet = np.empty(len(A2))
+    for b in range(len(A2)):
+        c, info = _dpotrf(A2[b], lower=True, clean=False)
+        if info == 0:
+            logdet[b] = 2.0 * np.log(np.diagonal(c)).sum()
+            c, info = _dpotri(c, lower=True)
+        if info != 0:
+            P[b], logdet[b] = np.nan, np.nan
+        else:
+            P[b] = c                                    # the lower triangle holds the inverse
+    iu = _triu_pairs(p)
+    P[:, iu[0], iu[1]] = P[:, iu[1], iu[0]]
+    return P.reshape(shape), logdet.reshape(shape[:-2])
+
+
+def _triu_pairs(p, _cache={}):
+    if p not in _cache:
+        _cache[p] = np.triu_indices(p, 1)
+    return _cache[p]
 
 
 def spd_inverse(A):
