@@ -37,6 +37,14 @@ class SEMResult:
     warnings : list of str
         Statistical trouble found while fitting (also issued with ``warnings.warn``).
     converged : bool
+
+    Notes
+    -----
+    The fit computes what lavaan's ``sem()`` computes: estimates, standard errors, the model and
+    baseline tests (with the Yuan-Bentler scaling for MLR) and the admissibility checks, whose
+    warnings are issued at once.  ``parameters`` (with the standardized solution),
+    ``fit_measures`` and ``r2`` are computed on first access and cached, as lavaan computes
+    ``parameterEstimates()``, ``fitMeasures()`` and ``lavInspect(fit, "r2")`` on request.
     """
 
     def __init__(self):
