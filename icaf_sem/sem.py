@@ -16,21 +16,16 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .errors import (ConvergenceWarning, DataError, DataWarning, HeywoodWarning, IdentificationError,
-                     IdentificationWarning, ModelSpecificationError, NotPositiveDefiniteWarning)
-from .estimation import fit_measures as fm
-from .estimation import inference
-from .estimation.core import Core, estimate, yuan_bentler
+from .errors import (DataError, DataWarning, IdentificationError, ModelSpecificationError,
+                     NotPositiveDefiniteWarning)
+from .estimation.core import estimate
 from .estimation.samplestats import GroupData
-from .model.matrices import GroupRAM
-from .model.partable import ParTable, build_partable
+from .model.partable import build_partable
 from .model.syntax import parse_model
 
 ESTIMATORS = ("ML", "MLR")
 MISSING = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}
-Z975 = stats.norm.ppf(0.975)
 
 
 def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str = "listwise",
@@ -211,7 +206,6 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
         ev = np.linalg.eigvalsh(S)
         if ev.min() <= 1e-10 * max(1.0, ev.max()):
             where = f" in group {d.label!r}" if group is not None else ""
-            from .errors import NotPositiveDefiniteWarning
             warnings.warn(NotPositiveDefiniteWarning(
                 f"the sample covariance matrix{where} is not positive definite (smallest eigenvalue {ev.min():.3g}): "
                 "some variables are linear combinations of others or there are too few rows; drop redundant items"))

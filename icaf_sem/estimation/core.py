@@ -5,13 +5,10 @@ each bootstrap draw) call.  It knows nothing about DataFrames or reporting.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
-from ..errors import ConvergenceWarning, IdentificationWarning, NotPositiveDefiniteWarning
 from ..model.matrices import GroupRAM
 from ..model.partable import ParTable
 from .objectives import Objective, spd_inverse

@@ -88,7 +88,6 @@ def modification_indices(result) -> pd.DataFrame:
     ft = pt.table.iloc[fixed_rows]
     cands = [(int(r["group"]), r["lhs"], r["op"], r["rhs"]) for _, r in ft.iterrows()] + list(cands)
     N = core.ntotal
-    weights = [d.N / N for d in core.datas]
     info = expected_information_data(rams, core.datas, theta)
     obj = Objective(rams, core.datas)
     _, grad = obj.value_and_grad(theta)
@@ -106,7 +105,6 @@ def modification_indices(result) -> pd.DataFrame:
         mi = N * g * g / vd
         epc = -g / vd
     # standardized EPC, as lavaan's standardize_lv/all applied to |epc| with the sign kept
-    est_tab = result.parameters
     sepc_lv = np.full(len(cands), np.nan)
     sepc_all = np.full(len(cands), np.nan)
     lvset = set(pt.names.lv)

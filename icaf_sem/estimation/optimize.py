@@ -15,7 +15,7 @@ import numpy as np
 from scipy import optimize as sopt
 from scipy.linalg.lapack import dposv as _dposv
 
-from .objectives import Objective, complete_moments_loss, spd_inverse_shared
+from .objectives import Objective, spd_inverse_shared
 
 
 # Convergence: the largest absolute gradient of -logL/N below 1e-7.  lavaan (nlminb, rel.tol 1e-10)

@@ -28,7 +28,7 @@ flawed, and the clean wave that cleaning must produce.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
