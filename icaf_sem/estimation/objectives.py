@@ -87,17 +87,23 @@ def spd_inverse(A):
     return out, logdet
 
 
-_LAST_INVERSE: list = [None, None]
+_LAST_INVERSE = (None, None)
 
 
 def spd_inverse_shared(sigma):
     """:func:`spd_inverse`, reusing the last result when ``sigma`` is the same read-only array
-    (the model's memoised implied matrix: the loss and the information ask for the same one)."""
-    if _LAST_INVERSE[0] is sigma and not sigma.flags.writeable:
-        return _LAST_INVERSE[1]
+    (the model's memoised implied matrix: the loss and the information ask for the same one).
+
+    The pair is replaced in one assignment, so concurrent fits in threads never see a matrix
+    with another one's inverse; holding ``sigma`` keeps its identity from being reused.
+    """
+    global _LAST_INVERSE
+    last_sigma, last_out = _LAST_INVERSE
+    if last_sigma is sigma and not sigma.flags.writeable:
+        return last_out
     out = spd_inverse(sigma)
     if not sigma.flags.writeable:
-        _LAST_INVERSE[0], _LAST_INVERSE[1] = sigma, out
+        _LAST_INVERSE = (sigma, out)
     return out
 
 
