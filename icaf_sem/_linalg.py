@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg.lapack import dpotrf as _dpotrf, dpotri as _dpotri
 
 
 def safe_logdet(a):
@@ -10,17 +11,50 @@ def safe_logdet(a):
 
 
 def is_pd(a, tol: float = 0.0) -> bool:
+    """Whether the smallest eigenvalue of the symmetric matrix ``a`` exceeds ``tol`` (<= 0).
+
+    A successful Cholesky factorisation proves positive definiteness cheaply; only when it
+    fails are the eigenvalues computed (a semidefinite matrix passes a negative ``tol``).
+    """
+    if np.all(np.isfinite(a)) and _dpotrf(a, lower=False)[1] == 0:
+        return True
     try:
         ev = np.linalg.eigvalsh(a)
     except np.linalg.LinAlgError:
         return False
-    return bool(np.all(ev > tol * max(1.0, abs(ev).max())))
+    return bool(ev.min() > tol) if tol < 0 else bool(ev.min() > 0)
 
 
-def sym_inv(a):
-    """Inverse of a symmetric matrix, symmetrised."""
-    inv = np.linalg.inv(a)
+def sym_inv(a, pinv_if_singular: bool = False):
+    """Inverse of a symmetric matrix, symmetrised.
+
+    A singular ``a`` raises ``np.linalg.LinAlgError``, or with ``pinv_if_singular`` gives the
+    pseudo-inverse.
+    """
+    try:
+        inv = np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        if not pinv_if_singular:
+            raise
+        inv = np.linalg.pinv(a)
     return 0.5 * (inv + inv.T)
+
+
+def spd_inverse(a):
+    """Inverse and log-determinant of one symmetric positive definite matrix by its Cholesky
+    factor (LAPACK ``dpotrf``/``dpotri``: far less overhead than ``np.linalg.inv`` on small
+    matrices).  Returns ``(None, nan)`` when ``a`` is not positive definite."""
+    c, info = _dpotrf(a, lower=False)          # the lower triangle of c is zero (clean=True)
+    if info != 0:
+        return None, np.nan
+    dg = np.diagonal(c)
+    logdet = 2.0 * np.log(dg).sum()
+    inv, info = _dpotri(c, lower=False)        # fills the upper triangle only
+    if info != 0:
+        return None, np.nan
+    out = inv + inv.T
+    out.flat[::len(dg) + 1] = np.diagonal(inv)
+    return out, logdet
 
 
 _CONTROLLER = None

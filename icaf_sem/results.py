@@ -15,6 +15,7 @@ from scipy import stats
 from .errors import ConvergenceWarning, HeywoodWarning, IdentificationWarning, NotPositiveDefiniteWarning
 from .estimation import fit_measures as fm
 from .estimation import robust as fiml_post
+from ._linalg import is_pd
 from .estimation.core import Core, estimate, yuan_bentler
 
 PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue",
@@ -131,14 +132,14 @@ class SEMResult:
         core = self._core
         for g, ram in enumerate(core.rams):
             sig, _ = ram.implied(core.theta)
-            if not _is_pd(sig):
+            if not is_pd(sig):
                 where = f" in group {self.group_labels[g]!r}" if self.group else ""
                 self._warn(NotPositiveDefiniteWarning, f"the model-implied covariance matrix{where} is not positive "
                            "definite; the solution is not admissible")
             if ram.lv:
                 sall, _ = self._group_implied(g)
                 psi = sall[ram.p:, ram.p:]
-                if not _is_pd(psi, tol=-1e-10):
+                if not is_pd(psi, tol=-1e-10):
                     self._warn(NotPositiveDefiniteWarning, "the covariance matrix of the latent variables is not "
                                "positive definite (a latent correlation beyond ±1?); inspect the latent covariances")
 
@@ -154,12 +155,10 @@ class SEMResult:
                        "to a small positive value, or collect more data")
         cov = np.flatnonzero(var & (lhs != rhs))
         if len(cov):
-            # std.all of a covariance row: est / sqrt(|var_lhs| |var_rhs|), the (residual) variance
-            # rows of the same group (as in _standardize)
-            vrow = {(grp[i], lhs[i]): abs(est[i]) for i in np.flatnonzero(var & (lhs == rhs))}
+            sd_l, sd_r = self._residual_sds(est)
             for i in cov:
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    std = est[i] / np.sqrt(vrow.get((grp[i], lhs[i]), np.nan) * vrow.get((grp[i], rhs[i]), np.nan))
+                    std = est[i] / (sd_l[i] * sd_r[i])          # the std.all of the table
                 if abs(std) > 1:
                     self._warn(HeywoodWarning, f"the standardized covariance {lhs[i]} ~~ {rhs[i]} is {std:.3f}, "
                                "beyond ±1: the solution is not admissible")
@@ -258,6 +257,17 @@ class SEMResult:
             cols.append(val)
         return np.column_stack(cols) if cols else np.zeros((len(draws), 0))
 
+    def _residual_sds(self, est):
+        """Per row: the square roots of |est| of the lhs's and the rhs's (residual) variance rows in
+        the same group (NaN where there is none); std.all of a covariance is est / (sd_l sd_r)."""
+        a = self._core.pt.arrays()
+        op, lhs, rhs, grp = a["op"], a["lhs"], a["rhs"], a["group"]
+        vrows = np.flatnonzero((op == "~~") & (lhs == rhs))
+        sd = {(grp[i], lhs[i]): np.sqrt(abs(est[i])) for i in vrows}
+        sd_l = np.array([sd.get(k, np.nan) for k in zip(grp, lhs)], dtype=float)
+        sd_r = np.array([sd.get(k, np.nan) for k in zip(grp, rhs)], dtype=float)
+        return sd_l, sd_r
+
     def _standardize(self, est):
         """lavaan's std.lv and std.all (``lav_standardize_lv``/``lav_standardize_all``), vectorised."""
         core = self._core
@@ -268,6 +278,7 @@ class SEMResult:
         op, lhs, rhs, grp = a["op"], a["lhs"], a["rhs"], a["group"]
         lhs_lv = np.array([x in lvset for x in lhs])
         rhs_lv = np.array([x in lvset for x in rhs])
+        sd_l, sd_r = self._residual_sds(est)      # for the (residual) covariances
         for g, ram in enumerate(core.rams):
             A, S, v = ram.matrices(core.theta)
             B = np.linalg.inv(np.eye(ram.m) - A)
@@ -278,10 +289,6 @@ class SEMResult:
             sel = grp == ram.group
             li = np.array([pos.get(x, 0) for x in lhs])
             ri = np.array([pos.get(x, 0) for x in rhs])
-            # residual (co)variances: |est| of the variance rows, for cov_std
-            resvar = np.full(ram.m, np.nan)
-            vrows = sel & (op == "~~") & (lhs == rhs)
-            resvar[li[vrows]] = np.abs(est[vrows])
             with np.errstate(invalid="ignore", divide="ignore"):
                 m = sel & (op == "=~")
                 std_lv[m] = est[m] * sd[li[m]] / np.where(rhs_lv[m], sd[ri[m]], 1.0)
@@ -293,7 +300,7 @@ class SEMResult:
                 std_all[m] = est[m] / var[li[m]]
                 std_lv[m] = np.where(lhs_lv[m], est[m] / var[li[m]], est[m])
                 m = sel & (op == "~~") & (lhs != rhs)
-                a, b = np.sqrt(resvar[li[m]]), np.sqrt(resvar[ri[m]])
+                a, b = sd_l[m], sd_r[m]
                 val = est[m] / (a * b)
                 std_all[m] = val
                 both, one_lv = lhs_lv[m] & rhs_lv[m], lhs_lv[m] ^ rhs_lv[m]
@@ -613,9 +620,9 @@ class BaselineTest:
 
     @classmethod
     def closed_form(cls, core: Core) -> "BaselineTest":
+        from .estimation.core import n_moments
         ov_x = core.pt.names.ov_x
-        ms = core.pt.meanstructure
-        chisq, df = 0.0, 0
+        chisq, npar = 0.0, 0
         for g, d in enumerate(core.datas):
             S = core.h1[g][0]
             p = S.shape[0]
@@ -623,26 +630,8 @@ class BaselineTest:
             yi = [i for i in range(p) if i not in xi]
             ld_x = np.linalg.slogdet(S[np.ix_(xi, xi)])[1] if xi else 0.0
             chisq += d.N * (np.log(np.diag(S)[yi]).sum() + ld_x - np.linalg.slogdet(S)[1])
-            nx, ny = len(xi), len(yi)
-            moments = p * (p + 1) // 2 + (p if ms else 0) - nx * (nx + 1) // 2 - (nx if ms else 0)
-            df += moments - ny - (ny if ms else 0)
-        return cls(max(float(chisq), 0.0), int(df))
-
-
-def _is_pd(a, tol=0.0) -> bool:
-    """Whether the smallest eigenvalue of the symmetric matrix ``a`` exceeds ``tol`` (<= 0).
-
-    A successful Cholesky factorisation proves positive definiteness cheaply; only when it
-    fails are the eigenvalues computed (a semidefinite matrix passes a negative ``tol``).
-    """
-    from scipy.linalg.lapack import dpotrf
-    if np.all(np.isfinite(a)) and dpotrf(a, lower=False)[1] == 0:
-        return True
-    try:
-        ev = np.linalg.eigvalsh(a)
-    except np.linalg.LinAlgError:
-        return False
-    return bool(ev.min() > tol) if tol < 0 else bool(ev.min() > 0)
+            npar += len(yi) * (2 if core.pt.meanstructure else 1)     # variances (and means) of the y's
+        return cls(max(float(chisq), 0.0), n_moments(core.pt, core.datas) - npar)
 
 
 def _clean(v):

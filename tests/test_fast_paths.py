@@ -15,7 +15,7 @@ import pytest
 
 import icaf_sem
 from icaf_sem.estimation.core import _checked_inverse
-from icaf_sem.estimation.objectives import spd_inverse
+from icaf_sem._linalg import spd_inverse
 from icaf_sem.model.matrices import GroupRAM
 from icaf_sem.model.partable import build_partable, variable_names
 from icaf_sem.model.syntax import parse_model

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..model.matrices import GroupRAM
 from ..model.partable import ParTable
-from .objectives import Objective, spd_inverse
+from .._linalg import spd_inverse
+from .objectives import Objective
 from .optimize import expected_information, fisher_scoring, quasi_newton, start_values
 from .samplestats import GroupData, logl_complete
 from . import inference

@@ -7,8 +7,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.linalg import lapack
 
+from .._linalg import spd_inverse, sym_inv
 from .objectives import pattern_inverses
 
 
@@ -132,12 +132,6 @@ def pattern_q(P, patterns):
     return Q
 
 
-def _inverse(sigma):
-    """Sigma^-1, symmetrised."""
-    P = np.linalg.inv(sigma)
-    return 0.5 * (P + P.T)
-
-
 def moment_hessian(data, sigma, mu, meanstructure):
     """Hessian of the group's -logL (total, not per case) w.r.t. (mu, vech Sigma) at (sigma, mu).
 
@@ -153,7 +147,7 @@ def moment_hessian(data, sigma, mu, meanstructure):
     Rows/columns are (mu, vech Sigma), or vech Sigma alone without a mean structure.
     """
     p = sigma.shape[0]
-    P = _inverse(sigma)
+    P = sym_inv(sigma)
     if data.has_missing:
         n_g, means, covs = data.pat
         Q = pattern_q(P, data.patterns)
@@ -182,7 +176,7 @@ def h1_scores(data, sigma, mu, meanstructure):
     doubled off the diagonal (Sigma symmetric).  Complete data without a mean structure are
     centred at the sample mean.
     """
-    P = _inverse(sigma)
+    P = sym_inv(sigma)
     ci, ri = _vech_pairs(P.shape[0])
     if data.has_missing:
         pats = data.patterns
@@ -243,12 +237,8 @@ def h1_information_inverse(data, sigma, mu, meanstructure, keep):
 
 def _spd_inverse(A):
     """Inverse of a symmetric positive definite matrix from its Cholesky factor (LU if not positive definite)."""
-    c, info = lapack.dpotrf(A, lower=False)
-    if info == 0:
-        inv, info = lapack.dpotri(c, lower=False)
-        if info == 0:
-            return np.triu(inv) + np.triu(inv, 1).T        # potri fills the upper triangle only
-    return np.linalg.inv(A)
+    inv, _ = spd_inverse(A)
+    return inv if inv is not None else np.linalg.inv(A)
 
 
 def h1_saturated_scores(data, sigma, mu, meanstructure):

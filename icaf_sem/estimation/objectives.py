@@ -8,8 +8,12 @@ parameters through the RAM matrices (:meth:`GroupRAM.gradient_chain`).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.linalg.lapack import dpotrf as _dpotrf, dpotri as _dpotri
+
+from .._linalg import spd_inverse
 
 LOG2PI = np.log(2 * np.pi)
 
@@ -64,53 +68,16 @@ def batched_spd_inverse(A):
     return P.reshape(shape), logdet.reshape(shape[:-2])
 
 
-def _triu_pairs(p, _cache={}):
-    if p not in _cache:
-        _cache[p] = np.triu_indices(p, 1)
-    return _cache[p]
-
-
-def spd_inverse(A):
-    """Inverse and log-determinant of one symmetric positive definite matrix by its Cholesky
-    factor (LAPACK ``dpotrf``/``dpotri``: far less overhead than ``np.linalg.inv`` on small
-    matrices).  Returns ``(None, nan)`` when ``A`` is not positive definite."""
-    c, info = _dpotrf(A, lower=False)          # the lower triangle of c is zero (clean=True)
-    if info != 0:
-        return None, np.nan
-    dg = np.diagonal(c)
-    logdet = 2.0 * np.log(dg).sum()
-    inv, info = _dpotri(c, lower=False)        # fills the upper triangle only
-    if info != 0:
-        return None, np.nan
-    out = inv + inv.T
-    out.flat[::len(dg) + 1] = np.diagonal(inv)
-    return out, logdet
-
-
-_LAST_INVERSE = (None, None)
-
-
-def spd_inverse_shared(sigma):
-    """:func:`spd_inverse`, reusing the last result when ``sigma`` is the same read-only array
-    (the model's memoised implied matrix: the loss and the information ask for the same one).
-
-    The pair is replaced in one assignment, so concurrent fits in threads never see a matrix
-    with another one's inverse; holding ``sigma`` keeps its identity from being reused.
-    """
-    global _LAST_INVERSE
-    last_sigma, last_out = _LAST_INVERSE
-    if last_sigma is sigma and not sigma.flags.writeable:
-        return last_out
-    out = spd_inverse(sigma)
-    if not sigma.flags.writeable:
-        _LAST_INVERSE = (sigma, out)
-    return out
+@functools.lru_cache(maxsize=8)
+def _triu_pairs(p):
+    """Row and column indices of the strict upper triangle of a p x p matrix."""
+    return np.triu_indices(p, 1)
 
 
 def _complete_moments_loss_one(sigma, mu, N, S, ybar, meanstructure, grad):
     """:func:`complete_moments_loss` for one (Sigma, mu)."""
     p = S.shape[-1]
-    P, logdet = spd_inverse_shared(sigma)
+    P, logdet = spd_inverse(sigma)
     if P is None:
         return np.inf, None, None
     T = S

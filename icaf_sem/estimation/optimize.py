@@ -15,7 +15,8 @@ import numpy as np
 from scipy import optimize as sopt
 from scipy.linalg.lapack import dposv as _dposv
 
-from .objectives import Objective, spd_inverse_shared
+from .._linalg import spd_inverse, sym_inv
+from .objectives import Objective
 
 
 # Convergence: the largest absolute gradient of -logL/N below 1e-7.  lavaan (nlminb, rel.tol 1e-10)
@@ -137,7 +138,7 @@ def _expected_information_rank2(ram, theta):
     (P = Sigma^-1) the trace tr(P D_k P D_l) is 2 (b_kl b_lk + a_kl c_kl).
     """
     U, V, d_mu, sigma = ram.delta_factors(theta)
-    P, _ = spd_inverse_shared(sigma)
+    P, _ = spd_inverse(sigma)
     if P is None:
         P = np.linalg.inv(sigma)
     PU = U @ P
@@ -170,7 +171,7 @@ def fisher_scoring(objective: Objective, rams, weights, theta0, max_iter=300, to
     f, g = objective.value_and_grad(theta)
     if not np.isfinite(f):
         return theta, f, False, 0
-    Hinv = _sym_inv(info0) if info0 is not None else None
+    Hinv = sym_inv(info0, pinv_if_singular=True) if info0 is not None else None
     secant = info0 is not None
     for it in range(1, max_iter + 1):
         if secant:
@@ -187,7 +188,7 @@ def fisher_scoring(objective: Objective, rams, weights, theta0, max_iter=300, to
                 except np.linalg.LinAlgError:
                     step = -np.linalg.lstsq(H, g, rcond=None)[0]
             if np.max(np.abs(g)) < switch:
-                secant, Hinv = True, _sym_inv(H)
+                secant, Hinv = True, sym_inv(H, pinv_if_singular=True)
         if not np.all(np.isfinite(step)) or step @ g >= 0:
             H = expected_information(rams, weights, theta)
             step = -np.linalg.lstsq(H, g, rcond=None)[0]
@@ -217,15 +218,6 @@ def fisher_scoring(objective: Objective, rams, weights, theta0, max_iter=300, to
                 Hinv = (Hinv - r * (np.outer(Hy, sv) + np.outer(sv, Hy))
                         + (r * r * (yv @ Hy) + r) * np.outer(sv, sv))
     return theta, f, bool(np.max(np.abs(g)) < 1e-6), max_iter
-
-
-def _sym_inv(H):
-    """Inverse of a symmetric matrix (pseudo-inverse when singular), symmetrised."""
-    try:
-        Hi = np.linalg.inv(H)
-    except np.linalg.LinAlgError:
-        Hi = np.linalg.pinv(H)
-    return 0.5 * (Hi + Hi.T)
 
 
 def quasi_newton(objective: Objective, theta0, hess_inv0=None, max_iter=2000, gtol=GTOL):

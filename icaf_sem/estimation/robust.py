@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._linalg import sym_inv
 from . import fit_measures as fm
 from . import inference
 from .core import Core
@@ -24,7 +25,7 @@ from .optimize import _drop_x, expected_information
 
 def _pattern_weights(data, sigma):
     """Q_g of every missing-data pattern at ``sigma`` (G, p, p) and the pattern fractions n_g / N."""
-    Q = inference.pattern_q(inference._inverse(sigma), data.patterns)
+    Q = inference.pattern_q(sym_inv(sigma), data.patterns)
     return Q, data.pat[0] / data.N
 
 

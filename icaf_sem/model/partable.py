@@ -119,13 +119,6 @@ class ParTable:
             self.__dict__["_arrays"] = cache
         return cache
 
-    def seed_arrays(self, cols: dict):
-        """Set the :meth:`arrays` cache from the arrays ``table`` was built from (the same values)."""
-        cache = dict(cols)
-        cache["npar"] = int(cache["free"].max()) if len(cache["free"]) else 0
-        cache["_table"] = self.table
-        self.__dict__["_arrays"] = cache
-
     def changed(self):
         """Forget the cached arrays after an in-place change of ``table``."""
         self.__dict__.pop("_arrays", None)
@@ -371,22 +364,14 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
             raise ModelSpecificationError(f"line {s.line}: inequality constraints (`{s.lhs} {s.op} {s.rhs}`) are not "
                                           "supported; remove the constraint")
     ids = np.arange(1, n + 1)
-    cols = {"lhs": np.array([r["lhs"] for r in rows], dtype=object),
-            "op": np.array([r["op"] for r in rows], dtype=object),
-            "rhs": np.array([r["rhs"] for r in rows], dtype=object),
-            "group": np.array([r["group"] for r in rows], dtype=int),
-            "free": free_idx, "ustart": ustart, "exo": np.array([r["exo"] for r in rows], dtype=int),
-            "label": np.array(labels_list, dtype=object),
-            "start": np.array([r["start"] for r in rows] + [None], dtype=object)[:-1]}
     t = pd.DataFrame({
-        "id": ids, "lhs": cols["lhs"], "op": cols["op"], "rhs": cols["rhs"], "group": cols["group"],
-        "user": np.array([r["user"] for r in rows], dtype=int), "free": free_idx, "ustart": ustart,
-        "exo": cols["exo"], "label": cols["label"], "plabel": np.array([f".p{i}." for i in ids], dtype=object),
-        "start": cols["start"], "line": np.array([r["line"] for r in rows], dtype=int)})
-    out = ParTable(table=t, names=names, defined=defined, ngroups=ngroups,
-                   group_labels=group_labels, meanstructure=meanstructure)
-    out.seed_arrays(cols)
-    return out
+        "id": ids, "lhs": [r["lhs"] for r in rows], "op": [r["op"] for r in rows], "rhs": [r["rhs"] for r in rows],
+        "group": np.array([r["group"] for r in rows], dtype=int), "user": np.array([r["user"] for r in rows], dtype=int),
+        "free": free_idx, "ustart": ustart, "exo": np.array([r["exo"] for r in rows], dtype=int),
+        "label": labels_list, "plabel": [f".p{i}." for i in ids],
+        "start": pd.Series([r["start"] for r in rows], dtype=object), "line": [r["line"] for r in rows]})
+    return ParTable(table=t, names=names, defined=defined, ngroups=ngroups,
+                    group_labels=group_labels, meanstructure=meanstructure)
 
 
 def _renumber(free: np.ndarray) -> np.ndarray:
