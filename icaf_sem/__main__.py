@@ -1,0 +1,2 @@
+from icaf_sem.cli import main
+raise SystemExit(main())
