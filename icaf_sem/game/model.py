@@ -559,6 +559,10 @@ class Game:
 
     # ------------------------------------------------------------------ equilibria
     @cached_property
+    def _jacobian_fn(self):
+        return sp.lambdify([*self.state, *self.param_symbols.values()], self.jacobian, modules="numpy")
+
+    @cached_property
     def vertices(self) -> list:
         return list(itertools.product((0, 1), repeat=self.n_players))
 
@@ -579,7 +583,7 @@ class Game:
         return ", ".join(p.strategy_names.get(p.strategies[1 - int(b)], {}).get(lang) or p.strategies[1 - int(b)]
                          for p, b in zip(self.players, v))
 
-    def equilibria(self, values: Optional[Mapping[str, float]] = None) -> list:
+    def equilibria(self, values: Optional[Mapping[str, float]] = None, *, mixed: bool = True) -> list:
         """Every rest point at the parameter values: vertices, then mixed ones on faces, then interior ones.
 
         Mixed rest points are solutions of ``ΔU_i = 0`` for the players strictly
@@ -590,15 +594,19 @@ class Game:
         and reported in ``self.degenerate``.
         """
         subs = self._subs(values)
-        J_num = self.jacobian.subs(subs)
+        vals = {**self.values, **(values or {})}
+        pvals = [float(vals[n]) for n in self.param_symbols]
+        jac = self._jacobian_fn
+        lam_all = self.vertex_eigenvalue_function()(**{k: float(v) for k, v in vals.items()})
         out = []
-        for v in self.vertices:
+        for a, v in enumerate(self.vertices):
             lam = self.vertex_eigenvalues[v]
-            J = sp.diag(*lam)
-            ev = np.array([float(e.subs(subs)) for e in lam])
-            out.append(Equilibrium("pure", tuple(float(a) for a in v), "(" + ", ".join(map(str, v)) + ")", tuple(v),
-                                   J, np.diag(ev), lam, ev))
+            ev = np.asarray(lam_all[a], dtype=float)
+            out.append(Equilibrium("pure", tuple(float(c) for c in v), "(" + ", ".join(map(str, v)) + ")", tuple(v),
+                                   sp.diag(*lam), np.diag(ev), lam, ev))
         self.degenerate = []
+        if not mixed:
+            return out
         n = self.n_players
         du_num = {p: sp.expand(self.delta_u[p].subs(subs)) for p in self.player_ids}
         for status in itertools.product((0, 1, None), repeat=n):
@@ -612,7 +620,7 @@ class Game:
                 self.degenerate.append({"face": status, "reason": "a payoff difference is identically zero"})
                 continue
             try:
-                sols = sp.solve(eqs, unknowns, dict=True)
+                sols = _solve(eqs, unknowns)
             except (NotImplementedError, ValueError):
                 self.degenerate.append({"face": status, "reason": "sympy could not solve the system"})
                 continue
@@ -633,8 +641,7 @@ class Game:
                 point = [float(status[k]) if status[k] is not None else None for k in range(n)]
                 for k, val in zip(free, vals):
                     point[k] = val
-                at = {self.state[k]: (status[k] if status[k] is not None else sol[self.state[k]]) for k in range(n)}
-                Jv = np.array(J_num.subs(at).evalf(30).tolist(), dtype=complex).real
+                Jv = np.array(jac(*point, *pvals), dtype=float)
                 ev = np.linalg.eigvals(Jv)
                 kind = "interior" if len(free) == n else "mixed"
                 expr = None
@@ -657,7 +664,7 @@ class Game:
         if linear:
             sol = sp.solve(eqs, self.state, dict=True)
             if len(sol) == 1 and all(s in sol[0] for s in self.state):
-                res = tuple(sp.simplify(sol[0][s]) for s in self.state)
+                res = tuple(sp.cancel(sp.together(sol[0][s])) for s in self.state)
         self._interior_cache = res
         return res
 
@@ -678,7 +685,7 @@ class Game:
                          "condition": " and ".join(f"{e} < 0" for e in lam if not (e.is_number and e < 0)) or "always"})
         return pd.DataFrame(rows)
 
-    def ess_table(self, values: Optional[Mapping[str, float]] = None) -> pd.DataFrame:
+    def ess_table(self, values: Optional[Mapping[str, float]] = None, *, mixed: bool = True) -> pd.DataFrame:
         """The ESS table at the parameter values: one row per rest point.
 
         Columns: ``profile``, ``kind``, ``strategies``, one eigenvalue column per
@@ -688,9 +695,10 @@ class Game:
         ``note``.  Only strict Nash equilibria (pure profiles with every
         eigenvalue negative) can be asymptotically stable in an asymmetric
         multi-population game (Selten 1980); mixed rest points are never ESS.
+        ``mixed=False`` lists the pure profiles only (faster: no polynomial solving).
         """
         rows = []
-        for eq in self.equilibria(values):
+        for eq in self.equilibria(values, mixed=mixed):
             ev = np.asarray(eq.eigenvalues)
             re = np.real(ev)
             scale = max(1.0, float(np.max(np.abs(ev))) if ev.size else 1.0)
@@ -733,11 +741,15 @@ class Game:
 
     def ess(self, values: Optional[Mapping[str, float]] = None) -> list:
         """The ESS profiles (tuples of 0/1) at the parameter values."""
-        t = self.ess_table(values)
+        t = self.ess_table(values, mixed=False)
         return [tuple(int(round(a)) for a in eq_point(r)) for _, r in t[t["ess"]].iterrows()]
 
     def vertex_eigenvalue_function(self):
         """``f(params dict of arrays) -> array (..., 2^n, n)``: vertex eigenvalues, vectorised over parameter grids."""
+        return self._vertex_eigenvalue_fn
+
+    @cached_property
+    def _vertex_eigenvalue_fn(self):
         params = list(self.param_symbols.values())
         names = list(self.param_symbols)
         fns = [[sp.lambdify(params, e, modules="numpy") for e in self.vertex_eigenvalues[v]] for v in self.vertices]
@@ -770,6 +782,22 @@ class Game:
 SELTEN_NOTE = ("In an asymmetric (multi-population) game only strict Nash equilibria can be evolutionarily stable "
                "(Selten 1980): a pure profile is an ESS exactly when every eigenvalue of the replicator Jacobian there "
                "is negative, and mixed rest points are never ESS.")
+
+
+def _solve(eqs, unknowns) -> list:
+    """Solutions of a polynomial system with rational coefficients; linear systems by elimination (fast)."""
+    try:
+        linear = all(sp.Poly(e, *unknowns).total_degree() <= 1 for e in eqs)
+    except sp.PolynomialError:
+        linear = False
+    if linear:
+        A, b = sp.linear_eq_to_matrix(eqs, unknowns)
+        sol = sp.linsolve((A, b), unknowns)
+        out = []
+        for tup in sol:
+            out.append(dict(zip(unknowns, tup)))
+        return out
+    return sp.solve(eqs, unknowns, dict=True)
 
 
 def eq_point(row) -> tuple:

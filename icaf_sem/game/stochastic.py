@@ -404,7 +404,7 @@ def stochastic_stability(game, sigmas: Sequence[float], *, noise: str = "x(1-x)"
     """
     if noise not in NOISES:
         raise ModelSpecificationError(f"noise={noise!r} is not supported; use 'x(1-x)' or 'x'")
-    t = game.ess_table(values)
+    t = game.ess_table(values, mixed=False)
     pure = t[t["kind"] == "pure"]
     rows = []
     for s in sigmas:
