@@ -19,7 +19,7 @@ def _plt():
     return plt_()
 
 
-def trajectories(results: Sequence, *, n_sample: int = 12, title: Optional[str] = None):
+def trajectories(results: Sequence, *, n_sample: int = 8, title: Optional[str] = None):
     """One panel per noise intensity: mean share of each population over the paths that stayed
     inside [0, 1] (thick) and a few sample paths (thin).
 

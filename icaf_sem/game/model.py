@@ -50,6 +50,8 @@ __all__ = ["Game", "Player", "Parameter", "load_game", "builtin_game_path", "par
 _DEFAULT_VARS = ["x", "y", "z", "u", "v", "w"]
 _RESERVED = {"sigma", "t", "dt", "dW", "E", "I", "pi", "S_", "N", "O", "Q"}
 _TOL = 1e-9
+_SYMBOLIC_CACHES = ("expected_payoffs", "delta_u", "replicator", "jacobian", "vertices", "vertex_eigenvalues",
+                    "_jacobian_fn", "_vertex_eigenvalue_fn", "_interior_cache")
 
 
 # --------------------------------------------------------------------------- safe expressions
@@ -436,6 +438,9 @@ class Game:
         g = Game(name=self.name, players=self.players, parameters=params, payoff=self.payoff,
                  description=self.description, source=self.source, languages=self.languages, survey=self.survey,
                  simulation=self.simulation, sweeps=self.sweeps, references=self.references)
+        for key in _SYMBOLIC_CACHES:       # value-free derivations are shared, not redone
+            if key in self.__dict__:
+                g.__dict__[key] = self.__dict__[key]
         return g
 
     # ------------------------------------------------------------------ basics
@@ -593,11 +598,19 @@ class Game:
         parameters.  A continuum of rest points (a degenerate game) is skipped
         and reported in ``self.degenerate``.
         """
-        subs = self._subs(values)
         vals = {**self.values, **(values or {})}
+        key = (tuple(sorted((k, float(v)) for k, v in vals.items())), mixed)
+        cache = self.__dict__.setdefault("_eq_cache", {})
+        if key not in cache:
+            cache[key] = (self._equilibria(vals, mixed), list(getattr(self, "degenerate", [])))
+        eqs, self.degenerate = cache[key]
+        return list(eqs)
+
+    def _equilibria(self, vals, mixed):
+        subs = self._subs(vals)
         pvals = [float(vals[n]) for n in self.param_symbols]
         jac = self._jacobian_fn
-        lam_all = self.vertex_eigenvalue_function()(**{k: float(v) for k, v in vals.items()})
+        lam_all = self._vertex_eigenvalue_fn({k: float(v) for k, v in vals.items()})
         out = []
         for a, v in enumerate(self.vertices):
             lam = self.vertex_eigenvalues[v]
@@ -746,7 +759,15 @@ class Game:
 
     def vertex_eigenvalue_function(self):
         """``f(params dict of arrays) -> array (..., 2^n, n)``: vertex eigenvalues, vectorised over parameter grids."""
-        return self._vertex_eigenvalue_fn
+        raw = self._vertex_eigenvalue_fn
+        base = self.values
+
+        def f(**kw):
+            unknown = [k for k in kw if k not in base]
+            if unknown:
+                raise ModelSpecificationError(f"unknown parameter {unknown[0]!r}; fix: use one of {', '.join(base)}")
+            return raw({**base, **kw})
+        return f
 
     @cached_property
     def _vertex_eigenvalue_fn(self):
@@ -754,8 +775,7 @@ class Game:
         names = list(self.param_symbols)
         fns = [[sp.lambdify(params, e, modules="numpy") for e in self.vertex_eigenvalues[v]] for v in self.vertices]
 
-        def f(**kw):
-            vals = {**self.values, **kw}
+        def f(vals):
             args = [vals[n] for n in names]
             shape = np.broadcast(*[np.asarray(a, dtype=float) for a in args]).shape
             out = np.empty(shape + (len(self.vertices), self.n_players))

@@ -79,6 +79,10 @@ TEXT = {
         "sweeps": "参数扫描", "regions": "网格占比", "figures": "图",
         "fig_traj": "不同噪声强度下的演化轨迹", "fig_phase": "相图（σ = 0）", "fig_sweep": "参数扫描",
         "references": "参考文献",
+        "kind_pure": "纯策略", "kind_mixed": "混合（边界）", "kind_interior": "内部",
+        "stab_ESS": "演化稳定", "stab_unstable": "不稳定", "stab_saddle": "鞍点（不稳定）",
+        "stab_non-hyperbolic": "非双曲（不能由线性化判定）", "stab_centre/undetermined": "中心（不能由线性化判定）",
+        "stab_stable (linearised)": "线性化稳定",
     },
 }
 
@@ -235,7 +239,8 @@ class GameAnalysis:
         for r in self.ess.itertuples():
             strat = (g._profile_name(tuple(int(round(float(a))) for a in r.profile.strip("()").split(",")), lang)
                      if r.kind == "pure" else "—")
-            rows.append([e(r.profile), e(r.kind), e(strat), e(r.eigenvalues), e(r.signs), e(r.stability),
+            rows.append([e(r.profile), e(T.get("kind_" + r.kind, r.kind)), e(strat), e(r.eigenvalues), e(r.signs),
+                         e(T.get("stab_" + r.stability, r.stability)),
                          T["yes"] if r.ess else T["no"]])
         parts.append(table([T["profile"], T["kind"], T["strategies"], T["eigenvalues"], T["signs"], T["stability"],
                             T["is_ess"]], rows))
@@ -300,14 +305,14 @@ class GameAnalysis:
                         sims = [s for s in self.simulations if s.noise == noise and s.recorded is not None]
                         if sims:
                             nm = "trajectories_" + ("x" if noise == "x" else "x1mx")
-                            save_figure(F.trajectories(sims), fig_dir, nm)
+                            save_figure(F.trajectories(sims), fig_dir, nm, dpi=150)
                             figs[nm] = (nm, "fig_traj")
                 if self.game.n_players in (2, 3):
-                    save_figure(F.phase_portrait(self.game), fig_dir, "phase_portrait")
+                    save_figure(F.phase_portrait(self.game), fig_dir, "phase_portrait", dpi=150)
                     figs["phase_portrait"] = ("phase_portrait", "fig_phase")
                 for k, sw in enumerate(self.sweeps, 1):
                     nm = f"sweep_{k}_{sw.x}_{sw.y}"
-                    save_figure(F.sweep_heatmap(sw), fig_dir, nm)
+                    save_figure(F.sweep_heatmap(sw), fig_dir, nm, dpi=150)
                     figs[nm] = (nm, "fig_sweep")
             (stage / "results.json").write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False,
                                                            allow_nan=False), encoding="utf-8")
