@@ -536,20 +536,48 @@ class Game:
         return f
 
     def delta_u_rows(self, values: Optional[Mapping[str, float]] = None):
-        """``f(X) -> ΔU`` for ``X`` of shape (n_players, m) (one contiguous row per player): the fast form."""
+        """``f(X) -> ΔU`` for ``X`` of shape (n_players, m) (one contiguous row per player): the fast form.
+
+        When every ΔU is affine in the state at these values (as in games whose
+        payoffs are linear in the other players' shares), ``ΔU = A X + b`` is one
+        matrix product; otherwise the lambdified expressions are evaluated row by row.
+        """
         subs = self._subs(values)
         exprs = [sp.expand(self.delta_u[p].subs(subs)) for p in self.player_ids]
-        fn = sp.lambdify([self.state], exprs, modules="numpy", cse=True)
         n = self.n_players
+        affine = True
+        A = np.zeros((n, n))
+        b = np.zeros(n)
+        for i, e in enumerate(exprs):
+            try:
+                poly = sp.Poly(e, *self.state)
+            except sp.PolynomialError:
+                affine = False
+                break
+            if poly.total_degree() > 1:
+                affine = False
+                break
+            for monom, coef in poly.terms():
+                if sum(monom) == 0:
+                    b[i] = float(coef)
+                else:
+                    A[i, monom.index(1)] = float(coef)
+        if affine:
+            bcol = b[:, None]
 
-        def f(X):
-            out = fn(X)
-            if all(isinstance(o, np.ndarray) and o.shape == X.shape[1:] for o in out):
-                return np.stack(out)
-            res = np.empty_like(X)
-            for k in range(n):
-                res[k] = out[k]
-            return res
+            def f(X):
+                out = A @ X
+                out += bcol
+                return out
+            f.matrix = (A, b)
+        else:
+            fn = sp.lambdify([self.state], exprs, modules="numpy", cse=True)
+
+            def f(X):
+                res = np.empty_like(X)
+                for k, val in enumerate(fn(X)):
+                    res[k] = val
+                return res
         f.expressions = exprs
         return f
 

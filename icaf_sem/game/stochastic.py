@@ -221,26 +221,48 @@ def _replicator_paths(du, x0, *, sigma, noise, scheme, T, steps, paths, seed=Non
         return tr.result(X, dt)
     tr = _Tracker(X, steps, record_every, dt)
     mil = scheme == "milstein"
+    q = np.empty_like(X)
+    t1 = np.empty_like(X)
+    t2 = np.empty_like(X)
     for k in range(steps):
-        if not len(tr.idx):
+        m = len(tr.idx)
+        if not m:
             break
+        if q.shape[1] != m:
+            q, t1, t2 = q[:, :m], t1[:, :m], t2[:, :m]
         w = _noise(rng, dW, k, tr.idx, d, sq, dtype, buf)
-        q = X * (1.0 - X)
-        if noise == "x(1-x)":
-            inc = du(X) * dt + sigma * w
+        np.subtract(1.0, X, out=q)
+        q *= X                                     # q = x(1 - x)
+        D = du(X)
+        D *= dt
+        if noise == "x(1-x)":                      # X + q [ΔU dt + σ ΔW (+ σ²/2 (1 − 2X)(ΔW² − dt))]
+            np.multiply(w, sigma, out=t1)
+            D += t1
             if mil:
-                inc += (s2h * (w * w - dt)) * (1.0 - 2.0 * X)
-            Xn = X + q * inc
-        else:
-            inc = sigma * w
+                np.multiply(w, w, out=t1)
+                t1 -= dt
+                t1 *= s2h
+                np.multiply(X, -2.0, out=t2)
+                t2 += 1.0
+                t1 *= t2
+                D += t1
+            D *= q
+        else:                                      # X + q ΔU dt + X [σ ΔW (+ σ²/2 (ΔW² − dt))]
+            D *= q
+            np.multiply(w, sigma, out=t1)
             if mil:
-                inc += s2h * (w * w - dt)
-            Xn = X + q * du(X) * dt + X * inc
-        if Xn.min() < 0.0 or Xn.max() > 1.0:
-            out = ((Xn < 0.0) | (Xn > 1.0)).any(axis=0)
-            keep = tr.drop(k + 1, Xn, out)
-            Xn = Xn[:, keep]
-        X = Xn
+                np.multiply(w, w, out=t2)
+                t2 -= dt
+                t2 *= s2h
+                t1 += t2
+            t1 *= X
+            D += t1
+        X = X + D
+        if X.min() < 0.0 or X.max() > 1.0:
+            out = ((X < 0.0) | (X > 1.0)).any(axis=0)
+            keep = tr.drop(k + 1, X, out)
+            X = np.ascontiguousarray(X[:, keep])
+            q, t1, t2 = (np.empty_like(X) for _ in range(3))
         tr.record(k + 1, X)
     return tr.result(X, dt)
 
