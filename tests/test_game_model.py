@@ -227,7 +227,8 @@ SYMS = {"a": sp.Symbol("a"), "b": sp.Symbol("b")}
 
 @pytest.mark.parametrize("text", [
     "__import__('os').system('echo hacked')", "a.real", "(lambda: 1)()", "[a, b]", "a if b else 1",
-    "a ** b", "a ** 20", "open('x')", "a; b", "a == b", "1e999", "a @ b", "'text'", "",
+    "a ** b", "a ** 20", "open('x')", "a; b", "a == b", "1e999", "a @ b", "'text'", "", "-" * 1500 + "a",
+    "10 ** (10 ** 10)",
 ])
 def test_unsafe_or_invalid_expressions_are_refused(text):
     with pytest.raises(ModelSpecificationError):
@@ -261,6 +262,10 @@ def _mutate(spec, fn):
     (lambda s: s["parameters"].update(x=1.0), ["parameters.x"]),
     (lambda s: s["sweeps"][0].update(x="Q_unknown"), ["sweeps[0].x", "Q_unknown"]),
     (lambda s: s.pop("payoffs"), ["payoffs", "missing"]),
+    (lambda s: s["simulation"].update(paths="many"), ["simulation.paths", "'many'"]),
+    (lambda s: s["simulation"].update(sigmas=[0, "big"]), ["simulation.sigmas", "'big'"]),
+    (lambda s: s["simulation"].update(noise="x^2"), ["simulation.noise", "x^2"]),
+    (lambda s: s["simulation"]["x0"].update(P=1.5), ["simulation.x0.P"]),
 ])
 def test_bad_configs_raise_clear_errors(spec, mutation, words):
     with pytest.raises(ModelSpecificationError) as exc:

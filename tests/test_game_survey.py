@@ -97,6 +97,12 @@ def test_bad_calibrations(wave, q, kwargs, exc, words):
         assert w in str(err.value)
 
 
+def test_raw_wave_is_refused(q):
+    raw = pd.read_csv(ROOT / "icaf_sem" / "data" / "example_wave.csv")
+    with pytest.raises(DataError, match="cleaned wave"):
+        from_survey(raw, questionnaire=q)
+
+
 def test_dataframe_needs_questionnaire(wave):
     with pytest.raises(ModelSpecificationError, match="questionnaire"):
         from_survey(wave)

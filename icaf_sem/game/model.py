@@ -96,6 +96,8 @@ def parse_expression(text: Any, symbols: Mapping[str, sp.Symbol], *, where: str 
         raise ModelSpecificationError(f"{where}: expression longer than 2000 characters; fix: shorten it")
     try:
         tree = ast.parse(src, mode="eval")
+    except (RecursionError, MemoryError):
+        raise ModelSpecificationError(f"{where}: the formula is nested too deeply; fix: simplify it") from None
     except SyntaxError as exc:
         raise ModelSpecificationError(f"{where}: {text!r} is not a valid formula ({exc.msg}); fix: use numbers, "
                                       "parameter names, + - * / ** and parentheses") from None
@@ -128,7 +130,10 @@ def parse_expression(text: Any, symbols: Mapping[str, sp.Symbol], *, where: str 
         raise ModelSpecificationError(f"{where}: {text!r} contains a {what}, which is not allowed; fix: use only "
                                       "numbers, parameter names, + - * / ** and parentheses")
 
-    return walk(tree)
+    try:
+        return walk(tree)
+    except RecursionError:
+        raise ModelSpecificationError(f"{where}: the formula is nested too deeply; fix: simplify it") from None
 
 
 # --------------------------------------------------------------------------- specification objects
@@ -407,6 +412,32 @@ class Game:
         bad = [k for k in sim if k not in ok]
         if bad:
             raise ModelSpecificationError(f"{src}: simulation.{bad[0]}: unknown key; fix: use {', '.join(sorted(ok))}")
+        where = f"{src}: simulation"
+        if "T" in sim and _number(sim["T"], f"{where}.T") <= 0:
+            raise ModelSpecificationError(f"{where}.T: the horizon must be positive")
+        for key in ("steps", "paths", "record_every"):
+            v = sim.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ModelSpecificationError(f"{where}.{key}: {v!r} must be a whole number >= 1")
+        if "seed" in sim and sim["seed"] is not None and (isinstance(sim["seed"], bool) or not isinstance(sim["seed"], int)):
+            raise ModelSpecificationError(f"{where}.seed: {sim['seed']!r} must be a whole number")
+        sig = sim.get("sigmas", [])
+        if not isinstance(sig, list) or any(_number(v, f"{where}.sigmas") < 0 for v in sig):
+            raise ModelSpecificationError(f"{where}.sigmas: give a list of numbers >= 0, e.g. [0, 0.5, 1]")
+        noise = sim.get("noise", [])
+        for nz in ([noise] if isinstance(noise, str) else noise if isinstance(noise, list) else [noise]):
+            if nz not in ("x", "x(1-x)"):
+                raise ModelSpecificationError(f"{where}.noise: {nz!r} is not supported; use 'x(1-x)' or 'x'")
+        if sim.get("scheme", "milstein") not in ("milstein", "euler", "logit"):
+            raise ModelSpecificationError(f"{where}.scheme: {sim['scheme']!r}; use milstein, euler or logit")
+        x0 = sim.get("x0")
+        if x0 is not None:
+            if not isinstance(x0, dict) or set(x0) - {p.id for p in self.players}:
+                raise ModelSpecificationError(f"{where}.x0: give {{player: initial share}} for players "
+                                              f"{', '.join(p.id for p in self.players)}")
+            for pid, v in x0.items():
+                if not 0 < _number(v, f"{where}.x0.{pid}") < 1:
+                    raise ModelSpecificationError(f"{where}.x0.{pid}: {v!r} must lie strictly between 0 and 1")
         for k, sw in enumerate(self.sweeps):
             where = f"{src}: sweeps[{k}]"
             if not isinstance(sw, dict) or "x" not in sw or "y" not in sw:

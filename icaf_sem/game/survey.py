@@ -180,6 +180,16 @@ def from_survey(data, game=None, *, questionnaire=None, role: Optional[str] = No
             raise DataError(f"{where}: item column(s) {', '.join(missing)} are not in the wave; fix: pass the cleaned "
                             "wave of this questionnaire")
         spec[pname] = (str(m["source"]), str(m["role"]), items)
+    lo, hi = q.scale_min, q.scale_max
+    used = sorted({i for _, _, its in spec.values() for i in its})
+    vals = df[used].apply(pd.to_numeric, errors="coerce")
+    text = [c for c in used if (vals[c].isna() & df[c].notna()).any()]
+    off = [c for c in used if ((vals[c] < lo) | (vals[c] > hi)).any()]
+    if text or off:
+        c = (text or off)[0]
+        raise DataError(f"from_survey: item {c} holds {'text' if text else 'values off the scale ' + f'{lo}..{hi}'}; "
+                        "fix: pass the cleaned wave (icaf-sem clean writes clean.csv; missing codes removed, "
+                        "reverse-keyed items scored)")
     roles_present = df[role].astype("string")
     counts = {str(k): int(v) for k, v in roles_present.value_counts(dropna=True).items()}
     for pname, (src, r, _) in spec.items():
@@ -195,7 +205,6 @@ def from_survey(data, game=None, *, questionnaire=None, role: Optional[str] = No
             answered = sub.notna().sum(axis=1)
             person = sub.mean(axis=1)[answered >= max(1, int(np.ceil(len(items) / 2)))]
             levels[pname] = (float(person.mean()), float(person.std(ddof=1)), int(person.size))
-    lo, hi = q.scale_min, q.scale_max
     rows, values = [], {}
     for pname, (src, r, items) in spec.items():
         mean, sd, n = levels[pname]
