@@ -34,7 +34,7 @@ def test_game_command_with_wave_writes_everything(tmp_path, capsys):
     assert len(res["simulations"]) == 4                  # 2 noises x 2 sigmas (the file's noise list)
     assert {s["noise"] for s in res["simulations"]} == {"x(1-x)", "x"}
     figs = {p.name for p in (out / "figures").iterdir()}
-    for stem in ("trajectories_x1mx", "trajectories_x", "phase_portrait", "sweep_1_S_F", "sweep_2_B_P_sigma"):
+    for stem in ("trajectories_x1mx", "trajectories_x", "phase_portrait", "sweep_1_S_F", "sweep_2_F_sigma"):
         assert f"{stem}.png" in figs and f"{stem}.svg" in figs
     en = (out / "game_en.html").read_text(encoding="utf-8")
     zh = (out / "game_zh.html").read_text(encoding="utf-8")

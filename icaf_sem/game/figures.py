@@ -80,8 +80,7 @@ def sweep_heatmap(sw, *, title: Optional[str] = None):
             "mean_square": "mean-square stable (λ + σ²/2 < 0)"}[sw.criterion]
     ax.set_title(title or f"Stable profile: {crit}", fontsize=9)
     ax.legend(handles=[Patch(color=c, label=l) for c, l in zip(colors, cats)], fontsize=7, loc="upper left",
-              bbox_to_anchor=(1.01, 1.0), frameon=False, title="profile (x, y, z)" if len(sw.profiles[0]) > 6 else None,
-              title_fontsize=7)
+              bbox_to_anchor=(1.01, 1.0), frameon=False, title="stable profile(s)", title_fontsize=7)
     fig.tight_layout()
     return fig
 
