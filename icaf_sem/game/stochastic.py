@@ -31,8 +31,8 @@ nonlinear equation).  Noise can therefore stabilise a profile almost surely
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Callable, Mapping, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
