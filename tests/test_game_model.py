@@ -210,6 +210,16 @@ def test_non_strict_equilibrium_is_not_ess():
     assert not row["ess"] and row["stability"] == "non-hyperbolic"
 
 
+def test_indifferent_player_gives_a_degenerate_game():
+    """B's payoff does not depend on its own strategy: ΔU_B ≡ 0, every vertex is non-hyperbolic, none is an ESS."""
+    g = _two_player({("s1", "t1"): (2, 1), ("s1", "t2"): (0, 1), ("s2", "t1"): (1, 0), ("s2", "t2"): (1, 0)})
+    t = g.ess_table()
+    assert not t["ess"].any()
+    assert set(t.loc[t.kind == "pure", "stability"]) <= {"non-hyperbolic", "unstable", "saddle"}
+    assert (t.loc[t.kind == "pure", "lambda_B"] == 0).all()
+    assert g.degenerate and all("identically zero" in d["reason"] or "continuum" in d["reason"] for d in g.degenerate)
+
+
 def test_vertex_eigenvalue_function_vectorised(game):
     f = game.vertex_eigenvalue_function()
     S = np.linspace(0, 5, 7)

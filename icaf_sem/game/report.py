@@ -390,6 +390,7 @@ def analyze_game(game, *, data=None, questionnaire=None, mapping=None, method: s
             sims.append(simulate(game, sigma=s, T=T, steps=steps, paths=paths, noise=nz, scheme=sch,
                                  seed=np.random.default_rng(children[k]), x0=x0,
                                  record_every=max(1, steps // 100) if record else None))
+            sims[-1].seed = {"seed": seed, "stream": k}
             k += 1
     sws = []
     for spec in (sweeps if sweeps is not None else game.sweeps):
