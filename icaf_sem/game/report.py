@@ -39,7 +39,7 @@ TEXT = {
         "score": "Mean score", "method_scores": "mean construct scores by role",
         "method_latent": "model-implied means of a scalar-invariant multi-group CFA by role",
         "calib_note": "Values are (score − scale minimum) / (scale range) × {scale}; the other parameters keep the "
-                      "values of the game file.",
+                      "values of the game file. Only the respondents of the mapped roles are used (e.g. not those answering "both").",
         "replicator": "Replicator equations", "ess": "Equilibria and evolutionary stability",
         "profile": "Profile", "kind": "Kind", "eigenvalues": "Eigenvalues", "signs": "Signs",
         "stability": "Stability", "is_ess": "ESS", "yes": "yes", "no": "no",
@@ -63,7 +63,7 @@ TEXT = {
         "strategies": "策略", "parameters": "收益参数", "parameter": "参数", "value": "取值", "meaning": "含义",
         "calibration": "由调查数据设定的参数", "source": "来源", "role": "角色", "n": "样本量", "score": "平均得分",
         "method_scores": "按角色计算的构念平均得分", "method_latent": "按角色分组、满足标量不变性的多组验证性因子分析的模型隐含均值",
-        "calib_note": "取值 =（得分 − 量表最小值）/ 量表全距 × {scale}；其余参数沿用博弈文件中的取值。",
+        "calib_note": "取值 =（得分 − 量表最小值）/ 量表全距 × {scale}；其余参数沿用博弈文件中的取值。仅使用所映射角色的受访者（例如不含角色为\u201c两者兼有\u201d者）。",
         "replicator": "复制动态方程", "ess": "均衡点与演化稳定性", "profile": "策略组合", "kind": "类型",
         "eigenvalues": "特征值", "signs": "符号", "stability": "稳定性", "is_ess": "演化稳定策略", "yes": "是", "no": "否",
         "selten": "在非对称（多群体）博弈中，只有严格纳什均衡才可能是演化稳定的（Selten, 1980）：当且仅当复制动态雅可比矩阵在某纯策略组合处的"
