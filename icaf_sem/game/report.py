@@ -39,7 +39,7 @@ TEXT = {
         "score": "Mean score", "method_scores": "mean construct scores by role",
         "method_latent": "model-implied means of a scalar-invariant multi-group CFA by role",
         "calib_note": "Values are (score − scale minimum) / (scale range) × {scale}; the other parameters keep the "
-                      "values of the game file. Only the respondents of the mapped roles are used (e.g. not those answering "both").",
+                      "values of the game file. Only the respondents of the mapped roles are used (e.g. not those answering 'both').",
         "replicator": "Replicator equations", "ess": "Equilibria and evolutionary stability",
         "profile": "Profile", "kind": "Kind", "eigenvalues": "Eigenvalues", "signs": "Signs",
         "stability": "Stability", "is_ess": "ESS", "yes": "yes", "no": "no",
