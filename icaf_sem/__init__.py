@@ -12,6 +12,9 @@ from . import errors  # noqa: F401
 from .errors import *  # noqa: F401,F403
 
 
+_SUBPACKAGES = ("game",)     # reached as icaf_sem.game.<function>
+
+
 def __getattr__(name):  # lazy public API, so `import icaf_sem` stays fast
     import importlib
     table = {
@@ -26,4 +29,6 @@ def __getattr__(name):  # lazy public API, so `import icaf_sem` stays fast
     }
     if name in table:
         return getattr(importlib.import_module(table[name], __name__), name)
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'icaf_sem' has no attribute {name!r}")

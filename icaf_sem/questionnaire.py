@@ -724,8 +724,11 @@ def _semantic_problems(spec: QuestionnaireSpec) -> list[str]:
 
 
 # --------------------------------------------------------------------------- loading
+BUILTIN_QUESTIONNAIRES = ("icaf", "digital_ecology", "joint_operation")
+
+
 def builtin_questionnaire_path(name: str = "icaf") -> Path:
-    """Path of a questionnaire shipped with the package (``"icaf"``)."""
+    """Path of a questionnaire shipped with the package (one of :data:`BUILTIN_QUESTIONNAIRES`)."""
     return Path(__file__).resolve().parent / "data" / f"{name}.yaml"
 
 
@@ -735,7 +738,8 @@ def load_questionnaire(path: Union[str, os.PathLike, "Questionnaire"]) -> Questi
     Parameters
     ----------
     path : str or path-like
-        The YAML file, or ``"icaf"`` for the ICAF instrument shipped with the package.
+        The YAML file, or the short name of an instrument shipped with the package:
+        ``"icaf"``, ``"digital_ecology"`` or ``"joint_operation"``.
         A :class:`Questionnaire` is returned unchanged.
 
     Returns
@@ -751,11 +755,11 @@ def load_questionnaire(path: Union[str, os.PathLike, "Questionnaire"]) -> Questi
     if isinstance(path, Questionnaire):
         return path
     p = Path(path)
-    if not p.exists() and str(path) == "icaf":
-        p = builtin_questionnaire_path("icaf")
+    if not p.exists() and str(path) in BUILTIN_QUESTIONNAIRES:
+        p = builtin_questionnaire_path(str(path))
     if not p.exists():
         raise QuestionnaireError(f"questionnaire file {str(path)!r} not found; fix: check the path "
-                                 "(the ICAF instrument is questionnaires/icaf.yaml, or pass 'icaf')")
+                                 f"(or pass the short name of a shipped instrument: {', '.join(BUILTIN_QUESTIONNAIRES)})")
     if p.is_dir():
         raise QuestionnaireError(f"questionnaire path {str(p)!r} is a folder; fix: pass the YAML file itself")
     try:
