@@ -56,8 +56,7 @@ def add_parser(sub):
     s.add_argument("--scheduler", default=None, help="'dask' (a local Dask cluster) or a Dask scheduler address")
     s.add_argument("--results-file", default=None, help="CSV that completed chunks are appended to (resumable)")
     s.add_argument("--json", required=True, help="output JSON file (written whole or not at all)")
-    s.add_argument("--out", default=None, help="folder for the report section (tables, power curves; en and zh)")
-    s.add_argument("--lang", default="en", choices=["en", "zh"])
+    s.add_argument("--out", default=None, help="folder for the report section (tables, power curves; English and Chinese)")
     s.set_defaults(func=run_simulate)
     return p
 
@@ -90,7 +89,7 @@ def run_simulate(args) -> int:
     atomic_write_text(args.json, json.dumps(study.to_dict(), indent=1, allow_nan=False))
     if args.out:
         from ..power.report import write_report
-        paths = write_report(study, args.out, lang=args.lang)
-        sys.stdout.write(f"wrote the report section to {paths['html']}\n")
+        paths = write_report(study, args.out)
+        sys.stdout.write(f"wrote the report section (en, zh) to {args.out}\n")
     sys.stdout.write(study.summary() + "\n")
     return 0
