@@ -31,6 +31,7 @@ import hashlib
 import json
 import math
 import os
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -359,12 +360,15 @@ def defined_values(pt, theta):
 
 
 # =========================================================================== one chunk (runs on a worker)
-_CACHE: dict = {}
+_LOCAL = threading.local()     # per thread: the model objects cache intermediate matrices
 
 
 def _prepared(spec):
     key = spec["key"]
-    hit = _CACHE.get(key)
+    cache = getattr(_LOCAL, "cache", None)
+    if cache is None:
+        cache = _LOCAL.cache = {}
+    hit = cache.get(key)
     if hit is not None:
         return hit
     from ..estimation.optimize import expected_information
@@ -391,8 +395,8 @@ def _prepared(spec):
                 used.add(int(a["free"][i]) - 1)
     hit = dict(pt=pt, ov=ov, ram=ram, Hinv0=Hinv0, chol=chol, free_idx=free_idx, def_idx=def_idx,
                used=np.array(sorted(used), int))
-    _CACHE.clear()
-    _CACHE[key] = hit
+    cache.clear()
+    cache[key] = hit
     return hit
 
 
