@@ -79,10 +79,15 @@ def _load_done(path: Path, study, names, tasks):
     """Completed chunks of this study in the results file (a torn last chunk is dropped)."""
     if not path.exists() or path.stat().st_size == 0:
         return {}
+    import io
     try:
-        df = pd.read_csv(path, float_precision="round_trip", dtype={"study": str, "chunk": str},
+        text = path.read_text(encoding="utf-8")
+        torn = not text.endswith("\n")
+        if torn:                        # the last line was being written when the study stopped
+            text = text[: text.rfind("\n") + 1]
+        df = pd.read_csv(io.StringIO(text), float_precision="round_trip", dtype={"study": str, "chunk": str},
                          on_bad_lines="skip")
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         raise DataError(f"results_file {str(path)!r} cannot be read ({exc}); delete it or choose another file") \
             from None
     if list(df.columns) != _columns(names):
@@ -98,7 +103,7 @@ def _load_done(path: Path, study, names, tasks):
         if ch in size and len(g) == size[ch] and g.drop(columns=["study", "chunk"]).notna()[["n", "rep",
                                                                                             "converged"]].all().all():
             done[ch] = _frame_to_result(g.sort_values("rep"), names)
-    if sum(len(v["rep"]) for v in done.values()) != len(df):
+    if torn or sum(len(v["rep"]) for v in done.values()) != len(df):
         # rewrite without torn or foreign rows, whole or not at all
         from .._atomic import atomic_write
         keep = pd.concat([_chunk_frame(v, study, names) for v in done.values()], ignore_index=True) if done else \
