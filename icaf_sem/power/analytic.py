@@ -16,7 +16,8 @@ with ``df`` degrees of freedom and non-centrality ``ncp = (N - 1) * F0``,
 
 Three analyses, as G*Power and semPower name them:
 
-* a-priori (``power=``): the smallest whole N whose power reaches the target;
+* a-priori (``power=``): the smallest whole N whose power reaches the target (for the test of
+  exact fit at least 10, as semPower reports it);
 * post-hoc (``n=``): the power reached with N respondents;
 * compromise (``n=`` and ``abratio=``): the critical value for which
   alpha / beta equals ``abratio``, and the alpha and beta it implies.
@@ -35,6 +36,7 @@ from ..errors import DataError, ModelSpecificationError
 __all__ = ["rmsea", "RmseaPowerResult", "model_df"]
 
 TESTS = ("exact", "close", "not-close")
+SEMPOWER_MIN_N = 10
 _MAX_N = 10_000_000
 
 
@@ -276,7 +278,8 @@ def rmsea(df=None, rmsea=None, *, rmsea0=0.0, test="exact", alpha=0.05, power=No
 def _apriori(df, eps, eps0, test, alpha, target):
     def pw(n):
         return _at_n(n, df, eps, eps0, test, alpha)[1]
-    lo = 2
+    # semPower (exact fit) never reports an N below 10 ("power is higher than requested even for N < 10")
+    lo = SEMPOWER_MIN_N if test == "exact" else 2
     if pw(lo) >= target:
         hi = lo
     else:
@@ -295,8 +298,12 @@ def _apriori(df, eps, eps0, test, alpha, target):
             else:
                 lo = mid
     crit, p, ncp, ncp0 = _at_n(hi, df, eps, eps0, test, alpha)
+    notes = []
+    if test == "exact" and hi == SEMPOWER_MIN_N and pw(SEMPOWER_MIN_N - 1) >= target:
+        notes.append(f"power is higher than requested even for N < {SEMPOWER_MIN_N}; N = {SEMPOWER_MIN_N} is reported, "
+                     "as semPower does")
     return RmseaPowerResult("a-priori", test, df, eps, eps0, alpha, 1 - p, p, hi, hi, crit, ncp, ncp0,
-                            df * eps ** 2, target_power=target)
+                            df * eps ** 2, target_power=target, notes=notes)
 
 
 def _compromise(df, eps, eps0, test, n, q):
