@@ -79,15 +79,18 @@ def main():
             print("dask: not available (pip install 'icaf_sem[dask]')")
         else:
             import logging
-            times = {}
+            times, studies = {}, {}
             for w in (1, 2):
                 with LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=logging.ERROR) as cl, Client(cl) as client:
                     # warm-up on every worker: imports and the compiled model (a one-time cost per worker)
                     client.run(lambda: __import__("icaf_sem.power.montecarlo"))
                     simulate(q, fitted, n=[150], reps=50 * w, seed=1, scheduler=client)
-                    _, times[w] = run(f"icaf_sem, Dask {w} worker{'s' if w > 1 else ''}", scheduler=client,
-                                      reps=a.dask_reps)
+                    studies[w], times[w] = run(f"icaf_sem, Dask {w} worker{'s' if w > 1 else ''}",
+                                               scheduler=client, reps=a.dask_reps)
+            e1, e2 = studies[1].to_dict(), studies[2].to_dict()
+            e1.pop("timing"), e2.pop("timing")
+            print(f"identical results with 1 and 2 Dask workers: {e1 == e2}")
             dask_ratio = times[1] / times[2]
             print(f"Dask speed-up, 2 workers vs 1: {dask_ratio:.2f}x")
     lav_total = None

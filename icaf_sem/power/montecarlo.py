@@ -231,6 +231,9 @@ def population(questionnaire_or_model, source=None, *, effect=None, effects=None
                     "dict {hypothesis id: standardized effect} or a covariance DataFrame")
 
 
+_make_population = population      # simulate() has an argument of that name
+
+
 def _effects_to_paths(q, effects):
     ids = {h.id: h for h in q.hypotheses}
     paths, extra = {}, {}
@@ -761,8 +764,8 @@ def simulate(questionnaire_or_model, population=None, n=(150, 300, 450), reps=10
         if list(pop.ov) != ov:
             raise DataError("the Population's variables differ from the model's; build it for this model")
     else:
-        pop = globals()["population"](questionnaire_or_model if q is None else q, population, effect=effect,
-                                      seed=pop_seed, ov=ov)
+        pop = _make_population(questionnaire_or_model if q is None else q, population, effect=effect,
+                               seed=pop_seed, ov=ov)
     _check_pd(pop.sigma, pop.source)
     thresholds = None
     if data == "ordinal":
