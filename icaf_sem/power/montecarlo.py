@@ -9,6 +9,7 @@ defined (``:=``) effect the replications give
   defined effect such as an indirect effect: the Monte Carlo CI excludes 0, expected sign);
 * ``rejection_rate``: p < alpha (CI excludes 0) whatever the sign, simsem's "Power (Not equal 0)";
 * ``est_mean``, ``est_sd``, ``se_mean``, ``bias``, ``relative_bias`` = (mean est - true) / true,
+  ``std_bias`` = (mean est - true) / SD of the estimates,
   ``relative_se_bias`` = (mean SE - SD of the estimates) / SD of the estimates, ``coverage`` of the
   1 - alpha interval, and the ``convergence_rate``, as simsem's ``summaryParam`` reports them.
 
@@ -567,7 +568,7 @@ class PowerStudy:
     ----------
     table : DataFrame
         One row per (n, target): ``n, id, kind, path, expected_sign, true, reps, converged,
-        convergence_rate, est_mean, est_sd, se_mean, bias, relative_bias, relative_se_bias,
+        convergence_rate, est_mean, est_sd, se_mean, bias, relative_bias, std_bias, relative_se_bias,
         coverage, power, power_mc_se, rejection_rate``.
     replications : DataFrame
         One row per replication: ``n, rep, converged`` and ``est/se/ci_lower/ci_upper`` per target.
@@ -928,6 +929,7 @@ def _summarise(df, targets, ns, alpha):
                 "reps": R, "converged": k, "convergence_rate": k / R if R else math.nan,
                 "est_mean": m, "est_sd": sd, "se_mean": sem, "bias": m - true,
                 "relative_bias": (m - true) / true if true != 0 else math.nan,
+                "std_bias": (m - true) / sd if (k > 1 and sd > 0) else math.nan,
                 "relative_se_bias": (sem - sd) / sd if (k > 1 and sd > 0) else math.nan,
                 "coverage": float(np.mean((lo <= true) & (true <= hi))) if k else math.nan,
                 "power": power, "power_mc_se": math.sqrt(power * (1 - power) / k) if k else math.nan,
