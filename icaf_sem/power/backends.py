@@ -144,9 +144,12 @@ def _dask_client(scheduler, workers):
         return scheduler, None
     if scheduler == "dask":
         import logging
-        cluster = dd.LocalCluster(n_workers=int(workers or os.cpu_count() or 1), threads_per_worker=1,
-                                  processes=True, dashboard_address=":0", silence_logs=logging.ERROR,
-                                  env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+        import dask
+        with dask.config.set({"distributed.worker.profile.enabled": False}):   # the sampling profiler costs CPU
+            cluster = dd.LocalCluster(n_workers=int(workers or os.cpu_count() or 1), threads_per_worker=1,
+                                      processes=True, dashboard_address=":0", silence_logs=logging.ERROR,
+                                      env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                                           "MKL_NUM_THREADS": "1"})
         return dd.Client(cluster), cluster
     try:
         return dd.Client(str(scheduler), timeout="20s"), None
