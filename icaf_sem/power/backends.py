@@ -50,7 +50,7 @@ def _dask_chunk(spec, task):
 
 # --------------------------------------------------------------------------- results file
 def _columns(names):
-    cols = ["study", "chunk", "n", "rep", "converged"]
+    cols = ["study", "chunk", "n", "rep", "converged", "improper"]
     for k in ("est", "se", "ci_lower", "ci_upper"):
         cols += [f"{k}:{nm}" for nm in names]
     return cols
@@ -59,7 +59,8 @@ def _columns(names):
 def _chunk_frame(res, study, names):
     B = len(res["rep"])
     d = {"study": [study] * B, "chunk": [res["chunk"]] * B, "n": np.asarray(res["n"], int),
-         "rep": np.asarray(res["rep"], int), "converged": np.asarray(res["converged"], bool).astype(int)}
+         "rep": np.asarray(res["rep"], int), "converged": np.asarray(res["converged"], bool).astype(int),
+         "improper": np.asarray(res["improper"], bool).astype(int)}
     for k in ("est", "se", "ci_lower", "ci_upper"):
         a = np.asarray(res[k], float)
         for j, nm in enumerate(names):
@@ -69,7 +70,8 @@ def _chunk_frame(res, study, names):
 
 def _frame_to_result(df, names):
     out = {"chunk": str(df["chunk"].iloc[0]), "n": df["n"].to_numpy(int), "rep": df["rep"].to_numpy(int),
-           "converged": df["converged"].to_numpy(int).astype(bool)}
+           "converged": df["converged"].to_numpy(int).astype(bool),
+           "improper": df["improper"].to_numpy(int).astype(bool)}
     for k in ("est", "se", "ci_lower", "ci_upper"):
         out[k] = np.column_stack([df[f"{k}:{nm}"].to_numpy(float) for nm in names])
     return out
@@ -101,7 +103,7 @@ def _load_done(path: Path, study, names, tasks):
     done = {}
     for ch, g in df.groupby("chunk", sort=False):
         if ch in size and len(g) == size[ch] and g.drop(columns=["study", "chunk"]).notna()[["n", "rep",
-                                                                                            "converged"]].all().all():
+                                                                                            "converged", "improper"]].all().all():
             done[ch] = _frame_to_result(g.sort_values("rep"), names)
     if torn or sum(len(v["rep"]) for v in done.values()) != len(df):
         # rewrite without torn or foreign rows, whole or not at all

@@ -397,8 +397,9 @@ def _prepared(spec):
         for lab in u:
             for i in np.flatnonzero((a["label"] == lab) & (a["free"] > 0)):
                 used.add(int(a["free"][i]) - 1)
+    var_rows = (a["op"] == "~~") & (a["lhs"] == a["rhs"]) & (a["free"] > 0)
     hit = dict(pt=pt, ov=ov, ram=ram, Hinv0=Hinv0, chol=chol, free_idx=free_idx, def_idx=def_idx,
-               used=np.array(sorted(used), int))
+               used=np.array(sorted(used), int), var_idx=np.unique(a["free"][var_rows] - 1).astype(int))
     cache.clear()
     cache[key] = hit
     return hit
@@ -451,7 +452,10 @@ def _run_chunk(spec, task):
         for b in range(B):
             theta[b], conv[b], vcov[b] = _fit_one(spec, prep, X[b])
     est, se, cil, ciu = _targets_stats(spec, prep, theta, vcov, conv, rng)
+    vi = prep["var_idx"]
+    improper = conv & (np.nan_to_num(theta[:, vi], nan=0.0) < 0).any(1) if len(vi) else np.zeros(B, bool)
     return {"chunk": task["chunk"], "n": np.full(B, n), "rep": np.arange(lo, hi), "converged": conv,
+            "improper": improper,
             "est": est, "se": se, "ci_lower": cil, "ci_upper": ciu}
 
 
@@ -568,10 +572,13 @@ class PowerStudy:
     ----------
     table : DataFrame
         One row per (n, target): ``n, id, kind, path, expected_sign, true, reps, converged,
-        convergence_rate, est_mean, est_sd, se_mean, bias, relative_bias, std_bias, relative_se_bias,
-        coverage, power, power_mc_se, rejection_rate``.
+        convergence_rate, improper_rate`` (share of converged replications with a negative variance
+        estimate; they are kept, as simsem's ``summaryParam(improper = TRUE)``), ``est_mean, est_sd,
+        se_mean, bias, relative_bias, std_bias, relative_se_bias, coverage, power, power_mc_se,
+        rejection_rate``.
     replications : DataFrame
-        One row per replication: ``n, rep, converged`` and ``est/se/ci_lower/ci_upper`` per target.
+        One row per replication: ``n, rep, converged, improper`` and ``est/se/ci_lower/ci_upper``
+        per target.
     required_n : int or None
         Smallest n of the grid at which every selected hypothesis reaches ``target_power``.
     """
@@ -884,7 +891,7 @@ def _replications_frame(results, tasks, targets):
     frames = []
     for r in res:
         d = {"n": np.asarray(r["n"], int), "rep": np.asarray(r["rep"], int),
-             "converged": np.asarray(r["converged"], bool)}
+             "converged": np.asarray(r["converged"], bool), "improper": np.asarray(r["improper"], bool)}
         for k in ("est", "se", "ci_lower", "ci_upper"):
             a = np.asarray(r[k], float)
             for j, nm in enumerate(names):
@@ -901,6 +908,7 @@ def _summarise(df, targets, ns, alpha):
         conv = sub["converged"].to_numpy(bool)
         R = len(sub)
         k = int(conv.sum())
+        improper = float(sub["improper"].to_numpy(bool)[conv].mean()) if k else math.nan
         for t in targets:
             nm = t["id"]
             est = sub[f"est:{nm}"].to_numpy(float)[conv]
@@ -927,6 +935,7 @@ def _summarise(df, targets, ns, alpha):
             rows.append({
                 "n": nn, "id": nm, "kind": t["kind"], "path": t["path"], "expected_sign": sign, "true": true,
                 "reps": R, "converged": k, "convergence_rate": k / R if R else math.nan,
+                "improper_rate": improper,
                 "est_mean": m, "est_sd": sd, "se_mean": sem, "bias": m - true,
                 "relative_bias": (m - true) / true if true != 0 else math.nan,
                 "std_bias": (m - true) / sd if (k > 1 and sd > 0) else math.nan,

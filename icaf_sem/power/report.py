@@ -32,10 +32,12 @@ STRINGS = {
         "note": ("Power: share of converged replications with p < alpha and the expected sign (indirect and other "
                  "defined effects: the {level}% Monte Carlo confidence interval excludes 0). Relative bias = (mean "
                  "estimate - true) / true; relative SE bias = (mean SE - SD of the estimates) / SD; coverage of the "
-                 "{level}% interval; as simsem reports them."),
+                 "{level}% interval; as simsem reports them. Improper solutions (a negative variance estimate) "
+                 "are kept."),
         "columns": {"id": "Hypothesis", "path": "Path", "n": "N", "true": "True value", "est_mean": "Mean estimate",
                     "relative_bias": "Relative bias", "relative_se_bias": "Relative SE bias",
-                    "coverage": "Coverage", "power": "Power", "convergence_rate": "Converged"},
+                    "coverage": "Coverage", "power": "Power", "convergence_rate": "Converged",
+                    "improper_rate": "Improper solutions"},
     },
     "zh": {
         "section": "样本量规划：蒙特卡洛统计功效分析",
@@ -52,10 +54,10 @@ STRINGS = {
                   "总体：{population}；显著性水平 alpha = {alpha}；随机种子 {seed}。"),
         "note": ("统计功效：在收敛的重复中 p < alpha 且方向符合预期的比例（间接效应及其他定义参数：{level}% 蒙特卡洛置信区间"
                  "不包含 0）。相对偏差 =（估计均值 − 真值）/ 真值；标准误相对偏差 =（标准误均值 − 估计值标准差）/ 估计值标准差；"
-                 "覆盖率为 {level}% 置信区间包含真值的比例；与 simsem 的报告方式一致。"),
+                 "覆盖率为 {level}% 置信区间包含真值的比例；与 simsem 的报告方式一致。不当解（方差估计为负）保留在统计中。"),
         "columns": {"id": "假设", "path": "路径", "n": "N", "true": "真值", "est_mean": "估计均值",
                     "relative_bias": "相对偏差", "relative_se_bias": "标准误相对偏差", "coverage": "覆盖率",
-                    "power": "统计功效", "convergence_rate": "收敛率"},
+                    "power": "统计功效", "convergence_rate": "收敛率", "improper_rate": "不当解比例"},
     },
 }
 
@@ -151,7 +153,7 @@ def tables(study, lang="en"):
     pw.index.name = s["columns"]["id"]
     pw.columns = [c if isinstance(c, str) else f"N = {c}" for c in pw.columns]
     keep = ["id", "n", "true", "est_mean", "relative_bias", "relative_se_bias", "coverage", "power",
-            "convergence_rate"]
+            "convergence_rate", "improper_rate"]
     det = study.table[keep].rename(columns=s["columns"])
     return pw, det
 
