@@ -177,7 +177,7 @@ def html_section(study, lang="en", figure_file="power_curves.png"):
     parts = [f'<section class="power" lang="{lang}">', f"<h2>{html.escape(s['section'])}</h2>",
              f"<p>{html.escape(s['setup'].format(reps=c['reps'], estimator=c['estimator'], missing=c['missing'], data=c['data'], population=c['population'], alpha=c['alpha'], seed=c['seed']))}</p>",
              f"<p><strong>{html.escape(_required_text(study, s))}</strong></p>",
-             f"<h3>{html.escape(s['power_table'])}</h3>", pw.to_html(**fmt),
+             f"<h3>{html.escape(s['power_table'])}</h3>", pw.reset_index().to_html(index=False, **fmt),
              f"<figure><img src=\"{html.escape(figure_file)}\" alt=\"{html.escape(s['curves'])}\">"
              f"<figcaption>{html.escape(s['curves'])}</figcaption></figure>",
              f"<h3>{html.escape(s['detail_table'])}</h3>", det.to_html(index=False, **fmt),
