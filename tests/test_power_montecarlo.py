@@ -218,3 +218,18 @@ def test_bad_input(q, tmp_path, capsys):
                  "--json", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "-3" in err[0] and not out.exists()
+
+
+def test_cli_effect_sizes_from_json_and_report(tmp_path):
+    eff = tmp_path / "effects.json"
+    eff.write_text(json.dumps({"H5c": 0.0, "H1a": 0.5}))
+    out = tmp_path / "p.json"
+    assert main(["power", "simulate", "--questionnaire", "icaf", "--population", str(eff), "--n", "150",
+                 "--reps", "8", "--seed", "2", "--workers", "1", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    true = {t["id"]: t["true"] for t in d["targets"]}
+    assert abs(true["H5c"]) < 1e-6 and d["config"]["population"] == "effect sizes"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"H99": 0.2}))
+    assert main(["power", "simulate", "--questionnaire", "icaf", "--population", str(bad), "--n", "150",
+                 "--reps", "8", "--seed", "2", "--json", str(tmp_path / "q.json")]) == 2

@@ -692,7 +692,9 @@ def simulate(questionnaire_or_model, population=None, n=(150, 300, 450), reps=10
     alpha : float, default 0.05
     target_power : float, default 0.8
     hypotheses : list of str, optional
-        Ids of the hypotheses that must reach ``target_power`` for ``required_n`` (default: all).
+        Ids of the hypotheses that must reach ``target_power`` for ``required_n`` (default: every
+        hypothesis of the questionnaire, or every regression of a lavaan-syntax model; other
+        defined effects such as total effects are reported but not required unless listed).
     estimator : {"ML", "MLR"}
     missing : {"listwise", "ml"}, optional
         The analysis' missing-data method; default ``"ml"`` (FIML) when cells are missing, else listwise.
