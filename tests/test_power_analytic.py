@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from icaf_sem.cli import main
-from icaf_sem.errors import DataError, IcafError
+from icaf_sem.errors import DataError
 from icaf_sem.power import model_df, rmsea
 
 CASES = json.loads((Path(__file__).parent / "fixtures" / "power" / "power_rmsea.json").read_text())

@@ -58,7 +58,7 @@ def test_batched_fits_equal_engine_fits(q, fitted):
     pop = mc.population(q, fitted)
     pt, ov = mc._compile(q.model_syntax(), False)
     theta, _ = mc._true_values(pt, ov, pop.sigma, pop.mu)
-    targets = mc._targets(pt, q, None)
+    targets = mc._targets(pt, q)
     spec = {"syntax": q.model_syntax(), "std_lv": False, "meanstructure": False, "estimator": "ML",
             "missing": "listwise", "sigma": pop.sigma, "mu": pop.mu, "theta_true": theta, "targets": targets,
             "alpha": 0.05, "mc_draws": 200, "key": "t"}

@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import threading
 import time
 import warnings
@@ -289,7 +288,7 @@ def cut_points(data, ov):
 
 
 # =========================================================================== targets (hypotheses)
-def _targets(pt, q, model_only_syntax):
+def _targets(pt, q):
     """One row per parameter whose power is reported: hypotheses, then other defined effects."""
     t = pt.table
     rows = []
@@ -802,7 +801,7 @@ def simulate(questionnaire_or_model, population=None, n=(150, 300, 450), reps=10
                "the true values are the model's best approximation to it")
         notes.append(msg)
         warnings.warn(PopulationWarning(msg))
-    targets = _targets(pt, q, syntax)
+    targets = _targets(pt, q)
     chosen = _select_targets(targets, hypotheses)
     th_tgt = theta_true[None, :]
     dv = defined_values(pt, th_tgt)[0] if pt.defined else np.zeros(0)

@@ -11,7 +11,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 __all__ = ["STRINGS", "power_curves", "tables", "html_section", "write_report"]
 
