@@ -1,2 +1,4 @@
 from icaf_sem.cli import main
-raise SystemExit(main())
+
+if __name__ == "__main__":   # not when a worker process (e.g. Dask's spawn) re-imports the main module
+    raise SystemExit(main())
