@@ -12,7 +12,7 @@ from . import errors  # noqa: F401
 from .errors import *  # noqa: F401,F403
 
 
-_SUBPACKAGES = ("game",)     # reached as icaf_sem.game.<function>
+_SUBPACKAGES = ("game", "power")     # reached as icaf_sem.game.<function>
 
 
 def __getattr__(name):  # lazy public API, so `import icaf_sem` stays fast
