@@ -942,6 +942,159 @@ def rescale_scores(scores: pd.DataFrame, scale_min: float, scale_max: float,
     return out
 
 
+# =========================================================================== necessity hypotheses
+class NecessityResult:
+    """Necessity hypotheses of a questionnaire tested with NCA (:func:`test_necessity`).
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per hypothesis: ``id, condition, outcome, level, ceiling, n, effect_size, effect_class,
+        p_value, p_value_mc_se, required, required_status, supported, reason`` (``required``: the
+        minimum condition level at the declared outcome level, % of the condition's range;
+        ``required_status`` 'NN' (not necessary, required = 0) or 'NA' (not reached, NaN)).
+    results : dict of str to NCAResult
+        One NCA per outcome (all its conditions at once).
+    scores : DataFrame
+        The scores analysed.
+    options : dict
+        ``ceiling, d_min, alpha, permutations, seed, scores`` as used.
+    """
+
+    def __init__(self, table, results, scores, options, hypotheses):
+        self.table = table
+        self.results = results
+        self.scores = scores
+        self.options = options
+        self.hypotheses = hypotheses
+
+    @property
+    def warnings(self) -> list:
+        return [w for r in self.results.values() for w in r.warnings]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table
+
+    def to_dict(self) -> dict:
+        from .report.export import _jsonable
+        return _jsonable({"options": self.options, "hypotheses": self.table.to_dict(orient="records"),
+                          "analyses": {y: r.to_dict() for y, r in self.results.items()}})
+
+    def summary(self) -> str:
+        t = self.table
+        lines = [f"Necessity hypotheses (NCA, {self.options['ceiling']}, d >= {self.options['d_min']:g}, "
+                 f"p < {self.options['alpha']:g}, {self.options['permutations']} permutations): "
+                 f"{int(t['supported'].sum())} of {len(t)} supported"]
+        for _, r in t.iterrows():
+            req = r["required_status"] or f"{r['required']:.1f}%"
+            lines.append(f"  {r['id']:<5} {r['condition']} -> {r['outcome']} at {r['level']:g}%: d = "
+                         f"{r['effect_size']:.3f} ({r['effect_class']}), p = {r['p_value']:.4f}, required {req}: "
+                         f"{'supported' if r['supported'] else 'not supported'} ({r['reason']})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"NecessityResult({len(self.table)} hypotheses, {int(self.table['supported'].sum())} supported)"
+
+    def _repr_html_(self) -> str:
+        return self.table.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="")
+
+    def plot(self, hypothesis: str, ax=None):
+        """Scatter plot with ceiling lines for one hypothesis id."""
+        row = self.table[self.table["id"] == hypothesis]
+        if row.empty:
+            raise ModelSpecificationError(f"no necessity hypothesis {hypothesis!r}; ids: {', '.join(self.table['id'])}")
+        r = row.iloc[0]
+        return nca_plot(self.results[r["outcome"]], r["condition"], ax=ax,
+                        title=f"{r['id']}: {r['condition']} \u2192 {r['outcome']}")
+
+
+def test_necessity(data: pd.DataFrame, questionnaire, *, scores: Optional[pd.DataFrame] = None,
+                   alpha: float = 0.05, seed: Optional[int] = None,
+                   permutations: Optional[int] = None) -> NecessityResult:
+    """Test the questionnaire's necessity hypotheses (its ``necessity:`` block) with NCA.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The cleaned wave (items scored); used for construct mean scores when ``scores`` is not given.
+    questionnaire : Questionnaire or path
+    scores : DataFrame, optional
+        Construct scores to use instead of the mean scores: CB-SEM factor scores
+        (``SEMResult.predict()``), PLS construct scores, or any DataFrame with one numeric column per
+        construct named in the hypotheses.
+    alpha : float, default 0.05
+        Level of the permutation test, unless the block sets ``alpha``.
+    seed, permutations : int, optional
+        Override the block's ``seed`` and ``permutations``.
+
+    Returns
+    -------
+    NecessityResult
+
+    Examples
+    --------
+    >>> nres = test_necessity(clean.data, q, seed=1)     # doctest: +SKIP
+
+    In R, per outcome: ``NCA::nca_analysis(scores, conditions, outcome, ceilings = c("ce_fdh", "cr_fdh"),
+    steps = levels, test.rep = 10000)``.
+    """
+    from .questionnaire import load_questionnaire
+    q = load_questionnaire(questionnaire)
+    spec = q.necessity
+    hyps = list(spec.hypotheses)
+    if not hyps:
+        raise ModelSpecificationError(f"the questionnaire {q.name!r} declares no necessity hypotheses; fix: add a "
+                                      "'necessity:' block with hypotheses (see questionnaires/icaf.yaml)")
+    source = "user scores"
+    if scores is None:
+        scores = construct_scores(data, q, missing="complete")
+        source = "construct mean scores (complete cases)"
+    a = float(spec.alpha if spec.alpha is not None else alpha)
+    reps = int(spec.permutations if permutations is None else permutations)
+    sd = spec.seed if seed is None else seed
+    ceiling = spec.ceiling
+    results, rows = {}, []
+    outcomes = []
+    for h in hyps:
+        if h.outcome not in outcomes:
+            outcomes.append(h.outcome)
+    for y in outcomes:
+        hs = [h for h in hyps if h.outcome == y]
+        xs = list(dict.fromkeys(h.condition for h in hs))
+        levels = sorted({float(h.level) for h in hs})
+        res = nca(scores, xs, y, ceilings=("ce_fdh", "cr_fdh"), permutations=reps, seed=sd, steps=levels)
+        results[y] = res
+        eff = res.effects.set_index(["condition", "ceiling"])
+        bn = res.bottleneck.set_index(["ceiling", "level", "condition"])
+        for h in hs:
+            e = eff.loc[(h.condition, ceiling)]
+            b = bn.loc[(ceiling, float(h.level), h.condition)]
+            d, p = float(e["effect_size"]), float(e["p_value"])
+            why = []
+            if not d >= spec.d_min:
+                why.append("small")
+            if reps and not p < a:
+                why.append("p")
+            if b["status"] == "NN":
+                why.append("nn")
+            rows.append({"id": h.id, "condition": h.condition, "outcome": y, "level": float(h.level),
+                         "ceiling": ceiling, "n": int(e["n"]), "effect_size": d, "effect_class": e["effect_class"],
+                         "p_value": p, "p_value_mc_se": float(e["p_value_mc_se"]),
+                         "effect_size_cr_fdh": float(eff.loc[(h.condition, "cr_fdh"), "effect_size"]),
+                         "p_value_cr_fdh": float(eff.loc[(h.condition, "cr_fdh"), "p_value"]),
+                         "required": float(b["value"]), "required_status": b["status"],
+                         "supported": not why and reps > 0,
+                         "reason": "; ".join(TEXT["en"]["reasons"][w].format(d_min=spec.d_min, alpha=a)
+                                             for w in why) if why else
+                         (TEXT["en"]["reasons"]["ok"] if reps else "no permutation test"),
+                         "reason_codes": ",".join(why),
+                         "description_en": h.description.get("en", ""), "description_zh": h.description.get("zh", "")})
+    table = pd.DataFrame(rows)
+    options = {"ceiling": ceiling, "d_min": spec.d_min, "alpha": a, "permutations": reps, "seed": sd,
+               "scores": source}
+    return NecessityResult(table, results, scores, options, hyps)
+
+
 # =========================================================================== figure
 def nca_plot(result: NCAResult, condition: Optional[str] = None, ax=None, *, title: Optional[str] = None,
              point_color: str = "#1f4e9a"):
