@@ -263,7 +263,9 @@ class _Condition:
     order: np.ndarray         # argsort by (x, y)
     starts: np.ndarray        # first sorted position of each distinct x
     xg: np.ndarray            # distinct x values, ascending
-    scope_xy: tuple           # (x_min, x_max, y_min, y_max), NCA's empirical scope
+    scope_xy: tuple           # (x_min, x_max, y_min, y_max) of the scope used (NCA's scope.theo)
+    emp: tuple = None         # the observed (empirical) scope
+    extra: float = 0.0        # CE-FDH zone between a theoretical and the observed scope (NCA's p_scope_ceiling)
     peers: pd.DataFrame = None
     results: dict = field(default_factory=dict)
 
@@ -277,12 +279,18 @@ class _Condition:
         return (x1 - x0) * (y1 - y0)
 
 
-def _prepare(name, rows, x, y) -> _Condition:
+def _prepare(name, rows, x, y, scope=None) -> _Condition:
     order = np.lexsort((y, x))
     xs = x[order]
     starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
+    emp = (float(x.min()), float(x.max()), float(y.min()), float(y.max()))
+    theo, extra = emp, 0.0
+    if scope is not None:
+        theo = (min(emp[0], scope[0]), max(emp[1], scope[1]), min(emp[2], scope[2]), max(emp[3], scope[3]))
+        left, upper = emp[0] - theo[0], theo[3] - emp[3]
+        extra = left * (theo[3] - theo[2]) + (theo[1] - theo[0]) * upper - left * upper
     cond = _Condition(name=name, rows=rows, x=x, y=y, order=order, starts=starts, xg=xs[starts],
-                      scope_xy=(float(x.min()), float(x.max()), float(y.min()), float(y.max())))
+                      scope_xy=theo, emp=emp, extra=float(extra))
     ys = y[order]
     gmax = np.maximum.reduceat(ys, starts)
     cm = np.maximum.accumulate(gmax)
@@ -294,9 +302,9 @@ def _prepare(name, rows, x, y) -> _Condition:
 
 
 def _ce_fdh(cond: _Condition) -> dict:
-    x0, x1, y0, y1 = cond.scope_xy
+    x0 = cond.emp[0]
     p = cond.peers
-    zone = float(np.sum((p["x"].to_numpy()[1:] - x0) * np.diff(p["y"].to_numpy())))
+    zone = cond.extra + float(np.sum((p["x"].to_numpy()[1:] - x0) * np.diff(p["y"].to_numpy())))
     return {"ceiling_zone": zone, "effect_size": zone / cond.scope, "slope": np.nan, "intercept": np.nan,
             "n_above": 0.0, "accuracy": 100.0, "fit": 100.0}
 
@@ -357,9 +365,11 @@ _CEILING_FUNCS = {"cr_fdh": _cr_fdh, "c_lp": _c_lp, "ols": _ols}
 
 
 # =========================================================================== bottlenecks
-def _outcome_levels(yall: np.ndarray, unit: str, steps) -> tuple[np.ndarray, np.ndarray]:
+def _outcome_levels(yall: np.ndarray, unit: str, steps, scope=None) -> tuple[np.ndarray, np.ndarray]:
     """NCA's bottleneck rows: (labels shown in the y column, outcome values mpy)."""
     lo, hi = float(np.min(yall)), float(np.max(yall))
+    if scope is not None:
+        lo, hi = min(lo, scope[2]), max(hi, scope[3])
     if unit == "percentage.max":
         lo = 0.0
     if unit == "actual":
@@ -448,7 +458,7 @@ def _perm_effects(cond: _Condition, Ys: np.ndarray, ceilings: list) -> dict:
     cm = np.maximum.accumulate(gmax, axis=1)
     out = {}
     if "ce_fdh" in ceilings:
-        out["ce_fdh"] = (np.diff(cm, axis=1) @ (xg[1:] - x0)) / scope
+        out["ce_fdh"] = (cond.extra + np.diff(cm, axis=1) @ (xg[1:] - cond.emp[0])) / scope
     if "cr_fdh" in ceilings:
         rec = np.empty(gmax.shape, dtype=bool)
         rec[:, 0] = True
@@ -717,7 +727,8 @@ class NCAResult:
 # =========================================================================== the entry point
 def nca(data, x, y, *, ceilings=("ce_fdh", "cr_fdh"), permutations: int = 10000, seed: Optional[int] = None,
         bottleneck_x: str = "percentage.range", bottleneck_y: str = "percentage.range",
-        steps: Union[int, Sequence[float]] = 10, tie_tolerance: float = 1e-9, min_n: int = 10) -> NCAResult:
+        steps: Union[int, Sequence[float]] = 10, scope: Optional[Sequence[float]] = None,
+        tie_tolerance: float = 1e-9, min_n: int = 10) -> NCAResult:
     """Necessary Condition Analysis of conditions ``x`` for the outcome ``y``.
 
     Parameters
@@ -735,7 +746,8 @@ def nca(data, x, y, *, ceilings=("ce_fdh", "cr_fdh"), permutations: int = 10000,
         Any of ``"ce_fdh", "cr_fdh", "c_lp", "ols"`` (NCA's names).
     permutations : int, default 10000
         Permutations of the test of Dul, van der Laan & Kuik (2020) (NCA's ``test.rep``);
-        0 skips the test.  CE-FDH and CR-FDH are tested (C-LP and OLS are not).
+        0 skips the test.  CE-FDH and CR-FDH are tested; OLS is not (as in NCA) and C-LP is not
+        (NCA tests it; icaf_sem warns and leaves its p-value empty).
     seed : int, optional
         Seed of the permutations; the same seed gives the same p-values.
     bottleneck_x, bottleneck_y : {"percentage.range", "percentage.max", "actual", "percentile"}
@@ -743,6 +755,10 @@ def nca(data, x, y, *, ceilings=("ce_fdh", "cr_fdh"), permutations: int = 10000,
     steps : int or sequence of float, default 10
         Number of equal outcome steps, or the outcome levels themselves (percent for the
         percentage and percentile units, values for ``"actual"``).
+    scope : (x_min, x_max, y_min, y_max), optional
+        A theoretical scope for every condition, e.g. ``(1, 7, 1, 7)`` for seven-point scale
+        means (NCA's ``scope``); default: the observed scope.  It is widened (with a
+        warning) where observations fall outside it, as NCA does.
     tie_tolerance : float, default 1e-9
         A permuted d within this distance of the observed d counts as at least as large.
     min_n : int, default 10
@@ -801,6 +817,14 @@ def nca(data, x, y, *, ceilings=("ce_fdh", "cr_fdh"), permutations: int = 10000,
         raise ModelSpecificationError("steps is an empty list; fix: give outcome levels, e.g. [50, 80, 100]")
     if not isinstance(min_n, (int, np.integer)) or min_n < 2:
         raise ModelSpecificationError(f"min_n={min_n!r} must be a whole number >= 2")
+    if scope is not None:
+        try:
+            scope = tuple(float(v) for v in scope)
+        except (TypeError, ValueError):
+            scope = ()
+        if len(scope) != 4 or not all(np.isfinite(scope)) or scope[0] >= scope[1] or scope[2] >= scope[3]:
+            raise ModelSpecificationError("scope must be four numbers (x_min, x_max, y_min, y_max) with min < max, "
+                                          "e.g. scope=(1, 7, 1, 7) for seven-point scale means")
     if not (isinstance(tie_tolerance, (int, float)) and 0 <= tie_tolerance < 1e-3):
         raise ModelSpecificationError(f"tie_tolerance={tie_tolerance!r} must be a small number >= 0 (default 1e-9)")
 
@@ -838,7 +862,11 @@ def nca(data, x, y, *, ceilings=("ce_fdh", "cr_fdh"), permutations: int = 10000,
         if ys.max() == ys.min():
             raise DataError(f"outcome {y!r} is constant ({ys[0]:g}) on the {n} complete cases of {name!r}; "
                             "fix: drop the condition or choose another outcome")
-        conds.append(_prepare(name, np.flatnonzero(ok), xs, ys))
+        if scope is not None and (xs.min() < scope[0] or xs.max() > scope[1] or ys.min() < scope[2]
+                                  or ys.max() > scope[3]):
+            warn(f"scope {tuple(scope)} does not hold every observation of {name!r} and {y!r}; it is widened to "
+                 "include them (as NCA does)")
+        conds.append(_prepare(name, np.flatnonzero(ok), xs, ys, scope))
 
     observed = {}
     for c in conds:
@@ -851,7 +879,7 @@ def nca(data, x, y, *, ceilings=("ce_fdh", "cr_fdh"), permutations: int = 10000,
         c.results = {k: c.results[k] for k in ceilings}
 
     # bottleneck table: outcome levels from every observed outcome value (as NCA)
-    labels, mpy = _outcome_levels(yv[y_ok], bottleneck_y, steps)
+    labels, mpy = _outcome_levels(yv[y_ok], bottleneck_y, steps, scope)
     bn_rows = []
     for ce in ceilings:
         if ce == "ols":
@@ -862,12 +890,18 @@ def nca(data, x, y, *, ceilings=("ce_fdh", "cr_fdh"), permutations: int = 10000,
                 bn_rows.append((ce, float(lab), float(m), c.name, float(v), str(s)))
 
     perm = {}
+    if permutations > 0 and "c_lp" in ceilings:
+        msg = ("the C-LP ceiling is not permutation-tested by icaf_sem (NCA tests it); its p-value is left empty; "
+               "use the CE-FDH or CR-FDH test")
+        notes.append(msg)
+        warnings.warn(msg, IcafWarning, stacklevel=2)
     if permutations > 0:
         rng = np.random.default_rng(seed)
         perm = _permutation_test(conds, yv, ceilings, int(permutations), rng, observed, float(tie_tolerance))
     options = {"permutations": int(permutations), "seed": seed, "bottleneck_x": bottleneck_x,
                "bottleneck_y": bottleneck_y, "steps": steps if np.ndim(steps) == 0 else [float(s) for s in steps],
-               "tie_tolerance": tie_tolerance, "scope": "observed", "corner": "upper-left"}
+               "tie_tolerance": tie_tolerance, "scope": "observed" if scope is None else list(scope),
+               "corner": "upper-left"}
     return NCAResult(conds, x, y, ceilings, options, perm, bn_rows, notes)
 
 

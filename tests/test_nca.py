@@ -91,10 +91,11 @@ def test_extra_cases(case):
     steps = o["steps"] if isinstance(o["steps"], list) and len(o["steps"]) > 1 else \
         int(o["steps"][0] if isinstance(o["steps"], list) else o["steps"])
     reps = int(o["permutations"])
+    scope = None if o.get("scope", "observed") == "observed" else o["scope"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         res = nca(data, case["x"], case["y"], ceilings=o["ceilings"], permutations=4 * reps, seed=3,
-                  bottleneck_x=o["bottleneck_x"], bottleneck_y=o["bottleneck_y"], steps=steps)
+                  bottleneck_x=o["bottleneck_x"], bottleneck_y=o["bottleneck_y"], steps=steps, scope=scope)
     e = res.effects.set_index(["condition", "ceiling"])
     for x, per in case["conditions"].items():
         for ce, want in per.items():
@@ -124,7 +125,7 @@ def test_extra_cases(case):
 def test_extra_fixture_present():
     assert EXTRA.exists(), "run tests/fixtures/nca/make_fixtures.R"
     names = {c["case"] for c in _extra_cases()}
-    assert {"icaf_pw_all_ceilings", "sim_continuous"} <= names
+    assert {"icaf_pw_all_ceilings", "sim_continuous", "sim_continuous_test", "icaf_pw_scope_1_7"} <= names
 
 
 # --------------------------------------------------------------------------- the vectorised test
@@ -156,12 +157,13 @@ def test_seed_reproducible_and_p_bounds(scores):
 
 # --------------------------------------------------------------------------- API surface
 def test_result_object(scores):
-    res = icaf_sem.nca(scores, x=["DQ", "PM"], y="PW", ceilings=("ce_fdh", "cr_fdh", "c_lp", "ols"),
-                       permutations=200, seed=1)
+    with pytest.warns(icaf_sem.IcafWarning, match="C-LP ceiling is not permutation-tested"):
+        res = icaf_sem.nca(scores, x=["DQ", "PM"], y="PW", ceilings=("ce_fdh", "cr_fdh", "c_lp", "ols"),
+                           permutations=200, seed=1)
     assert isinstance(res, NCAResult)
     assert list(res.effects.columns[:4]) == ["condition", "outcome", "ceiling", "n"]
     assert set(res.effects["ceiling"]) == {"ce_fdh", "cr_fdh", "c_lp", "ols"}
-    assert res.effects.loc[res.effects["ceiling"] == "ols", "p_value"].isna().all()
+    assert res.effects.loc[res.effects["ceiling"].isin(["ols", "c_lp"]), "p_value"].isna().all()
     t = res.bottleneck_table("ce_fdh")
     assert list(t.columns) == ["DQ", "PM"] and len(t) == 11
     assert res.bottleneck_table("cr_fdh", nca_strings=True).iloc[0, 0] == "NN"
@@ -245,10 +247,21 @@ def test_non_numeric_column_is_refused(scores):
     ({"permutations": -1}, "permutations"),
     ({"seed": "a"}, "seed"),
     ({"steps": 0}, "steps"),
+    ({"scope": (1, 7, 7, 1)}, "scope must be"),
+    ({"scope": (1, 7)}, "scope must be"),
 ])
 def test_bad_options(scores, kwargs, match):
     with pytest.raises(ModelSpecificationError, match=match):
         nca(scores, ["DQ"], "PW", **kwargs)
+
+
+def test_scope_is_widened_with_a_warning(scores):
+    with pytest.warns(DataWarning, match="widened"):
+        res = nca(scores, ["DQ"], "PW", permutations=0, scope=(2, 7, 1, 7))     # DQ starts at 1.5
+    assert res.effects["x_min"].iloc[0] == 1.5
+    full = nca(scores, ["DQ"], "PW", permutations=0, scope=(1, 7, 1, 7)).effects.set_index("ceiling")
+    obs = nca(scores, ["DQ"], "PW", permutations=0).effects.set_index("ceiling")
+    assert full.loc["ce_fdh", "scope"] == 36.0 and full.loc["ce_fdh", "ceiling_zone"] > obs.loc["ce_fdh", "ceiling_zone"]
 
 
 def test_bad_names(scores):
