@@ -349,7 +349,33 @@ def _c_lp(cond: _Condition, ce_zone: float) -> dict:
         return {"ceiling_zone": np.nan, "effect_size": np.nan, "slope": np.nan, "intercept": np.nan,
                 "n_above": np.nan, "accuracy": np.nan, "fit": np.nan}
     a, b = sol.x
+    a, b = _c_lp_vertex(px, py, a, b)
     return _line_result(cond, b, a, ce_zone, above=0.0)
+
+
+def _c_lp_vertex(px, py, a, b):
+    """Pick NCA's (lpSolve's) solution when the C-LP optimum is not unique.
+
+    The optimum is not unique when the peers' mean x falls on a vertex of their upper hull: every
+    line through that vertex with a slope between its two hull edges is optimal.  lpSolve reaches
+    it from the origin (first the steepest line through the origin above all peers, slope
+    max y/x), so it returns the optimal slope nearest to that one.  (Checked against NCA 5.0.1 on
+    the ICAF case CS -> PW; with non-positive x the HiGHS solution is kept.)
+    """
+    if not np.all(px > 0):
+        return a, b
+    xbar = px.mean()
+    on = np.isclose(px, xbar, rtol=1e-12, atol=0) & np.isclose(py, a + b * px, rtol=1e-9, atol=1e-12)
+    if not on.any():
+        return a, b
+    xv, yv = px[on][0], py[on][0]
+    right, left = px > xv, px < xv
+    lo = max(0.0, float(np.max((py[right] - yv) / (px[right] - xv)))) if right.any() else 0.0
+    hi = float(np.min((yv - py[left]) / (xv - px[left]))) if left.any() else np.inf
+    if not hi > lo + 1e-12:
+        return a, b
+    bn = float(np.clip(np.max(py / px), lo, hi))
+    return yv - bn * xv, bn
 
 
 def _ols(cond: _Condition, ce_zone: float) -> dict:
@@ -411,12 +437,15 @@ def _bottleneck_x(cond: _Condition, ceiling: str, res: dict, mpy: np.ndarray, un
     else:
         s, b = res["slope"], res["intercept"]
         if not np.isfinite(s) or not np.isfinite(b):
-            mpx = np.full(len(mpy), np.inf)       # a single peer: nothing is necessary
+            mpx = None                            # a single peer: nothing is necessary (NCA: all NN)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 mpx = (mpy - b) / s
-    mpx = np.where(mpx < x0 + _EPS, -np.inf, mpx)
-    mpx = np.where(mpx > x1, np.nan, mpx)
+    if mpx is None:
+        mpx = np.full(len(mpy), np.inf)
+    else:
+        mpx = np.where(mpx < x0 + _EPS, -np.inf, mpx)
+        mpx = np.where(mpx > x1, np.nan, mpx)
     with np.errstate(invalid="ignore"):
         if unit == "percentage.range":
             val = 100 * (mpx - x0) / (x1 - x0)
