@@ -51,7 +51,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -155,7 +155,7 @@ def _numeric_column(df: pd.DataFrame, col: str, role: str) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(s):
         v = s.to_numpy(dtype=float, na_value=np.nan)
     else:
-        conv = pd.to_numeric(s, errors="coerce")
+        conv = pd.to_numeric(s.astype(object), errors="coerce")
         bad = s.notna() & conv.isna()
         if bad.any():
             examples = ", ".join(repr(v) for v in pd.unique(s[bad])[:3])
@@ -711,7 +711,8 @@ class NCAResult:
         reps = self.options["permutations"]
         lines = [f"Necessary Condition Analysis: {len(self.x)} condition(s) for {self.y}"
                  + (f", {reps} permutations (seed {self.options['seed']})" if reps else ", no permutation test")]
-        head = f"  {'condition':<12}{'ceiling':<8}{'N':>5}{'d':>8}  {'size':<11}{'zone':>9}{'accuracy':>10}{'fit':>8}{'p':>9}"
+        head = (f"  {'condition':<12}{'ceiling':<8}{'N':>5}{'d':>8}  {'size':<11}{'zone':>9}{'accuracy':>10}"
+                f"{'fit':>8}{'p':>9}")
         lines.append(head)
         for _, r in e.iterrows():
             p = "" if not np.isfinite(r["p_value"]) else f"{r['p_value']:.4f}"
@@ -927,7 +928,8 @@ def nca(data, x, y, *, ceilings=("ce_fdh", "cr_fdh"), permutations: int = 10000,
     if permutations > 0:
         rng = np.random.default_rng(seed)
         perm = _permutation_test(conds, yv, ceilings, int(permutations), rng, observed, float(tie_tolerance))
-    options = {"permutations": int(permutations), "seed": seed, "bottleneck_x": bottleneck_x,
+    options = {"permutations": int(permutations), "seed": None if seed is None else int(seed),
+               "bottleneck_x": bottleneck_x,
                "bottleneck_y": bottleneck_y, "steps": steps if np.ndim(steps) == 0 else [float(s) for s in steps],
                "tie_tolerance": tie_tolerance, "scope": "observed" if scope is None else list(scope),
                "corner": "upper-left"}
