@@ -354,16 +354,15 @@ def _c_lp(cond: _Condition, ce_zone: float) -> dict:
 
 
 def _c_lp_vertex(px, py, a, b):
-    """Pick NCA's (lpSolve's) solution when the C-LP optimum is not unique.
+    """Choose among equally optimal C-LP lines.
 
-    The optimum is not unique when the peers' mean x falls on a vertex of their upper hull: every
-    line through that vertex with a slope between its two hull edges is optimal.  lpSolve reaches
-    it from the origin (first the steepest line through the origin above all peers, slope
-    max y/x), so it returns the optimal slope nearest to that one.  (Checked against NCA 5.0.1 on
-    the ICAF case CS -> PW; with non-positive x the HiGHS solution is kept.)
+    The C-LP optimum is not unique when the peers' mean x falls on a vertex of their upper hull:
+    every line through that vertex with a slope between its two hull edges is optimal.  NCA's
+    solver (lpSolve) then returns one of them depending on its pivoting path; in 8 such cases
+    checked against NCA 5.0.1 it returned the steepest one (through the vertex and its left hull
+    neighbour) 5 times, the flattest twice and the line through the origin once.  icaf_sem returns
+    the steepest one, so C-LP can differ from NCA in these cases while being equally optimal.
     """
-    if not np.all(px > 0):
-        return a, b
     xbar = px.mean()
     on = np.isclose(px, xbar, rtol=1e-12, atol=0) & np.isclose(py, a + b * px, rtol=1e-9, atol=1e-12)
     if not on.any():
@@ -372,10 +371,9 @@ def _c_lp_vertex(px, py, a, b):
     right, left = px > xv, px < xv
     lo = max(0.0, float(np.max((py[right] - yv) / (px[right] - xv)))) if right.any() else 0.0
     hi = float(np.min((yv - py[left]) / (xv - px[left]))) if left.any() else np.inf
-    if not hi > lo + 1e-12:
+    if not (np.isfinite(hi) and hi > lo + 1e-12):
         return a, b
-    bn = float(np.clip(np.max(py / px), lo, hi))
-    return yv - bn * xv, bn
+    return yv - hi * xv, hi
 
 
 def _ols(cond: _Condition, ce_zone: float) -> dict:

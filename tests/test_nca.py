@@ -1,6 +1,6 @@
 """Necessary Condition Analysis against the R package NCA 5.0.1.
 
-Reference numbers (tests/fixtures/nca/):
+Reference numbers (tests/fixtures/nca/), all from NCA 5.0.1:
 * icaf_wave1_nca_pw.json, icaf_wave1_nca_eb.json: copies of the shared references
   (../shared/reference/nca), NCA 5.0.1 with 10,000 permutations, on icaf_wave1_scores.csv
   (construct mean scores of the complete cases of the cleaned ICAF wave 1).
@@ -8,6 +8,10 @@ Reference numbers (tests/fixtures/nca/):
   installed from its CRAN sources: all four ceilings, the other bottleneck units, outcome levels
   given as a list, continuous scores with missing values, a single-peer condition, and 2,000
   permutations on the continuous case.
+* fuzz.csv/fuzz.json and clp_small.json: made by tests/fixtures/nca/make_fuzz.R: 16 random data sets
+  (ties, negative values, missing values) and C-LP on 300 small data sets.  Where several C-LP lines
+  are equally optimal, NCA's solver picks one by its pivoting path; the tests then check that NCA's
+  line is an optimal solution of the same programme (icaf_sem returns the steepest one).
 """
 import json
 import math
@@ -36,6 +40,16 @@ def _close(a, b, tol=1e-9):
     if b is None:
         return a is None or (isinstance(a, float) and math.isnan(a))
     return a is not None and np.isfinite(a) and abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def _clp_equally_optimal(res, condition, slope, intercept):
+    """NCA's C-LP line solves the same linear programme as ours (a tie among optimal lines)."""
+    from icaf_sem.nca import _peer_points
+    px, py = _peer_points(res._conds[condition])
+    e = res.effects.set_index(["condition", "ceiling"]).loc[(condition, "c_lp")]
+    feasible = np.all(intercept + slope * px >= py - 1e-7) and slope >= 0
+    same = abs(np.sum(intercept + slope * px) - np.sum(e["intercept"] + e["slope"] * px)) <= 1e-7 * len(px)
+    return bool(feasible and same)
 
 
 def _p_ok(p, p_ref, r, r_ref):
@@ -97,9 +111,14 @@ def test_extra_cases(case):
         res = nca(data, case["x"], case["y"], ceilings=o["ceilings"], permutations=4 * reps, seed=3,
                   bottleneck_x=o["bottleneck_x"], bottleneck_y=o["bottleneck_y"], steps=steps, scope=scope)
     e = res.effects.set_index(["condition", "ceiling"])
+    ties = set()
     for x, per in case["conditions"].items():
         for ce, want in per.items():
             have = e.loc[(x, ce)]
+            if ce == "c_lp" and want["slope"] is not None and not _close(float(have["slope"]), want["slope"], 1e-7):
+                assert _clp_equally_optimal(res, x, want["slope"], want["intercept"]), (x, "C-LP")
+                ties.add(x)
+                continue
             for key in ("ceiling_zone", "effect_size", "n_above", "slope", "intercept", "fit", "accuracy", "scope"):
                 if key in want:
                     assert _close(float(have[key]), want[key], 1e-7), (x, ce, key, have[key], want[key])
@@ -108,6 +127,7 @@ def test_extra_cases(case):
             if reps and ce in ("ce_fdh", "cr_fdh") and want.get("p_value") is not None:
                 assert _p_ok(float(have["p_value"]), want["p_value"], 4 * reps, reps), (x, ce, have["p_value"],
                                                                                          want["p_value"])
+    assert len(ties) <= 1
     for ce, rows in case["bottleneck_nca"].items():
         tab = res.bottleneck[res.bottleneck["ceiling"] == ce]
         levels = sorted(tab["level"].unique())
@@ -115,6 +135,8 @@ def test_extra_cases(case):
         for lev, r in zip(levels, rows):
             assert abs(lev - r["y"]) <= 1e-9 * max(1, abs(r["y"]))
             for x in case["x"]:
+                if ce == "c_lp" and x in ties:
+                    continue
                 row = tab[(tab["level"] == lev) & (tab["condition"] == x)].iloc[0]
                 mine = _nca_string(row["value"], row["status"], o["bottleneck_x"])
                 if mine != r[x]:   # a last-digit rounding flip is the only difference allowed
@@ -350,3 +372,59 @@ def test_analyze_runs_the_nca_stage():
     assert res.necessity is not None and len(res.necessity.table) == 5
     assert {"necessity_tests", "necessity_bottlenecks"} <= set(res.tables)
     assert "necessity" in res.to_dict()
+
+
+# --------------------------------------------------------------------------- random data sets (make_fuzz.R)
+def test_random_data_sets_equal_nca():
+    """16 random data sets (ties, negative values, missing values, N = 12..120) against NCA 5.0.1."""
+    data = pd.read_csv(FIX / "fuzz.csv")
+    ref = json.loads((FIX / "fuzz.json").read_text(encoding="utf-8"))
+    flips = n_ties = 0
+    for case in ref:
+        d = data[data["set"] == case["set"]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            res = nca(d, ["a", "b", "c"], "y", ceilings=("ce_fdh", "cr_fdh", "c_lp"), permutations=0)
+        e = res.effects.set_index(["condition", "ceiling"])
+        ties = set()
+        for x, per in case["conditions"].items():
+            for ce, want in per.items():
+                if ce == "c_lp" and want["slope"] is not None and not _close(float(e.loc[(x, ce), "slope"]),
+                                                                             want["slope"], 1e-7):
+                    assert _clp_equally_optimal(res, x, want["slope"], want["intercept"]), (case["set"], x)
+                    ties.add(x)
+                    continue
+                for key in ("effect_size", "ceiling_zone", "slope", "intercept"):
+                    assert _close(float(e.loc[(x, ce), key]), want[key], 1e-7), (case["set"], x, ce, key)
+        n_ties += len(ties)
+        for ce, cols in case["bottleneck_nca"].items():
+            b = res.bottleneck[res.bottleneck["ceiling"] == ce]
+            for x, col in cols.items():
+                if ce == "c_lp" and x in ties:
+                    continue
+                bx = b[b["condition"] == x]
+                mine = [_nca_string(v, s, "percentage.range") for v, s in zip(bx["value"], bx["status"])]
+                for m_, r_ in zip(mine, col):
+                    if m_ != r_:   # only a last-digit rounding flip of a value on a .x5 boundary
+                        assert "N" not in m_ + r_ and abs(float(m_) - float(r_)) <= 0.1 + 1e-9, (case["set"], x)
+                        flips += 1
+    assert flips <= 2 and n_ties <= 2
+
+
+def test_c_lp_small_data_sets():
+    """C-LP on 300 small data sets: equal to NCA where the optimum is unique, equally optimal where it is not."""
+    ref = json.loads((FIX / "clp_small.json").read_text(encoding="utf-8"))
+    exact = ties = steepest_agree = 0
+    for case in ref:
+        if case["slope"] is None:
+            continue
+        res = nca(pd.DataFrame({"x": case["x"], "y": case["y"]}, dtype=float), ["x"], "y", ceilings=("ce_fdh", "c_lp"),
+                  permutations=0, min_n=2)
+        e = res.effects.set_index("ceiling").loc["c_lp"]
+        if _close(float(e["slope"]), case["slope"], 1e-7):
+            assert _close(float(e["effect_size"]), case["effect_size"], 1e-7)
+            exact += 1
+        else:
+            assert _clp_equally_optimal(res, "x", case["slope"], case["intercept"]), case["k"]
+            ties += 1
+    assert exact >= 225 and ties <= 2
