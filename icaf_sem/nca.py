@@ -43,7 +43,9 @@ as equal when it finds peers; icaf_sem compares them exactly (identical for
 scores read from a file or computed here; it matters only for scores that
 differ in their last digits).  The p-value counts a permuted d within 1e-9 of
 the observed d as "at least as large" (NCA's bitwise comparison splits such
-ties by floating-point rounding, which matters with discrete scores).
+ties by floating-point rounding, which matters with discrete scores).  When several C-LP lines
+are equally optimal, icaf_sem returns the steepest; NCA's LP solver returns one by its pivoting
+path (the same one in 5 of 8 such cases checked).
 """
 from __future__ import annotations
 
