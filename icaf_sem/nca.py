@@ -338,44 +338,57 @@ def _cr_fdh(cond: _Condition, ce_zone: float) -> dict:
 
 
 def _c_lp(cond: _Condition, ce_zone: float) -> dict:
+    """C-LP: the line above every peer with the least summed height over the peers (NCA's linear
+    programme: minimise sum_k (a + b x_k) subject to a + b x_k >= y_k, b >= 0, each peer counted as
+    often as it occurs), found as the upper-hull chord above the peers' mean x (:func:`_c_lp_lines`)."""
     if len(cond.peers) <= 1:
         return {"ceiling_zone": 0.0, "effect_size": 0.0, "slope": np.nan, "intercept": np.nan, "n_above": np.nan,
                 "accuracy": np.nan, "fit": _fit(0.0, ce_zone)}
-    from scipy.optimize import linprog
-    px, py = _peer_points(cond)
-    k = len(px)
-    # minimise sum_k (a + b x_k) subject to a + b x_k >= y_k, b >= 0 (NCA's lpSolve programme)
-    sol = linprog(c=[k, px.sum()], A_ub=-np.column_stack([np.ones(k), px]), b_ub=-py,
-                  bounds=[(None, None), (0, None)], method="highs")
-    if not sol.success:   # pragma: no cover - the programme is always feasible and bounded
-        return {"ceiling_zone": np.nan, "effect_size": np.nan, "slope": np.nan, "intercept": np.nan,
-                "n_above": np.nan, "accuracy": np.nan, "fit": np.nan}
-    a, b = sol.x
-    a, b = _c_lp_vertex(px, py, a, b)
-    return _line_result(cond, b, a, ce_zone, above=0.0)
+    p = cond.peers
+    slope, icpt = _c_lp_lines(p["x"].to_numpy()[None, :], p["y"].to_numpy()[None, :],
+                              p["count"].to_numpy(dtype=float)[None, :])
+    return _line_result(cond, float(slope[0]), float(icpt[0]), ce_zone, above=0.0)
 
 
-def _c_lp_vertex(px, py, a, b):
-    """Choose among equally optimal C-LP lines.
+def _c_lp_lines(X: np.ndarray, Y: np.ndarray, Wt: np.ndarray):
+    """Slopes and intercepts of the C-LP lines of many peer sets at once.
 
-    The C-LP optimum is not unique when the peers' mean x falls on a vertex of their upper hull:
-    every line through that vertex with a slope between its two hull edges is optimal.  NCA's
-    solver (lpSolve) then returns one of them depending on its pivoting path; in 8 such cases
-    checked against NCA 5.0.1 it returned the steepest one (through the vertex and its left hull
-    neighbour) 5 times, the flattest twice and the line through the origin once.  icaf_sem returns
-    the steepest one, so C-LP can differ from NCA in these cases while being equally optimal.
+    ``X, Y, Wt``: (B, R) peers in x order (padding: NaN with weight 0), at least two per row.  The
+    summed height over the peers is the height at their weighted mean x, so the optimum is the chord
+    of the upper hull above that mean: the chord between two peers that is highest there.
+
+    When the mean falls on a hull vertex, every line through the vertex with a slope between its two
+    hull edges is optimal.  NCA's solver (lpSolve) then returns one of them by its pivoting path; in 8
+    such cases checked against NCA 5.0.1 it returned the steepest (through the vertex and its left hull
+    neighbour) 5 times, the flattest twice and the line through the origin once.  icaf_sem returns the
+    steepest, so C-LP can differ from NCA in these cases while being equally optimal.
     """
-    xbar = px.mean()
-    on = np.isclose(px, xbar, rtol=1e-12, atol=0) & np.isclose(py, a + b * px, rtol=1e-9, atol=1e-12)
-    if not on.any():
-        return a, b
-    xv, yv = px[on][0], py[on][0]
-    right, left = px > xv, px < xv
-    lo = max(0.0, float(np.max((py[right] - yv) / (px[right] - xv)))) if right.any() else 0.0
-    hi = float(np.min((yv - py[left]) / (xv - px[left]))) if left.any() else np.inf
-    if not (np.isfinite(hi) and hi > lo + 1e-12):
-        return a, b
-    return yv - hi * xv, hi
+    B = X.shape[0]
+    xbar = np.nansum(Wt * X, axis=1) / Wt.sum(axis=1)
+    xb = xbar[:, None, None]
+    Xi, Xj, Yi, Yj = X[:, :, None], X[:, None, :], Y[:, :, None], Y[:, None, :]
+    idx = np.arange(B)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        span = (Xi <= xb) & (Xj >= xb) & (Xj > Xi)
+        slope_ij = (Yj - Yi) / (Xj - Xi)
+        val = np.where(span, Yi + slope_ij * (xb - Xi), -np.inf).reshape(B, -1)
+        best = np.argmax(val, axis=1)
+        hv = val[idx, best]
+        slope = slope_ij.reshape(B, -1)[idx, best]
+        icpt = hv - slope * xbar
+        onv = np.isclose(X, xbar[:, None], rtol=1e-12, atol=0) & np.isclose(Y, hv[:, None], rtol=1e-9, atol=1e-12)
+        has = onv.any(axis=1)
+        if has.any():
+            v = np.argmax(onv, axis=1)
+            xv, yv = X[idx, v], Y[idx, v]
+            left = X < xv[:, None]
+            right = X > xv[:, None]
+            hi = np.min(np.where(left, (yv[:, None] - Y) / (xv[:, None] - X), np.inf), axis=1)
+            lo = np.maximum(0.0, np.max(np.where(right, (Y - yv[:, None]) / (X - xv[:, None]), -np.inf), axis=1))
+            use = has & np.isfinite(hi) & (hi > lo + 1e-12)
+            slope = np.where(use, hi, slope)
+            icpt = np.where(use, yv - hi * xv, icpt)
+    return slope, icpt
 
 
 def _ols(cond: _Condition, ce_zone: float) -> dict:
@@ -488,7 +501,7 @@ def _perm_effects(cond: _Condition, Ys: np.ndarray, ceilings: list) -> dict:
     out = {}
     if "ce_fdh" in ceilings:
         out["ce_fdh"] = (cond.extra + np.diff(cm, axis=1) @ (xg[1:] - cond.emp[0])) / scope
-    if "cr_fdh" in ceilings:
+    if "cr_fdh" in ceilings or "c_lp" in ceilings:
         rec = np.empty(gmax.shape, dtype=bool)
         rec[:, 0] = True
         np.greater(gmax[:, 1:], cm[:, :-1], out=rec[:, 1:])
@@ -498,6 +511,9 @@ def _perm_effects(cond: _Condition, Ys: np.ndarray, ceilings: list) -> dict:
             sizes = np.diff(np.r_[starts, Ys.shape[1]])
             eq = Ys == np.repeat(gmax, sizes, axis=1)
             w = rec * np.add.reduceat(eq, starts, axis=1, dtype=np.int64).astype(float)
+    if "c_lp" in ceilings:
+        out["c_lp"] = _perm_c_lp(cond, rec, w, gmax)
+    if "cr_fdh" in ceilings:
         W = w.sum(axis=1)
         xbar = (w @ xg) / W
         ybar = np.einsum("ij,ij->i", w, gmax) / W
@@ -514,10 +530,36 @@ def _perm_effects(cond: _Condition, Ys: np.ndarray, ceilings: list) -> dict:
     return out
 
 
+def _perm_c_lp(cond: _Condition, rec: np.ndarray, w: np.ndarray, gmax: np.ndarray) -> np.ndarray:
+    """C-LP effect sizes of many permuted data sets at once: each row's peers are packed into a
+    (B, R) array (R = the most peers of any row) and :func:`_c_lp_lines` finds every line at once."""
+    nrec = rec.sum(axis=1)
+    R = int(nrec.max())
+    step = max(1, 1_000_000 // (R * R))     # keep the (rows, R, R) pair arrays near 8 MB each
+    if rec.shape[0] > step:
+        return np.concatenate([_perm_c_lp(cond, rec[i:i + step], w[i:i + step], gmax[i:i + step])
+                               for i in range(0, rec.shape[0], step)])
+    x0, x1, y0, y1 = cond.scope_xy
+    B = rec.shape[0]
+    pos = np.cumsum(rec, axis=1) - 1
+    rows = np.broadcast_to(np.arange(B)[:, None], rec.shape)[rec]
+    cols = pos[rec]
+    X = np.full((B, R), np.nan)
+    Y = np.full((B, R), np.nan)
+    Wt = np.zeros((B, R))
+    X[rows, cols] = np.broadcast_to(cond.xg, rec.shape)[rec]
+    Y[rows, cols] = gmax[rec]
+    Wt[rows, cols] = w[rec]
+    slope, icpt = _c_lp_lines(X, Y, Wt)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = _line_zone(slope, icpt, x0, x1, y0, y1) / cond.scope
+    return np.where(nrec <= 1, 0.0, d)
+
+
 def _permutation_test(conds: list, y_in: np.ndarray, ceilings: list, reps: int, rng, observed: dict,
                       tie_tolerance: float, max_elements: int = 4_000_000) -> dict:
     """p-values for every condition x ceiling; conditions with the same complete cases share permutations."""
-    tested = [c for c in ceilings if c in ("ce_fdh", "cr_fdh")]
+    tested = [c for c in ceilings if c in ("ce_fdh", "cr_fdh", "c_lp")]
     draws = {(c.name, ce): [] for c in conds for ce in tested}
     groups: dict = {}
     for c in conds:
@@ -776,8 +818,7 @@ def nca(data, x, y, *, ceilings=("ce_fdh", "cr_fdh"), permutations: int = 10000,
         Any of ``"ce_fdh", "cr_fdh", "c_lp", "ols"`` (NCA's names).
     permutations : int, default 10000
         Permutations of the test of Dul, van der Laan & Kuik (2020) (NCA's ``test.rep``);
-        0 skips the test.  CE-FDH and CR-FDH are tested; OLS is not (as in NCA) and C-LP is not
-        (NCA tests it; icaf_sem warns and leaves its p-value empty).
+        0 skips the test.  CE-FDH, CR-FDH and C-LP are tested; OLS is not (as in NCA).
     seed : int, optional
         Seed of the permutations; the same seed gives the same p-values.
     bottleneck_x, bottleneck_y : {"percentage.range", "percentage.max", "actual", "percentile"}
@@ -920,11 +961,6 @@ def nca(data, x, y, *, ceilings=("ce_fdh", "cr_fdh"), permutations: int = 10000,
                 bn_rows.append((ce, float(lab), float(m), c.name, float(v), str(s)))
 
     perm = {}
-    if permutations > 0 and "c_lp" in ceilings:
-        msg = ("the C-LP ceiling is not permutation-tested by icaf_sem (NCA tests it); its p-value is left empty; "
-               "use the CE-FDH or CR-FDH test")
-        notes.append(msg)
-        warnings.warn(msg, IcafWarning, stacklevel=2)
     if permutations > 0:
         rng = np.random.default_rng(seed)
         perm = _permutation_test(conds, yv, ceilings, int(permutations), rng, observed, float(tie_tolerance))

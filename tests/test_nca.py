@@ -52,6 +52,22 @@ def _clp_equally_optimal(res, condition, slope, intercept):
     return bool(feasible and same)
 
 
+def _assert_c_lp_optimal(res, condition):
+    from scipy.optimize import linprog
+
+    from icaf_sem.nca import _peer_points
+    px, py = _peer_points(res._conds[condition])
+    e = res.effects.set_index(["condition", "ceiling"]).loc[(condition, "c_lp")]
+    if len(np.unique(px)) < 2:
+        assert np.isnan(e["slope"])
+        return
+    k = len(px)
+    sol = linprog(c=[k, px.sum()], A_ub=-np.column_stack([np.ones(k), px]), b_ub=-py,
+                  bounds=[(None, None), (0, None)], method="highs")
+    assert e["slope"] >= 0 and np.all(e["intercept"] + e["slope"] * px >= py - 1e-9)
+    assert np.sum(e["intercept"] + e["slope"] * px) == pytest.approx(sol.fun, rel=1e-9, abs=1e-9)
+
+
 def _p_ok(p, p_ref, r, r_ref):
     pr, pg = max(p_ref, 1 / r_ref), max(p, 1 / r)
     return abs(p - p_ref) <= 4 * math.sqrt(pr * (1 - pr) / r_ref + pg * (1 - pg) / r) + 1e-12
@@ -151,20 +167,28 @@ def test_extra_fixture_present():
 
 
 # --------------------------------------------------------------------------- the vectorised test
-@pytest.mark.parametrize("xcol", ["BC", "DQ", "EB"])
+@pytest.mark.parametrize("xcol", ["BC", "CS", "DQ", "EB", "x1", "x4"])
 def test_vectorised_permutations_equal_one_by_one(scores, xcol):
-    """The batched CE-FDH/CR-FDH effect sizes equal NCA's definitions applied to each permuted data set."""
-    res = nca(scores, [xcol], "PW", permutations=0)
+    """The batched CE-FDH/CR-FDH/C-LP effect sizes equal the one-by-one computation on each permuted data set,
+    and the C-LP line is an optimum of NCA's linear programme."""
+    data = scores if xcol.isupper() else pd.read_csv(FIX / "sim_continuous.csv")
+    y = "PW" if xcol.isupper() else "y"
+    three = ["ce_fdh", "cr_fdh", "c_lp"]
+    res = nca(data, [xcol], y, permutations=0, ceilings=three)
     cond = res._conds[xcol]
     rng = np.random.default_rng(11)
     perms = np.array([rng.permutation(cond.n) for _ in range(25)])
     Yp = cond.y[perms]
-    batched = _perm_effects(cond, Yp[:, cond.order], ["ce_fdh", "cr_fdh"])
+    batched = _perm_effects(cond, Yp[:, cond.order], three)
     for k in range(len(perms)):
-        one = nca(pd.DataFrame({"x": cond.x, "y": Yp[k]}), ["x"], "y", permutations=0).effects
+        one = nca(pd.DataFrame({"x": cond.x, "y": Yp[k]}), ["x"], "y", permutations=0, ceilings=three).effects
         d = one.set_index("ceiling")["effect_size"]
         assert batched["ce_fdh"][k] == pytest.approx(d["ce_fdh"], abs=1e-12)
         assert batched["cr_fdh"][k] == pytest.approx(d["cr_fdh"], abs=1e-10)
+        assert batched["c_lp"][k] == pytest.approx(d["c_lp"], abs=1e-10)
+        if k < 8:   # the C-LP line solves NCA's linear programme (checked with scipy's HiGHS)
+            one_res = nca(pd.DataFrame({"x": cond.x, "y": Yp[k]}), ["x"], "y", permutations=0, ceilings=three)
+            _assert_c_lp_optimal(one_res, "x")
 
 
 def test_seed_reproducible_and_p_bounds(scores):
@@ -179,13 +203,13 @@ def test_seed_reproducible_and_p_bounds(scores):
 
 # --------------------------------------------------------------------------- API surface
 def test_result_object(scores):
-    with pytest.warns(icaf_sem.IcafWarning, match="C-LP ceiling is not permutation-tested"):
-        res = icaf_sem.nca(scores, x=["DQ", "PM"], y="PW", ceilings=("ce_fdh", "cr_fdh", "c_lp", "ols"),
-                           permutations=200, seed=1)
+    res = icaf_sem.nca(scores, x=["DQ", "PM"], y="PW", ceilings=("ce_fdh", "cr_fdh", "c_lp", "ols"),
+                       permutations=200, seed=1)
     assert isinstance(res, NCAResult)
     assert list(res.effects.columns[:4]) == ["condition", "outcome", "ceiling", "n"]
     assert set(res.effects["ceiling"]) == {"ce_fdh", "cr_fdh", "c_lp", "ols"}
-    assert res.effects.loc[res.effects["ceiling"].isin(["ols", "c_lp"]), "p_value"].isna().all()
+    assert res.effects.loc[res.effects["ceiling"] == "ols", "p_value"].isna().all()
+    assert res.effects.loc[res.effects["ceiling"] != "ols", "p_value"].between(1 / 200, 1).all()
     t = res.bottleneck_table("ce_fdh")
     assert list(t.columns) == ["DQ", "PM"] and len(t) == 11
     assert res.bottleneck_table("cr_fdh", nca_strings=True).iloc[0, 0] == "NN"
