@@ -58,7 +58,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, DataWarning, IcafWarning, ModelSpecificationError
+from .errors import DataError, DataWarning, ModelSpecificationError
 
 __all__ = ["nca", "NCAResult", "construct_scores", "rescale_scores", "nca_plot", "effect_size_class",
            "test_necessity", "NecessityResult", "CEILINGS", "BOTTLENECK_UNITS", "TEXT"]
