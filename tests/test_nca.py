@@ -12,6 +12,7 @@ Reference numbers (tests/fixtures/nca/), all from NCA 5.0.1:
   (ties, negative values, missing values) and C-LP on 300 small data sets.  Where several C-LP lines
   are equally optimal, NCA's solver picks one by its pivoting path; the tests then check that NCA's
   line is an optimal solution of the same programme (icaf_sem returns the steepest one).
+* clp_pvalues.json: made by tests/fixtures/nca/make_clp_pvalues.R: NCA's C-LP permutation test.
 """
 import json
 import math
@@ -452,3 +453,20 @@ def test_c_lp_small_data_sets():
             assert _clp_equally_optimal(res, "x", case["slope"], case["intercept"]), case["k"]
             ties += 1
     assert exact >= 225 and ties <= 2
+
+
+def test_c_lp_permutation_p_values():
+    """C-LP p-values against NCA 5.0.1's own test (1,000 permutations; make_clp_pvalues.R)."""
+    path = FIX / "clp_pvalues.json"
+    assert path.exists(), "run tests/fixtures/nca/make_clp_pvalues.R"
+    for case in json.loads(path.read_text(encoding="utf-8")):
+        data = pd.read_csv(FIX / case["data"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            res = nca(data, case["x"], case["y"], ceilings=("ce_fdh", "c_lp"), permutations=4000, seed=9)
+        e = res.effects.set_index(["condition", "ceiling"])
+        for x in case["x"]:
+            have = e.loc[(x, "c_lp")]
+            if not _close(float(have["effect_size"]), case["effect_size"][x], 1e-7):   # a tie among C-LP lines
+                continue
+            assert _p_ok(float(have["p_value"]), case["p_value"][x], 4000, case["permutations"]), (x, have["p_value"])
