@@ -29,7 +29,7 @@ from .errors import DataError, IcafWarning, ModelSpecificationError
 
 __all__ = ["analyze", "AnalysisResult"]
 
-STAGES = ["clean", "descriptives", "cfa", "reliability", "sem", "hypotheses", "report"]
+STAGES = ["clean", "descriptives", "cfa", "reliability", "sem", "hypotheses", "nca", "report"]
 
 
 @dataclass
@@ -83,6 +83,7 @@ class AnalysisResult:
     warnings: list = field(default_factory=list)
     out: Optional[Path] = None
     files: list = field(default_factory=list)
+    necessity: Any = None      # NecessityResult (NCA of the questionnaire's necessity hypotheses) or None
 
     @property
     def data(self) -> pd.DataFrame:
@@ -111,6 +112,8 @@ class AnalysisResult:
             lines.append(f"  {r['id']:<5} {r['path']:<18} std = {r['std_all']:+.3f}  p = {r['pvalue']:.4f}  "
                          f"{'supported' if r['supported'] else 'not supported'}"
                          + (f"  ({r['mediation_type']})" if isinstance(r["mediation_type"], str) else ""))
+        if self.necessity is not None:
+            lines.append(self.necessity.summary())
         if self.warnings:
             lines.append(f"Warnings ({len(self.warnings)}):")
             lines += [f"  ! {m}" for m in self.warning_messages]
@@ -314,6 +317,17 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     tables["model_fit"] = T.model_fit(cfa, sem)
     tables["hypothesis_tests"] = T.hypothesis_tests(hyp)
     tables["indirect_effects"] = T.indirect_effects(hyp, effects)
+    necessity = None
+    if q.necessity.hypotheses:   # NCA of the necessity hypotheses on construct mean scores
+        from .nca import test_necessity
+        try:
+            necessity = col.run("nca", test_necessity, data, q, alpha=alpha)
+        except DataError as exc:   # e.g. too few complete cases for the scores: reported, not fatal
+            col.items.append({"stage": "nca", "category": "DataWarning",
+                              "message": f"necessity hypotheses not tested: {' '.join(str(exc).split())}"})
+        else:
+            tables["necessity_tests"] = T.necessity_tests(necessity)
+            tables["necessity_bottlenecks"] = T.necessity_bottlenecks(necessity)
     for w in _fit_warnings(tables["model_fit"]):
         col.items.append({"stage": "sem", "category": "FitWarning", "message": w})
 
@@ -322,7 +336,7 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap, "seed": seed, "alpha": alpha,
                  "clean_options": dict(clean_options or {}), "figures": figures},
         input=info, cleaning=cleaned, descriptives=descriptives, cfa=cfa, reliability=rel, sem=sem,
-        hypotheses=hyp, effects=effects, tables=tables, warnings=col.items)
+        hypotheses=hyp, effects=effects, tables=tables, warnings=col.items, necessity=necessity)
     if out is not None:
         result.write(out)
     return result

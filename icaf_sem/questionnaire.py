@@ -133,6 +133,32 @@ class HypothesisSpec(_Strict):
     description: dict[str, str] = Field(default_factory=dict)
 
 
+class NecessityHypothesisSpec(_Strict):
+    """One necessity hypothesis: ``condition`` is necessary for ``outcome`` at ``level``."""
+
+    id: str
+    condition: str
+    outcome: str
+    level: float = Field(default=100.0, ge=0, le=100)   # outcome level, % of its observed range
+    description: dict[str, str] = Field(default_factory=dict)
+
+
+class NecessitySpec(_Strict):
+    """The ``necessity:`` block: necessity hypotheses tested with NCA (:mod:`icaf_sem.nca`).
+
+    ``ceiling`` decides the verdict (CE-FDH suits discrete scores such as item means),
+    ``d_min`` is the smallest effect size that counts (Dul 2016: .1), ``alpha`` the level of
+    the permutation test (default: the analysis' alpha), ``permutations`` and ``seed`` the test.
+    """
+
+    ceiling: Literal["ce_fdh", "cr_fdh"] = "ce_fdh"
+    d_min: float = Field(default=0.1, gt=0, lt=1)
+    alpha: Optional[float] = Field(default=None, gt=0, lt=1)
+    permutations: int = Field(default=10000, ge=0)
+    seed: Optional[int] = None
+    hypotheses: list[NecessityHypothesisSpec] = Field(default_factory=list)
+
+
 class EffectsSpec(_Strict):
     totals: bool = True
 
@@ -153,6 +179,7 @@ class QuestionnaireSpec(_Strict):
     cleaning: CleaningRules = Field(default_factory=CleaningRules)
     hypotheses: list[HypothesisSpec] = Field(default_factory=list)
     effects: EffectsSpec = Field(default_factory=EffectsSpec)
+    necessity: NecessitySpec = Field(default_factory=NecessitySpec)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -309,6 +336,7 @@ class Questionnaire:
         self.rename = dict(spec.rename)
         self.cleaning = spec.cleaning
         self.hypotheses = self._build_hypotheses()
+        self.necessity = spec.necessity      # NecessitySpec: necessity hypotheses for NCA
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -712,6 +740,7 @@ def _semantic_problems(spec: QuestionnaireSpec) -> list[str]:
             if (b, a) not in regs:
                 P.append(f"hypotheses[{k}].path: the indirect effect {h.path!r} needs the path {b} ~ {a}; "
                          f"fix: add a hypothesis with path '{b} ~ {a}'")
+    P += _necessity_problems(spec, names)
     if not P:
         meds = [(h, _parse_path(h.path)[1]) for h in spec.hypotheses if _parse_path(h.path)[0] == "mediation"]
         seen = {}
@@ -720,6 +749,23 @@ def _semantic_problems(spec: QuestionnaireSpec) -> list[str]:
                 P.append(f"hypotheses[{[h.id for h in spec.hypotheses].index(hid)}].label: defined parameter "
                          f"name {name!r} is already used; fix: give this mediation hypothesis its own label")
             seen[name] = hid
+    return P
+
+
+def _necessity_problems(spec: QuestionnaireSpec, names: set) -> list[str]:
+    P, ids = [], {h.id for h in spec.hypotheses}
+    seen = set()
+    for k, h in enumerate(spec.necessity.hypotheses):
+        place = f"necessity.hypotheses[{k}]"
+        if h.id in ids or h.id in seen:
+            P.append(f"{place}.id: id {h.id!r} is already used; fix: give every hypothesis its own id (e.g. N1)")
+        seen.add(h.id)
+        for key in ("condition", "outcome"):
+            v = getattr(h, key)
+            if v not in names:
+                P.append(f"{place}.{key}: unknown construct {v!r}; fix: use one of {', '.join(sorted(names))}")
+        if h.condition == h.outcome:
+            P.append(f"{place}: condition and outcome are both {h.condition!r}; fix: name two different constructs")
     return P
 
 

@@ -41,6 +41,7 @@ FIGURES = {
     "latent_correlations": "Latent correlations (CFA)",
     "correlation_heatmap": "Item correlations",
     "likert": "Distribution of answers by construct",
+    "nca": "Necessary Condition Analysis: scatter plots with ceiling lines",
 }
 
 
@@ -110,6 +111,8 @@ def results_dict(res) -> dict:
         out["modindices"] = []
         out["warnings"] = list(out["warnings"]) + [{"stage": "sem", "category": "EstimationError",
                                                     "message": f"modification indices could not be computed: {exc}"}]
+    if getattr(res, "necessity", None) is not None:
+        out["necessity"] = res.necessity.to_dict()
     boot = getattr(sem, "boot", None)
     if boot is not None:
         summ = getattr(boot, "summary_dict", None)
@@ -168,6 +171,8 @@ def draw_figures(res, folder: Path) -> dict:
         out["latent_correlations"] = F.save_figure(fig, folder, "latent_correlations")[0]
     fig = F.path_diagram(res.sem, alpha=res.options["alpha"])
     out["path_diagram"] = F.save_figure(fig, folder, "path_diagram")[0]
+    if getattr(res, "necessity", None) is not None:
+        out["nca"] = F.save_figure(F.nca_scatter_grid(res.necessity), folder, "nca")[0]
     return out
 
 
@@ -271,11 +276,13 @@ def html_report(res, figures: dict) -> str:
                 ("Measurement model, reliability and validity", ["measurement_model", "discriminant_validity"]),
                 ("Model fit", ["model_fit"]),
                 ("Hypotheses", ["hypothesis_tests", "indirect_effects"])]
+    if "necessity_tests" in res.tables:
+        sections.append(("Necessary conditions", ["necessity_tests", "necessity_bottlenecks"]))
     numbers = {k: i for i, k in enumerate(res.tables, start=1)}
     fig_numbers = {k: i for i, k in enumerate(figures, start=1)}
     fig_in = {"Items and normality": ["likert", "correlation_heatmap"],
               "Measurement model, reliability and validity": ["latent_correlations"],
-              "Hypotheses": ["path_diagram"]}
+              "Hypotheses": ["path_diagram"], "Necessary conditions": ["nca"]}
     done = set()
     for head, keys in sections:
         parts.append(f"<h2>{html.escape(head)}</h2>")

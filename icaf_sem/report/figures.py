@@ -6,6 +6,7 @@
   non-significant paths dashed, covariances as curved two-headed arrows.
 * :func:`correlation_heatmap`: item (or latent) correlations.
 * :func:`likert_bars`: diverging stacked bars of the answers, one panel per construct.
+* :func:`nca_scatter_grid`: NCA scatter plots with ceiling lines, one per necessity hypothesis.
 
 Each returns a :class:`matplotlib.figure.Figure`; :func:`save_figure` writes
 PNG and SVG, whole or not at all.
@@ -19,7 +20,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-__all__ = ["path_diagram", "correlation_heatmap", "likert_bars", "save_figure", "stars"]
+__all__ = ["path_diagram", "correlation_heatmap", "likert_bars", "save_figure", "stars", "nca_scatter_grid"]
 
 
 def _plt():
@@ -337,3 +338,28 @@ def save_figure(fig, folder, name: str, formats=("png", "svg"), dpi: int = 200) 
     finally:
         plt.close(fig)
     return out
+
+
+# --------------------------------------------------------------------------- necessary conditions (NCA)
+def nca_scatter_grid(necessity, *, ncols: int = 3):
+    """One NCA scatter plot with ceiling lines per necessity hypothesis (a Figure).
+
+    Parameters
+    ----------
+    necessity : NecessityResult
+        From :func:`icaf_sem.nca.test_necessity`.
+    """
+    from ..nca import nca_plot
+    plt = _plt()
+    t = necessity.table
+    k = len(t)
+    ncols = max(1, min(ncols, k))
+    nrows = math.ceil(k / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.8 * nrows), squeeze=False)
+    for ax, (_, r) in zip(axes.ravel(), t.iterrows()):
+        nca_plot(necessity.results[r["outcome"]], r["condition"], ax=ax,
+                 title=f"{r['id']}: {r['condition']} \u2192 {r['outcome']}")
+    for ax in axes.ravel()[k:]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -16,6 +16,8 @@ exported (HTML, Word, LaTeX).  Excel gets the numbers themselves.
 :func:`model_fit`                  CFA and SEM fit against cut-offs (Hu & Bentler 1999)
 :func:`hypothesis_tests`           one row per hypothesis
 :func:`indirect_effects`           indirect and total effects, bootstrap CIs, mediation type
+:func:`necessity_tests`            necessity hypotheses (NCA): d, p, required level, verdict
+:func:`necessity_bottlenecks`      NCA bottleneck rows at the declared outcome levels
 =================================  ===============================================
 """
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pandas as pd
 __all__ = [
     "sample_flow", "sample_profile", "item_descriptives", "multivariate_normality", "measurement_model",
     "discriminant_validity", "model_fit", "hypothesis_tests", "indirect_effects", "display_frame",
+    "necessity_tests", "necessity_bottlenecks",
     "format_value", "FIT_CUTOFFS",
 ]
 
@@ -569,4 +572,75 @@ def indirect_effects(hypotheses: pd.DataFrame, effects: Optional[pd.DataFrame] =
                  ci_pairs=ci_pairs)
     # shown in exports: the bootstrap intervals replace the delta-method one; the type names the class
     out.attrs["hidden"] = (["ci_lower", "ci_upper"] if boot else []) + ["mediation_class"]
+    return out
+
+
+# --------------------------------------------------------------------------- necessary conditions (NCA)
+def _nca_text(language: str) -> dict:
+    from ..nca import TEXT
+    return TEXT.get(language, TEXT["en"])
+
+
+def necessity_tests(necessity, language: str = "en") -> pd.DataFrame:
+    """The necessity hypotheses (NCA): ``id, path, level, n, effect_size, effect_class, p_value, required,
+    required_text, supported, reason``.
+
+    Parameters
+    ----------
+    necessity : NecessityResult
+        From :func:`icaf_sem.nca.test_necessity`.
+    language : {"en", "zh"}
+        Language of the title, note, headers and verdicts (text from :data:`icaf_sem.nca.TEXT`).
+    """
+    tx = _nca_text(language)
+    t = necessity.table
+    o = necessity.options
+    df = pd.DataFrame({
+        "id": t["id"], "path": [f"{c} \u2192 {y}" for c, y in zip(t["condition"], t["outcome"])],
+        "level": t["level"].astype(float), "n": t["n"].astype(int), "effect_size": t["effect_size"].astype(float),
+        "effect_class": [tx["classes"].get(c, c) for c in t["effect_class"]], "p_value": t["p_value"].astype(float),
+        "required": t["required"].astype(float),
+        "required_text": [s if s else f"{v:.1f}" for v, s in zip(t["required"], t["required_status"])],
+        "supported": t["supported"].astype(bool),
+        "reason": ["; ".join(tx["reasons"][c].format(d_min=o["d_min"], alpha=o["alpha"]) for c in codes.split(","))
+                   if codes else tx["reasons"]["ok"] for codes in t["reason_codes"]]})
+    lab = tx["labels"]
+    note = tx["note"].format(reps=o["permutations"], d_min=o["d_min"], alpha=o["alpha"]) + \
+        f" Ceiling: {o['ceiling'].upper().replace('_', '-')}; scores: {o['scores']}."
+    out = _meta(df, tx["title"], note, key="necessity_tests",
+                labels={"id": lab["id"], "path": f"{lab['condition']} \u2192 {lab['outcome']}", "level": lab["level"],
+                        "n": lab["n"], "effect_size": lab["effect_size"], "effect_class": lab["effect_class"],
+                        "p_value": lab["p_value"], "required_text": lab["required"], "supported": lab["supported"],
+                        "reason": lab["reason"]},
+                formats={"level": "f0", "n": "int", "effect_size": "r3", "p_value": "p", "supported": "bool",
+                         "effect_class": "str", "required_text": "str", "reason": "str"})
+    out.attrs["hidden"] = ["required"]
+    return out
+
+
+def necessity_bottlenecks(necessity, language: str = "en") -> pd.DataFrame:
+    """Bottleneck rows (NCA) at the declared outcome levels: ``outcome, level, condition, ce_fdh, cr_fdh``
+    (minimum condition level, % of its range; NN = 0, NA = NaN) and their display texts."""
+    from ..nca import _nca_string
+    tx = _nca_text(language)
+    rows = []
+    for y, res in necessity.results.items():
+        b = res.bottleneck
+        for (lev, cond), g in b.groupby(["level", "condition"], sort=False):
+            row = {"outcome": y, "level": float(lev), "condition": cond}
+            for ce in ("ce_fdh", "cr_fdh"):
+                r = g[g["ceiling"] == ce]
+                if len(r):
+                    row[ce] = float(r["value"].iloc[0])
+                    row[f"{ce}_text"] = _nca_string(r["value"].iloc[0], r["status"].iloc[0], "percentage.range")
+            rows.append(row)
+    df = pd.DataFrame(rows, columns=["outcome", "level", "condition", "ce_fdh", "ce_fdh_text", "cr_fdh",
+                                     "cr_fdh_text"])
+    lab = tx["labels"]
+    out = _meta(df, tx["bottleneck_title"], tx["bottleneck_note"], key="necessity_bottlenecks",
+                labels={"outcome": lab["outcome"], "level": lab["level"], "condition": lab["condition"],
+                        "ce_fdh_text": "CE-FDH", "cr_fdh_text": "CR-FDH"},
+                formats={"level": "f0", "ce_fdh_text": "str", "cr_fdh_text": "str"},
+                group_columns=["outcome"])
+    out.attrs["hidden"] = ["ce_fdh", "cr_fdh"]
     return out
