@@ -11,10 +11,9 @@ Every file icaf_sem writes goes through these helpers.
   run leaves no stale file of an earlier run (e.g. figures after
   ``--no-figures``).
 
-Whose folder is it?  An output folder is replaced only when it is empty, or
-when it was written by icaf_sem (it holds the marker file
-``.icaf-sem-output``), or when every entry in it would be rewritten by the new
-run.  Any other existing folder holds files of the user's and is *refused*
+Whose folder is it?  An output folder is replaced only when it is empty or
+when every entry in it is a name icaf_sem writes into its output folders
+(``clean.csv``, ``report.html``, ``figures`` ... see ``KNOWN_OUTPUTS``).  Any other existing folder holds files of the user's and is *refused*
 with an :class:`~icaf_sem.errors.OutputError` naming the folder and one of its
 files: icaf_sem never deletes a user's unrelated files.
 
@@ -37,6 +36,13 @@ from typing import Callable, Iterable, Iterator, Optional
 from .errors import OutputError
 
 MARKER = ".icaf-sem-output"
+# every name an icaf-sem command writes into an output folder (clean, analyze, compare-waves)
+KNOWN_OUTPUTS = frozenset({
+    "clean.csv", "exclusions.csv", "cell_fixes.csv", "flow.csv", "flags.csv",
+    "report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json", "figures",
+    "invariance.csv", "latent_means.csv", "path_equality.csv", "paths_by_wave.csv", "samples.csv",
+    "compare_waves.xlsx", "compare_waves.html", "paths_by_wave.png", "paths_by_wave.svg", "compare_waves.json",
+    MARKER})
 
 
 def _umask() -> int:
@@ -93,9 +99,9 @@ def _foreign_entry(path: Path, produced: Optional[Iterable[str]] = None) -> Opti
         entries = sorted(os.listdir(path))
     except OSError as exc:
         raise OutputError(f"cannot read the output folder {str(path)!r}: {_reason(exc)}") from None
-    if not entries or MARKER in entries:
+    if not entries:
         return None
-    produced = set(produced or ())
+    produced = set(produced or ()) | KNOWN_OUTPUTS
     for e in entries:
         if e not in produced:
             return e
@@ -238,8 +244,6 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
             try:
                 stage = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
                 yield stage
-                (stage / MARKER).write_text("written by icaf-sem; the folder is replaced as a whole by the "
-                                            "next run writing here\n", encoding="utf-8")
                 produced = set(os.listdir(stage))
                 if path.is_dir():
                     foreign = _foreign_entry(path, produced)   # re-check: the folder may have changed meanwhile
