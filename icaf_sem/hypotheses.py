@@ -129,6 +129,51 @@ def _excludes_zero(lo: float, hi: float) -> Optional[bool]:
     return bool(lo > 0 or hi < 0)
 
 
+def structural_cycle(questionnaire) -> list:
+    """The first cycle among the questionnaire's hypothesised paths (``['EB', 'PW', 'EB']``), or ``[]``.
+
+    A non-recursive model (EB ~ PW with PW ~ EB) is not supported by the pipeline: its total
+    effects are elements of (I - B)^-1, not sums of path products, so the ``total_*`` effects the
+    questionnaire defines would be wrong.
+    """
+    edges: dict = {}
+    for h in getattr(questionnaire, "hypotheses", []):
+        if h.kind == "path":
+            edges.setdefault(h.rhs, []).append(h.lhs)          # rhs -> lhs (cause -> effect)
+    state: dict = {}
+    stack: list = []
+
+    def visit(v):
+        state[v] = 1
+        stack.append(v)
+        for w in edges.get(v, []):
+            if state.get(w) == 1:
+                return stack[stack.index(w):] + [w]
+            if w not in state:
+                found = visit(w)
+                if found:
+                    return found
+        stack.pop()
+        state[v] = 2
+        return []
+    for v in list(edges):
+        if v not in state:
+            found = visit(v)
+            if found:
+                return found
+    return []
+
+
+def check_recursive(questionnaire) -> None:
+    """Raise :class:`ModelSpecificationError` when the hypothesised paths form a cycle."""
+    cyc = structural_cycle(questionnaire)
+    if cyc:
+        raise ModelSpecificationError(
+            f"the questionnaire's paths form a cycle ({' -> '.join(cyc)}): non-recursive models are not supported "
+            "by icaf-sem (their total effects come from (I - B)^-1, not from sums of paths); remove one direction "
+            "of the cycle from the hypotheses, or fit the model with icaf_sem.fit() and no total effects")
+
+
 def _min_draws(level: float) -> int:
     from .estimation.bootstrap import MIN_DRAWS
     return max(MIN_DRAWS, int(math.ceil(2 / (1 - level))) - 1)
@@ -249,6 +294,7 @@ def test_hypotheses(result, questionnaire, alpha: float = 0.05, *, boot_ci: str 
         raise DataError(f"alpha={alpha!r} must be a number between 0 and 1; e.g. alpha=0.05")
     if boot_ci not in ("bc", "percentile"):
         raise DataError(f"boot_ci={boot_ci!r} is not known; use 'bc' (bias-corrected) or 'percentile'")
+    check_recursive(q)
     params = result if isinstance(result, pd.DataFrame) else getattr(result, "parameters", None)
     if params is None:
         raise DataError(f"result must be a fitted SEMResult (or its parameter table), got {type(result).__name__}")
