@@ -1050,8 +1050,12 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
             warnings.warn(f"{dropped} of {len(frame)} respondents have a missing answer to a model item and are "
                           f"left out; reliability uses the {len(complete)} complete cases", DataWarning)
         if len(complete) < 3:
-            raise DataError(f"only {len(complete)} respondents answered every item; reliability needs at least 3")
+            cnt = frame.notna().sum()
+            raise DataError(f"only {len(complete)} respondents answered every item; reliability needs at least 3 "
+                            f"(the item with fewest answers is {cnt.idxmin()!r}: {int(cnt.min())})")
         _check_constant(complete)
+        from ..sem import _check_values        # degenerate scales and duplicated columns, before LAPACK
+        _check_values(complete.to_numpy(dtype=float), items, per_item=False)
         multi = {n: its for n, its in cons.items() if len(its) >= 2}
         for n, its in cons.items():
             if len(its) < 2:

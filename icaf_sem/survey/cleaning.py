@@ -314,7 +314,7 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     if rows is None or len(rows) != len(df):
         rows = list(range(1, len(df) + 1))
     blank = int(df.attrs.get("blank_rows_dropped", 0) or 0)
-    df = df.reset_index(drop=True).copy()
+    df = df.reset_index(drop=True)
     df.attrs = {}          # pandas deep-copies attrs on every operation: keep them out of the way
     df["__row"] = rows
     notes: list[str] = []
@@ -354,17 +354,18 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     content = [c for c in df.columns if c != "__row"]
     n_dup = 0
     if rules.drop_exact_duplicates:
-        code_cols = []
-        for c in content:                      # each distinct cell is canonicalised once
+        code_cols = {}
+        for k, c in enumerate(content):        # each distinct cell is canonicalised once
             codes_, uniq = pd.factorize(df[c].to_numpy(dtype=object), use_na_sentinel=True)
             canon = np.empty(len(uniq) + 1, dtype=object)
             canon[:] = [_canon(u) for u in uniq] + [None]
             ccodes, _ = pd.factorize(canon[codes_], use_na_sentinel=True)
-            code_cols.append(ccodes)
+            code_cols[k] = ccodes.astype(np.int32)
         n_all = len(df)
         if code_cols and n_all:
-            _, inv = np.unique(np.column_stack(code_cols), axis=0, return_inverse=True)
-            inv = np.asarray(inv).reshape(-1)
+            keys_df = pd.DataFrame(code_cols)
+            inv = keys_df.groupby(list(keys_df.columns), sort=False).ngroup().to_numpy()
+            del keys_df, code_cols
             first = np.full(inv.max() + 1, n_all, dtype=np.int64)
             np.minimum.at(first, inv, np.arange(n_all))
             first_pos = first[inv]
@@ -381,7 +382,8 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
         keep &= ~dup
         flow.append({"step": "exact duplicate submissions removed", "n_remaining": int(keep.sum()),
                      "n_removed": n_dup, "n_flagged": 0})
-    df = df.loc[keep].copy()
+    if not keep.all():
+        df = df.loc[keep]
     keep = keep.loc[keep]
 
     # ---- 2. conflicting duplicate ids
@@ -535,10 +537,11 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
         flow.append({"step": step_names[reason], "n_remaining": int(remaining.sum()),
                      "n_removed": int(newly.sum()), "n_flagged": 0})
     keep = remaining
+    del cur, findings
 
     # ---- 5. multivariate outliers
     if rules.outliers != "off":
-        kept = df.loc[keep.index[keep]]
+        kept = df.loc[keep.index[keep], list(q.items)]
         usable = [it for it in q.items if kept[it].notna().sum() > 1 and kept[it].nunique() > 1]
         if len(kept) > len(usable) + 1 and usable:
             res = mahalanobis_outliers(kept[usable], rules.outlier_alpha)
@@ -560,14 +563,15 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
         else:
             warn(f"{source}: too few complete respondents ({len(kept)}) for {len(usable)} items; "
                  "the multivariate outlier check is skipped")
+        del kept
 
     # ---- 6. reverse keying and the clean frame
-    final = df.loc[keep.index[keep]].copy()
-    for it in q.reverse_keyed:
-        final[it] = (lo + hi) - final[it]
-    meta = [c for c in q.metadata_columns if c in final.columns and c != idc]
+    meta = [c for c in q.metadata_columns if c in df.columns and c != idc]
     cols = [idc] + meta + list(q.items)
-    clean_df = final[cols].reset_index(drop=True)
+    clean_df = df.loc[keep.index[keep], cols].reset_index(drop=True)
+    del df
+    for it in q.reverse_keyed:
+        clean_df[it] = (lo + hi) - clean_df[it]
     for it in q.items:
         clean_df[it] = clean_df[it].astype(float)
     clean_df.attrs = {"source": source}

@@ -82,7 +82,7 @@ def _is_missing(value: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- readers
-_CHUNK_ROWS = 100_000
+_CHUNK_ROWS = 25_000
 
 
 def _gb_plausible(text: str) -> bool:
