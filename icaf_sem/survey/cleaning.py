@@ -238,7 +238,12 @@ def mahalanobis_outliers(items: pd.DataFrame, alpha: float = 0.001) -> pd.DataFr
     d2 = np.full(n, np.nan)
     dfs = np.zeros(n, dtype=int)
     if n:
-        pats, inv = np.unique(obs, axis=0, return_inverse=True)
+        if k <= 62:      # a pattern as the bits of one integer: a 1-D unique, not a row sort
+            key = obs.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
+            _, first_idx, inv = np.unique(key, return_index=True, return_inverse=True)
+            pats = obs[first_idx]
+        else:
+            pats, inv = np.unique(obs, axis=0, return_inverse=True)
         inv = np.asarray(inv).reshape(-1)
         order = np.argsort(inv, kind="stable")
         bounds = np.searchsorted(inv[order], np.arange(len(pats) + 1))
@@ -619,8 +624,9 @@ def _straight_runs(x: np.ndarray, all_equal_only: bool = False):
     n_ans = ans.sum(1)
     if n == 0 or k == 0:
         return n_ans, np.zeros(n, dtype=int), np.full(n, np.nan)
-    order = np.argsort(~ans, axis=1, kind="stable")       # answered items first, in item order
-    comp = np.take_along_axis(x, order, axis=1)
+    comp = np.full((n, k), np.nan)                        # answered items first, in item order
+    r, c = np.nonzero(ans)
+    comp[r, (np.cumsum(ans, axis=1) - 1)[r, c]] = x[r, c]
     first_val = comp[:, 0]
     if all_equal_only:
         with np.errstate(invalid="ignore"):

@@ -394,8 +394,16 @@ def load_survey(path: Union[str, os.PathLike], questionnaire=None, *, encoding: 
             if all(isinstance(v, float) for v in pd.unique(vals)):
                 df[name] = vals.astype(float)
     df.attrs.update({"source": str(path), **info, "blank_rows_dropped": n_blank, "renamed": renamed,
-                     "row_numbers": row_numbers})
+                     "row_numbers": _RowNumbers(row_numbers)})
     return df
+
+
+class _RowNumbers(list):
+    """The raw file's data-row numbers; shared, not deep-copied, by pandas' attrs propagation
+    (pandas deep-copies ``attrs`` on every operation: a 500,000-element list would cost seconds)."""
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 def _converted(col: pd.Series, how: str) -> tuple[np.ndarray, np.ndarray]:
