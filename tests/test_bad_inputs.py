@@ -418,6 +418,25 @@ def test_atomic_dir_replaces_whole_folder_and_keeps_user_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
 
 
+def test_full_disk_is_one_clear_error_and_leaves_the_target(tmp_path):
+    import errno
+    from icaf_sem._atomic import atomic_dir, atomic_write
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "clean.csv").write_text("old")
+
+    def _full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(OutputError, match="disk is full"):
+        with atomic_dir(out) as st:
+            (st / "clean.csv").write_text("new")
+            _full()
+    with pytest.raises(OutputError, match="disk is full"):
+        atomic_write(tmp_path / "x.json", _full)
+    assert (out / "clean.csv").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
 def test_sigterm_leaves_no_part_folder(tmp_path):
     out = tmp_path / "o"
     code = ("import time, sys\nsys.argv = ['icaf-sem']\n"

@@ -94,6 +94,7 @@ class CleanResult:
     rules: Optional[CleaningRules] = None
     reversed_items: list = field(default_factory=list)
     source: str = "<DataFrame>"
+    input_info: dict = field(default_factory=dict)   # format, encoding, separator, line endings as read
 
     @property
     def n_raw(self) -> int:
@@ -112,6 +113,8 @@ class CleanResult:
     def summary(self) -> str:
         """A short text account of the cleaning (flow, reasons, cell fixes, warnings)."""
         lines = [f"Cleaning of {self.source}: {self.n_raw} rows -> {self.n_clean} respondents"]
+        if self.input_info:
+            lines.append("  read as " + ", ".join(f"{k} {v!r}" for k, v in self.input_info.items()))
         for _, r in self.flow.iterrows():
             extra = f", {int(r.n_flagged)} flagged" if r.n_flagged else ""
             lines.append(f"  {r.step:<45} n = {int(r.n_remaining):>5}  (-{int(r.n_removed)}{extra})")
@@ -319,6 +322,7 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     if rows is None or len(rows) != len(df):
         rows = list(range(1, len(df) + 1))
     blank = int(df.attrs.get("blank_rows_dropped", 0) or 0)
+    input_info = {k: df.attrs[k] for k in ("format", "encoding", "separator", "line_endings") if k in df.attrs}
     df = df.reset_index(drop=True)
     df.attrs = {}          # pandas deep-copies attrs on every operation: keep them out of the way
     df["__row"] = rows
@@ -592,7 +596,7 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     fl["row"] = fl["row"].astype(int)
     return CleanResult(data=clean_df, exclusions=ex, cell_fixes=cf,
                        flow=pd.DataFrame(flow, columns=FLOW_COLUMNS), flags=fl, warnings=notes, rules=rules,
-                       reversed_items=list(q.reverse_keyed), source=source)
+                       reversed_items=list(q.reverse_keyed), source=source, input_info=input_info)
 
 
 def _is_blank(v: Any) -> bool:
