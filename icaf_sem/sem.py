@@ -301,7 +301,16 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             where = f" in group {lab!r}" if group is not None else ""
             warnings.warn(DataWarning(f"only {len(used)} usable rows{where} for {len(ov)} observed variables: the "
                                       "sample covariance matrix cannot be positive definite; results are unreliable"))
-        datas.append(GroupData(arr, ov, missing=missing, label=lab))
+        gd = GroupData(arr, ov, missing=missing, label=lab)
+        if gd.has_missing:           # FIML keeps per-pattern p x p blocks: check before allocating them
+            from .errors import ResourceError
+            from .estimation.bootstrap import _gib, available_memory
+            need = 8 * 6 * gd.patterns.G * len(ov) ** 2
+            if need > 0.8 * available_memory():
+                raise ResourceError(f"FIML with {gd.patterns.G} missing-data patterns of {len(ov)} variables "
+                                    f"needs about {_gib(need)} of memory but about {_gib(available_memory())} "
+                                    "is available; use missing='listwise' or fewer variables")
+        datas.append(gd)
     meanstructure = missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=meanstructure, ngroups=len(labels),
                         group_labels=labels, group_equal=group_equal, group_partial=group_partial)

@@ -372,12 +372,28 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
             code_cols[k] = ccodes.astype(np.int32)
         n_all = len(df)
         if code_cols and n_all:
-            keys_df = pd.DataFrame(code_cols)
-            inv = keys_df.groupby(list(keys_df.columns), sort=False).ngroup().to_numpy()
-            del keys_df, code_cols
+            # rows hashed column by column (bounded memory); equal hashes are then checked exactly
+            h = np.zeros(n_all, dtype=np.uint64)
+            for k in code_cols:
+                h = h * np.uint64(1000003) ^ pd.util.hash_array(code_cols[k].astype(np.int64))
+            _, inv = np.unique(h, return_inverse=True)
+            inv = np.asarray(inv).reshape(-1)
+            del h
             first = np.full(inv.max() + 1, n_all, dtype=np.int64)
             np.minimum.at(first, inv, np.arange(n_all))
             first_pos = first[inv]
+            cand = np.flatnonzero(first_pos != np.arange(n_all))
+            same = np.ones(len(cand), dtype=bool)
+            for k in code_cols:
+                same &= code_cols[k][cand] == code_cols[k][first_pos[cand]]
+            if not same.all():                  # a hash collision: exact grouping instead
+                keys_df = pd.DataFrame(code_cols)
+                inv = keys_df.groupby(list(keys_df.columns), sort=False).ngroup().to_numpy()
+                del keys_df
+                first = np.full(inv.max() + 1, n_all, dtype=np.int64)
+                np.minimum.at(first, inv, np.arange(n_all))
+                first_pos = first[inv]
+            del code_cols
         else:
             first_pos = np.arange(n_all)
         is_dup = first_pos != np.arange(n_all)
@@ -620,9 +636,13 @@ def _canon(v: Any):
     return str(v).strip()
 
 
-def _straight_runs(x: np.ndarray, all_equal_only: bool = False):
+def _straight_runs(x: np.ndarray, all_equal_only: bool = False, block: int = 8192):
     """Per row: number answered, longest run of identical consecutive answers (missing answers
-    skipped, as if the answered items were written one after the other) and the first answer."""
+    skipped, as if the answered items were written one after the other) and the first answer.
+    Rows are processed in blocks, so the workspace stays small for any number of respondents."""
+    if len(x) > block:
+        parts = [_straight_runs(x[a:a + block], all_equal_only, block) for a in range(0, len(x), block)]
+        return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
     n, k = x.shape
     ans = ~np.isnan(x)
     n_ans = ans.sum(1)

@@ -83,6 +83,7 @@ def _is_missing(value: Any) -> bool:
 
 # --------------------------------------------------------------------------- readers
 _CHUNK_ROWS = 25_000
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def _gb_plausible(text: str) -> bool:
@@ -91,10 +92,10 @@ def _gb_plausible(text: str) -> bool:
     Chinese text encoded in GBK uses the GB2312 area almost exclusively (both bytes >= 0xA1),
     while Latin-1 accented letters followed by ASCII decode to rare GBK-extension characters.
     """
-    wide = [ch for ch in text if ord(ch) > 127]
-    if not wide:
+    import itertools
+    sample = [m.group(0) for m in itertools.islice(_NON_ASCII.finditer(text), 20000)]
+    if not sample:
         return True
-    sample = wide[:20000]
     good = 0
     for ch in sample:
         try:
