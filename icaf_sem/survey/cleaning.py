@@ -311,6 +311,12 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     >>> res.flow                                                    # doctest: +SKIP
     >>> res.exclusions.reason.value_counts()                        # doctest: +SKIP
     """
+    if questionnaire is None or not isinstance(questionnaire, (Questionnaire, str, Path)):
+        raise QuestionnaireError(f"clean(): questionnaire={questionnaire!r} is not a questionnaire; pass its YAML "
+                                 "path (e.g. 'questionnaires/icaf.yaml'), 'icaf' or a Questionnaire")
+    if not isinstance(data, (pd.DataFrame, str, Path)):
+        raise DataError(f"clean(): data must be a DataFrame or a file path, got {type(data).__name__}; "
+                        "pass load_survey(path) or the path itself")
     q = load_questionnaire(questionnaire)
     rules = resolve_rules(q, rule_overrides)
     if isinstance(data, (str, Path)):

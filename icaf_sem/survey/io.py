@@ -310,6 +310,10 @@ def load_survey(path: Union[str, os.PathLike], questionnaire=None, *, encoding: 
     >>> df = load_survey("wave1.csv", "questionnaires/icaf.yaml")   # doctest: +SKIP
     """
     from ..questionnaire import load_questionnaire
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise DataError(f"load_survey(): path={path!r} is not a file path; pass the export's path as a string")
+    if not isinstance(sheet, (int, str)) or isinstance(sheet, bool):
+        raise DataError(f"load_survey(): sheet={sheet!r} must be a sheet name or a 0-based index")
     q = load_questionnaire(questionnaire) if questionnaire is not None else None
     path = Path(path)
     if not path.exists():
