@@ -278,6 +278,9 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         info["questionnaire_sha256"] = _sha256_file(qpath)
     cleaned = col.run("clean", clean, raw_df, q, **dict(clean_options or {}))
     data = cleaned.data
+    if bootstrap:         # the draws' memory, checked before the CFA and SEM are fitted
+        from .estimation.bootstrap import check_bootstrap_memory
+        check_bootstrap_memory(bootstrap, [len(data)], 0, 0, [0])     # the weights alone (fit() checks the rest)
     if len(data) < 10:
         raise DataError(f"only {len(data)} respondents remain after cleaning; an SEM needs far more "
                         "(fix: check the exclusions in the cleaning flow, or relax the cleaning rules)")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 
 OUTPUTS = ("invariance.csv", "latent_means.csv", "path_equality.csv", "paths_by_wave.csv", "samples.csv",
