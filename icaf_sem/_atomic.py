@@ -52,15 +52,16 @@ def _umask() -> int:
 
 
 def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
-        return "the disk is full (no space left on device); free some space or choose another disk"
-    if exc.errno == errno.EDQUOT:
-        return "the disk quota is exceeded; free some space or choose another disk"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied; choose a folder you can write to"
-    if exc.errno == errno.EROFS:
-        return "the file system is read-only; choose a writable folder"
-    return f"{exc.strerror or exc}; choose a writable path"
+    """What an OSError means for the user, and what to do (one phrase; used by the CLI too)."""
+    known = {errno.ENOSPC: "the disk is full (no space left on device); free some space or choose another disk",
+             errno.EDQUOT: "the disk quota is exceeded; free some space or choose another disk",
+             errno.EACCES: "permission denied; choose a path you can read and write",
+             errno.EPERM: "permission denied; choose a path you can read and write",
+             errno.EROFS: "the file system is read-only; choose a writable folder",
+             errno.ENOENT: "no such file or folder; check the path",
+             errno.EISDIR: "it is a folder where a file is expected; give a file path",
+             errno.ENOTDIR: "a part of the path is a file, not a folder; check the path"}
+    return known.get(exc.errno, f"{exc.strerror or type(exc).__name__}")
 
 
 def _first_existing(path: Path) -> Path:

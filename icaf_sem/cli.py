@@ -47,17 +47,8 @@ def _one_line(text) -> str:
 
 def _os_message(exc: OSError) -> str:
     """One line for an OSError that escaped the commands' own checks, naming the path."""
-    import errno
-    path = exc.filename if exc.filename is not None else None
-    what = {errno.ENOSPC: "the disk is full (no space left on device); free some space or choose another disk",
-            errno.EACCES: "permission denied; choose a path you can read/write",
-            errno.EPERM: "permission denied; choose a path you can read/write",
-            errno.ENOENT: "no such file or folder; check the path",
-            errno.EISDIR: "it is a folder where a file is expected; give a file path",
-            errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
-            errno.EROFS: "the file system is read-only; choose a writable folder"}.get(
-        exc.errno, f"{exc.strerror or type(exc).__name__}")
-    return f"{path!r}: {what}" if path else what
+    from ._atomic import _reason
+    return f"{exc.filename!r}: {_reason(exc)}" if exc.filename is not None else _reason(exc)
 
 
 def _terminate(signum, frame):

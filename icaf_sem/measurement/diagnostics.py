@@ -176,10 +176,10 @@ def _mardia_coefficients(x: np.ndarray, names: list, chunk: int = 4096) -> tuple
                         "drop them before Mardia's test")
     xc = xc / sd
     s = (xc.T @ xc) / (n - 1)
-    ev, vec = np.linalg.eigh(s)
+    ev = np.linalg.eigvalsh(s)
     if not np.isfinite(ev).all() or ev.min() <= 1e-10 * max(ev.max(), 1e-300):
-        v = np.abs(vec[:, 0]) if np.isfinite(vec).all() else np.ones(p)
-        involved = [names[j] for j in np.argsort(-v)[:4] if v[j] > 0.1 * v.max()]
+        from ..sem import _singular_items
+        involved = _singular_items(s, names) if np.isfinite(s).all() else names
         raise DataError("the item covariance matrix is singular: an item is (almost) a linear combination of "
                         f"others (involved: {', '.join(map(repr, involved))}); drop the redundant item before "
                         "Mardia's test")
