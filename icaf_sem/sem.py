@@ -118,6 +118,7 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
                                    len(spec["pt"].defined))
         with _numerical_safety_net("estimating the model", spec):
             core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss, max_iter=int(max_iter))
+            _check_user_starts(core)
             result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
         if bootstrap:
             from .estimation.bootstrap import run_bootstrap
@@ -176,6 +177,20 @@ class _numerical_safety_net:
             f"the computation failed while {self.stage} ({type(exc).__name__}: {' '.join(str(exc).split())})"
             f"{involved}; check for redundant or nearly constant items, too few respondents, or start values "
             "far from the data (start(...) modifiers)") from None
+
+
+def _check_user_starts(core) -> None:
+    """No step was possible from the start values and some were given by the user: say which."""
+    if core.converged or core.iterations > 0:
+        return
+    t = core.pt.table
+    given = [f"{r.lhs} {r.op} {r.rhs}: start({r.start:g})" for r in t.itertuples()
+             if r.start is not None and not pd.isna(r.start)]
+    if given:
+        from .errors import EstimationError
+        raise EstimationError(f"the optimiser could not move from the start values given by start(...) "
+                              f"({'; '.join(given[:5])}): the model cannot be evaluated there; remove those "
+                              "start(...) modifiers or give values on the scale of the data")
 
 
 def _singular_items(S: np.ndarray, names) -> list:

@@ -133,6 +133,11 @@ def _make(tmp: Path, kind: str) -> dict:
         hs.loc[:1, "school"] = "Tiny"
         hs.to_csv(raw, index=False)
         return dict(args=fit_args(raw) + ["--group", "school"], raw=raw, out=tmp / "fit.json", needle="'Tiny'")
+    if kind == "bad_start_value":
+        m = tmp / "start.lav"
+        m.write_text(HS_MODEL.replace("x1 + x2", "x1 + start(1e300)*x2"), encoding="utf-8")
+        hs.to_csv(raw, index=False)
+        return dict(args=fit_args(raw, m), raw=raw, out=tmp / "fit.json", needle="visual =~ x2")
     if kind == "huge_bootstrap":
         hs.to_csv(raw, index=False)
         return dict(args=fit_args(raw) + ["--bootstrap", "100000000"], raw=raw, out=tmp / "fit.json",
@@ -148,7 +153,8 @@ def _make(tmp: Path, kind: str) -> dict:
 CASES = ["out_is_a_file", "out_holds_user_files", "out_parent_is_a_file", "analyze_out_is_a_file",
          "missing_input", "input_is_a_folder", "wrong_type", "binary_named_csv", "duplicated_export_column",
          "model_escape", "multilevel", "only_defined", "identical_columns", "collinear_items",
-         "item_with_two_answers", "tiny_scale", "group_of_two", "huge_bootstrap", "unknown_close"]
+         "item_with_two_answers", "tiny_scale", "group_of_two", "bad_start_value", "huge_bootstrap",
+         "unknown_close"]
 
 
 # a fresh process for these (the whole path: python -m icaf_sem); the others run cli.main in
@@ -276,15 +282,13 @@ def test_fit_names_the_items_of_numerical_trouble(mutate, needle):
         icaf_sem.fit(HS_MODEL, mutate(_hs()), modindices=False)
 
 
-def test_bad_start_values_are_an_icaf_error_or_a_fit():
+def test_bad_start_values_name_the_parameter():
+    from icaf_sem.errors import EstimationError
     model = "visual =~ x1 + start(1e300)*x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            res = icaf_sem.fit(model, _hs(), modindices=False)
-        except IcafError:
-            return
-    assert np.isfinite(res.fit_measures["chisq"]) or res.warnings
+    with pytest.raises(EstimationError, match=r"visual =~ x2: start\(1e\+300\)"):
+        icaf_sem.fit(model, _hs(), modindices=False)
+    ok = icaf_sem.fit(model.replace("1e300", "0.5"), _hs(), modindices=False)   # a sane start is fine
+    assert ok.fit_measures["chisq"] == pytest.approx(85.3055, abs=1e-3)
 
 
 def test_reliability_api_refuses_degenerate_data():
