@@ -38,6 +38,10 @@ class EstimationError(IcafError, RuntimeError):
     """Estimation failed in a way no result can be reported for."""
 
 
+class ResourceError(IcafError, MemoryError):
+    """A request needs more memory than the machine has (the message gives the size needed)."""
+
+
 class OutputError(IcafError, OSError):
     """An output could not be written."""
 
@@ -60,6 +64,10 @@ class NotPositiveDefiniteWarning(IcafWarning):
 
 class IdentificationWarning(IcafWarning):
     """The information matrix is singular: the model may not be identified."""
+
+
+class BootstrapWarning(IcafWarning):
+    """Too few (successful) bootstrap draws for an interval: it is reported as unavailable."""
 
 
 class DataWarning(IcafWarning):

@@ -129,6 +129,74 @@ def _excludes_zero(lo: float, hi: float) -> Optional[bool]:
     return bool(lo > 0 or hi < 0)
 
 
+def structural_cycle(questionnaire) -> list:
+    """The first cycle among the questionnaire's hypothesised paths (``['EB', 'PW', 'EB']``), or ``[]``.
+
+    A non-recursive model (EB ~ PW with PW ~ EB) is not supported by the pipeline: its total
+    effects are elements of (I - B)^-1, not sums of path products, so the ``total_*`` effects the
+    questionnaire defines would be wrong.
+    """
+    edges: dict = {}
+    for h in getattr(questionnaire, "hypotheses", []):
+        if h.kind == "path":
+            edges.setdefault(h.rhs, []).append(h.lhs)          # rhs -> lhs (cause -> effect)
+    state: dict = {}
+    stack: list = []
+
+    def visit(v):
+        state[v] = 1
+        stack.append(v)
+        for w in edges.get(v, []):
+            if state.get(w) == 1:
+                return stack[stack.index(w):] + [w]
+            if w not in state:
+                found = visit(w)
+                if found:
+                    return found
+        stack.pop()
+        state[v] = 2
+        return []
+    for v in list(edges):
+        if v not in state:
+            found = visit(v)
+            if found:
+                return found
+    return []
+
+
+def check_recursive(questionnaire) -> None:
+    """Raise :class:`ModelSpecificationError` when the hypothesised paths form a cycle."""
+    cyc = structural_cycle(questionnaire)
+    if cyc:
+        raise ModelSpecificationError(
+            f"the questionnaire's paths form a cycle ({' -> '.join(cyc)}): non-recursive models are not supported "
+            "by icaf-sem (their total effects come from (I - B)^-1, not from sums of paths); remove one direction "
+            "of the cycle from the hypotheses, or fit the model with icaf_sem.fit() and no total effects")
+
+
+def _min_draws(level: float) -> int:
+    from .estimation.bootstrap import MIN_DRAWS
+    return max(MIN_DRAWS, int(math.ceil(2 / (1 - level))) - 1)
+
+
+def _boot_intervals(boot, name: str, est: float, level: float) -> dict:
+    """Percentile and bias-corrected intervals of a ``:=`` parameter at ``level`` from the draws
+    (NaN when the draws are too few for that level)."""
+    from .estimation.bootstrap import bca_simple_ci, enough_draws, percentile_ci
+    nan = {"boot_pct_lower": math.nan, "boot_pct_upper": math.nan, "boot_bc_lower": math.nan,
+           "boot_bc_upper": math.nan}
+    names = list(getattr(boot, "def_names", []) or [])
+    if boot is None or name not in names:
+        return nan
+    t = np.asarray(boot.defined, float)[:, names.index(name)]
+    t = t[np.isfinite(t)]
+    if not enough_draws(len(t), level):
+        return nan
+    lo, hi = percentile_ci(t, level)
+    blo, bhi = bca_simple_ci(t, est, level)
+    return {"boot_pct_lower": lo, "boot_pct_upper": hi, "boot_bc_lower": blo, "boot_bc_upper": bhi}
+
+
 def standardized_bootstrap(result, x: str, y: str, name: str, point: float) -> dict:
     """Percentile and bias-corrected bootstrap intervals of a standardized ``:=`` effect from X to Y.
 
@@ -186,8 +254,11 @@ def test_hypotheses(result, questionnaire, alpha: float = 0.05, *, boot_ci: str 
     boot_ci : {"bc", "percentile"}, default "bc"
         Which bootstrap interval decides a mediation hypothesis when the model
         was fitted with a bootstrap (bias-corrected, lavaan's ``bca.simple``,
-        by default).  Bootstrap intervals are the engine's 95% intervals; with
-        another ``alpha`` the decision falls back to the p-value.
+        by default) at the level ``1 - alpha`` (computed from the draws when
+        ``alpha`` is not .05).  With too few draws for that level (fewer than 100,
+        or too few for its tails) the interval is reported unavailable (NaN,
+        ``ci_method`` "bootstrap (unavailable)"), a ``BootstrapWarning`` is issued
+        and the mediation is not judged supported.
 
     Returns
     -------
@@ -223,13 +294,22 @@ def test_hypotheses(result, questionnaire, alpha: float = 0.05, *, boot_ci: str 
         raise DataError(f"alpha={alpha!r} must be a number between 0 and 1; e.g. alpha=0.05")
     if boot_ci not in ("bc", "percentile"):
         raise DataError(f"boot_ci={boot_ci!r} is not known; use 'bc' (bias-corrected) or 'percentile'")
+    check_recursive(q)
     params = result if isinstance(result, pd.DataFrame) else getattr(result, "parameters", None)
     if params is None:
         raise DataError(f"result must be a fitted SEMResult (or its parameter table), got {type(result).__name__}")
     zcrit = float(stats.norm.ppf(1 - alpha / 2))
-    has_boot = all(c in params.columns for c in ("boot_pct_lower", "boot_pct_upper")) and \
-        params[["boot_pct_lower", "boot_pct_upper"]].notna().any().any()
-    use_boot = has_boot and abs(alpha - 0.05) < 1e-12
+    boot = None if isinstance(result, pd.DataFrame) else getattr(result, "boot", None)
+    has_boot = boot is not None or (
+        all(c in params.columns for c in ("boot_pct_lower", "boot_pct_upper"))
+        and params[["boot_pct_lower", "boot_pct_upper"]].notna().any().any())
+    level = 1 - alpha
+    at_95 = abs(alpha - 0.05) < 1e-12
+    if has_boot and not at_95 and boot is None and any(h.kind == "mediation" for h in q.hypotheses):
+        raise ModelSpecificationError(
+            f"alpha={alpha:g}: mediation hypotheses are judged by the bootstrap interval at the {level:.0%} level, "
+            "which needs the bootstrap draws; pass the fitted result (not its parameter table)")
+    use_boot = has_boot
     rows = []
     for h in q.hypotheses:
         row = _find_row(params, h.lhs, h.op, h.rhs, h.label)
@@ -254,6 +334,9 @@ def test_hypotheses(result, questionnaire, alpha: float = 0.05, *, boot_ci: str 
                    mediation_type=None, mediation_class=None)
         significant = bool(np.isfinite(p) and p < alpha)
         if h.kind == "mediation" and use_boot:
+            if not at_95:      # the draws' intervals at the matching level 1 - alpha
+                out.update(_boot_intervals(boot, h.lhs, out["est"], level))
+            n_ok = int(getattr(boot, "n_ok", 0)) if boot is not None else None
             lo, hi = (out["boot_bc_lower"], out["boot_bc_upper"]) if boot_ci == "bc" else \
                 (out["boot_pct_lower"], out["boot_pct_upper"])
             if not (np.isfinite(lo) and np.isfinite(hi)):   # fall back to the percentile interval
@@ -264,7 +347,18 @@ def test_hypotheses(result, questionnaire, alpha: float = 0.05, *, boot_ci: str 
             ex = _excludes_zero(lo, hi)
             if ex is not None:
                 significant = ex
-                out["ci_lower"], out["ci_upper"], out["ci_level"], out["ci_method"] = lo, hi, 0.95, method
+                out["ci_lower"], out["ci_upper"], out["ci_level"], out["ci_method"] = lo, hi, level, method
+            else:
+                # too few draws (or none usable): the interval is unavailable, not replaced
+                import warnings
+                from .errors import BootstrapWarning
+                significant = False
+                out["ci_lower"], out["ci_upper"], out["ci_level"] = math.nan, math.nan, level
+                out["ci_method"] = "bootstrap (unavailable)"
+                warnings.warn(f"hypothesis {h.id} ({h.path}): no bootstrap interval at the {level:.0%} level "
+                              f"({'no' if n_ok is None else n_ok} usable draws; at least "
+                              f"{_min_draws(level)} are needed); it is not judged supported",
+                              BootstrapWarning)
         if h.kind == "mediation":
             x, y = h.chain[0], h.chain[-1]
             if has_boot and not isinstance(result, pd.DataFrame):

@@ -186,8 +186,8 @@ def _validate(missing, estimator, bootstrap, seed, alpha):
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
         raise ModelSpecificationError(f"bootstrap={bootstrap!r} must be a whole number of draws >= 0 "
                                       "(e.g. 2000; 0 for none)")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ModelSpecificationError(f"seed={seed!r} must be a whole number (or None)")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ModelSpecificationError(f"seed={seed!r} must be a whole number >= 0 (e.g. seed=1) or None")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise ModelSpecificationError(f"alpha={alpha!r} must be a number between 0 and 1, e.g. 0.05")
     return miss, est, int(bootstrap), (None if seed is None else int(seed)), float(alpha)
@@ -252,7 +252,12 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     from .survey.io import load_survey
 
     missing, estimator, bootstrap, seed, alpha = _validate(missing, estimator, bootstrap, seed, alpha)
+    if questionnaire is None:
+        raise DataError("questionnaire=None: analyze() needs the instrument; pass its YAML path (e.g. "
+                        "'questionnaires/icaf.yaml'), 'icaf' for the bundled one, or a Questionnaire")
     q = load_questionnaire(questionnaire)
+    from .hypotheses import check_recursive
+    check_recursive(q)           # a structural cycle is refused before any work
     col = _Collector()
 
     # ---------------------------------------------------------------- input and cleaning
@@ -276,6 +281,9 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         info["questionnaire_sha256"] = _sha256_file(qpath)
     cleaned = col.run("clean", clean, raw_df, q, **dict(clean_options or {}))
     data = cleaned.data
+    if bootstrap:         # the draws' memory, checked before the CFA and SEM are fitted
+        from .estimation.bootstrap import check_bootstrap_memory
+        check_bootstrap_memory(bootstrap, [len(data)], 0, 0, [0])     # the weights alone (fit() checks the rest)
     if len(data) < 10:
         raise DataError(f"only {len(data)} respondents remain after cleaning; an SEM needs far more "
                         "(fix: check the exclusions in the cleaning flow, or relax the cleaning rules)")

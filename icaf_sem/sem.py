@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .errors import (DataError, DataWarning, IdentificationError, ModelSpecificationError,
+from .errors import (DataError, DataWarning, IdentificationError, ModelSpecificationError, ModelSyntaxError,
                      NotPositiveDefiniteWarning)
 from .estimation.core import estimate
 from .estimation.samplestats import GroupData
@@ -95,27 +95,144 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     if group_equal and not group:
         raise ModelSpecificationError("group_equal was given without group=; name the grouping column")
 
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ModelSpecificationError(f"seed={seed!r} must be a whole number >= 0 (e.g. seed=1) or None")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ModelSpecificationError(f"max_iter={max_iter!r} must be a whole number >= 1 (e.g. 500)")
+    if not isinstance(model, str):
+        raise ModelSyntaxError(f"model must be lavaan syntax as a string, got {type(model).__name__}; "
+                               "e.g. 'f =~ x1 + x2 + x3'")
     stmts = parse_model(model)
     collected: list = []
     # the matrices are small: one BLAS thread is fastest and avoids oversubscription
     from ._linalg import one_blas_thread
     with one_blas_thread(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
-                        group_equal=tuple(group_equal), group_partial=tuple(group_partial))
-        core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss, max_iter=int(max_iter))
-        result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
+        with _numerical_safety_net("preparing the data"):
+            spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
+                            group_equal=tuple(group_equal), group_partial=tuple(group_partial))
+        if bootstrap:               # before the fit: a request that cannot fit in memory fails at once
+            from .estimation.bootstrap import check_bootstrap_memory
+            check_bootstrap_memory(int(bootstrap), [d.n for d in spec["datas"]], int(spec["pt"].npar),
+                                   len(spec["ov"]), [d.patterns.G if d.has_missing else 0 for d in spec["datas"]],
+                                   len(spec["pt"].defined))
+        with _numerical_safety_net("estimating the model", spec):
+            core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss, max_iter=int(max_iter))
+            _check_user_starts(core)
+            result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
         if bootstrap:
             from .estimation.bootstrap import run_bootstrap
-            result._attach_bootstrap(run_bootstrap(core, int(bootstrap), seed=seed, progress=progress,
-                                                   defined_fn=result._defined_draws,
-                                                   def_names=[d[0] for d in core.pt.defined]))
+            with _numerical_safety_net("bootstrapping", spec):
+                result._attach_bootstrap(run_bootstrap(core, int(bootstrap), seed=seed, progress=progress,
+                                                       defined_fn=result._defined_draws,
+                                                       def_names=[d[0] for d in core.pt.defined]))
     for w in caught:
         collected.append(w)
     # re-issue the warnings from the caller's frame and record them on the result
     for w in collected:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result
+
+
+# ---------------------------------------------------------------------------- numerical safety net
+class _numerical_safety_net:
+    """Turn a numpy/scipy failure (LinAlgError, ValueError, FloatingPointError, ...) into an IcafError.
+
+    Our own errors pass through.  The message says what was being done, names the observed
+    variables (or the involved ones when the sample covariance matrix is singular) and what to do.
+    """
+
+    def __init__(self, stage: str, spec: dict | None = None):
+        self.stage, self.spec = stage, spec
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, etype, exc, tb):
+        from .errors import EstimationError, IcafError, ResourceError
+        if exc is None or isinstance(exc, IcafError):
+            return False
+        if isinstance(exc, MemoryError):
+            raise ResourceError(f"not enough memory while {self.stage}; use fewer rows, variables or bootstrap "
+                                "draws, or a machine with more memory") from None
+        if not isinstance(exc, (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError,
+                                OverflowError, ArithmeticError, TypeError)):
+            return False
+        involved = ""
+        if self.spec is not None:
+            for d in self.spec["datas"]:
+                try:
+                    S, _ = d.h1()
+                    items = _singular_items(S, d.ov)
+                except Exception:  # noqa: BLE001 - best effort for the message only
+                    items = []
+                if items:
+                    where = f" in group {d.label!r}" if self.spec.get("group") is not None else ""
+                    involved = (f"; the sample covariance matrix{where} is (nearly) singular, involving "
+                                f"{', '.join(map(repr, items))}")
+                    break
+            if not involved:
+                involved = f" (observed variables: {', '.join(self.spec['ov'][:12])})"
+        raise EstimationError(
+            f"the computation failed while {self.stage} ({type(exc).__name__}: {' '.join(str(exc).split())})"
+            f"{involved}; check for redundant or nearly constant items, too few respondents, or start values "
+            "far from the data (start(...) modifiers)") from None
+
+
+def _check_user_starts(core) -> None:
+    """No step was possible from the start values and some were given by the user: say which."""
+    if core.converged or core.iterations > 0:
+        return
+    t = core.pt.table
+    given = [f"{r.lhs} {r.op} {r.rhs}: start({r.start:g})" for r in t.itertuples()
+             if r.start is not None and not pd.isna(r.start)]
+    if given:
+        from .errors import EstimationError
+        raise EstimationError(f"the optimiser could not move from the start values given by start(...) "
+                              f"({'; '.join(given[:5])}): the model cannot be evaluated there; remove those "
+                              "start(...) modifiers or give values on the scale of the data")
+
+
+def _singular_items(S: np.ndarray, names) -> list:
+    """Variables involved in the (near) singularity of a covariance matrix (empty when it is fine)."""
+    S = np.asarray(S, float)
+    d = np.sqrt(np.abs(np.diag(S)))
+    if not np.all(np.isfinite(S)) or np.any(d == 0):
+        return [names[j] for j in range(len(d)) if not np.isfinite(d[j]) or d[j] == 0]
+    R = S / np.outer(d, d)
+    ev, vec = np.linalg.eigh(R)
+    if ev[0] > 1e-8 * max(ev[-1], 1.0):
+        return []
+    v = np.abs(vec[:, 0])
+    return [names[j] for j in np.argsort(-v) if v[j] > 0.1 * v.max()][:6]
+
+
+def _check_values(Xa: np.ndarray, ov: list, where: str = "", per_item: bool = True) -> None:
+    """Refuse data LAPACK cannot handle before it is called: a degenerate scale (1e-150),
+    identical columns (a duplicated export column) and items with fewer than 3 answers."""
+    obs = ~np.isnan(Xa)
+    nobs = obs.sum(0)
+    for j, v in enumerate(ov):
+        if per_item and 0 < nobs[j] < 3:
+            raise DataError(f"column {v!r} has only {int(nobs[j])} answer(s){where}; a variance and covariances "
+                            "cannot be estimated from so few: drop the item from the model or collect more answers")
+    with np.errstate(all="ignore"):
+        mag = np.nanmax(np.abs(Xa), axis=0) if len(Xa) else np.zeros(len(ov))
+        spread = (np.nanmax(Xa, axis=0) - np.nanmin(Xa, axis=0)) if len(Xa) else np.zeros(len(ov))
+    for j, v in enumerate(ov):
+        if nobs[j] and (mag[j] > 1e50 or 0 < spread[j] < 1e-50):
+            raise DataError(f"column {v!r} has values on a degenerate scale{where} (largest |value| {mag[j]:.3g}, "
+                            f"range {spread[j]:.3g}); rescale it (e.g. to the answer scale 1-7) before fitting")
+    # identical columns (e.g. a question exported twice under two names)
+    if len(ov) > 1 and len(Xa):
+        filled = np.where(obs, Xa, np.inf)
+        keys = {}
+        for j, v in enumerate(ov):
+            k = filled[:, j].tobytes()
+            if k in keys:
+                raise DataError(f"columns {keys[k]!r} and {v!r} hold identical values{where} (a duplicated export "
+                                "column?); their covariance matrix is singular: keep one of them in the model")
+            keys[k] = v
 
 
 # ---------------------------------------------------------------------------- data preparation
@@ -151,7 +268,9 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
                 col = conv
             Xa[:, j] = col.astype(float).to_numpy()
     if np.isinf(Xa).any():
-        raise DataError("the data hold infinite values; replace them with missing values")
+        bad = [v for j, v in enumerate(ov) if np.isinf(Xa[:, j]).any()]
+        raise DataError(f"the data hold infinite values (column(s) {', '.join(map(repr, bad))}); replace them "
+                        "with missing values")
     if group is not None:
         if group not in cols:
             raise DataError(f"group={group!r} is not a column of the data; choose one of {cols[:12]}")
@@ -182,15 +301,31 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
         keep = ~np.isnan(arr).any(1) if missing == "listwise" else ~np.isnan(arr).all(1)
         used = arr[keep]
         _check_columns(used, ov, lab if group is not None else None)
-        if len(used) < 2:
+        if len(used) < 3:
             where = f" in group {lab!r}" if group is not None else ""
-            raise DataError(f"only {len(used)} usable rows{where} for the model's {len(ov)} observed variables; "
-                            "collect more responses (at least several per parameter) or use missing='ml'")
+            fewest = ""
+            if missing == "listwise" and len(arr):
+                cnt = (~np.isnan(arr)).sum(0)
+                j = int(np.argmin(cnt))
+                fewest = f" (the item with fewest answers is {ov[j]!r}: {int(cnt[j])})"
+            raise DataError(f"only {len(used)} usable rows{where} for the model's {len(ov)} observed variables"
+                            f"{fewest}; collect more responses (at least several per parameter)"
+                            f"{' or use missing=ml' if missing == 'listwise' else ''}")
+        _check_values(used, ov, f" in group {lab!r}" if group is not None else "", per_item=missing == "ml")
         if len(used) <= len(ov):
             where = f" in group {lab!r}" if group is not None else ""
             warnings.warn(DataWarning(f"only {len(used)} usable rows{where} for {len(ov)} observed variables: the "
                                       "sample covariance matrix cannot be positive definite; results are unreliable"))
-        datas.append(GroupData(arr, ov, missing=missing, label=lab))
+        gd = GroupData(arr, ov, missing=missing, label=lab)
+        if gd.has_missing:           # FIML keeps per-pattern p x p blocks: check before allocating them
+            from .errors import ResourceError
+            from .estimation.bootstrap import _gib, available_memory
+            need = 8 * 6 * gd.patterns.G * len(ov) ** 2
+            if need > 0.8 * available_memory():
+                raise ResourceError(f"FIML with {gd.patterns.G} missing-data patterns of {len(ov)} variables "
+                                    f"needs about {_gib(need)} of memory but about {_gib(available_memory())} "
+                                    "is available; use missing='listwise' or fewer variables")
+        datas.append(gd)
     meanstructure = missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=meanstructure, ngroups=len(labels),
                         group_labels=labels, group_equal=group_equal, group_partial=group_partial)
@@ -202,8 +337,26 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             f"the model has {pt.npar} free parameters but the data provide only {n_moments(pt, datas)} sample "
             f"moments (df = {df}): it is not identified; fix or constrain parameters (e.g. equal loadings) or add indicators")
     for d in datas:
-        S, mu = d.h1()
-        ev = np.linalg.eigvalsh(S)
+        where = f" in group {d.label!r}" if group is not None else ""
+        try:
+            S, mu = d.h1()
+            ev = np.linalg.eigvalsh(S)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+            items = []
+            try:
+                items = _singular_items(np.asarray(pd.DataFrame(d.X, columns=d.ov).cov()), d.ov)
+            except Exception:  # noqa: BLE001 - best effort for the message only
+                pass
+            inv = f" (involving {', '.join(map(repr, items))})" if items else ""
+            raise DataError(f"the sample covariance matrix{where} cannot be estimated: it is singular{inv} "
+                            f"({' '.join(str(exc).split())}); drop redundant items or collect more respondents"
+                            f"{' in that group' if where else ''}") from None
+        if missing == "listwise" and (not np.isfinite(ev).all() or ev.min() <= 1e-12 * max(1.0, ev.max())):
+            items = _singular_items(S, d.ov)
+            if items and d.n > len(d.ov):
+                raise DataError(f"the sample covariance matrix{where} is singular: {', '.join(map(repr, items))} "
+                                "are (almost) linear combinations of each other; drop the redundant item(s) "
+                                "(lavaan refuses this too)")
         if ev.min() <= 1e-10 * max(1.0, ev.max()):
             where = f" in group {d.label!r}" if group is not None else ""
             warnings.warn(NotPositiveDefiniteWarning(

@@ -211,7 +211,8 @@ def test_stars():
 
 
 def test_bootstrap_intervals_reach_the_tables(run):
-    """A small bootstrap (30 draws, listwise): percentile and BC intervals in the hypotheses and the tables."""
+    """A small bootstrap (100 draws, listwise; fewer are reported unavailable): percentile and BC intervals
+    in the hypotheses and the tables."""
     import warnings
     from icaf_sem import fit
     from icaf_sem.hypotheses import defined_effects, test_hypotheses
@@ -221,7 +222,7 @@ def test_bootstrap_intervals_reach_the_tables(run):
     q = res.questionnaire
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sem = fit(q.model_syntax(), res.data, missing="listwise", bootstrap=30, seed=5)
+        sem = fit(q.model_syntax(), res.data, missing="listwise", bootstrap=100, seed=5)
     h = test_hypotheses(sem, q)
     med = h[h["kind"] == "mediation"]
     assert med[["boot_pct_lower", "boot_pct_upper", "boot_bc_lower", "boot_bc_upper"]].notna().all().all()
@@ -236,7 +237,7 @@ def test_bootstrap_intervals_reach_the_tables(run):
     assert std.notna().all().all()
     assert (med["std_boot_pct_lower"] < med["std_boot_pct_upper"]).all()
     assert d["BC 95% CI"].iloc[0].startswith("[")
-    again = fit(q.model_syntax(), res.data, missing="listwise", bootstrap=30, seed=5)
+    again = fit(q.model_syntax(), res.data, missing="listwise", bootstrap=100, seed=5)
     np.testing.assert_array_equal(test_hypotheses(again, q)["boot_bc_lower"], h["boot_bc_lower"])
 
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 import sys
 
 
+OUTPUTS = ("report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json",
+           "figures")
+
+
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "analyze", help="the whole pipeline: clean, reliability and validity, CFA, SEM, hypotheses, report",
@@ -39,9 +43,15 @@ def run(args) -> int:
     from ..pipeline import analyze
     from ..report.export import write_report
 
+    from ._checks import check_input, check_output_dir, check_questionnaire, data_suffixes
+    check_questionnaire(args.questionnaire)
+    check_input(args.data, "--data", data_suffixes(), "raw survey export")
+    check_output_dir(args.out, "--out", produced=OUTPUTS)
+    if args.seed is not None and args.seed < 0:
+        raise DataError(f"--seed {args.seed} must be a whole number >= 0 (e.g. --seed 1)")
     if args.bootstrap < 0:
         raise DataError(f"--bootstrap {args.bootstrap} must be 0 or more draws (e.g. --bootstrap 2000)")
-    if not 0 < args.alpha < 1:
+    if not 0 < args.alpha < 1:  # also NaN
         raise DataError(f"--alpha {args.alpha} must be between 0 and 1 (e.g. --alpha 0.05)")
     res = analyze(args.data, args.questionnaire, missing=args.missing, estimator=args.estimator,
                   bootstrap=args.bootstrap, seed=args.seed, alpha=args.alpha, out=None,

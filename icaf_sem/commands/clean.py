@@ -10,6 +10,9 @@ import argparse
 import sys
 
 
+OUTPUTS = ("clean.csv", "exclusions.csv", "cell_fixes.csv", "flow.csv", "flags.csv")
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "clean", help="clean a raw survey wave (duplicates, speeders, straight-lining, attention, bad cells)",
@@ -33,6 +36,10 @@ def run(args) -> int:
     from ..survey.cleaning import clean
     from ..survey.io import load_survey
 
+    from ._checks import check_input, check_output_dir, check_questionnaire, data_suffixes
+    check_questionnaire(args.questionnaire)
+    check_input(args.data, "--data", data_suffixes(), "raw survey export")
+    check_output_dir(args.out, "--out", produced=OUTPUTS)
     q = load_questionnaire(args.questionnaire)
     sheet = int(args.sheet) if str(args.sheet).isdigit() else args.sheet
     raw = load_survey(args.data, q, encoding=args.encoding, sep=args.sep, sheet=sheet)

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+
+
+OUTPUTS = ("invariance.csv", "latent_means.csv", "path_equality.csv", "paths_by_wave.csv", "samples.csv",
+           "compare_waves.xlsx", "compare_waves.html", "paths_by_wave.png", "paths_by_wave.svg",
+           "compare_waves.json")
 
 
 def add_parser(sub):
@@ -45,9 +49,11 @@ def run(args) -> int:
             raise DataError(f"--labels {args.labels!r}: give {len(files)} distinct labels, one per --data file")
     else:
         labels = [f"wave{i + 1}" for i in range(len(files))]
+    from ._checks import check_input, check_output_dir, check_questionnaire, data_suffixes
+    check_questionnaire(args.questionnaire)
     for f in files:
-        if not Path(f).is_file():
-            raise DataError(f"--data {f!r}: no such file; give the path of a raw wave export")
+        check_input(f, "--data", data_suffixes(), "raw wave export")
+    check_output_dir(args.out, "--out", produced=OUTPUTS)
     res = compare_waves(args.questionnaire, dict(zip(labels, files)), estimator=args.estimator.upper(),
                         missing=args.missing, criterion=args.criterion, min_group_size=args.min_group_size,
                         match_on=args.match_on, progress=_progress if sys.stderr.isatty() else None)

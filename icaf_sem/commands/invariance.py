@@ -32,6 +32,12 @@ def run(args) -> int:
     from .._atomic import atomic_write_text
     from ..invariance import invariance
     from .fit import read_data, read_model
+    from ._checks import check_input, check_output_file, data_suffixes
+    check_input(args.model, "--model", None, "lavaan syntax file")
+    check_input(args.data, "--data", data_suffixes(), "data file")
+    check_output_file(args.json, "--json")
+    if args.csv:
+        check_output_file(args.csv, "--csv")
     model = read_model(args.model)
     data = read_data(args.data)
     res = invariance(model, data, group=args.group, estimator=args.estimator.upper(), missing=args.missing,

@@ -73,6 +73,18 @@ def _read_csv(path: str) -> pd.DataFrame:
 def run(args) -> int:
     from ..measurement.reliability import Thresholds, reliability_report
 
+    from ._checks import check_input, check_output_file, check_questionnaire
+    check_input(args.data, "--data", None, "CSV data file")
+    if args.model:
+        check_input(args.model, "--model", None, "lavaan syntax file")
+    else:
+        check_questionnaire(args.questionnaire)
+    if args.json:
+        check_output_file(args.json, "--json")
+    if args.seed is not None and args.seed < 0:
+        raise DataError(f"--seed {args.seed} must be a whole number >= 0 (e.g. --seed 1)")
+    if not 0 < args.ci < 1:
+        raise DataError(f"--ci {args.ci} must be between 0 and 1 (e.g. --ci 0.95)")
     data = _read_csv(args.data)
     close = []
     for pair in args.close:

@@ -26,6 +26,13 @@ from scipy import special
 from .objectives import complete_moments_loss, fiml_loss_cases
 
 CHUNK = 64
+MIN_DRAWS = 100          # fewer successful draws: no bootstrap interval is reported
+
+
+def enough_draws(n_ok: int, level: float = 0.95) -> bool:
+    """At least ``MIN_DRAWS`` draws and enough for the tails of a ``level`` interval
+    (``(n_ok + 1) * (1 - level) / 2 >= 1``: the outermost order statistic must exist)."""
+    return n_ok >= MIN_DRAWS and (n_ok + 1) * (1 - level) / 2 >= 1
 
 
 # ----------------------------------------------------------------------------- resample statistics
@@ -240,8 +247,24 @@ class BootstrapResult:
     def n_ok(self):
         return len(self.draws)
 
-    def annotate(self, params: pd.DataFrame) -> pd.DataFrame:
+    def annotate(self, params: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+        """Bootstrap SEs and intervals on the parameter table (lavaan's se = "bootstrap").
+
+        With too few successful draws (:func:`enough_draws`) the intervals are NaN
+        (unavailable) and a :class:`~icaf_sem.errors.BootstrapWarning` says so: they are not
+        replaced by normal-theory intervals.
+        """
+        import warnings
+        from ..errors import BootstrapWarning
         out = params.copy()
+        ok = enough_draws(self.n_ok, level)
+        if not ok:
+            msg = (f"only {self.n_ok} successful bootstrap draws (of {self.n_requested} requested): too few for "
+                   f"{level:.0%} intervals (at least {MIN_DRAWS} are needed, 2,000 recommended); the bootstrap "
+                   "intervals are reported as unavailable")
+            if msg not in self.messages:
+                self.messages.append(msg)
+            warnings.warn(msg, BootstrapWarning)
         n = len(out)
         cols = {c: np.full(n, np.nan) for c in ["boot_se", "boot_pct_lower", "boot_pct_upper",
                                                   "boot_bc_lower", "boot_bc_upper"]}
@@ -260,8 +283,10 @@ class BootstrapResult:
             if len(t) < 2:
                 continue
             cols["boot_se"][i] = np.std(t, ddof=1)
-            cols["boot_pct_lower"][i], cols["boot_pct_upper"][i] = percentile_ci(t)
-            cols["boot_bc_lower"][i], cols["boot_bc_upper"][i] = bca_simple_ci(t, est[i])
+            if not ok:
+                continue
+            cols["boot_pct_lower"][i], cols["boot_pct_upper"][i] = percentile_ci(t, level)
+            cols["boot_bc_lower"][i], cols["boot_bc_upper"][i] = bca_simple_ci(t, est[i], level)
         for c, v in cols.items():
             out[c] = v
         # lavaan's se = "bootstrap": SE is the SD of the draws and the CI is the percentile interval
@@ -325,8 +350,72 @@ def bca_simple_ci(t, t0, level=0.95):
     return float(lo), float(up)
 
 
+def available_memory() -> int:
+    """Bytes this process may still allocate: MemAvailable (Linux), capped by RLIMIT_AS."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            avail = 8 << 30
+    try:
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
+            avail = min(avail, soft)
+    except (ImportError, ValueError, OSError):
+        pass
+    return int(avail)
+
+
+def _gib(b: float) -> str:
+    return f"{b / 2**30:.1f} GiB" if b >= 2**30 else f"{b / 2**20:.0f} MiB"
+
+
+def bootstrap_memory(R: int, n_rows: list, npar: int, p: int, n_patterns: list, ndef: int = 0,
+                     chunk: int = CHUNK) -> int:
+    """Bytes a bootstrap of ``R`` draws needs at its peak (weights, draws, one chunk's statistics)."""
+    R, chunk = int(R), int(min(chunk, max(int(R), 1)))
+    weights = 8 * R * sum(n_rows)                          # the resampling weights, all draws
+    draws = 8 * R * (2 * npar + ndef)                      # parameter draws (+ their stacked copy)
+    per_chunk = 0
+    for n, G in zip(n_rows, n_patterns):
+        if G:                                              # FIML: per-pattern moments of a chunk
+            per_chunk += 8 * chunk * G * (p * p + p + 1) + 8 * chunk * n * p
+        else:                                              # complete data: cross-products n x p^2
+            per_chunk += 8 * n * p * p + 8 * chunk * p * p
+    per_chunk += 8 * 500 * chunk * npar * 2                # optimiser history
+    return int(weights + draws + 2 * per_chunk)
+
+
+def check_bootstrap_memory(R: int, n_rows: list, npar: int, p: int, n_patterns: list, ndef: int = 0) -> None:
+    """Raise :class:`~icaf_sem.errors.ResourceError` before allocating when ``R`` draws do not fit."""
+    from ..errors import ResourceError
+    need = bootstrap_memory(R, n_rows, npar, p, n_patterns, ndef)
+    have = available_memory()
+    if need > 0.8 * have:
+        per_draw = max(bootstrap_memory(2, n_rows, npar, p, n_patterns, ndef)
+                       - bootstrap_memory(1, n_rows, npar, p, n_patterns, ndef), 1)
+        fit = max(int((0.8 * have - bootstrap_memory(0, n_rows, npar, p, n_patterns, ndef)) // per_draw), 0)
+        raise ResourceError(
+            f"bootstrap={R}: {R} draws for {sum(n_rows)} rows and {npar} parameters need about {_gib(need)} of "
+            f"memory but about {_gib(have)} is available; use at most about {fit} draws (2,000 are usually "
+            "enough for percentile intervals)")
+
+
 def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_fn=None, def_names=()):
     """Draw ``R`` nonparametric bootstrap resamples and refit the model to each."""
+    p = int(core.datas[0].X.shape[1]) if core.datas else 0
+    check_bootstrap_memory(R, [d.n for d in core.datas], len(core.theta), p,
+                           [d.patterns.G if d.has_missing else 0 for d in core.datas], len(def_names))
     rng = np.random.default_rng(seed)
     Ws = []
     for d in core.datas:

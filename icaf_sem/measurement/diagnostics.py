@@ -158,6 +158,45 @@ def response_distribution(data: pd.DataFrame, items: Sequence[str] | None = None
 
 
 # --------------------------------------------------------------------------- normality
+def _mardia_coefficients(x: np.ndarray, names: list, chunk: int = 4096) -> tuple[float, float]:
+    """Mardia's b1p and b2p in O(n p^3) time and O(p^3) memory (no n x n matrix).
+
+    With whitened rows z_i = C^-1 (x_i - mean), S = C C' (n - 1 divisor, as psych),
+    b1p = (1/n^2) sum_ij (z_i . z_j)^3 = (1/n^2) sum_abc T_abc^2 with the third-moment
+    tensor T_abc = sum_i z_ia z_ib z_ic, and b2p = (1/n) sum_i |z_i|^4.  Both are affine
+    invariant, so the items are first scaled by their SDs (values on a 1e-150 scale are fine).
+    """
+    from scipy.linalg import solve_triangular
+    n, p = x.shape
+    xc = x - x.mean(axis=0)
+    sd = np.sqrt((xc ** 2).sum(0) / (n - 1))
+    bad = [names[j] for j in range(p) if not (np.isfinite(sd[j]) and sd[j] > 0)]
+    if bad:
+        raise DataError(f"item(s) {', '.join(map(repr, bad))} do not vary (or their values are not finite); "
+                        "drop them before Mardia's test")
+    xc = xc / sd
+    s = (xc.T @ xc) / (n - 1)
+    ev = np.linalg.eigvalsh(s)
+    if not np.isfinite(ev).all() or ev.min() <= 1e-10 * max(ev.max(), 1e-300):
+        from ..sem import _singular_items
+        involved = _singular_items(s, names) if np.isfinite(s).all() else names
+        raise DataError("the item covariance matrix is singular: an item is (almost) a linear combination of "
+                        f"others (involved: {', '.join(map(repr, involved))}); drop the redundant item before "
+                        "Mardia's test")
+    c = np.linalg.cholesky(s)
+    z = solve_triangular(c, xc.T, lower=True, check_finite=False).T
+    ib, ic = np.triu_indices(p)                 # T is symmetric: keep b <= c only
+    w = np.where(ib == ic, 1.0, 2.0)
+    t = np.zeros((p, len(ib)))
+    chunk = max(1, min(chunk, 2_000_000 // len(ib)))          # about 16 MB of workspace per block
+    for a in range(0, n, chunk):
+        zc = z[a:a + chunk]
+        t += zc.T @ (zc[:, ib] * zc[:, ic])
+    b1p = float(((t ** 2) * w).sum() / n ** 2)
+    b2p = float(((z ** 2).sum(1) ** 2).sum() / n)
+    return b1p, b2p
+
+
 def mardia(data: pd.DataFrame, items: Sequence[str] | None = None) -> pd.DataFrame:
     """Mardia's multivariate skewness and kurtosis with their tests, as ``psych::mardia``.
 
@@ -180,16 +219,7 @@ def mardia(data: pd.DataFrame, items: Sequence[str] | None = None) -> pd.DataFra
     n, p = x.shape
     if n <= p:
         raise DataError(f"Mardia's test needs more complete respondents ({n}) than items ({p})")
-    xc = x - x.mean(axis=0)
-    s = np.cov(xc, rowvar=False, ddof=1)
-    try:
-        sinv = np.linalg.inv(s)
-    except np.linalg.LinAlgError as exc:
-        raise DataError("the item covariance matrix is singular (an item is a linear combination of others); "
-                        "drop the redundant item before Mardia's test") from exc
-    d = xc @ sinv @ xc.T
-    b1p = float((d ** 3).sum() / n ** 2)
-    b2p = float((np.diag(d) ** 2).sum() / n)
+    b1p, b2p = _mardia_coefficients(x, list(frame.columns))
     df = p * (p + 1) * (p + 2) / 6
     k = (p + 1) * (n + 1) * (n + 3) / (n * ((n + 1) * (p + 1) - 6))
     skew = n * b1p / 6

@@ -917,6 +917,27 @@ class ReliabilityReport:
         return f"ReliabilityReport(n={self.n}, constructs={list(self.constructs['construct'])})"
 
 
+def _check_close_pairs(close_pairs, cons) -> list:
+    """Each close pair names two different constructs of the model (an unknown name is an error)."""
+    if close_pairs is None:
+        return []
+    if isinstance(close_pairs, str):
+        raise DataError(f"close_pairs={close_pairs!r} must be a list of pairs, e.g. [('BC', 'CE')]")
+    out = []
+    for pair in close_pairs:
+        if isinstance(pair, str) or not isinstance(pair, Iterable):
+            raise DataError(f"close_pairs: {pair!r} is not a pair of construct names; give e.g. ('BC', 'CE')")
+        pair = tuple(str(p).strip() for p in pair)
+        if len(pair) != 2 or pair[0] == pair[1]:
+            raise DataError(f"close_pairs: {pair!r} must name two different constructs, e.g. ('BC', 'CE')")
+        unknown = [p for p in pair if p not in cons]
+        if unknown:
+            raise DataError(f"close_pairs: {', '.join(map(repr, unknown))} in {pair!r} is not a construct of the "
+                            f"model; known constructs: {', '.join(cons)}")
+        out.append(pair)
+    return out
+
+
 def _engine_fit():
     """:func:`icaf_sem.fit`, imported on demand (the estimation layer sits below this one)."""
     try:
@@ -991,6 +1012,13 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
     ``semTools::AVE(fit)``, ``semTools::htmt(model, data)``.
     """
     thresholds = thresholds or DEFAULT_THRESHOLDS
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}; read the file with "
+                        "icaf_sem.load_survey() or pandas.read_csv()")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise DataError(f"seed={seed!r} must be a whole number >= 0 (e.g. seed=1) or None")
+    if isinstance(ci, bool) or not isinstance(ci, (int, float, np.floating)) or not 0 < ci < 1:
+        raise DataError(f"ci={ci!r} must be a level between 0 and 1 (e.g. ci=0.95)")
     if not isinstance(thresholds, Thresholds):
         raise DataError("thresholds must be an icaf_sem.measurement.Thresholds(...)")
     if model is not None and questionnaire is not None:
@@ -1009,6 +1037,7 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
     else:
         raise DataError("reliability_report needs model= (lavaan syntax), questionnaire= or constructs=")
 
+    close_pairs = _check_close_pairs(close_pairs, cons)
     items = list(dict.fromkeys(i for its in cons.values() for i in its))
     frame = _numeric_items(data, items)
     complete = frame.dropna(axis=0, how="any")
@@ -1021,8 +1050,12 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
             warnings.warn(f"{dropped} of {len(frame)} respondents have a missing answer to a model item and are "
                           f"left out; reliability uses the {len(complete)} complete cases", DataWarning)
         if len(complete) < 3:
-            raise DataError(f"only {len(complete)} respondents answered every item; reliability needs at least 3")
+            cnt = frame.notna().sum()
+            raise DataError(f"only {len(complete)} respondents answered every item; reliability needs at least 3 "
+                            f"(the item with fewest answers is {cnt.idxmin()!r}: {int(cnt.min())})")
         _check_constant(complete)
+        from ..sem import _check_values        # degenerate scales and duplicated columns, before LAPACK
+        _check_values(complete.to_numpy(dtype=float), items, per_item=False)
         multi = {n: its for n, its in cons.items() if len(its) >= 2}
         for n, its in cons.items():
             if len(its) < 2:

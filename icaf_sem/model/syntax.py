@@ -17,7 +17,6 @@ This is the parser behind ``lavaan::lavaanify(model)``.
 """
 from __future__ import annotations
 
-import ast
 import math
 import re
 from dataclasses import dataclass, field
@@ -118,23 +117,26 @@ def _split_top(s: str, sep: str) -> list[str]:
 
 
 def _parse_value(tok: str, line: int, stmt: str):
-    """One modifier value: a number (fixed), NA (free), a label, or a string label."""
+    """One modifier value: a number (fixed), NA (free), a label, or a string label.
+
+    Arithmetic on numbers (``-0.5``, ``1/2``, ``2^-1``) is evaluated by :func:`safe_number`,
+    a whitelist interpreter: no Python code is ever run from model text.
+    """
     tok = tok.strip()
     if _NUM_RE.match(tok):
-        return ("fixed", float(tok))
+        val = float(tok)
+        if not math.isfinite(val):
+            raise ModelSyntaxError(f"line {line}: the value {tok[:30]!r} in `{stmt[:80]}` is not a finite number")
+        return ("fixed", val)
     if tok in ("NA", "NaN"):
         return ("free", None)
-    if len(tok) >= 2 and tok[0] == tok[-1] and tok[0] in "\"'":
+    if len(tok) >= 2 and tok[0] == tok[-1] and tok[0] in "\"'" and not set(tok[1:-1]) & set("\"'\\"):
         return ("label", tok[1:-1])
     if _IDENT_RE.match(tok):
         return ("label", tok)
-    try:  # simple arithmetic such as 1/2 or -0.5
-        val = float(eval(compile(ast.parse(tok, mode="eval"), "<m>", "eval"), {"__builtins__": {}}, {}))
-        return ("fixed", val)
-    except Exception:
-        raise ModelSyntaxError(
-            f"line {line}: cannot read the modifier {tok!r} in `{stmt}`; use a label (a*x), "
-            "a number (1*x), NA*x to free a parameter, or start(0.5)*x") from None
+    where = f"line {line}: the modifier {tok!r} in `{stmt}`"
+    hint = "; use a label (a*x), a number (1*x), NA*x to free a parameter, or start(0.5)*x"
+    return ("fixed", safe_number(tok, where, hint))
 
 
 def _parse_modifier(mods: list[str], line: int, stmt: str) -> Modifier:
@@ -171,8 +173,29 @@ def _check_name(name: str, line: int, stmt: str, what: str) -> str:
     return name
 
 
+_BLOCK_RE = re.compile(r"^\s*(level|group|class|block)\s*:(?!=)\s*(.*)$", re.I)
+
+
+def _merge_modifiers(old: Modifier, new: Modifier) -> Modifier:
+    """Modifiers of a term repeated in one statement combine as in lavaan: per slot, the first wins.
+
+    ``NA*x1 + l1*x1`` frees and labels the loading; ``0.5*x + NA*x`` keeps 0.5 (the value slot
+    was set first); ``a*x + b*x`` keeps ``a``.
+    """
+    has_value = bool(old.fixed) or bool(old.free)
+    return Modifier(fixed=list(old.fixed) if has_value else list(new.fixed),
+                    free=list(old.free) if has_value else list(new.free),
+                    label=list(old.label) if old.label else list(new.label),
+                    start=list(old.start) if old.start else list(new.start))
+
+
 def parse_model(text: str) -> list[Statement]:
     """Parse lavaan model syntax into :class:`Statement` objects (one per lhs-op-rhs term).
+
+    A term repeated within one statement (``f =~ NA*x1 + l1*x1``) is one parameter whose
+    modifiers combine (freed and labelled); the same element in two statements is an error, as
+    in lavaan ("duplicate model element").  Block lines (``level: 1``, ``group: A``) are refused:
+    multilevel models and per-group syntax blocks are not supported.
 
     Raises
     ------
@@ -181,7 +204,23 @@ def parse_model(text: str) -> list[Statement]:
     """
     if not isinstance(text, str) or not text.strip():
         raise ModelSyntaxError("the model syntax is empty; give lavaan syntax such as 'f =~ x1 + x2 + x3'")
+    if "\x00" in text:
+        raise ModelSyntaxError("the model syntax contains a NUL character; is it a binary file? "
+                               "give lavaan syntax as text")
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        b = _BLOCK_RE.match(_strip_comment(raw))
+        if b:
+            kind = b.group(1).lower()
+            if kind == "level":
+                raise ModelSyntaxError(
+                    f"line {lineno}: `{raw.strip()}` starts a level block of a multilevel model; multilevel "
+                    "models (level: 1 / level: 2) are not supported by icaf_sem: fit a single-level model "
+                    "or use lavaan for multilevel SEM")
+            raise ModelSyntaxError(
+                f"line {lineno}: `{raw.strip()}` starts a {kind} block; {kind} blocks in the syntax are not "
+                "supported: write one model and pass group= (CLI --group) with c(...) modifiers instead")
     out: list[Statement] = []
+    where_defined: dict = {}
     for line, stmt in _logical_statements(text):
         m = _OP_RE.search(stmt)
         if m is None:
@@ -192,9 +231,14 @@ def parse_model(text: str) -> list[Statement]:
             _check_name(lhs, line, stmt, "the defined parameter")
             if not rhs:
                 raise ModelSyntaxError(f"line {line}: `{stmt}` has nothing after ':='")
+            parse_expression(rhs, f"line {line}")       # refuse anything but arithmetic on labels now
             out.append(Statement(lhs, op, "", line, expr=rhs))
             continue
         if op in ("==", "<", ">"):
+            if not lhs or not rhs:
+                raise ModelSyntaxError(f"line {line}: the constraint `{stmt}` needs an expression on both sides")
+            parse_expression(lhs, f"line {line}")
+            parse_expression(rhs, f"line {line}")
             out.append(Statement(lhs, op, rhs, line, expr=rhs))
             continue
         if op in ("<~", "~*~", "|"):
@@ -207,6 +251,7 @@ def parse_model(text: str) -> list[Statement]:
         lhs_names = [x.strip() for x in lhs.split("+")]
         for ln in lhs_names:
             _check_name(ln, line, stmt, "the left-hand side")
+        in_this: dict = {}
         for term in _split_top(rhs, "+"):
             term = term.strip()
             if not term:
@@ -231,47 +276,232 @@ def parse_model(text: str) -> list[Statement]:
             for ln in lhs_names:
                 if this_op == "=~" and ln == var:
                     raise ModelSyntaxError(f"line {line}: {ln!r} cannot be an indicator of itself in `{stmt}`")
+                key = (ln, this_op, var)
+                if key in in_this:                       # repeated in this statement: combine
+                    st = out[in_this[key]]
+                    st.modifier = _merge_modifiers(st.modifier, mod)
+                    continue
+                sym = (var, this_op, ln) if this_op == "~~" else key
+                prev = where_defined.get(key, where_defined.get(sym))
+                if prev is not None:
+                    elem = f"{ln} {this_op.replace('~1', '~ 1')} {var}".strip()
+                    raise ModelSyntaxError(
+                        f"line {line}: duplicate model element `{elem}` (already on line {prev}); "
+                        "write each parameter once and put all its modifiers there (e.g. NA*x1 + l1*x1)")
+                where_defined[key] = line
+                in_this[key] = len(out)
                 out.append(Statement(ln, this_op, var, line, modifier=mod))
+    if out and not any(s.op in ("=~", "~", "~~", "~1") for s in out):
+        ops = sorted({s.op for s in out})
+        raise ModelSyntaxError(
+            f"the model has only {' and '.join(ops)} lines and no parameters to estimate; add the measurement "
+            "(f =~ x1 + x2 + x3) and regression (y ~ a*x) lines whose labels those lines use")
     return out
 
 
-# --------------------------------------------------------------------------- defined parameters
-_ALLOWED_FUNCS = {"sqrt": math.sqrt, "exp": math.exp, "log": math.log, "abs": abs,
-                  "sin": math.sin, "cos": math.cos, "tan": math.tan, "pnorm": None}
-_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant, ast.Call,
-                  ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
+# --------------------------------------------------------------------------- safe expressions
+# Model text is never given to eval/compile.  Expressions (:= right-hand sides, constraints and
+# arithmetic in modifiers) are parsed with ast.parse and interpreted by the small functions below,
+# which know only numbers, labels, + - * / ^ (**), unary minus and a fixed set of functions.
+_MAX_EXPR_LEN = 5000
+_MAX_DEPTH = 60
+
+
+def _pnorm(x):
+    from scipy.special import ndtr
+    return ndtr(x)
+
+
+def _funcs():
+    import numpy as np
+    return {"sqrt": (np.sqrt, 1), "exp": (np.exp, 1), "log": (np.log, 1), "abs": (np.abs, 1),
+            "sin": (np.sin, 1), "cos": (np.cos, 1), "tan": (np.tan, 1), "pnorm": (_pnorm, 1),
+            "log10": (np.log10, 1), "log2": (np.log2, 1)}
+
+
+_FUNC_NAMES = ("sqrt", "exp", "log", "abs", "sin", "cos", "tan", "pnorm", "log10", "log2")
+_TOKEN_RE = re.compile(r"(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<id>[A-Za-z_.][A-Za-z0-9_.]*)")
+_HINT = "use labels, numbers, + - * / ^ and the functions " + ", ".join(_FUNC_NAMES)
+
+
+def _to_python(expr: str) -> tuple[str, dict]:
+    """Rewrite R arithmetic as Python syntax: ``^`` -> ``**``; labels with dots get plain aliases."""
+    alias: dict = {}
+    parts, pos = [], 0
+    for m in _TOKEN_RE.finditer(expr):
+        parts.append(expr[pos:m.start()])
+        tok = m.group(0)
+        if m.group("id") and ("." in tok or tok.startswith("_")):
+            al = alias.setdefault(tok, f"L{len(alias)}_{'x' * 3}")
+            parts.append(al)
+        else:
+            parts.append(tok)
+        pos = m.end()
+    parts.append(expr[pos:])
+    return "".join(parts).replace("^", "**"), {v: k for k, v in alias.items()}
+
+
+def parse_expression(expr: str, where: str):
+    """Parse an arithmetic expression into a checked AST; refuse anything else.
+
+    Returns ``(tree, alias)`` where ``alias`` maps internal names back to labels.
+
+    Raises
+    ------
+    ModelSyntaxError
+        Naming ``where`` (e.g. ``line 4``) and the token that is not allowed.
+    """
+    import ast
+    if not isinstance(expr, str) or not expr.strip():
+        raise ModelSyntaxError(f"{where}: empty expression; {_HINT}")
+    if len(expr) > _MAX_EXPR_LEN:
+        raise ModelSyntaxError(f"{where}: the expression is {len(expr)} characters long (at most "
+                               f"{_MAX_EXPR_LEN}); split it into several := lines")
+    src, alias = _to_python(expr.strip())
+    try:
+        tree = ast.parse(src, mode="eval")
+    except SyntaxError as exc:
+        near = ""
+        if exc.offset:
+            near = src[max(0, exc.offset - 1):exc.offset + 11]
+            for k, v in alias.items():
+                near = near.replace(k, v)
+            near = f" (at {near!r})"
+        raise ModelSyntaxError(f"{where}: cannot read the expression {expr!r}{near}; {_HINT}") from None
+    except (ValueError, RecursionError, MemoryError):
+        raise ModelSyntaxError(f"{where}: cannot read the expression {expr!r}; {_HINT}") from None
+
+    def tok(node) -> str:
+        seg = ast.get_source_segment(src, node) or type(node).__name__
+        for k, v in alias.items():
+            seg = seg.replace(k, v)
+        return seg if len(seg) <= 60 else seg[:57] + "..."
+
+    def check(node, depth):
+        if depth > _MAX_DEPTH:
+            raise ModelSyntaxError(f"{where}: the expression {expr[:60]!r} is nested too deeply; simplify it")
+        if isinstance(node, ast.Expression):
+            return check(node.body, depth + 1)
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+                raise ModelSyntaxError(f"{where}: {tok(node)!r} in {expr!r} is not a number or a label; {_HINT}")
+            return
+        if isinstance(node, ast.Name):
+            if node.id in _FUNC_NAMES:
+                raise ModelSyntaxError(f"{where}: {node.id!r} in {expr!r} is a function; call it as {node.id}(...)")
+            return
+        if isinstance(node, ast.BinOp):
+            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
+                raise ModelSyntaxError(f"{where}: the operator in {tok(node)!r} is not allowed; {_HINT}")
+            check(node.left, depth + 1)
+            check(node.right, depth + 1)
+            return
+        if isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, (ast.USub, ast.UAdd)):
+                raise ModelSyntaxError(f"{where}: the operator in {tok(node)!r} is not allowed; {_HINT}")
+            check(node.operand, depth + 1)
+            return
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in _FUNC_NAMES:
+                raise ModelSyntaxError(f"{where}: {tok(node.func)!r} in {expr!r} is not an allowed function; "
+                                       f"{_HINT}")
+            if node.keywords or len(node.args) != 1 or any(isinstance(a, ast.Starred) for a in node.args):
+                raise ModelSyntaxError(f"{where}: {tok(node)!r} must have exactly one argument")
+            check(node.args[0], depth + 1)
+            return
+        raise ModelSyntaxError(f"{where}: {tok(node)!r} in {expr!r} is not allowed (only arithmetic); {_HINT}")
+
+    check(tree, 0)
+    return tree, alias
+
+
+def _names(tree) -> set:
+    import ast
+    funcs = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in funcs}
+
+
+def _power(a, b):
+    import numpy as np
+    return np.power(np.asarray(a, dtype=float), b) if np.ndim(a) or np.ndim(b) else float(np.power(float(a), float(b)))
+
+
+def _build(node, funcs):
+    """A checked AST -> a Python closure computing it from a name -> value mapping (numpy aware)."""
+    import ast
+    import operator
+    if isinstance(node, ast.Expression):
+        return _build(node.body, funcs)
+    if isinstance(node, ast.Constant):
+        try:
+            c = float(node.value)
+        except OverflowError:
+            raise ModelSyntaxError(f"the number {str(node.value)[:20]}... is too large") from None
+        return lambda env: c
+    if isinstance(node, ast.Name):
+        name = node.id
+        return lambda env: env[name]
+    if isinstance(node, ast.BinOp):
+        op = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+              ast.Div: operator.truediv, ast.Pow: _power}[type(node.op)]
+        a, b = _build(node.left, funcs), _build(node.right, funcs)
+        return lambda env: op(a(env), b(env))
+    if isinstance(node, ast.UnaryOp):
+        a = _build(node.operand, funcs)
+        if isinstance(node.op, ast.USub):
+            return lambda env: -a(env)
+        return a
+    if isinstance(node, ast.Call):
+        f = funcs[node.func.id][0]
+        a = _build(node.args[0], funcs)
+        return lambda env: f(a(env))
+    raise ModelSyntaxError(f"internal: unexpected {type(node).__name__}")  # pragma: no cover (checked before)
+
+
+def safe_number(text: str, where: str, hint: str = "") -> float:
+    """Evaluate arithmetic on numbers only (``-0.5``, ``1/2``, ``2^-1``, ``sqrt(2)``), never code."""
+    import numpy as np
+    tree, alias = parse_expression(text, where)
+    names = _names(tree)
+    if names:
+        bad = sorted(alias.get(n, n) for n in names)
+        raise ModelSyntaxError(f"{where} uses {', '.join(map(repr, bad))}, which is not a number here{hint}")
+    with np.errstate(all="ignore"):
+        try:
+            val = float(_build(tree, _funcs())({}))
+        except (ArithmeticError, ValueError, TypeError):
+            val = float("nan")
+    if not np.isfinite(val):
+        raise ModelSyntaxError(f"{where} is not a finite number{hint}")
+    return val
 
 
 def compile_expression(expr: str, known: set[str], where: str):
     """Compile a ``:=`` or ``==`` right-hand side into a function of a name->value mapping.
 
+    The expression is checked against a whitelist (numbers, labels, + - * / ^, unary minus and
+    sqrt/exp/log/abs/...) and interpreted without ``eval``.  Values may be floats or numpy arrays.
+
     Returns ``(func, names)`` where ``names`` are the labels the expression uses.
     """
-    src = expr.replace("^", "**")
-    try:
-        tree = ast.parse(src, mode="eval")
-    except SyntaxError:
-        raise ModelSyntaxError(f"{where}: cannot read the expression {expr!r}; use labels, numbers, "
-                               "+ - * / ^ and sqrt/exp/log/abs") from None
-    names = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, _ALLOWED_NODES):
-            raise ModelSyntaxError(f"{where}: {expr!r} uses {type(node).__name__}, which is not allowed "
-                                   "in a defined parameter; use + - * / ^ and sqrt/exp/log/abs")
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in _ALLOWED_FUNCS:
-                raise ModelSyntaxError(f"{where}: unknown function in {expr!r}; allowed: sqrt, exp, log, abs")
-        elif isinstance(node, ast.Name) and node.id not in _ALLOWED_FUNCS:
-            names.add(node.id)
-    unknown = sorted(names - known)
+    import numpy as np
+    tree, alias = parse_expression(expr, where)
+    inner = _names(tree)
+    names = {alias.get(n, n) for n in inner}
+    unknown = sorted(names - set(known))
     if unknown:
         raise ModelSyntaxError(f"{where}: {expr!r} uses {', '.join(map(repr, unknown))}, which is not a "
                                "parameter label; label the parameter in the model (e.g. a*x) first")
-    code = compile(tree, "<defined>", "eval")
-    import numpy as np
-    env = {"sqrt": np.sqrt, "exp": np.exp, "log": np.log, "abs": np.abs, "sin": np.sin, "cos": np.cos,
-           "tan": np.tan, "__builtins__": {}}
+    body = _build(tree, _funcs())
+    rename = {k: v for k, v in alias.items()}
 
     def func(values: dict):
-        return eval(code, env, values)
+        env = {n: values[rename.get(n, n)] for n in inner}
+        with np.errstate(all="ignore"):
+            try:
+                return body(env)
+            except ZeroDivisionError:
+                return float("nan")
+            except OverflowError:
+                return float("inf")
     return func, sorted(names)

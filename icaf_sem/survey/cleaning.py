@@ -94,6 +94,7 @@ class CleanResult:
     rules: Optional[CleaningRules] = None
     reversed_items: list = field(default_factory=list)
     source: str = "<DataFrame>"
+    input_info: dict = field(default_factory=dict)   # format, encoding, separator, line endings as read
 
     @property
     def n_raw(self) -> int:
@@ -112,6 +113,8 @@ class CleanResult:
     def summary(self) -> str:
         """A short text account of the cleaning (flow, reasons, cell fixes, warnings)."""
         lines = [f"Cleaning of {self.source}: {self.n_raw} rows -> {self.n_clean} respondents"]
+        if self.input_info:
+            lines.append("  read as " + ", ".join(f"{k} {v!r}" for k, v in self.input_info.items()))
         for _, r in self.flow.iterrows():
             extra = f", {int(r.n_flagged)} flagged" if r.n_flagged else ""
             lines.append(f"  {r.step:<45} n = {int(r.n_remaining):>5}  (-{int(r.n_removed)}{extra})")
@@ -235,19 +238,31 @@ def mahalanobis_outliers(items: pd.DataFrame, alpha: float = 0.001) -> pd.DataFr
     cov = items.cov().to_numpy()
     out = pd.DataFrame({"d2": np.nan, "df": 0, "pvalue": np.nan, "outlier": False}, index=items.index)
     obs = ~np.isnan(x)
-    patterns = {}
-    for r in range(n):
-        patterns.setdefault(obs[r].tobytes(), []).append(r)
     d2 = np.full(n, np.nan)
     dfs = np.zeros(n, dtype=int)
-    for key, rows in patterns.items():
-        m = obs[rows[0]]
+    if n:
+        if k <= 62:      # a pattern as the bits of one integer: a 1-D unique, not a row sort
+            key = obs.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
+            _, first_idx, inv = np.unique(key, return_index=True, return_inverse=True)
+            pats = obs[first_idx]
+        else:
+            pats, inv = np.unique(obs, axis=0, return_inverse=True)
+        inv = np.asarray(inv).reshape(-1)
+        order = np.argsort(inv, kind="stable")
+        bounds = np.searchsorted(inv[order], np.arange(len(pats) + 1))
+        groups = [(pats[g], order[bounds[g]:bounds[g + 1]]) for g in range(len(pats))]
+    else:
+        groups = []
+    for m, rows in groups:
         if m.sum() < 2:
             continue
         s = cov[np.ix_(m, m)]
         if not np.all(np.isfinite(s)):
             continue
-        inv = np.linalg.pinv(s)
+        try:
+            inv = np.linalg.pinv(s)
+        except (np.linalg.LinAlgError, ValueError):
+            continue                       # a degenerate pattern: no distance rather than a crash
         dev = x[np.ix_(rows, np.flatnonzero(m))] - mu[m]
         d2[rows] = np.einsum("ij,jk,ik->i", dev, inv, dev)
         dfs[rows] = int(m.sum())
@@ -296,6 +311,12 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     >>> res.flow                                                    # doctest: +SKIP
     >>> res.exclusions.reason.value_counts()                        # doctest: +SKIP
     """
+    if questionnaire is None or not isinstance(questionnaire, (Questionnaire, str, Path)):
+        raise QuestionnaireError(f"clean(): questionnaire={questionnaire!r} is not a questionnaire; pass its YAML "
+                                 "path (e.g. 'questionnaires/icaf.yaml'), 'icaf' or a Questionnaire")
+    if not isinstance(data, (pd.DataFrame, str, Path)):
+        raise DataError(f"clean(): data must be a DataFrame or a file path, got {type(data).__name__}; "
+                        "pass load_survey(path) or the path itself")
     q = load_questionnaire(questionnaire)
     rules = resolve_rules(q, rule_overrides)
     if isinstance(data, (str, Path)):
@@ -307,7 +328,8 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     if rows is None or len(rows) != len(df):
         rows = list(range(1, len(df) + 1))
     blank = int(df.attrs.get("blank_rows_dropped", 0) or 0)
-    df = df.reset_index(drop=True).copy()
+    input_info = {k: df.attrs[k] for k in ("format", "encoding", "separator", "line_endings") if k in df.attrs}
+    df = df.reset_index(drop=True)
     df.attrs = {}          # pandas deep-copies attrs on every operation: keep them out of the way
     df["__row"] = rows
     notes: list[str] = []
@@ -325,16 +347,21 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
         warn(f"{source}: no id column {idc!r}; respondents are identified by their row number (row-1, row-2 ...)")
         df[idc] = [f"row-{r}" for r in rows]
     else:
-        ids = df[idc].map(lambda v: np.nan if _is_blank(v) else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()))
+        codes_, uniq = pd.factorize(df[idc].to_numpy(dtype=object), use_na_sentinel=True)
+        canon_id = np.array([np.nan if _is_blank(v) else (str(int(v)) if isinstance(v, float) and v.is_integer()
+                                                           else str(v).strip()) for v in uniq] + [np.nan], dtype=object)
+        ids = pd.Series(canon_id[codes_], index=df.index, dtype=object)
         n_noid = int(ids.isna().sum())
         if n_noid:
             warn(f"{source}: {n_noid} row(s) have an empty {idc!r}; they are identified as row-<row number>")
             ids = ids.where(ids.notna(), pd.Series([f"row-{r}" for r in rows], index=ids.index))
         df[idc] = ids.astype(object)
 
+    ID = df[idc].to_numpy(dtype=object)          # by row label (the index is 0..n-1 here)
+    ROW = df["__row"].to_numpy()
     exclusions: list[dict] = []
     flags: list[dict] = []
-    fixes: list[dict] = []
+    fixes: list = []                              # DataFrames with CELL_FIX_COLUMNS
     flow: list[dict] = [{"step": "rows in the raw data", "n_remaining": len(df), "n_removed": 0, "n_flagged": 0}]
     keep = pd.Series(True, index=df.index)
 
@@ -342,44 +369,77 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     content = [c for c in df.columns if c != "__row"]
     n_dup = 0
     if rules.drop_exact_duplicates:
-        keys = [tuple(_canon(v) for v in row) for row in df[content].itertuples(index=False, name=None)]
-        first_row: dict = {}
-        dup = pd.Series(False, index=df.index)
-        for i, tup in zip(df.index, keys):
-            if tup not in first_row:
-                first_row[tup] = df.at[i, "__row"]
-            else:
-                dup.loc[i] = True
-                exclusions.append({"respondent_id": df.at[i, idc], "reason": f"{REASON_DUPLICATE} (exact copy)",
-                                   "detail": f"row {df.at[i, '__row']} repeats row {first_row[tup]} exactly; first kept",
-                                   "row": df.at[i, "__row"]})
+        code_cols = {}
+        for k, c in enumerate(content):        # each distinct cell is canonicalised once
+            codes_, uniq = pd.factorize(df[c].to_numpy(dtype=object), use_na_sentinel=True)
+            canon = np.empty(len(uniq) + 1, dtype=object)
+            canon[:] = [_canon(u) for u in uniq] + [None]
+            ccodes, _ = pd.factorize(canon[codes_], use_na_sentinel=True)
+            code_cols[k] = ccodes.astype(np.int32)
+        n_all = len(df)
+        if code_cols and n_all:
+            # rows hashed column by column (bounded memory); equal hashes are then checked exactly
+            h = np.zeros(n_all, dtype=np.uint64)
+            for k in code_cols:
+                h = h * np.uint64(1000003) ^ pd.util.hash_array(code_cols[k].astype(np.int64))
+            _, inv = np.unique(h, return_inverse=True)
+            inv = np.asarray(inv).reshape(-1)
+            del h
+            first = np.full(inv.max() + 1, n_all, dtype=np.int64)
+            np.minimum.at(first, inv, np.arange(n_all))
+            first_pos = first[inv]
+            cand = np.flatnonzero(first_pos != np.arange(n_all))
+            same = np.ones(len(cand), dtype=bool)
+            for k in code_cols:
+                same &= code_cols[k][cand] == code_cols[k][first_pos[cand]]
+            if not same.all():                  # a hash collision: exact grouping instead
+                keys_df = pd.DataFrame(code_cols)
+                inv = keys_df.groupby(list(keys_df.columns), sort=False).ngroup().to_numpy()
+                del keys_df
+                first = np.full(inv.max() + 1, n_all, dtype=np.int64)
+                np.minimum.at(first, inv, np.arange(n_all))
+                first_pos = first[inv]
+            del code_cols
+        else:
+            first_pos = np.arange(n_all)
+        is_dup = first_pos != np.arange(n_all)
+        dup = pd.Series(is_dup, index=df.index)
+        labels_ = df.index.to_numpy()
+        for p in np.flatnonzero(is_dup):
+            i, f = labels_[p], labels_[first_pos[p]]
+            exclusions.append({"respondent_id": ID[i], "reason": f"{REASON_DUPLICATE} (exact copy)",
+                               "detail": f"row {ROW[i]} repeats row {ROW[f]} exactly; first kept", "row": ROW[i]})
         n_dup = int(dup.sum())
         keep &= ~dup
         flow.append({"step": "exact duplicate submissions removed", "n_remaining": int(keep.sum()),
                      "n_removed": n_dup, "n_flagged": 0})
-    df = df.loc[keep].copy()
+    if not keep.all():
+        df = df.loc[keep]
     keep = keep.loc[keep]
 
     # ---- 2. conflicting duplicate ids
     dup_id = df[idc].duplicated(keep=False)
     if dup_id.any():
-        groups = df.loc[dup_id].groupby(idc, sort=False)["__row"].apply(list)
+        sub = df.loc[dup_id]
+        pos = sub.groupby(idc, sort=False).indices
+        order = pd.unique(sub[idc])
+        groups = pd.Series({rid: [ROW[i] for i in sub.index[pos[rid]]] for rid in order}, dtype=object)
         removed = pd.Series(False, index=df.index)
         n_flag = 0
         for rid, rws in groups.items():
             detail = f"id {rid} is used by rows {', '.join(map(str, rws))} with different answers"
-            idx = df.index[df[idc] == rid]
+            idx = sub.index[pos[rid]]
             if rules.conflicting_ids == "flag":
                 for i in idx:
                     flags.append({"respondent_id": rid, "flag": REASON_CONFLICT, "detail": detail + "; all kept",
-                                  "row": df.at[i, "__row"]})
+                                  "row": ROW[i]})
                     n_flag += 1
             else:
                 drop_idx = idx if rules.conflicting_ids == "drop" else idx[1:]
                 for i in drop_idx:
                     exclusions.append({"respondent_id": rid, "reason": REASON_CONFLICT,
                                        "detail": detail + ("; all dropped" if rules.conflicting_ids == "drop" else "; first kept"),
-                                       "row": df.at[i, "__row"]})
+                                       "row": ROW[i]})
                     removed.loc[i] = True
         warn(f"{source}: {len(groups)} respondent id(s) appear on rows with different answers "
              f"({', '.join(map(str, list(groups.index)[:5]))}{' ...' if len(groups) > 5 else ''}); "
@@ -394,21 +454,30 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     codes = set(q.missing_codes)
     scored = list(q.items) + [a for a in q.attention_items if a in df.columns and a not in q.items]
     for col in scored:
-        df[col] = _recode_column(df, col, idc, lo, hi, codes, lookup, fixes)
+        df[col] = _recode_column(df, col, ID, ROW, lo, hi, codes, lookup, fixes)
     dcol = q.duration_column
     if dcol and dcol in df.columns:
-        vals = []
-        for i, v in df[dcol].items():
+        codes_, uniq = pd.factorize(df[dcol].to_numpy(dtype=object), use_na_sentinel=True)
+        num_u, act_u = [], []
+        for v in uniq:
             n = to_number(v)
             if n is None:
-                fixes.append({"respondent_id": df.at[i, idc], "item": dcol, "raw_value": _raw_repr(v),
-                              "action": "invalid text -> empty", "new_value": np.nan, "row": df.at[i, "__row"]})
-                n = np.nan
+                num_u.append(np.nan), act_u.append("invalid text -> empty")
+            elif n != n and isinstance(v, str) and v.strip():
+                num_u.append(np.nan), act_u.append("missing-value text -> empty")
             elif n < 0:
-                fixes.append({"respondent_id": df.at[i, idc], "item": dcol, "raw_value": _raw_repr(v),
-                              "action": "negative duration -> empty", "new_value": np.nan, "row": df.at[i, "__row"]})
-                n = np.nan
-            vals.append(n)
+                num_u.append(np.nan), act_u.append("negative duration -> empty")
+            else:
+                num_u.append(n), act_u.append(None)
+        vals = np.array(num_u + [np.nan], dtype=float)[codes_]
+        acts = np.array(act_u + [None], dtype=object)[codes_]
+        sel = np.flatnonzero(pd.notna(acts))
+        if len(sel):
+            lab = df.index.to_numpy()[sel]
+            raw_vals = df[dcol].to_numpy(dtype=object)[sel]
+            fixes.append(pd.DataFrame({"respondent_id": ID[lab], "item": dcol,
+                                       "raw_value": [_raw_repr(v) for v in raw_vals], "action": acts[sel],
+                                       "new_value": np.nan, "row": ROW[lab]}, columns=CELL_FIX_COLUMNS))
         df[dcol] = pd.Series(vals, index=df.index, dtype=float)
     for c, spec in q.metadata.items():
         if spec["kind"] == "category" and c in df.columns and spec.get("values"):
@@ -425,7 +494,8 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
         if rules.empty_items == "error":
             raise DataError(msg)
         warn(msg)
-    fix_counts = pd.Series([f["action"] for f in fixes]).value_counts() if fixes else pd.Series(dtype=int)
+    fix_actions = pd.concat([f["action"] for f in fixes], ignore_index=True) if fixes else pd.Series(dtype=object)
+    fix_counts = fix_actions.value_counts(sort=True) if len(fix_actions) else pd.Series(dtype=int)
     flow.append({"step": "cells recoded (" + (", ".join(f"{a}: {n}" for a, n in fix_counts.items()) or "none") + ")",
                  "n_remaining": int(keep.sum()), "n_removed": 0, "n_flagged": 0})
 
@@ -471,22 +541,19 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     if rules.straightline:
         raw_items = cur[q.items].to_numpy(dtype=float)
         need = max(2, math.ceil(rules.straightline_min_answered * len(q.items)))
-        flat = pd.Series(False, index=cur.index)
+        n_ans, run, first_val = _straight_runs(raw_items, rules.straightline_run is None)
+        if rules.straightline_run is None:
+            is_flat = (n_ans >= need) & (run == n_ans)
+        else:
+            is_flat = (n_ans >= need) & (run >= rules.straightline_run)
+        flat = pd.Series(is_flat, index=cur.index)
         detail = {}
-        for pos, i in enumerate(cur.index):
-            v = raw_items[pos]
-            v = v[~np.isnan(v)]
-            if len(v) < need:
-                continue
+        for p in np.flatnonzero(is_flat):
+            i = cur.index[p]
             if rules.straightline_run is None:
-                if np.all(v == v[0]):
-                    flat.loc[i] = True
-                    detail[i] = f"all {len(v)} answered items = {v[0]:g}"
+                detail[i] = f"all {int(n_ans[p])} answered items = {first_val[p]:g}"
             else:
-                run = _longest_run(v)
-                if run >= rules.straightline_run:
-                    flat.loc[i] = True
-                    detail[i] = f"{run} identical answers in a row (limit {rules.straightline_run})"
+                detail[i] = f"{int(run[p])} identical answers in a row (limit {rules.straightline_run})"
         findings.append((REASON_STRAIGHT, flat, detail))
 
     step_names = {REASON_ATTENTION: "failed attention check removed", REASON_SPEEDER: "speeders removed",
@@ -494,17 +561,18 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     remaining = keep.copy()
     for reason, mask, detail in findings:
         for i in mask.index[mask]:
-            exclusions.append({"respondent_id": df.at[i, idc], "reason": reason, "detail": detail.get(i, ""),
-                               "row": df.at[i, "__row"]})
+            exclusions.append({"respondent_id": ID[i], "reason": reason, "detail": detail.get(i, ""),
+                               "row": ROW[i]})
         newly = mask & remaining.loc[mask.index]
         remaining.loc[mask.index[mask]] = False
         flow.append({"step": step_names[reason], "n_remaining": int(remaining.sum()),
                      "n_removed": int(newly.sum()), "n_flagged": 0})
     keep = remaining
+    del cur, findings
 
     # ---- 5. multivariate outliers
     if rules.outliers != "off":
-        kept = df.loc[keep.index[keep]]
+        kept = df.loc[keep.index[keep], list(q.items)]
         usable = [it for it in q.items if kept[it].notna().sum() > 1 and kept[it].nunique() > 1]
         if len(kept) > len(usable) + 1 and usable:
             res = mahalanobis_outliers(kept[usable], rules.outlier_alpha)
@@ -513,7 +581,7 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
             for i in out_idx:
                 r = res.loc[i]
                 det = f"Mahalanobis D2 = {r.d2:.2f}, df = {int(r.df)}, p = {r.pvalue:.2g} < {rules.outlier_alpha:g}"
-                rec = {"respondent_id": df.at[i, idc], "row": df.at[i, "__row"], "detail": det}
+                rec = {"respondent_id": ID[i], "row": ROW[i], "detail": det}
                 if rules.outliers == "drop":
                     exclusions.append({**rec, "reason": REASON_OUTLIER})
                     keep.loc[i] = False
@@ -526,14 +594,15 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
         else:
             warn(f"{source}: too few complete respondents ({len(kept)}) for {len(usable)} items; "
                  "the multivariate outlier check is skipped")
+        del kept
 
     # ---- 6. reverse keying and the clean frame
-    final = df.loc[keep.index[keep]].copy()
-    for it in q.reverse_keyed:
-        final[it] = (lo + hi) - final[it]
-    meta = [c for c in q.metadata_columns if c in final.columns and c != idc]
+    meta = [c for c in q.metadata_columns if c in df.columns and c != idc]
     cols = [idc] + meta + list(q.items)
-    clean_df = final[cols].reset_index(drop=True)
+    clean_df = df.loc[keep.index[keep], cols].reset_index(drop=True)
+    del df
+    for it in q.reverse_keyed:
+        clean_df[it] = (lo + hi) - clean_df[it]
     for it in q.items:
         clean_df[it] = clean_df[it].astype(float)
     clean_df.attrs = {"source": source}
@@ -542,14 +611,14 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
     ex = pd.DataFrame(exclusions, columns=EXCLUSION_COLUMNS)
     ex["row"] = ex["row"].astype(int)
     ex = ex.sort_values("row", kind="stable").reset_index(drop=True)
-    cf = pd.DataFrame(fixes, columns=CELL_FIX_COLUMNS)
+    cf = (pd.concat(fixes, ignore_index=True) if fixes else pd.DataFrame(columns=CELL_FIX_COLUMNS))[CELL_FIX_COLUMNS]
     cf["new_value"] = cf["new_value"].astype(float)
     cf["row"] = cf["row"].astype(int)
     fl = pd.DataFrame(flags, columns=FLAG_COLUMNS)
     fl["row"] = fl["row"].astype(int)
     return CleanResult(data=clean_df, exclusions=ex, cell_fixes=cf,
                        flow=pd.DataFrame(flow, columns=FLOW_COLUMNS), flags=fl, warnings=notes, rules=rules,
-                       reversed_items=list(q.reverse_keyed), source=source)
+                       reversed_items=list(q.reverse_keyed), source=source, input_info=input_info)
 
 
 def _is_blank(v: Any) -> bool:
@@ -573,48 +642,97 @@ def _canon(v: Any):
     return str(v).strip()
 
 
-def _recode_column(df: pd.DataFrame, col: str, idc: str, lo: int, hi: int, codes: set, lookup, fixes: list) -> pd.Series:
+def _straight_runs(x: np.ndarray, all_equal_only: bool = False, block: int = 8192):
+    """Per row: number answered, longest run of identical consecutive answers (missing answers
+    skipped, as if the answered items were written one after the other) and the first answer.
+    Rows are processed in blocks, so the workspace stays small for any number of respondents."""
+    if len(x) > block:
+        parts = [_straight_runs(x[a:a + block], all_equal_only, block) for a in range(0, len(x), block)]
+        return tuple(np.concatenate([p[j] for p in parts]) for j in range(3))
+    n, k = x.shape
+    ans = ~np.isnan(x)
+    n_ans = ans.sum(1)
+    if n == 0 or k == 0:
+        return n_ans, np.zeros(n, dtype=int), np.full(n, np.nan)
+    comp = np.full((n, k), np.nan)                        # answered items first, in item order
+    r, c = np.nonzero(ans)
+    comp[r, (np.cumsum(ans, axis=1) - 1)[r, c]] = x[r, c]
+    first_val = comp[:, 0]
+    if all_equal_only:
+        with np.errstate(invalid="ignore"):
+            same = np.where(ans, x == first_val[:, None], True).all(1)
+        return n_ans, np.where(same, n_ans, 0), first_val
+    best = np.minimum(n_ans, 1)
+    cur = best.copy()
+    for j in range(1, k):
+        with np.errstate(invalid="ignore"):
+            eq = (comp[:, j] == comp[:, j - 1]) & (j < n_ans)
+        cur = np.where(eq, cur + 1, 1)
+        best = np.maximum(best, np.where(j < n_ans, cur, 0))
+    return n_ans, best, first_val
+
+
+def _recode_column(df: pd.DataFrame, col: str, ID, ROW, lo: int, hi: int, codes: set, lookup,
+                   fixes: list) -> pd.Series:
+    """Cell rules for one item column; each distinct raw value is judged once; the changed cells
+    are appended to ``fixes`` as a DataFrame (one row per cell)."""
+    labels = df.index.to_numpy()
     if pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
-        v = df[col].astype(float)
-        is_code = v.isin(list(codes))
-        off = v.notna() & ~is_code & ((v < lo) | (v > hi))
-        frac = v.notna() & ~is_code & ~off & (v != np.floor(v))
+        v = df[col].to_numpy(dtype=float)
+        nn = ~np.isnan(v)
+        is_code = np.isin(v, list(codes))
+        off = nn & ~is_code & ((v < lo) | (v > hi))
+        frac = nn & ~is_code & ~off & (v != np.floor(v))
         for mask, action in ((is_code, "missing code -> empty"), (off, "out of range -> empty"),
                              (frac, "not a scale point -> empty")):
-            for i in v.index[mask]:
-                fixes.append({"respondent_id": df.at[i, idc], "item": col, "raw_value": _raw_repr(float(v.loc[i])),
-                              "action": action, "new_value": np.nan, "row": df.at[i, "__row"]})
-        return v.mask(is_code | off | frac)
-    out = []
-    for i, v in df[col].items():
-        new = v
-        action = None
-        if _is_blank(v):
-            out.append(np.nan)
-            continue
-        n = to_number(v)
-        if n is None:
-            mapped = lookup(str(v))
-            if mapped is None:
-                new, action = np.nan, "invalid text -> empty"
-            else:
-                new, action = mapped, "scale label -> value"
-        elif isinstance(n, float) and math.isnan(n):
-            out.append(np.nan)
-            continue
-        else:
-            new = n
-            if isinstance(v, str):
-                pass  # a numeric string: no change of value worth logging
-        if action is None or action == "scale label -> value":
-            if new in codes:
-                new, action = np.nan, "missing code -> empty"
-            elif not (lo <= new <= hi):
-                new, action = np.nan, "out of range -> empty"
-            elif float(new) != math.floor(new):
-                new, action = np.nan, "not a scale point -> empty"
-        if action is not None:
-            fixes.append({"respondent_id": df.at[i, idc], "item": col, "raw_value": _raw_repr(v), "action": action,
-                          "new_value": new, "row": df.at[i, "__row"]})
-        out.append(float(new))
-    return pd.Series(out, index=df.index, dtype=float)
+            sel = np.flatnonzero(mask)
+            if len(sel):
+                lab = labels[sel]
+                fixes.append(pd.DataFrame({"respondent_id": ID[lab], "item": col,
+                                           "raw_value": [_raw_repr(float(x)) for x in v[sel]], "action": action,
+                                           "new_value": np.nan, "row": ROW[lab]}, columns=CELL_FIX_COLUMNS))
+        out = v.copy()
+        out[is_code | off | frac] = np.nan
+        return pd.Series(out, index=df.index, dtype=float)
+    raw = df[col].to_numpy(dtype=object)
+    codes_, uniq = pd.factorize(raw, use_na_sentinel=True)
+    new_u, act_u = [], []
+    for v in uniq:
+        new, action = _judge_cell(v, lo, hi, codes, lookup)
+        new_u.append(new)
+        act_u.append(action)
+    new_vals = np.array(new_u + [np.nan], dtype=float)[codes_]
+    acts = np.array(act_u + [None], dtype=object)[codes_]
+    sel = np.flatnonzero(pd.notna(acts))
+    if len(sel):
+        lab = labels[sel]
+        fixes.append(pd.DataFrame({"respondent_id": ID[lab], "item": col,
+                                   "raw_value": [_raw_repr(x) for x in raw[sel]], "action": acts[sel],
+                                   "new_value": new_vals[sel], "row": ROW[lab]}, columns=CELL_FIX_COLUMNS))
+    return pd.Series(new_vals, index=df.index, dtype=float)
+
+
+def _judge_cell(v, lo, hi, codes, lookup) -> tuple[float, Optional[str]]:
+    """(new value, action or None) for one raw cell of an item column."""
+    if _is_blank(v):
+        return np.nan, None
+    action = None
+    n = to_number(v)
+    if n is None:
+        mapped = lookup(str(v))
+        if mapped is None:
+            return np.nan, "invalid text -> empty"
+        new, action = mapped, "scale label -> value"
+    elif isinstance(n, float) and math.isnan(n):
+        if isinstance(v, str) and v.strip():
+            return np.nan, "missing-value text -> empty"      # 'n/a', 'NA', 'null', '.' ...
+        return np.nan, None
+    else:
+        new = n
+    if new in codes:
+        return np.nan, "missing code -> empty"
+    if not (lo <= new <= hi):
+        return np.nan, "out of range -> empty"
+    if float(new) != math.floor(new):
+        return np.nan, "not a scale point -> empty"
+    return float(new), action

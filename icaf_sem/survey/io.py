@@ -82,27 +82,94 @@ def _is_missing(value: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- readers
+_CHUNK_ROWS = 25_000
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _gb_plausible(text: str) -> bool:
+    """Does text decoded as GB18030 look like Chinese (not Latin-1 bytes read as GBK)?
+
+    Chinese text encoded in GBK uses the GB2312 area almost exclusively (both bytes >= 0xA1),
+    while Latin-1 accented letters followed by ASCII decode to rare GBK-extension characters.
+    """
+    import itertools
+    sample = [m.group(0) for m in itertools.islice(_NON_ASCII.finditer(text), 20000)]
+    if not sample:
+        return True
+    good = 0
+    for ch in sample:
+        try:
+            b = ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        good += 1
+        del b
+    return good >= 0.9 * len(sample)
+
+
+def _utf16_without_bom(raw: bytes) -> Optional[str]:
+    """'utf-16-le'/'utf-16-be' when the bytes look like UTF-16 text without a byte-order mark."""
+    head = raw[:4096]
+    if len(head) < 4 or len(head) % 2:
+        head = head[: len(head) - len(head) % 2]
+    if len(head) < 4:
+        return None
+    odd_zero = head[1::2].count(0) / (len(head) / 2)
+    even_zero = head[0::2].count(0) / (len(head) / 2)
+    if odd_zero > 0.3 and even_zero < 0.05:
+        return "utf-16-le"
+    if even_zero > 0.3 and odd_zero < 0.05:
+        return "utf-16-be"
+    return None
+
+
 def _decode(raw: bytes, path: Path, encoding: Optional[str]) -> tuple[str, str]:
+    """Decode the file strictly: BOM, UTF-16 without BOM, UTF-8, GB18030 (if it looks Chinese), cp1252/Latin-1.
+
+    Returns ``(text, encoding)``; the encoding is recorded in ``df.attrs["encoding"]``.
+    """
     if encoding:
         try:
             return raw.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as exc:
             raise DataError(f"{path}: cannot read the file as {encoding!r} ({exc}); "
                             "fix: pass the encoding the file was saved in (e.g. utf-8 or gb18030)") from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16"
-    if raw.startswith(b"\xef\xbb\xbf"):
+    boms = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+            (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+    for bom, enc in boms:
+        if raw.startswith(bom):
+            try:
+                return raw.decode(enc), enc
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}: the file starts with a {enc} byte-order mark but is not valid {enc} "
+                                f"(byte {exc.start}); fix: save it again as UTF-8 CSV") from None
+    u16 = _utf16_without_bom(raw)
+    if u16:
         try:
-            return raw.decode("utf-8-sig"), "utf-8-sig"
+            return raw.decode(u16), u16
         except UnicodeDecodeError:
-            pass
-    for enc in ("utf-8", "gb18030"):
+            raise DataError(f"{path}: the file looks like UTF-16 text without a byte-order mark but cannot be "
+                            f"decoded as {u16}; fix: save it as UTF-8 CSV or pass encoding=...") from None
+    if b"\x00" in raw[:65536]:
+        raise DataError(f"{path}: the file holds NUL bytes: it is not a text (CSV) file; fix: export the wave "
+                        "as CSV, .xlsx, .sav or .dta with the matching file extension")
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("gb18030")
+        if _gb_plausible(text):
+            return text, "gb18030"
+    except UnicodeDecodeError:
+        pass
+    for enc in ("cp1252", "latin-1"):
         try:
             return raw.decode(enc), enc
         except UnicodeDecodeError:
             continue
-    raise DataError(f"{path}: the text is neither UTF-8 nor GBK/GB18030; "
-                    "fix: save the file as UTF-8 CSV or pass encoding=... (CLI: re-export as UTF-8)")
+    raise DataError(f"{path}: the text is neither UTF-8, GBK/GB18030 nor Latin-1; "  # pragma: no cover
+                    "fix: save the file as UTF-8 CSV or pass encoding=...")
 
 
 def _sniff_separator(text: str) -> str:
@@ -117,24 +184,50 @@ def _sniff_separator(text: str) -> str:
     return max(counts, key=counts.get) if counts else ","
 
 
-def _read_csv(path: Path, encoding: Optional[str], sep: Optional[str]) -> tuple[list, pd.DataFrame, dict]:
+def _read_csv(path: Path, encoding: Optional[str], sep: Optional[str]) -> tuple[list, Any, dict]:
+    """Header and an iterator of string chunks of the body (bounded memory: no giant string frame)."""
     raw = path.read_bytes()
     text, enc = _decode(raw, path, encoding)
-    if not text.strip().strip("\ufeff"):
+    text = text.lstrip("\ufeff")
+    if not text.strip():
         raise DataError(f"{path}: the file is empty; fix: export the survey wave again (with a header row and data)")
-    sep = sep or _sniff_separator(text)
+    line_ending = "LF"
+    if "\r" in text and "\n" not in text:
+        text = text.replace("\r", "\n")           # classic Mac (CR-only) line endings
+        line_ending = "CR"
+    elif "\r\n" in text:
+        line_ending = "CRLF"
+    sep = sep or _sniff_separator(text[:65536])
+    if enc in ("utf-8",) and line_ending != "CR" and not raw.startswith(b"\xef\xbb\xbf"):
+        data = raw
+    else:
+        data = text.encode("utf-8")
+    del text, raw
     try:
-        table = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), sep=sep, header=None, dtype=str,
-                            keep_default_na=False, na_filter=False, skip_blank_lines=True, engine="python")
-    except (pd.errors.ParserError, csv.Error) as exc:
-        raise DataError(f"{path}: the rows do not split into the same columns as the header ({exc}); "
-                        f"fix: check the separator (read as {sep!r}) and quoting, or pass sep=...") from None
+        reader = pd.read_csv(io.BytesIO(data), sep=sep, header=None, dtype=str, keep_default_na=False,
+                             na_filter=False, skip_blank_lines=True, engine="c", encoding="utf-8",
+                             chunksize=_CHUNK_ROWS, quotechar='"')
+        first = next(reader)
+    except StopIteration:
+        raise DataError(f"{path}: the file is empty; fix: export the survey wave again") from None
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        raise DataError(f"{path}: the rows do not split into the same columns as the header "
+                        f"({' '.join(str(exc).split())}); fix: check the separator (read as {sep!r}) and "
+                        "quoting, or pass sep=...") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty; fix: export the survey wave again") from None
-    header = [str(h) for h in table.iloc[0].tolist()]
-    body = table.iloc[1:].reset_index(drop=True)
-    body = body.astype(object)
-    return header, body, {"format": "csv", "encoding": enc, "separator": sep}
+    header = ["" if (isinstance(h, float) and h != h) else str(h) for h in first.iloc[0].tolist()]
+
+    def chunks():
+        yield first.iloc[1:]
+        try:
+            for ch in reader:
+                yield ch
+        except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+            raise DataError(f"{path}: the rows do not split into the same columns as the header "
+                            f"({' '.join(str(exc).split())}); fix: check the separator (read as {sep!r}) and "
+                            "quoting, or pass sep=...") from None
+    return header, chunks(), {"format": "csv", "encoding": enc, "separator": sep, "line_endings": line_ending}
 
 
 def _read_excel(path: Path, sheet) -> tuple[list, pd.DataFrame, dict]:
@@ -217,6 +310,10 @@ def load_survey(path: Union[str, os.PathLike], questionnaire=None, *, encoding: 
     >>> df = load_survey("wave1.csv", "questionnaires/icaf.yaml")   # doctest: +SKIP
     """
     from ..questionnaire import load_questionnaire
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise DataError(f"load_survey(): path={path!r} is not a file path; pass the export's path as a string")
+    if not isinstance(sheet, (int, str)) or isinstance(sheet, bool):
+        raise DataError(f"load_survey(): sheet={sheet!r} must be a sheet name or a 0-based index")
     q = load_questionnaire(questionnaire) if questionnaire is not None else None
     path = Path(path)
     if not path.exists():
@@ -232,69 +329,115 @@ def load_survey(path: Union[str, os.PathLike], questionnaire=None, *, encoding: 
         raise DataError(f"{path}: the file is empty (0 bytes); fix: export the survey wave again")
 
     if kind == "csv":
-        header, body, info = _read_csv(path, encoding, sep)
-    elif kind == "excel":
-        header, body, info = _read_excel(path, sheet)
+        header, chunks, info = _read_csv(path, encoding, sep)
     else:
-        header, body, info = _read_stat(path, kind)
+        if kind == "excel":
+            header, body, info = _read_excel(path, sheet)
+        else:
+            header, body, info = _read_stat(path, kind)
+        chunks = iter([body])
 
     # ---- header checks
     header = [unicodedata.normalize("NFC", str(h)).strip().lstrip("\ufeff").strip() for h in header]
-    keep = []
-    for k, name in enumerate(header):
-        if name == "" or name.casefold() in ("nan", "none"):
-            col = body.iloc[:, k] if k < body.shape[1] else pd.Series([], dtype=object)
-            if col.map(_is_missing).all():
-                continue  # an unnamed empty column (trailing separator): nothing to lose
-            raise DataError(f"{path}: column {k + 1} has data but no name in the header; "
-                            "fix: give it a name in the header row or delete it")
-        keep.append(k)
-    body = body.iloc[:, keep]
+    unnamed = [k for k, name in enumerate(header) if name == "" or name.casefold() in ("nan", "none")]
+    keep = [k for k in range(len(header)) if k not in set(unnamed)]
     header = [header[k] for k in keep]
     _check_duplicates(path, header, "")
 
     # ---- rename: explicit map, then case-insensitive match to the questionnaire's names
     header, renamed = _renamed_header(path, header, q, rename)
-    body.columns = header
-
-    # ---- rows
-    if body.shape[0] == 0:
-        raise DataError(f"{path}: the header has {len(header)} columns but there are no data rows; "
-                        "fix: export the wave again with its responses")
-    empty_row = body.apply(lambda r: all(_is_missing(v) for v in r), axis=1) if body.shape[1] else pd.Series([], dtype=bool)
-    n_blank = int(empty_row.sum())
-    body = body.loc[~empty_row].reset_index(drop=True)
-    if body.shape[0] == 0:
-        raise DataError(f"{path}: the header has {len(header)} columns but every data row is empty; "
-                        "fix: export the wave again with its responses")
 
     # ---- item columns present?
     if q is not None and require_items:
         _check_items(path, header, q)
 
-    # ---- values
-    text_cols = set()
+    # ---- values, chunk by chunk: each distinct cell text is converted once
+    text_cols, item_cols = set(), set()
     if q is not None:
         text_cols = {c for c, spec in q.metadata.items() if spec["kind"] in ("id", "category", "text")}
-    out = {}
-    for name in header:
-        col = body[name]
-        if name in text_cols:
-            out[name] = col.map(_text_or_nan).astype(object)
-            continue
-        nums = [to_number(v) for v in col]
-        if any(n is None for n in nums):
-            # some text: keep the original values so cleaning can map or log them
-            out[name] = pd.Series([_text_or_nan(v) if n is None else n for v, n in zip(col, nums)],
-                                  dtype=object, index=col.index)
-        else:
-            out[name] = pd.Series(nums, dtype=float, index=col.index)
-    df = pd.DataFrame(out, index=body.index)
-    row_numbers = [int(k) + 1 for k in df.index]
+        item_cols = set(q.items) | set(getattr(q, "attention_items", []) or [])
+    parts: list = []
+    row_numbers: list = []
+    n_blank = 0
+    n_rows = 0
+    offset = 0
+    for body in chunks:
+        body = body.reset_index(drop=True)
+        m = len(body)
+        for k in unnamed:                # an unnamed empty column (trailing separator): nothing to lose
+            if k < body.shape[1]:
+                miss, _ = _converted(body.iloc[:, k], "text")
+                if not miss.all():
+                    raise DataError(f"{path}: column {k + 1} has data but no name in the header; "
+                                    "fix: give it a name in the header row or delete it")
+        out, empty = {}, np.ones(m, dtype=bool)
+        for j, (k, name) in enumerate(zip(keep, header)):
+            col = body.iloc[:, k] if k < body.shape[1] else pd.Series([np.nan] * m, dtype=object)
+            how = "text" if name in text_cols else ("item" if name in item_cols else "number")
+            miss, values = _converted(col, how)
+            empty &= miss
+            out[name] = values
+        n_blank += int(empty.sum())
+        keep_rows = ~empty
+        frame = pd.DataFrame({name: v[keep_rows] for name, v in out.items()}, columns=header)
+        parts.append(frame)
+        row_numbers.extend((offset + np.flatnonzero(keep_rows) + 1).tolist())
+        n_rows += m
+        offset += m
+    if n_rows == 0:
+        raise DataError(f"{path}: the header has {len(header)} columns but there are no data rows; "
+                        "fix: export the wave again with its responses")
+    if len(row_numbers) == 0:
+        raise DataError(f"{path}: the header has {len(header)} columns but every data row is empty; "
+                        "fix: export the wave again with its responses")
+    df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    del parts
     df = df.reset_index(drop=True)
+    for name in header:             # a column numeric in every chunk stays float
+        if df[name].dtype == object and name not in text_cols:
+            vals = df[name].to_numpy()
+            if all(isinstance(v, float) for v in pd.unique(vals)):
+                df[name] = vals.astype(float)
     df.attrs.update({"source": str(path), **info, "blank_rows_dropped": n_blank, "renamed": renamed,
-                     "row_numbers": row_numbers})
+                     "row_numbers": _RowNumbers(row_numbers)})
     return df
+
+
+class _RowNumbers(list):
+    """The raw file's data-row numbers; shared, not deep-copied, by pandas' attrs propagation
+    (pandas deep-copies ``attrs`` on every operation: a 500,000-element list would cost seconds)."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _converted(col: pd.Series, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """(missing mask, converted values) of one column; each distinct cell is converted once.
+
+    ``how``: "text" (kept as stripped text, NaN when empty), "number" (float where every value is a
+    number, else object holding numbers and text; NA strings such as 'n/a' become NaN) or "item"
+    (as "number", but NA strings other than an empty cell stay text, so that cleaning logs them).
+    """
+    codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+    uniques = list(uniques)
+    miss_u = np.array([_is_missing(u) for u in uniques] + [True], dtype=bool)
+    missing = miss_u[codes]                   # code -1 (NaN) picks the trailing True
+    if how == "text":
+        vals = np.array([_text_or_nan(u) for u in uniques] + [np.nan], dtype=object)
+        return missing, vals[codes]
+    nums = [to_number(u) for u in uniques]
+    if how == "item":
+        nums = [None if (n is not None and n != n and isinstance(u, str) and u.strip() != "") else n
+                for u, n in zip(uniques, nums)]
+    if not any(n is None for n in nums):
+        arr = np.array(nums + [np.nan], dtype=float)
+        return missing, arr[codes]
+    def _keep(u):
+        if how == "item" and isinstance(u, str) and _is_missing(u) and u.strip():
+            return unicodedata.normalize("NFC", u).strip()       # 'n/a' stays visible to cleaning
+        return _text_or_nan(u)
+    vals = np.array([_keep(u) if n is None else n for u, n in zip(uniques, nums)] + [np.nan], dtype=object)
+    return missing, vals[codes]
 
 
 def conform_columns(df: pd.DataFrame, questionnaire, *, rename: Optional[dict] = None,
