@@ -34,11 +34,13 @@ WAVE_COLUMN = "wave"
 
 
 # --------------------------------------------------------------------------- input checks
-def _read(src):
+def _read(src, q):
     if isinstance(src, pd.DataFrame):
         return src
     from .survey.io import load_survey
-    return load_survey(src)
+    # with the questionnaire, text meaning "missing" ('n/a') stays text for cleaning to log in cell_fixes;
+    # the item sets are checked per wave below, naming the wave
+    return load_survey(src, q, require_items=False)
 
 
 def check_item_sets(waves: dict, items: list, source=None):
@@ -289,10 +291,10 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
 
     q = load_questionnaire(questionnaire)
     if isinstance(waves, dict):
-        raw = {str(k): _read(v) for k, v in waves.items()}
+        raw = {str(k): _read(v, q) for k, v in waves.items()}
     else:
         waves = list(waves)
-        raw = {f"wave{i + 1}": _read(v) for i, v in enumerate(waves)}
+        raw = {f"wave{i + 1}": _read(v, q) for i, v in enumerate(waves)}
     if len(raw) < 2:
         raise DataError(f"compare_waves needs at least two waves, got {len(raw)}; pass every wave's file")
     raw = {k: v.rename(columns=q.rename) if q.rename else v for k, v in raw.items()}

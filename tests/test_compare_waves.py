@@ -166,3 +166,20 @@ def test_item_sets_extra_columns_warn(q):
     w2 = w1.assign(dq5=1)
     with pytest.warns(DataWarning, match="dq5"):
         check_item_sets({"a": w1, "b": w2}, q.items)
+
+
+def test_wave_files_keep_missing_text_for_the_cleaning_log(tmp_path):
+    """'n/a' in a wave file reaches cleaning as text (logged in cell_fixes), not as a silent NaN."""
+    from icaf_sem.survey.cleaning import clean
+    from icaf_sem.waves import _read
+    q = icaf_sem.load_questionnaire("icaf")
+    src = Path(icaf_sem.__file__).parent / "data" / "example_wave.csv"
+    raw = pd.read_csv(src, dtype=str, keep_default_na=False)
+    raw.loc[0, "bc1"] = "n/a"
+    f = tmp_path / "wave.csv"
+    raw.to_csv(f, index=False)
+    got = _read(f, q)
+    assert got.loc[0, "bc1"] == "n/a"
+    fixes = clean(got, q).cell_fixes
+    row = fixes[(fixes["item"] == "bc1") & (fixes["raw_value"].astype(str) == "n/a")]
+    assert len(row) == 1

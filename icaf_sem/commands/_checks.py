@@ -37,8 +37,9 @@ def check_input(path, option: str, suffixes=None, kind: str = "file") -> Path:
 
 
 def check_questionnaire(path, option: str = "--questionnaire") -> None:
-    """A questionnaire path, or the name of a bundled instrument ('icaf')."""
-    if not os.path.exists(str(path)) and str(path) == "icaf":
+    """A questionnaire path, or the short name of a bundled instrument ('icaf', ...)."""
+    from ..questionnaire import BUILTIN_QUESTIONNAIRES
+    if not os.path.exists(str(path)) and str(path) in BUILTIN_QUESTIONNAIRES:
         return
     check_input(path, option, {".yaml", ".yml"}, "questionnaire YAML file")
 
