@@ -237,6 +237,51 @@ class OrdinalModel:
         return s, D, sig
 
 
+def _dtwd(D, Wd, Wf, nt, e=None):
+    """D' W D (and D' W e) for one group, using that the correlation rows never depend on the
+    threshold parameters (only the non-zero columns of each row block are multiplied)."""
+    k = D.shape[1]
+    if Wf is not None:
+        WD = Wf @ D
+        return D.T @ WD, (None if e is None else WD.T @ e)
+    A = np.zeros((k, k))
+    b = np.zeros(k) if e is not None else None
+    for rows in (slice(0, nt), slice(nt, D.shape[0])):
+        Db = D[rows]
+        if not Db.size:
+            continue
+        c = np.flatnonzero(np.any(Db != 0, axis=0))
+        Dc = Db[:, c]
+        WDc = Wd[rows][:, None] * Dc
+        A[np.ix_(c, c)] += Dc.T @ WDc
+        if e is not None:
+            b[c] += WDc.T @ e[rows]
+    return A, b
+
+
+def _ug_traces(Wd, Wf, D, Einv, Gam=None, F=None):
+    """tr(U Gamma), tr((U Gamma)^2) and (W D)' Gamma (W D) with U = W - W D E^-1 D' W.
+
+    With a factor F (Gamma = F' F, F: cases x statistics) and fewer cases than statistics the
+    traces come from the N x N matrix F U F'; otherwise from Gamma itself, never forming U."""
+    WD = Wd[:, None] * D if Wf is None else Wf @ D
+    if F is not None and F.shape[0] < D.shape[0]:
+        FW = F * Wd if Wf is None else F @ Wf
+        M2 = FW @ D
+        FUF = FW @ F.T - M2 @ Einv @ M2.T
+        return float(np.trace(FUF)), float(np.sum(FUF * FUF)), M2.T @ M2
+    if Gam is None:
+        Gam = F.T @ F
+    A = Wd[:, None] * Gam if Wf is None else Wf @ Gam
+    BtG = WD.T @ Gam
+    C = Einv @ BtG
+    tr = float(np.trace(A) - np.sum(WD * C.T))
+    AB = A @ WD
+    CB = C @ WD
+    tr2 = float(np.sum(A * A.T) - 2.0 * np.sum(AB * C.T) + np.sum(CB * CB.T))
+    return tr, tr2, BtG @ WD
+
+
 def _weights(st, kind):
     nel = len(st.wls_obs)
     if kind == "ULS":
@@ -289,9 +334,9 @@ def gauss_newton(model, theta0, Ws, Wfs, max_iter=500, tol=1e-10):
         for g, st in enumerate(model.stats):
             s, D, _ = model.implied(theta, g)
             e = st.wls_obs - s
-            WD = (Wfs[g] @ D) if Wfs[g] is not None else Ws[g][:, None] * D
-            A += (st.N - 1) / Nt * D.T @ WD
-            b += (st.N - 1) / Nt * WD.T @ e
+            Ag, bg = _dtwd(D, Ws[g], Wfs[g], st.nth, e)
+            A += (st.N - 1) / Nt * Ag
+            b += (st.N - 1) / Nt * bg
         if not np.all(np.isfinite(A)):
             break
         try:
@@ -409,40 +454,46 @@ class OrdinalResult:
     # ------------------------------------------------------------------ core quantities
     def _compute(self):
         m = self._m
-        G = len(m.stats)
         N = self.nobs
         fg = np.array([st.N / N for st in m.stats])
-        Ds, es, Wb, Gb = [], [], [], []
+        Ds, es = [], []
         self.implied_sigma = []
         F = 0.0
+        E = np.zeros((m.npar, m.npar))
         for g, st in enumerate(m.stats):
             s, D, sig = m.implied(self.theta, g)
             self.implied_sigma.append(sig)
             e = st.wls_obs - s
-            W = np.diag(self._Ws[g]) if self._Wfs[g] is None else self._Wfs[g]
-            F += (st.N - 1) * float(e @ W @ e)        # lavaan: chisq_g = (N_g - 1) F_g for (D)WLS/ULS
+            W = self._Ws[g]
+            F += (st.N - 1) * float(e @ self._Wfs[g] @ e if self._Wfs[g] is not None else np.sum(W * e * e))
+            # lavaan: chisq_g = (N_g - 1) F_g for (D)WLS/ULS
             Ds.append(D)
             es.append(e)
-            Wb.append(fg[g] * W)
-            Gb.append(st.gamma / fg[g])
+            E += fg[g] * _dtwd(D, W, self._Wfs[g], st.nth)[0]
         self.residuals = es
         from scipy.linalg import block_diag
         D = np.vstack(Ds)
-        W = block_diag(*Wb)
-        Gam = block_diag(*Gb)
-        self._D, self._W, self._Gam, self._fg = D, W, Gam, fg
-        E = D.T @ W @ D
+        self._D, self._fg = D, fg
+        if all(w is None for w in self._Wfs):
+            self._Wd = np.concatenate([fg[g] * self._Ws[g] for g in range(len(m.stats))])
+            self._Wf = None
+        else:
+            self._Wd = None
+            self._Wf = block_diag(*[fg[g] * (self._Wfs[g] if self._Wfs[g] is not None else np.diag(self._Ws[g]))
+                                    for g in range(len(m.stats))])
+        # Gamma_all = blockdiag(Gamma_g / fg) = F' F with F = sqrt(N) blockdiag(IF_g)
+        self._F = math.sqrt(N) * block_diag(*[st.influence for st in m.stats])
         self.info = E
         try:
-            Einv = np.linalg.inv(E)
             ev = np.linalg.eigvalsh(E)
             if ev.min() <= 1e-10 * max(1.0, ev.max()):
                 raise np.linalg.LinAlgError
+            Einv = np.linalg.inv(E)
         except np.linalg.LinAlgError:
             Einv = None
         self._Einv = Einv
         self.chisq = max(F, 0.0)
-        nel = len(W)
+        nel = D.shape[0]
         self.df = nel - m.npar
         self.nel = nel
         if Einv is None:
@@ -451,16 +502,17 @@ class OrdinalResult:
                        "identified; standard errors could not be computed")
             self.trUG = self.trUG2 = np.nan
             return
+        Wd = self._Wd if self._Wd is not None else None
+        tr, tr2, M = _ug_traces(self._Wd if self._Wd is not None else np.ones(nel), self._Wf, D, Einv, F=self._F)
+        self.trUG, self.trUG2 = tr, tr2
         if self.se_kind == "robust.sem":
-            WD = W @ D
-            self.vcov = Einv @ (WD.T @ Gam @ WD) @ Einv / N
+            self.vcov = Einv @ M @ Einv / N
         else:
             self.vcov = Einv / N
-        WD = W @ D
-        U = W - WD @ Einv @ WD.T
-        UG = U @ Gam
-        self.trUG = float(np.trace(UG))
-        self.trUG2 = float(np.sum(UG * UG.T))
+
+    @cached_property
+    def _Gam(self):
+        return self._F.T @ self._F
 
     def _checks(self):
         m = self._m
@@ -484,37 +536,42 @@ class OrdinalResult:
 
     @cached_property
     def baseline(self) -> dict:
-        """Independence model: thresholds free (thresholds stay at their WLS fit), correlations zero."""
+        """Independence model: thresholds free, correlations zero."""
         m = self._m
         X2 = 0.0
-        Ds, Wb = [], []
+        Ds = []
         for g, st in enumerate(m.stats):
             nt = st.nth
-            P = len(st.I)
-            W = np.diag(self._Ws[g]) if self._Wfs[g] is None else self._Wfs[g]
             s = st.wls_obs
             D = np.zeros((len(s), nt))
             D[:nt, :nt] = np.eye(nt)
-            # weighted LS for the thresholds with the correlations at zero
-            target = s.copy()
-            A = D.T @ W @ D
-            b = D.T @ W @ target
-            tau = np.linalg.solve(A, b)
-            e = target - D @ tau
-            X2 += (st.N - 1) * float(e @ W @ e)
+            if self._Wfs[g] is None:
+                e = s.copy()
+                e[:nt] = 0.0                                   # diagonal weight: thresholds fit exactly
+                X2 += (st.N - 1) * float(np.sum(self._Ws[g] * e * e))
+            else:
+                W = self._Wfs[g]
+                tau = np.linalg.solve(D.T @ W @ D, D.T @ W @ s)
+                e = s - D @ tau
+                X2 += (st.N - 1) * float(e @ W @ e)
             Ds.append(D)
-            Wb.append(self._fg[g] * W)
         from scipy.linalg import block_diag
         D = block_diag(*Ds)
-        W = block_diag(*Wb)
         df = self.nel - D.shape[1]
         out = {"standard": {"stat": X2, "df": df, "pvalue": _pchisq(X2, df)}}
         if self.test_kind != "standard":
-            E = D.T @ W @ D
-            WD = W @ D
-            U = W - WD @ np.linalg.solve(E, WD.T)
-            UG = U @ self._Gam
-            out[self.test_kind] = _scaled(self.test_kind, X2, df, float(np.trace(UG)), float(np.sum(UG * UG.T)))
+            if self._Wf is None:
+                # U = diag(0 for thresholds, W for correlations): the traces in closed form
+                cor = np.concatenate([np.arange(o + st.nth, o + len(st.wls_obs)) for o, st in
+                                      zip(np.cumsum([0] + [len(st.wls_obs) for st in m.stats])[:-1], m.stats)])
+                Fc = self._F[:, cor] * np.sqrt(self._Wd[cor])
+                tr = float(np.sum(Fc * Fc))
+                M = Fc @ Fc.T if Fc.shape[0] < Fc.shape[1] else Fc.T @ Fc
+                tr2 = float(np.sum(M * M))
+            else:
+                E = D.T @ self._Wf @ D
+                tr, tr2, _ = _ug_traces(np.ones(self.nel), self._Wf, D, np.linalg.inv(E), F=self._F)
+            out[self.test_kind] = _scaled(self.test_kind, X2, df, tr, tr2)
         return out
 
     @cached_property
@@ -555,17 +612,33 @@ class OrdinalResult:
         from scipy.linalg import block_diag
         rows = np.concatenate(Dc)
         Dcor = self._D[rows]
-        Wcor = self._W[np.ix_(rows, rows)]
-        Gcor = self._Gam[np.ix_(rows, rows)]
+        cols = np.flatnonzero(np.any(Dcor != 0, axis=0))
+        Dm = Dcor[:, cols]
+        Em = self._Einv[np.ix_(cols, cols)]
         V = block_diag(*Vb)
-        WiU = np.eye(len(rows)) - Dcor @ self._Einv @ Dcor.T @ Wcor
-        ks = float(np.sum((WiU.T @ V @ WiU) * Gcor.T))
-        npar_nt = self._m.npar - sum(len(np.unique(f)) for f in self._m.th_free) if len(self._m.stats) == 1 \
-            else None
+        Fc = self._F[:, rows]
+        if self._Wf is None:
+            Wc = self._Wd[rows]
+            if Fc.shape[0] < len(rows):
+                # Z = WiU Fc' with WiU = I - Dm Em Dm' Wc;  ks = tr(V Z Z')
+                Z = Fc.T - Dm @ (Em @ (Dm.T @ (Wc[:, None] * Fc.T)))
+                ks = float(np.sum((V @ Z) * Z))
+            else:
+                Gc = Fc.T @ Fc
+                X = Gc - Dm @ (Em @ (Dm.T @ (Wc[:, None] * Gc)))
+                Y = X - ((X * Wc) @ Dm) @ Em @ Dm.T
+                ks = float(np.sum(V * Y.T))
+            trG = float(np.sum(Fc * Fc))
+        else:
+            Wcor = self._Wf[np.ix_(rows, rows)]
+            Gcor = Fc.T @ Fc
+            WiU = np.eye(len(rows)) - Dm @ Em @ Dm.T @ Wcor
+            ks = float(np.sum((WiU.T @ V @ WiU) * Gcor.T))
+            trG = float(np.trace(Gcor))
         df3 = self.df
         c3 = ks / df3 if df3 > 0 else np.nan
         return {"XX3": XX3, "df3": df3, "c.hat3": c3, "XX3.scaled": XX3 / c3 if df3 > 0 else np.nan,
-                "XX3.null": XX3n, "df3.null": df3n, "c.hat3.null": float(np.trace(Gcor)) / df3n}
+                "XX3.null": XX3n, "df3.null": df3n, "c.hat3.null": trG / df3n}
 
     # ------------------------------------------------------------------ fit measures
     @cached_property
