@@ -170,17 +170,41 @@ def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labe
                     th_key.setdefault(key, fidx)
                 rows.append(dict(lhs=v, op="|", rhs=name, group=g + 1, user=0, free=fidx, ustart=np.nan, exo=0,
                                  label="", start=None, line=0))
+    # lavaan (delta parameterization): with thresholds equal across groups, the scaling factors and the
+    # latent means are free in groups 2, 3, ... (item intercepts stay fixed to 0)
+    free_extra = "thresholds" in group_equal and len(stats_g) > 1
+    if free_extra and parameterization == "theta":
+        raise ModelSpecificationError("multi-group models with equal thresholds are supported in the delta "
+                                      "parameterization only; use parameterization='delta'")
     for g in range(len(stats_g)):
         for v in ov:
-            rows.append(dict(lhs=v, op="~*~", rhs=v, group=g + 1, user=0, free=0, ustart=1.0, exo=0, label="",
+            if free_extra and g > 0:
+                k += 1
+                rows.append(dict(lhs=v, op="~*~", rhs=v, group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
+                                 label="", start=1.0, line=0))
+            else:
+                rows.append(dict(lhs=v, op="~*~", rhs=v, group=g + 1, user=0, free=0, ustart=1.0, exo=0,
+                                 label="", start=None, line=0))
+    for g in range(len(stats_g)):
+        for v in ov:
+            rows.append(dict(lhs=v, op="~1", rhs="", group=g + 1, user=0, free=0, ustart=0.0, exo=0, label="",
                              start=None, line=0))
+        for f in pt.names.lv:
+            if free_extra and g > 0 and "means" not in group_equal:
+                k += 1
+                rows.append(dict(lhs=f, op="~1", rhs="", group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
+                                 label="", start=0.0, line=0))
+            else:
+                rows.append(dict(lhs=f, op="~1", rhs="", group=g + 1, user=0, free=0, ustart=0.0, exo=0,
+                                 label="", start=None, line=0))
     if rows:
         extra = pd.DataFrame(rows)
         extra["id"] = np.arange(len(t) + 1, len(t) + len(extra) + 1)
         extra["plabel"] = [f".p{i}." for i in extra["id"]]
         t = pd.concat([t, extra[t.columns]], ignore_index=True)
+    meanstructure = bool(((t["op"] == "~1") & (t["free"] > 0)).any())
     return ParTable(table=t, names=pt.names, defined=pt.defined, ngroups=pt.ngroups, group_labels=pt.group_labels,
-                    meanstructure=False)
+                    meanstructure=meanstructure)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -203,6 +227,13 @@ class OrdinalModel:
             self.th_free.append(a["free"][rows] - 1)
             pos = {v: i for i, v in enumerate(ov)}
             self.th_item.append(np.array([pos[x] for x in a["lhs"][rows]], int))
+        self.delta_free = []
+        for g in range(len(stats_g)):
+            df_ = np.full(len(ov), -1)
+            for i in np.flatnonzero((a["op"] == "~*~") & (a["group"] == g + 1) & (a["free"] > 0)):
+                df_[ov.index(a["lhs"][i])] = a["free"][i] - 1
+            self.delta_free.append(df_)
+        self.general = any((d >= 0).any() for d in self.delta_free) or pt.meanstructure
 
     def implied(self, theta, g, jac=True):
         ram = self.rams[g]
@@ -212,6 +243,8 @@ class OrdinalModel:
         tau = theta[self.th_free[g]]
         if jac:
             dS, _ = ram.delta(theta)                     # (npar, p, p)
+        if self.param == "delta" and self.general:
+            return self._implied_general(theta, g, jac)
         if self.param == "delta":
             s = np.concatenate([tau, sig[I, J]])
             if not jac:
@@ -235,6 +268,40 @@ class OrdinalModel:
         r = sig[I, J] / (sd[I] * sd[J])
         D[nt:] = (dS[:, I, J] / (sd[I] * sd[J])).T - 0.5 * r[:, None] * (dd[:, I] / d[I] + dd[:, J] / d[J]).T
         return s, D, sig
+
+
+def _implied_general(self, theta, g, jac=True):
+    """Delta parameterization with scaling factors Delta and latent-response means mu* = Lambda alpha
+    (multi-group threshold models): thresholds (tau - mu*) Delta, correlations Delta_i Delta_j Sigma_ij."""
+    ram = self.rams[g]
+    st = self.stats[g]
+    I, J = st.I, st.J
+    sig, mu = ram.implied(theta)
+    mu = np.zeros(len(self.ov)) if mu is None else mu
+    dfree = self.delta_free[g]
+    Dl = np.where(dfree >= 0, theta[np.maximum(dfree, 0)], 1.0)
+    it = self.th_item[g]
+    tau = theta[self.th_free[g]]
+    s = np.concatenate([(tau - mu[it]) * Dl[it], Dl[I] * Dl[J] * sig[I, J]])
+    if not jac:
+        return s, sig
+    dS, dmu = ram.delta(theta)
+    nt = len(tau)
+    D = np.zeros((len(s), self.npar))
+    D[np.arange(nt), self.th_free[g]] += Dl[it]
+    if self.pt.meanstructure:
+        D[:nt] -= (dmu[:, it] * Dl[it]).T
+    fr = dfree[it] >= 0
+    D[np.flatnonzero(fr), dfree[it][fr]] += (tau - mu[it])[fr]
+    D[nt:] = (dS[:, I, J] * (Dl[I] * Dl[J])).T
+    rr = np.arange(nt, len(s))
+    fi, fj = dfree[I] >= 0, dfree[J] >= 0
+    np.add.at(D, (rr[fi], dfree[I][fi]), (Dl[J] * sig[I, J])[fi])
+    np.add.at(D, (rr[fj], dfree[J][fj]), (Dl[I] * sig[I, J])[fj])
+    return s, D, sig
+
+
+OrdinalModel._implied_general = _implied_general
 
 
 def _dtwd(D, Wd, Wf, nt, e=None):
@@ -380,10 +447,6 @@ def fit_ordinal(stmts, data, *, model_text, ordered, estimator, parameterization
         raise ModelSpecificationError("group_equal was given without group=; name the grouping column")
     spec = prepare(stmts, data, ordered=ordered, estimator=est, parameterization=parameterization, std_lv=std_lv,
                    group=group, group_equal=group_equal, group_partial=group_partial, missing=missing)
-    if group is not None:
-        raise ModelSpecificationError(
-            "multi-group models with ordered items are not supported yet (lavaan's threshold invariance needs its "
-            "own identification constraints); fit each group separately or use estimator='MLR'")
     stats_g = spec["stats"]
     pt = build_ordinal_partable(stmts, spec["ov"], stats_g, std_lv=std_lv, parameterization=parameterization,
                                 labels=spec["labels"], group_equal=tuple(group_equal),
@@ -438,6 +501,7 @@ class OrdinalResult:
         self.model = model_text
         self.missing = missing
         self.warnings: list[str] = []
+        self.notes: list[str] = []
         self.boot = None
         self.ordered = spec["ordered"]
         self.group_labels = spec["labels"]
@@ -579,6 +643,12 @@ class OrdinalResult:
         """lavaan's ``lav_fit_catml_dwls``: the ingredients of the robust CFI/TLI/RMSEA."""
         m = self._m
         if self.test_kind not in ("scaled.shifted", "satorra.bentler") or self._Einv is None:
+            return None
+        if m.general:
+            self.notes.append("cfi.robust, tli.robust and rmsea.robust are not available (NaN), as in lavaan 0.6-14: "
+                              "with thresholds equal across groups the scaling factors and latent means are free, "
+                              "and lavaan's robust indices for categorical data (an ML refit of the correlation "
+                              "structure, catML) cannot represent them")
             return None
         for st in m.stats:
             if np.linalg.eigvalsh(st.R).min() < SQRT_EPS:
@@ -764,7 +834,9 @@ class OrdinalResult:
             for i in np.flatnonzero((grp == g + 1) & (op == "~~") & (lhs == rhs) & (free == 0)):
                 if lhs[i] in m.ov:
                     k = m.ov.index(lhs[i])
-                    est[i] = 1.0 - sig[k, k] if m.param == "delta" else 1.0
+                    dk = m.delta_free[g][k]
+                    dl = theta[dk] if dk >= 0 else 1.0
+                    est[i] = 1.0 / (dl * dl) - sig[k, k] if m.param == "delta" else 1.0
             if m.param == "theta":
                 for i in np.flatnonzero((grp == g + 1) & (op == "~*~")):
                     k = m.ov.index(lhs[i])
@@ -823,8 +895,11 @@ class OrdinalResult:
                     elif o == "|":
                         std_all[i] = est[i] / sd[pos[l]]
                         std_lv[i] = est[i]
+                    elif o == "~1":
+                        std_all[i] = est[i] / sd[pos[l]]
+                        std_lv[i] = est[i] / sd[pos[l]] if l in lvset else est[i]
                     elif o == "~*~":
-                        std_all[i] = est[i] * sd[pos[l]] if m.param == "theta" else est[i]
+                        std_all[i] = est[i] * sd[pos[l]]
                         std_lv[i] = est[i]
         return std_lv, std_all
 
@@ -953,7 +1028,7 @@ class OrdinalResult:
                "r2": {k: _clean(v) for k, v in self.r2.items()}, "converged": self.converged,
                "warnings": list(self.warnings), "estimator": self.estimator, "missing": self.missing,
                "nobs": self.nobs, "parameterization": self._m.param, "ordered": list(self.ordered),
-               "zero_cell_tables": self.zero_cell_tables,
+               "zero_cell_tables": self.zero_cell_tables, "notes": list(self.notes),
                "test_details": {"test": self.test_kind, **({k: _clean(v) for k, v in
                                                            self.tests.get(self.test_kind, {}).items()}
                                                           if self.test_kind != "standard" else {}),
