@@ -363,7 +363,8 @@ def polychoric(od: OrdinalData, th=None, *, I=None, J=None, max_iter=100, tol=1e
         F = fe[idx]
         g = np.sum(F * phi / PIs, axis=(1, 2))
         H = np.sum(F * gn / PIs, axis=(1, 2)) - np.sum(F * phi * phi / (PIs * PIs), axis=(1, 2))
-        done = np.abs(g) / N_pair[idx] < tol
+        # converged: zero score, or at the bound with the score pointing outwards (as nlminb's box)
+        done = (np.abs(g) / N_pair[idx] < tol) | ((r >= 0.999) & (g > 0)) | ((r <= -0.999) & (g < 0))
         step = np.where(H < 0, -g / np.where(H < 0, H, -1), g / N_pair[idx])
         # damped Newton with backtracking on the log-likelihood
         lam = np.ones(len(idx))

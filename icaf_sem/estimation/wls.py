@@ -592,7 +592,9 @@ class OrdinalResult:
     @cached_property
     def tests(self) -> dict:
         X2, df = self.chisq, self.df
-        out = {"standard": {"stat": X2, "df": df, "pvalue": _pchisq(X2, df)}}
+        # lavaan: the unscaled ULS statistic has no known reference distribution (p-value NA)
+        pv = np.nan if self.weight == "ULS" else _pchisq(X2, df)
+        out = {"standard": {"stat": X2, "df": df, "pvalue": pv}}
         if self.test_kind == "standard" or self._Einv is None:
             return out
         out[self.test_kind] = _scaled(self.test_kind, X2, df, self.trUG, self.trUG2)
@@ -622,7 +624,7 @@ class OrdinalResult:
         from scipy.linalg import block_diag
         D = block_diag(*Ds)
         df = self.nel - D.shape[1]
-        out = {"standard": {"stat": X2, "df": df, "pvalue": _pchisq(X2, df)}}
+        out = {"standard": {"stat": X2, "df": df, "pvalue": np.nan if self.weight == "ULS" else _pchisq(X2, df)}}
         if self.test_kind != "standard":
             if self._Wf is None:
                 # U = diag(0 for thresholds, W for correlations): the traces in closed form
@@ -736,8 +738,8 @@ class OrdinalResult:
         out["tli"] = fm.tli(X2, df, X2n, dfn)
         out["nnfi"] = out["tli"]
         out["rfi"] = _rfi(X2, df, X2n, dfn)
-        out["nfi"] = fm.nfi(X2, X2n)
-        out["pnfi"] = (df / dfn) * out["nfi"] if dfn > 0 else np.nan
+        out["nfi"] = _nfi(X2, df, X2n, dfn)
+        out["pnfi"] = (df / dfn) * (X2n - X2) / X2n if dfn > 0 and X2n > 0 else np.nan
         out["ifi"] = _ifi(X2, df, X2n)
         out["rni"] = fm.rni(X2, df, X2n, dfn)
         if sc is not None:
@@ -745,7 +747,7 @@ class OrdinalResult:
             out["tli.scaled"] = fm.tli(sc["stat"], sc["df"], bsc["stat"], bsc["df"])
             out["nnfi.scaled"] = out["tli.scaled"]
             out["rfi.scaled"] = _rfi(sc["stat"], sc["df"], bsc["stat"], bsc["df"])
-            out["nfi.scaled"] = fm.nfi(sc["stat"], bsc["stat"])
+            out["nfi.scaled"] = _nfi(sc["stat"], sc["df"], bsc["stat"], bsc["df"])
             out["ifi.scaled"] = _ifi(sc["stat"], sc["df"], bsc["stat"])
             out["rni.scaled"] = fm.rni(sc["stat"], sc["df"], bsc["stat"], bsc["df"])
         robust = self.test_kind in ("scaled.shifted", "satorra.bentler")
@@ -1066,15 +1068,24 @@ def _scaled(kind, X2, df, tr, tr2):
 
 
 def _rfi(X2, df, X2n, dfn):
-    if df <= 0 or dfn <= 0:
+    if df > dfn or not (df > 0 and dfn > 0):
         return np.nan
     t1, t2 = X2n / dfn - X2 / df, X2n / dfn
     return 1.0 if t1 < 0 or t2 < 0 else t1 / t2
 
 
+def _nfi(X2, df, X2n, dfn):
+    """lavaan's lav_fit_nfi: NA when the model has more df than the baseline."""
+    if df > dfn or np.isclose(X2n, 0):
+        return np.nan
+    return (X2n - X2) / X2n if df > 0 else 1.0
+
+
 def _ifi(X2, df, X2n):
     t1, t2 = X2n - X2, X2n - df
-    return 1.0 if t1 < 0 and t2 < 0 else (t1 / t2 if t2 != 0 else np.nan)
+    if t2 < 0:
+        return 1.0
+    return np.nan if np.isclose(t2, 0) else t1 / t2
 
 
 def _cfi_r(X2, df, X2n, dfn, c, cn):
