@@ -317,7 +317,17 @@ def _dtwd(D, Wd, Wf, nt, e=None):
         Db = D[rows]
         if not Db.size:
             continue
-        c = np.flatnonzero(np.any(Db != 0, axis=0))
+        nz = Db != 0
+        if np.all(nz.sum(1) == 1):
+            # one non-zero per row (thresholds in the delta parameterization): a diagonal update
+            col = nz.argmax(1)
+            val = Db[np.arange(len(col)), col]
+            w = Wd[rows]
+            np.add.at(A, (col, col), w * val * val)
+            if e is not None:
+                np.add.at(b, col, w * val * e[rows])
+            continue
+        c = np.flatnonzero(nz.any(axis=0))
         Dc = Db[:, c]
         WDc = Wd[rows][:, None] * Dc
         A[np.ix_(c, c)] += Dc.T @ WDc
@@ -389,6 +399,31 @@ def _objective(model, theta, Ws, Wfs):
     return F
 
 
+def _solve_blocks(A, b):
+    """Solve A x = b; parameters whose rows of A are diagonal (thresholds in the delta
+    parameterization) are solved apart, the rest by Cholesky (LU if that fails)."""
+    off = A - np.diag(np.diag(A))
+    diag_only = ~np.any(off != 0, axis=1)
+    x = np.empty_like(b)
+    d = np.diag(A)
+    if diag_only.any():
+        if np.any(d[diag_only] <= 0):
+            return None
+        x[diag_only] = b[diag_only] / d[diag_only]
+    rest = ~diag_only
+    if rest.any():
+        Ar = A[np.ix_(rest, rest)]
+        try:
+            from scipy.linalg import cho_factor, cho_solve
+            x[rest] = cho_solve(cho_factor(Ar), b[rest])
+        except Exception:
+            try:
+                x[rest] = np.linalg.solve(Ar, b[rest])
+            except np.linalg.LinAlgError:
+                x[rest] = np.linalg.lstsq(Ar, b[rest], rcond=None)[0]
+    return x
+
+
 def gauss_newton(model, theta0, Ws, Wfs, max_iter=500, tol=1e-10):
     theta = theta0.copy()
     Nt = sum(st.N for st in model.stats)
@@ -406,12 +441,11 @@ def gauss_newton(model, theta0, Ws, Wfs, max_iter=500, tol=1e-10):
             b += (st.N - 1) / Nt * bg
         if not np.all(np.isfinite(A)):
             break
-        try:
-            step = np.linalg.solve(A, b)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(A, b, rcond=None)[0]
         if np.max(np.abs(b)) < tol:
             converged = True
+            break
+        step = _solve_blocks(A, b)
+        if step is None:
             break
         lam = 1.0
         for _ in range(40):
@@ -423,7 +457,8 @@ def gauss_newton(model, theta0, Ws, Wfs, max_iter=500, tol=1e-10):
         else:
             break
         theta, f_old, f = cand, f, fc
-        if np.max(np.abs(lam * step)) < 1e-12:
+        # Gauss-Newton converges linearly here: a step below 1e-9 leaves an error of that order
+        if np.max(np.abs(lam * step)) < 1e-9:
             converged = True
             break
     return theta, f, converged, it
@@ -465,6 +500,10 @@ def fit_ordinal(stmts, data, *, model_text, ordered, estimator, parameterization
     res = OrdinalResult(model=model, theta=theta, Ws=Ws, Wfs=Wfs, estimator=est, weight=wkind, se_kind=se_kind,
                         test_kind=test_kind, converged=converged, iterations=its, spec=spec, model_text=model_text,
                         missing=missing)
+    # lavaan computes the baseline model when fitting; here the fit measures and the parameter table
+    # are computed at once too (inside the caller's one-BLAS-thread block)
+    res.fit_measures
+    res.parameters
     if not converged:
         res._warn(ConvergenceWarning, f"the {wkind} estimation did not converge in {its} iterations; the "
                   "estimates are not trustworthy: check the model's identification")
