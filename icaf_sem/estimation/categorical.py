@@ -23,6 +23,7 @@ lavaan's rules kept here (``lav_bvord.R``, ``lav_samplestats_step1.R``):
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -451,6 +452,52 @@ class OrdinalStats:
     def nth(self):
         return int(sum(len(t) for t in self.th))
 
+    nvar = 0                       # continuous variances among the statistics (none here)
+
+    @property
+    def ncor0(self):
+        """Index of the first correlation in ``wls_obs``."""
+        return self.nth
+
+
+@dataclass
+class MixedStats:
+    """:func:`mixed_stats` for one group, with the attributes the WLS stage reads."""
+    names: list
+    ordered: list
+    th: list                  # per variable: thresholds (ordered) or [mean] (continuous)
+    R: np.ndarray             # correlations (polychoric, polyserial, Pearson)
+    C: np.ndarray             # covariances
+    I: np.ndarray
+    J: np.ndarray
+    N: int
+    wls_obs: np.ndarray
+    gamma: np.ndarray
+    influence: np.ndarray
+    zero_cell_tables: int = 0
+
+    @property
+    def nth(self):
+        return int(sum(len(t) for t in self.th))
+
+    @property
+    def nvar(self):
+        return len(self.names) - len(self.ordered)
+
+    @property
+    def ncor0(self):
+        return self.nth + self.nvar
+
+
+def mixed_group_stats(X, names, ordered) -> MixedStats:
+    out = mixed_stats(X, names, ordered)
+    st = MixedStats(list(names), [v for v in names if v in ordered], out["th"], out["cor"], out["cov"], out["I"],
+                    out["J"], out["N"], out["wls_obs"], out["gamma"], out["influence"])
+    if st.N < len(st.wls_obs):
+        warnings.warn(OrdinalWarning(f"only {st.N} rows for {len(st.wls_obs)} sample statistics: their asymptotic "
+                                     "covariance matrix (Gamma) is singular; collect more responses"))
+    return st
+
 
 def influence(od: OrdinalData, th, rho, I, J):
     """Casewise influence of (thresholds, polychorics) (N, nth + P): lavaan's ``muthen1984``
@@ -567,3 +614,255 @@ def _numeric_block(data, cols):
             col = conv
         X[:, j] = col.astype(float).to_numpy()
     return X
+
+
+# ------------------------------------------------------------------------------------------------
+# mixed ordinal / continuous variables: polyserial correlations and lavaan's NACOV
+def _polyserial(z, codes, th, max_iter=100, tol=1e-10):
+    """Two-step ML polyserial correlations for many (continuous, ordinal) pairs at once.
+
+    ``z``: (N, P) standardized continuous scores, ``codes``: (N, P) categories 0..K-1 (-1 missing,
+    NaN z = missing), ``th``: list of threshold arrays per pair.  Returns rho (P,)."""
+    N, P = z.shape
+    K = max(len(t) for t in th) + 1
+    E = np.full((P, K + 1), BIG)
+    E[:, 0] = -BIG
+    for q, t in enumerate(th):
+        E[q, 1:len(t) + 1] = t
+    ok = (codes >= 0) & np.isfinite(z)
+    zz = np.where(ok, z, 0.0)
+    cc = np.where(ok, codes, 0)
+    up = np.take_along_axis(E, cc.T + 1, axis=1).T          # (N, P) upper threshold of the case's category
+    lo = np.take_along_axis(E, cc.T, axis=1).T
+
+    def score(r):
+        R = np.sqrt(1 - r * r)
+        a, b = (up - r * zz) / R, (lo - r * zz) / R
+        p = np.maximum(_Phi(a) - _Phi(b), np.finfo(float).eps)
+        ta = _phi(a) * (up * r - zz)
+        tb = _phi(b) * (lo * r - zz)
+        s = (ta - tb) / (p * R ** 3)
+        return np.where(ok, s, 0.0), np.where(ok, np.log(p), 0.0)
+
+    n = ok.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.nan_to_num(np.sum(zz * np.where(ok, cc - cc.mean(0), 0), 0) /
+                          np.sqrt(n * np.sum(np.where(ok, (cc - cc.mean(0)) ** 2, 0), 0)))
+    r = np.clip(r, -0.9, 0.9)
+    for _ in range(max_iter):
+        s, ll = score(r)
+        g = s.sum(0)
+        h = 1e-6
+        s2, _ = score(np.clip(r + h, -0.995, 0.995))
+        s1, _ = score(np.clip(r - h, -0.995, 0.995))
+        H = (s2.sum(0) - s1.sum(0)) / (2 * h)
+        done = (np.abs(g) / n < tol) | ((r >= 0.995) & (g > 0)) | ((r <= -0.995) & (g < 0))
+        if done.all():
+            break
+        step = np.where(H < 0, -g / np.where(H < 0, H, -1), 0.1 * np.sign(g))
+        new = np.clip(r + step, -0.995, 0.995)
+        lam = np.ones(P)
+        base = ll.sum(0)
+        for _ in range(30):
+            _, lln = score(new)
+            bad = (lln.sum(0) < base - 1e-12 * np.abs(base)) & ~done
+            if not bad.any():
+                break
+            lam[bad] *= 0.5
+            new = np.where(bad, np.clip(r + lam * step, -0.995, 0.995), new)
+        r = np.where(done, r, new)
+    return r
+
+
+def mixed_stats(X, names, ordered, *, gamma=True):
+    """Thresholds/means, variances, correlations (polychoric, polyserial, Pearson) and NACOV for
+    ordered and continuous variables together, as lavaan's ``muthen1984``.
+
+    Returns a dict with ``wls_obs`` (lavaan's order: thresholds with -mean for a continuous
+    variable, the continuous variances, then the covariances below the diagonal by column),
+    ``cor`` (correlation matrix), ``cov`` (covariances), ``th``, ``var``, ``mean`` and ``gamma``.
+    Continuous variables use the ML (divisor N) mean and variance.
+
+    Examples
+    --------
+    R: ``lavCor(df, ordered = c("a1", "a2"))`` and ``lavInspect(fit, "gamma")``.
+    """
+    X = np.asarray(X, float)
+    N, p = X.shape
+    ordered = list(ordered)
+    is_ord = np.array([v in ordered for v in names])
+    oi = np.flatnonzero(is_ord)
+    ni = np.flatnonzero(~is_ord)
+    od = recode(X[:, oi], [names[j] for j in oi]) if len(oi) else None
+    th_o = thresholds(od) if len(oi) else []
+    codes = np.full((N, p), -1)
+    if len(oi):
+        codes[:, oi] = od.codes
+    mean = np.full(p, np.nan)
+    var = np.full(p, np.nan)
+    for j in ni:
+        x = X[:, j]
+        x = x[np.isfinite(x)]
+        mean[j], var[j] = x.mean(), x.var()
+    sd = np.sqrt(var)
+    Z = (X - mean) / sd
+    th = []
+    k = 0
+    for j in range(p):
+        if is_ord[j]:
+            th.append(th_o[k])
+            k += 1
+        else:
+            th.append(np.array([mean[j]]))
+    I, J = pair_index(p)
+    Pn = len(I)
+    rho = np.zeros(Pn)
+    kind = np.where(is_ord[I] & is_ord[J], 0, np.where(~is_ord[I] & ~is_ord[J], 2, 1))
+    # ordinal-ordinal
+    q0 = np.flatnonzero(kind == 0)
+    if len(q0):
+        pos = {j: a for a, j in enumerate(oi)}
+        Io = np.array([pos[i] for i in I[q0]])
+        Jo = np.array([pos[j] for j in J[q0]])
+        _, info = polychoric(od, th_o, I=Io, J=Jo)
+        rho[q0] = info["rho"]
+    # continuous-continuous: the ML correlation given the ML margins is Pearson's r
+    q2 = np.flatnonzero(kind == 2)
+    for q in q2:
+        a, b = Z[:, I[q]], Z[:, J[q]]
+        m = np.isfinite(a) & np.isfinite(b)
+        rho[q] = np.mean(a[m] * b[m])
+    # continuous-ordinal: polyserial (the continuous one is 'y1')
+    q1 = np.flatnonzero(kind == 1)
+    cont = np.where(is_ord[I[q1]], J[q1], I[q1])
+    ordv = np.where(is_ord[I[q1]], I[q1], J[q1])
+    if len(q1):
+        rho[q1] = _polyserial(Z[:, cont], codes[:, ordv], [th[o] for o in ordv])
+    R = np.eye(p)
+    R[I, J] = R[J, I] = rho
+    scale = np.where(is_ord, 1.0, sd)
+    C = R * np.outer(scale, scale)
+    th_vec = np.concatenate([(-t if not is_ord[j] else t) for j, t in enumerate(th)])
+    obs = np.concatenate([th_vec, var[ni], C[I, J]])
+    out = {"names": list(names), "ordered": ordered, "th": th, "mean": mean, "var": var, "cor": R, "cov": C,
+           "wls_obs": obs, "N": N, "I": I, "J": J}
+    if not gamma:
+        return out
+    # ---------------- casewise scores
+    nth = np.array([len(t) for t in th])
+    tstart = np.concatenate([[0], np.cumsum(nth)])
+    ntot = int(nth.sum())
+    nnum = len(ni)
+    vpos = {j: ntot + a for a, j in enumerate(ni)}
+    A11n = ntot + nnum
+    SC1 = np.zeros((N, A11n))
+    if len(oi):
+        SCo = univariate_scores(od, th_o)
+        so = np.concatenate([[0], np.cumsum(od.nth)])
+        for a, j in enumerate(oi):
+            SC1[:, tstart[j]:tstart[j + 1]] = SCo[:, so[a]:so[a + 1]]
+    for j in ni:
+        x = X[:, j]
+        m = np.isfinite(x)
+        d = np.where(m, x - mean[j], 0.0)
+        SC1[:, tstart[j]] = np.where(m, d / var[j], 0.0)
+        SC1[:, vpos[j]] = np.where(m, -0.5 / var[j] + d * d / (2 * var[j] ** 2), 0.0)
+    SCC = np.zeros((N, Pn))
+    A21 = np.zeros((Pn, A11n))
+    H21 = np.zeros((Pn, A11n))
+    h22 = np.ones(Pn)
+    if len(q0):
+        IFo = _ordinal_pair_scores(od, th_o, rho[q0], Io, Jo)
+        SCC[:, q0] = IFo["sc"]
+        so = np.concatenate([[0], np.cumsum(od.nth)])
+        for a, q in enumerate(q0):
+            i, j = I[q], J[q]
+            A21[q, tstart[i]:tstart[i + 1]] = IFo["a21"][a, so[Io[a]]:so[Io[a] + 1]]
+            A21[q, tstart[j]:tstart[j + 1]] = IFo["a21"][a, so[Jo[a]]:so[Jo[a] + 1]]
+    for q in q2:
+        i, j = I[q], J[q]
+        r = rho[q]
+        z1, z2 = Z[:, i], Z[:, j]
+        m = np.isfinite(z1) & np.isfinite(z2)
+        z1, z2 = np.where(m, z1, 0), np.where(m, z2, 0)
+        R2 = 1 - r * r
+        s = np.where(m, (r * R2 + (1 + r * r) * z1 * z2 - r * (z1 * z1 + z2 * z2)) / (R2 * R2), 0.0)
+        SCC[:, q] = s
+        for (u, zu, zv) in ((i, z1, z2), (j, z2, z1)):
+            dmu = np.where(m, (zu - r * zv) / (sd[u] * R2), 0.0)
+            dvar = np.where(m, (-1 + zu * (zu - r * zv) / R2) / (2 * var[u]), 0.0)
+            A21[q, tstart[u]] = s @ dmu
+            A21[q, vpos[u]] = s @ dvar
+        H21[q, vpos[i]] = sd[j] * r / (2 * sd[i])
+        H21[q, vpos[j]] = sd[i] * r / (2 * sd[j])
+        h22[q] = sd[i] * sd[j]
+    for a, q in enumerate(q1):
+        c, o = cont[a], ordv[a]
+        r = rho[q]
+        Rr = math.sqrt(1 - r * r)
+        z = Z[:, c]
+        cc = codes[:, o]
+        m = np.isfinite(z) & (cc >= 0)
+        t = np.concatenate([[-BIG], th[o], [BIG]])
+        z = np.where(m, z, 0.0)
+        cc = np.where(m, cc, 0)
+        up, lo = t[cc + 1], t[cc]
+        ta, tb = (up - r * z) / Rr, (lo - r * z) / Rr
+        pa, pb = _phi(ta), _phi(tb)
+        pr = np.maximum(_Phi(ta) - _Phi(tb), np.finfo(float).eps)
+        s = np.where(m, (pa * (up * r - z) - pb * (lo * r - z)) / (pr * Rr ** 3), 0.0)
+        SCC[:, q] = s
+        dmu = np.where(m, (z + (r / Rr) * (pa - pb) / pr) / sd[c], 0.0)
+        dvar = np.where(m, ((z * z - 1) + (r * z / Rr) * (pa - pb) / pr) / (2 * var[c]), 0.0)
+        A21[q, tstart[c]] = s @ dmu
+        A21[q, vpos[c]] = s @ dvar
+        nt = len(th[o])
+        Y1 = (cc[:, None] == np.arange(nt)[None, :]) & m[:, None]        # upper threshold m = category
+        Y2 = (cc[:, None] == np.arange(1, nt + 1)[None, :]) & m[:, None]  # lower threshold
+        dth = (Y1 * pa[:, None] - Y2 * pb[:, None]) / (Rr * pr[:, None])
+        A21[q, tstart[o]:tstart[o + 1]] = s @ dth
+        H21[q, vpos[c]] = r / (2 * sd[c])
+        h22[q] = sd[c]
+    # ---------------- B^-1 and NACOV
+    IF1 = np.zeros_like(SC1)
+    for j in range(p):
+        idx = list(range(tstart[j], tstart[j + 1])) + ([vpos[j]] if j in vpos else [])
+        blk = SC1[:, idx]
+        IF1[:, idx] = np.linalg.solve(blk.T @ blk, blk.T).T
+    a22 = np.sum(SCC * SCC, axis=0)
+    IFc = (SCC - IF1 @ A21.T) / a22
+    IF = np.hstack([IF1, IFc])
+    # delta rule from correlations to covariances: H = [[I, 0], [H21, diag(h22)]]
+    IFh = np.hstack([IF1, IF1 @ H21.T + IFc * h22])
+    flip = np.concatenate([np.concatenate([(-np.ones(1) if not is_ord[j] else np.ones(len(t))) for j, t in
+                                           enumerate(th)]), np.ones(nnum + Pn)])
+    IFh = IFh * flip
+    out["influence"] = IFh
+    out["gamma"] = N * (IFh.T @ IFh)
+    return out
+
+
+def _ordinal_pair_scores(od, th, rho, I, J):
+    """Casewise d log-lik / d rho (N, P) and the threshold cross-products A21 (P, nth) for
+    ordinal pairs (the blocks of :func:`influence`)."""
+    PIs, s_rho, G1, G2 = bivariate_pieces(od, th, rho, I, J)
+    P = len(I)
+    K = s_rho.shape[1]
+    nth = od.nth
+    start = np.concatenate([[0], np.cumsum(nth)])
+    ci, cj = od.codes[:, I], od.codes[:, J]
+    ok = (ci >= 0) & (cj >= 0)
+    flat = np.arange(P)[None, :] * K * K + np.where(ok, ci, 0) * K + np.where(ok, cj, 0)
+    SC = np.nan_to_num(np.where(ok, s_rho.reshape(-1)[flat], 0.0))
+    f = bivariate_tables(od, I, J)
+    M = np.nan_to_num(f * s_rho / PIs)
+    Mpad = np.concatenate([np.zeros((P, 1, K)), M, np.zeros((P, 1, K))], axis=1)
+    A1 = np.sum(G1 * (Mpad[:, :-1, :] - Mpad[:, 1:, :]), axis=2)
+    Mpad2 = np.concatenate([np.zeros((P, K, 1)), M, np.zeros((P, K, 1))], axis=2)
+    A2 = np.sum(G2 * (Mpad2[:, :, :-1] - Mpad2[:, :, 1:]), axis=1)
+    A21 = np.zeros((P, int(nth.sum())))
+    for q in range(P):
+        i, j = I[q], J[q]
+        A21[q, start[i]:start[i + 1]] += A1[q, 1:nth[i] + 1]
+        A21[q, start[j]:start[j + 1]] += A2[q, 1:nth[j] + 1]
+    return {"sc": SC, "a21": A21}

@@ -86,11 +86,13 @@ def prepare(stmts, data, *, ordered, estimator, parameterization, std_lv, group,
             "nor latent variables (defined with =~); check the spelling")
     ordl = _ordered_list(ordered, ov)
     cont = [v for v in ov if v not in ordl]
-    if cont:
+    if cont and group is not None:
         raise ModelSpecificationError(
-            f"ordered= covers {len(ordl)} of the model's observed variables; {cont[:5]} would be continuous. Mixed "
-            "ordinal/continuous models (polyserial correlations) are not supported yet: declare every model "
-            "variable ordered, or fit all of them as continuous (estimator='MLR')")
+            f"multi-group models with both ordered and continuous indicators ({cont[:5]} continuous) are not "
+            "supported yet; declare every indicator ordered, or fit the groups separately")
+    if cont and parameterization == "theta":
+        raise ModelSpecificationError("models with both ordered and continuous indicators are supported in the "
+                                      "delta parameterization only; use parameterization='delta'")
     if names.ov_x:
         raise ModelSpecificationError(
             f"observed exogenous covariates ({', '.join(names.ov_x)}) with ordinal items are not supported yet "
@@ -122,7 +124,14 @@ def prepare(stmts, data, *, ordered, estimator, parameterization, std_lv, group,
         Xs.append(arr[keep])
     # categories from the whole sample (as R's ordered()), checked per group
     allX = np.vstack(Xs)
-    from .categorical import recode
+    from .categorical import recode, mixed_group_stats
+    if cont:
+        if missing != "listwise":
+            raise ModelSpecificationError("pairwise deletion with continuous indicators among ordered ones is not "
+                                          "supported yet; use missing='listwise'")
+        st = mixed_group_stats(Xs[0], ov, ordl)
+        return {"ov": ov, "ordered": ordl, "names": names, "labels": labels, "stats": [st],
+                "n_dropped": n_dropped, "n_input": len(data)}
     od_all = recode(allX, ov)
     levels = od_all.levels if group is not None else None
     stats_g = []
@@ -142,7 +151,8 @@ def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labe
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=False, ngroups=len(labels), group_labels=labels,
                         group_equal=ge, group_partial=group_partial)
     t = pt.table.copy()
-    ovset = set(ov)
+    ordset = set(getattr(stats_g[0], "ordered", None) or ov)
+    ovset = set(ov) & ordset
     resid = (t["op"] == "~~") & (t["lhs"] == t["rhs"]) & t["lhs"].isin(ovset)
     if (resid & (t["user"] == 1) & (t["free"] > 0)).any():
         bad = t[resid & (t["user"] == 1) & (t["free"] > 0)].iloc[0]
@@ -158,6 +168,8 @@ def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labe
     th_key = {}
     for g, st in enumerate(stats_g):
         for j, v in enumerate(ov):
+            if v not in ordset:
+                continue
             for m in range(len(st.th[j])):
                 name = f"t{m + 1}"
                 key = (v, name)
@@ -178,6 +190,8 @@ def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labe
                                       "parameterization only; use parameterization='delta'")
     for g in range(len(stats_g)):
         for v in ov:
+            if v not in ordset:
+                continue
             if free_extra and g > 0:
                 k += 1
                 rows.append(dict(lhs=v, op="~*~", rhs=v, group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
@@ -187,6 +201,12 @@ def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labe
                                  label="", start=None, line=0))
     for g in range(len(stats_g)):
         for v in ov:
+            if v not in ordset:                   # continuous indicator: free intercept (its mean)
+                k += 1
+                j = ov.index(v)
+                rows.append(dict(lhs=v, op="~1", rhs="", group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
+                                 label="", start=float(stats_g[g].th[j][0]), line=0))
+                continue
             rows.append(dict(lhs=v, op="~1", rhs="", group=g + 1, user=0, free=0, ustart=0.0, exo=0, label="",
                              start=None, line=0))
         for f in pt.names.lv:
@@ -234,6 +254,20 @@ class OrdinalModel:
                 df_[ov.index(a["lhs"][i])] = a["free"][i] - 1
             self.delta_free.append(df_)
         self.general = any((d >= 0).any() for d in self.delta_free) or pt.meanstructure
+        ordl = getattr(stats_g[0], "ordered", None)
+        self.mixed = ordl is not None and len(ordl) < len(ov)
+        if self.mixed:
+            st = stats_g[0]
+            self.is_ord = np.array([v in ordl for v in ov])
+            self.num_idx = np.flatnonzero(~self.is_ord)
+            # rows of the threshold block: (item, free index of the threshold or -1 for a continuous mean)
+            item, fidx = [], []
+            thf = iter(self.th_free[0])
+            for j, v in enumerate(ov):
+                for _ in range(len(st.th[j])):
+                    item.append(j)
+                    fidx.append(next(thf) if self.is_ord[j] else -1)
+            self.mx_item, self.mx_free = np.array(item, int), np.array(fidx, int)
 
     def implied(self, theta, g, jac=True):
         ram = self.rams[g]
@@ -243,6 +277,8 @@ class OrdinalModel:
         tau = theta[self.th_free[g]]
         if jac:
             dS, _ = ram.delta(theta)                     # (npar, p, p)
+        if getattr(self, "mixed", False):
+            return self._implied_mixed(theta, g, jac)
         if self.param == "delta" and self.general:
             return self._implied_general(theta, g, jac)
         if self.param == "delta":
@@ -302,6 +338,33 @@ def _implied_general(self, theta, g, jac=True):
 
 
 OrdinalModel._implied_general = _implied_general
+
+
+def _implied_mixed(self, theta, g, jac=True):
+    """Ordered and continuous indicators (delta, one group): thresholds tau - mu* and -mu for the
+    continuous means (lavaan's sign), the continuous variances, then all covariances."""
+    ram = self.rams[g]
+    st = self.stats[g]
+    I, J = st.I, st.J
+    sig, mu = ram.implied(theta)
+    it, fr = self.mx_item, self.mx_free
+    ordrow = fr >= 0
+    th = np.where(ordrow, theta[np.maximum(fr, 0)], 0.0) - mu[it]
+    ni = self.num_idx
+    s = np.concatenate([th, sig[ni, ni], sig[I, J]])
+    if not jac:
+        return s, sig
+    dS, dmu = ram.delta(theta)
+    nt = len(th)
+    D = np.zeros((len(s), self.npar))
+    D[np.flatnonzero(ordrow), fr[ordrow]] = 1.0
+    D[:nt] -= dmu[:, it].T
+    D[nt:nt + len(ni)] = dS[:, ni, ni].T
+    D[nt + len(ni):] = dS[:, I, J].T
+    return s, D, sig
+
+
+OrdinalModel._implied_mixed = _implied_mixed
 
 
 def _dtwd(D, Wd, Wf, nt, e=None):
@@ -381,12 +444,20 @@ def _weights(st, kind):
 # estimation
 def _start(pt, model, stats_g):
     from .optimize import start_values
-    th = start_values(pt, model.rams, [(st.R, np.zeros(len(model.ov))) for st in stats_g])
-    a = pt.arrays()
-    # thresholds at their sample values (theta: scaled by the start's implied SD)
+    moments = []
+    for st in stats_g:
+        if getattr(model, "mixed", False):
+            mu = np.array([t[0] if not o else 0.0 for t, o in zip(st.th, model.is_ord)])
+            moments.append((st.C, mu))
+        else:
+            moments.append((st.R, np.zeros(len(model.ov))))
+    th = start_values(pt, model.rams, moments)
+    # thresholds at their sample values
     for g, st in enumerate(stats_g):
-        th[model.th_free[g]] = st.th_vec
-    # delta: ordinal residual variances are implicit; make sure latent variances are positive
+        if getattr(model, "mixed", False):
+            th[model.th_free[g]] = np.concatenate([t for t, o in zip(st.th, model.is_ord) if o])
+        else:
+            th[model.th_free[g]] = st.th_vec
     return th
 
 
@@ -436,7 +507,7 @@ def gauss_newton(model, theta0, Ws, Wfs, max_iter=500, tol=1e-10):
         for g, st in enumerate(model.stats):
             s, D, _ = model.implied(theta, g)
             e = st.wls_obs - s
-            Ag, bg = _dtwd(D, Ws[g], Wfs[g], st.nth, e)
+            Ag, bg = _dtwd(D, Ws[g], Wfs[g], st.ncor0, e)
             A += (st.N - 1) / Nt * Ag
             b += (st.N - 1) / Nt * bg
         if not np.all(np.isfinite(A)):
@@ -572,7 +643,7 @@ class OrdinalResult:
             # lavaan: chisq_g = (N_g - 1) F_g for (D)WLS/ULS
             Ds.append(D)
             es.append(e)
-            E += fg[g] * _dtwd(D, W, self._Wfs[g], st.nth)[0]
+            E += fg[g] * _dtwd(D, W, self._Wfs[g], st.ncor0)[0]
         self.residuals = es
         from scipy.linalg import block_diag
         D = np.vstack(Ds)
@@ -646,7 +717,7 @@ class OrdinalResult:
         X2 = 0.0
         Ds = []
         for g, st in enumerate(m.stats):
-            nt = st.nth
+            nt = st.ncor0                                  # thresholds, means and variances are free
             s = st.wls_obs
             D = np.zeros((len(s), nt))
             D[:nt, :nt] = np.eye(nt)
@@ -667,7 +738,7 @@ class OrdinalResult:
         if self.test_kind != "standard":
             if self._Wf is None:
                 # U = diag(0 for thresholds, W for correlations): the traces in closed form
-                cor = np.concatenate([np.arange(o + st.nth, o + len(st.wls_obs)) for o, st in
+                cor = np.concatenate([np.arange(o + st.ncor0, o + len(st.wls_obs)) for o, st in
                                       zip(np.cumsum([0] + [len(st.wls_obs) for st in m.stats])[:-1], m.stats)])
                 Fc = self._F[:, cor] * np.sqrt(self._Wd[cor])
                 tr = float(np.sum(Fc * Fc))
@@ -690,6 +761,10 @@ class OrdinalResult:
                               "with thresholds equal across groups the scaling factors and latent means are free, "
                               "and lavaan's robust indices for categorical data (an ML refit of the correlation "
                               "structure, catML) cannot represent them")
+            return None
+        if getattr(m, "mixed", False):
+            self.notes.append("cfi.robust, tli.robust and rmsea.robust are not available (NaN) with continuous "
+                              "indicators among the ordered ones, as in lavaan 0.6-14")
             return None
         for st in m.stats:
             if np.linalg.eigvalsh(st.R).min() < SQRT_EPS:
@@ -829,10 +904,25 @@ class OrdinalResult:
             p = len(self._m.ov)
             nt = st.nth
             e = self.residuals[g]
-            ecor = e[nt:]
             npv = p * (p + 1) // 2
-            ssq_c = float(np.sum(ecor ** 2))
-            ssq_t = float(np.sum(e[:nt] ** 2))
+            if getattr(self._m, "mixed", False):
+                # residuals in the correlation metric (lavaan's "cor.bentler"): the continuous variables
+                # standardized by their observed (sample) and implied SDs; means by the observed SD
+                sig = self.implied_sigma[g]
+                ni = self._m.num_idx
+                sd_h = np.ones(p)
+                sd_h[ni] = np.sqrt(np.diag(sig)[ni])
+                sd_o = np.ones(p)
+                sd_o[ni] = np.sqrt(np.diag(st.C)[ni])
+                Rh = sig / np.outer(sd_h, sd_h)
+                ecor = st.R[st.I, st.J] - Rh[st.I, st.J]
+                et = e[:nt] / sd_o[self._m.mx_item]
+                ssq_c = float(np.sum(ecor ** 2))
+                ssq_t = float(np.sum(et ** 2))
+            else:
+                ecor = e[nt:]
+                ssq_c = float(np.sum(ecor ** 2))
+                ssq_t = float(np.sum(e[:nt] ** 2))
             srmr_nm += self._fg[g] * math.sqrt(ssq_c / npv)
             srmr_tot += self._fg[g] * math.sqrt((ssq_c + ssq_t) / (npv + nt))
             W = self._Ws[g]
@@ -843,7 +933,9 @@ class OrdinalResult:
                 t1, t2 = float(e @ self._Wfs[g] @ e), float(s @ self._Wfs[g] @ s)
             gfis.append(1 - t1 / t2)
         out["srmr"] = srmr_nm
-        out["srmr_bentler"] = srmr_tot
+        # with continuous indicators lavaan's srmr_bentler (with the mean part) is not reproduced yet:
+        # left out rather than approximated
+        out["srmr_bentler"] = np.nan if getattr(self._m, "mixed", False) else srmr_tot
         out["srmr_bentler_nomean"] = srmr_nm
         out["crmr"] = _crmr(self)
         out["wrmr"] = math.sqrt(X2 / len(self._m.stats[0].wls_obs)) if self.nel else np.nan
@@ -1156,7 +1248,7 @@ def _crmr(res):
     """Correlation RMR: like SRMR without the diagonal."""
     tot = 0.0
     for g, st in enumerate(res._m.stats):
-        ecor = res.residuals[g][st.nth:]
+        ecor = res.residuals[g][st.ncor0:]
         tot += res._fg[g] * math.sqrt(np.mean(ecor ** 2)) if len(ecor) else 0.0
     return tot
 
