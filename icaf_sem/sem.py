@@ -89,6 +89,9 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
                             group_equal=group_equal, group_partial=group_partial, ordered=ordered,
                             parameterization=parameterization, bootstrap=bootstrap, max_iter=max_iter)
     est = "ML" if estimator is None else str(estimator).upper()
+    if est in ("GLS", "ULS", "WLS"):
+        return _fit_continuous_wls(model, data, estimator=est, missing=missing, std_lv=std_lv, group=group,
+                                   bootstrap=bootstrap, max_iter=max_iter)
     if est not in ESTIMATORS:
         raise ModelSpecificationError(f"estimator={estimator!r} is not supported; use 'ML' or 'MLR'")
     miss = MISSING.get(str(missing).lower())
@@ -162,6 +165,27 @@ def _fit_ordered(model, data, *, estimator, missing, std_lv, group, group_equal,
         if msg not in seen:
             result.warnings.append(msg)
             seen.add(msg)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+def _fit_continuous_wls(model, data, *, estimator, missing, std_lv, group, bootstrap, max_iter):
+    """``fit(..., estimator="GLS" | "ULS" | "WLS")`` with continuous items (estimation/wls.py)."""
+    from .estimation.wls import fit_continuous
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if bootstrap:
+        raise ModelSpecificationError(f"bootstrap with estimator={estimator!r} is not supported; use ML")
+    stmts = parse_model(model)
+    from ._linalg import one_blas_thread
+    with one_blas_thread(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fit_continuous(stmts, data, model_text=model, estimator=estimator, std_lv=std_lv,
+                                missing=MISSING.get(str(missing).lower(), str(missing).lower()), group=group,
+                                max_iter=int(max_iter))
+    for w in caught:
+        if str(w.message) not in result.warnings:
+            result.warnings.append(str(w.message))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result
 

@@ -14,9 +14,9 @@ def add_parser(sub):
     p.add_argument("--model", required=True, help="file with lavaan model syntax")
     p.add_argument("--data", required=True, help="data file (CSV, xlsx, sav, dta)")
     p.add_argument("--estimator", default=None, type=str.upper,
-                   choices=["ML", "MLR", "WLSMV", "WLSM", "WLSMVS", "ULSMV", "ULSM", "ULS", "DWLS", "WLS"],
-                   help="ML (default) or MLR; with --ordered WLSMV (default), WLSM, WLSMVS, ULSMV, ULSM, ULS, "
-                        "DWLS or WLS")
+                   choices=["ML", "MLR", "GLS", "WLSMV", "WLSM", "WLSMVS", "ULSMV", "ULSM", "ULS", "DWLS", "WLS"],
+                   help="ML (default), MLR, GLS, ULS or WLS (ADF); with --ordered WLSMV (default), WLSM, WLSMVS, "
+                        "ULSMV, ULSM, ULS, DWLS or WLS")
     p.add_argument("--missing", default="listwise", choices=["listwise", "ml", "fiml", "pairwise"])
     p.add_argument("--std-lv", action="store_true", help="fix latent variances to 1 instead of the first loading")
     p.add_argument("--group", default=None, help="column defining groups (multi-group model)")

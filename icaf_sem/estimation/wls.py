@@ -1261,3 +1261,215 @@ def _clean(v):
     if isinstance(v, np.bool_):
         return bool(v)
     return v
+
+
+# ================================================================================================
+# continuous data: GLS, ULS and WLS (ADF) through the same machinery (lavaan's estimator = "GLS" |
+# "ULS" | "WLS" without ordered items)
+def _vech_idx(p):
+    """lavaan's vech order: the lower triangle with the diagonal, column by column."""
+    I, J = [], []
+    for j in range(p):
+        for i in range(j, p):
+            I.append(i)
+            J.append(j)
+    return np.array(I, int), np.array(J, int)
+
+
+class ContinuousStats:
+    """vech(S) (divisor N), the ADF Gamma and the weights of one group."""
+
+    def __init__(self, X, names, estimator):
+        self.names = list(names)
+        self.N = X.shape[0]
+        p = X.shape[1]
+        self.mean = X.mean(0)
+        Xc = X - self.mean
+        # lavaan uses the unbiased sample covariance (divisor N - 1) with GLS, ULS and WLS
+        self.S = Xc.T @ Xc / (self.N - 1)
+        self.I, self.J = _vech_idx(p)
+        self.wls_obs = self.S[self.I, self.J]
+        self.nth = 0
+        self.nvar = 0
+        self.ncor0 = 0
+        self.zero_cell_tables = 0
+        d = Xc[:, self.I] * Xc[:, self.J] - self.wls_obs          # casewise vech((y - ybar)(y - ybar)') - s
+        self.influence = d / self.N                                # Gamma = N IF' IF (ADF, divisor N)
+        self.gamma = d.T @ d / self.N
+        if estimator == "GLS":
+            Si = np.linalg.inv(self.S)
+            I, J = self.I, self.J
+            # 0.5 D' (S^-1 kron S^-1) D on the vech elements
+            W = Si[np.ix_(I, I)] * Si[np.ix_(J, J)] + Si[np.ix_(I, J)] * Si[np.ix_(J, I)]
+            W *= np.outer(np.where(I == J, 1.0, 2.0), np.where(I == J, 1.0, 2.0)) / 4.0
+            self.W = W
+        elif estimator == "WLS":
+            try:
+                self.W = np.linalg.inv(self.gamma)
+            except np.linalg.LinAlgError:
+                raise DataError("the ADF Gamma matrix is singular (too few rows for the number of variables); "
+                                "WLS needs N well above p(p+1)/2: use ML/MLR instead") from None
+        else:
+            self.W = None
+
+
+class ContinuousModel:
+    def __init__(self, pt, ov, stats_g):
+        self.pt, self.ov, self.stats = pt, list(ov), stats_g
+        self.rams = [GroupRAM(pt, g + 1, ov) for g in range(len(stats_g))]
+        self.npar = pt.arrays()["npar"]
+        self.param = "continuous"
+        self.general = False
+        self.mixed = False
+        self.delta_free = [np.full(len(ov), -1) for _ in stats_g]
+        self.th_free = [np.zeros(0, int) for _ in stats_g]
+
+    def implied(self, theta, g, jac=True):
+        st = self.stats[g]
+        sig, _ = self.rams[g].implied(theta)
+        s = sig[st.I, st.J]
+        if not jac:
+            return s, sig
+        dS, _ = self.rams[g].delta(theta)
+        return s, dS[:, st.I, st.J].T, sig
+
+
+def fit_continuous(stmts, data, *, model_text, estimator, std_lv, missing, group=None, max_iter=500):
+    """GLS / ULS / WLS (ADF) for continuous indicators (lavaan's estimators of those names)."""
+    est = estimator.upper()
+    if missing != "listwise":
+        raise ModelSpecificationError(f"estimator={est!r} works on complete cases only (as lavaan); use "
+                                      "missing='listwise', or ML/MLR with missing='ml'")
+    if group is not None:
+        raise ModelSpecificationError(f"multi-group models with estimator={est!r} are not supported yet; use ML/MLR")
+    if any(s.op == "~1" for s in stmts):
+        raise ModelSpecificationError(f"mean structures (~1) with estimator={est!r} are not supported yet; use ML")
+    names = variable_names([s for s in stmts if s.op in ("=~", "~", "~~", "~1")])
+    if names.ov_x:
+        raise ModelSpecificationError(f"observed exogenous covariates with estimator={est!r} are not supported yet "
+                                      "(lavaan's fixed.x); use ML/MLR")
+    ov = names.ov
+    absent = [v for v in ov if v not in map(str, data.columns)]
+    if absent:
+        raise ModelSpecificationError(f"variable(s) {', '.join(map(repr, absent))} appear in the model but are "
+                                      "neither columns of the data nor latent variables")
+    X = _numeric_block(data, ov)
+    keep = ~np.isnan(X).any(1)
+    X = X[keep]
+    if len(X) <= len(ov):
+        raise DataError(f"only {len(X)} complete rows for {len(ov)} variables; {est} needs more")
+    st = ContinuousStats(X, ov, est)
+    pt = build_partable(stmts, std_lv=std_lv, meanstructure=False)
+    model = ContinuousModel(pt, ov, [st])
+    nel = len(st.wls_obs)
+    if nel - model.npar < 0:
+        raise IdentificationError(f"the model has {model.npar} free parameters but only {nel} sample moments; it "
+                                  "is not identified")
+    from .optimize import start_values
+    theta0 = start_values(pt, model.rams, [(st.S, st.mean)])
+    Ws = [np.ones(nel) if st.W is None else None]
+    Wfs = [st.W]
+    theta, F, converged, its = gauss_newton(model, theta0, Ws, Wfs, max_iter=max_iter)
+    spec = {"ov": ov, "ordered": [], "labels": [1], "n_dropped": int((~keep).sum()), "n_input": len(data)}
+    res = ContinuousWLSResult(model=model, theta=theta, Ws=Ws, Wfs=Wfs, estimator=est,
+                              weight=("ULS" if est == "ULS" else est), se_kind="standard", test_kind="standard",
+                              converged=converged, iterations=its, spec=spec, model_text=model_text,
+                              missing="listwise")
+    res.fit_measures
+    res.parameters
+    if not converged:
+        res._warn(ConvergenceWarning, f"the {est} estimation did not converge in {its} iterations")
+    return res
+
+
+class ContinuousWLSResult(OrdinalResult):
+    """The result of :func:`icaf_sem.fit` with ``estimator="GLS" | "ULS" | "WLS"`` (continuous items)."""
+
+    def _checks(self):
+        pass
+
+    def _resid_var(self, g):
+        return {}
+
+    def _row_values(self, theta):
+        a = self._m.pt.arrays()
+        free = a["free"]
+        return np.where(free > 0, theta[np.maximum(free - 1, 0)], a["ustart"]).astype(float)
+
+    @cached_property
+    def baseline(self) -> dict:
+        """Independence model (free variances) fitted with the same weight."""
+        X2, dfb = 0.0, 0
+        for g, st in enumerate(self._m.stats):
+            diag = np.flatnonzero(st.I == st.J)
+            D = np.zeros((len(st.wls_obs), len(diag)))
+            D[diag, np.arange(len(diag))] = 1.0
+            W = np.diag(self._Ws[g]) if self._Wfs[g] is None else self._Wfs[g]
+            v = np.linalg.solve(D.T @ W @ D, D.T @ W @ st.wls_obs)
+            e = st.wls_obs - D @ v
+            X2 += (st.N - 1) * float(e @ W @ e)
+            dfb += len(st.wls_obs) - len(diag)
+        pv = np.nan if self.weight == "ULS" else _pchisq(X2, dfb)
+        return {"standard": {"stat": X2, "df": dfb, "pvalue": pv}}
+
+    @cached_property
+    def catml(self):
+        return None
+
+    @cached_property
+    def fit_measures(self) -> dict:
+        T, B = self.tests, self.baseline
+        G = len(self._m.stats)
+        Nr = self.nobs - G
+        X2, df = self.chisq, self.df
+        X2n, dfn = B["standard"]["stat"], B["standard"]["df"]
+        out = {"npar": self._m.npar, "chisq": X2, "df": df, "pvalue": T["standard"]["pvalue"],
+               "baseline.chisq": X2n, "baseline.df": dfn, "baseline.pvalue": B["standard"]["pvalue"],
+               "cfi": fm.cfi(X2, df, X2n, dfn), "tli": fm.tli(X2, df, X2n, dfn)}
+        out["nnfi"] = out["tli"]
+        out["rfi"] = _rfi(X2, df, X2n, dfn)
+        out["nfi"] = _nfi(X2, df, X2n, dfn)
+        out["pnfi"] = (df / dfn) * (X2n - X2) / X2n if dfn > 0 and X2n > 0 else np.nan
+        out["ifi"] = _ifi(X2, df, X2n)
+        out["rni"] = fm.rni(X2, df, X2n, dfn)
+        out["rmsea"] = fm.rmsea(X2, df, Nr, G)
+        out["rmsea.ci.lower"], out["rmsea.ci.upper"] = fm.rmsea_ci(X2, df, Nr, G)
+        out["rmsea.pvalue"] = fm.rmsea_pvalue(X2, df, Nr, G)
+        st = self._m.stats[0]
+        S, Sig = st.S, self.implied_sigma[0]
+        E = S - Sig
+        p = S.shape[0]
+        out["rmr"] = out["rmr_nomean"] = float(np.sqrt(np.mean(E[st.I, st.J] ** 2)))
+        sd = np.sqrt(np.diag(S))
+        out["srmr"] = out["srmr_bentler"] = out["srmr_bentler_nomean"] = fm.srmr_bentler(S, Sig)
+        Rs, Rh = S / np.outer(sd, sd), Sig / np.outer(np.sqrt(np.diag(Sig)), np.sqrt(np.diag(Sig)))
+        off = st.I != st.J
+        out["crmr"] = out["crmr_nomean"] = float(np.sqrt(np.mean((Rs - Rh)[st.I[off], st.J[off]] ** 2)))
+        e = st.wls_obs - Sig[st.I, st.J]
+        W = np.diag(self._Ws[0]) if self._Wfs[0] is None else self._Wfs[0]
+        gfi = 1 - float(e @ W @ e) / float(st.wls_obs @ W @ st.wls_obs)
+        out["gfi"] = gfi
+        out["agfi"] = 1 - (self.nel / df) * (1 - gfi) if df > 0 else 1.0
+        out["pgfi"] = (df / self.nel) * gfi
+        out["ntotal"] = self.nobs
+        return out
+
+    @cached_property
+    def r2(self) -> dict:
+        p = self.parameters
+        out = {}
+        a = self._m.pt.arrays()
+        endo = set(a["rhs"][a["op"] == "=~"]) | set(a["lhs"][a["op"] == "~"])
+        for _, r in p[(p["op"] == "~~") & (p["lhs"] == p["rhs"])].iterrows():
+            if r["lhs"] in endo:
+                out[r["lhs"]] = float(1.0 - r["std_all"])
+        return out
+
+    def summary(self) -> str:
+        fmv = self.fit_measures
+        lines = [f"icaf_sem {self.estimator} fit: N = {self.nobs}, converged: {self.converged}",
+                 f"chisq = {fmv['chisq']:.3f}, df = {fmv['df']}, CFI = {fmv['cfi']:.3f}, RMSEA = {fmv['rmsea']:.3f}, "
+                 f"SRMR = {fmv['srmr']:.3f}"]
+        lines += ["warning: " + w for w in self.warnings]
+        lines.append(self.parameters.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        return "\n".join(lines)
