@@ -85,13 +85,17 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
     from .results import SEMResult
 
     if ordered is not False and ordered is not None and not (isinstance(ordered, (list, tuple)) and not ordered):
-        return _fit_ordered(model, data, estimator=estimator, missing=missing, std_lv=std_lv, group=group,
-                            group_equal=group_equal, group_partial=group_partial, ordered=ordered,
-                            parameterization=parameterization, bootstrap=bootstrap, max_iter=max_iter)
+        res = _fit_ordered(model, data, estimator=estimator, missing=missing, std_lv=std_lv, group=group,
+                           group_equal=group_equal, group_partial=group_partial, ordered=ordered,
+                           parameterization=parameterization, bootstrap=bootstrap, max_iter=max_iter)
+        res._want_mi = modindices
+        return res
     est = "ML" if estimator is None else str(estimator).upper()
     if est in ("GLS", "ULS", "WLS"):
-        return _fit_continuous_wls(model, data, estimator=est, missing=missing, std_lv=std_lv, group=group,
-                                   bootstrap=bootstrap, max_iter=max_iter)
+        res = _fit_continuous_wls(model, data, estimator=est, missing=missing, std_lv=std_lv, group=group,
+                                  bootstrap=bootstrap, max_iter=max_iter)
+        res._want_mi = modindices
+        return res
     if est not in ESTIMATORS:
         raise ModelSpecificationError(f"estimator={estimator!r} is not supported; use 'ML' or 'MLR'")
     miss = MISSING.get(str(missing).lower())

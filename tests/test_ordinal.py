@@ -244,3 +244,20 @@ def test_polyserial_and_mixed_gamma_entry_by_entry():
     np.testing.assert_allclose(out["wls_obs"], f["wls_obs"], atol=1e-6)
     G = np.array(f["gamma"])
     np.testing.assert_allclose(out["gamma"], G, atol=1e-6 * np.abs(G).max())
+
+
+def test_modification_indices_match_lavaan():
+    f = json.loads((FIX / "modindices_bfi600.json").read_text())
+    one = lambda v: v[0] if isinstance(v, list) else v        # noqa: E731
+    d = pd.read_csv(FIX / "data" / one(f["data"])).dropna()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = icaf_sem.fit(one(f["model"]), d, ordered=True)
+    M = res.modindices
+    got = {(r.lhs, r.op, r.rhs): r for r in M.itertuples()}
+    assert len(M) == len(f["modindices"])
+    for row in f["modindices"]:
+        g = got.get((row["lhs"], row["op"], row["rhs"])) or got[(row["rhs"], row["op"], row["lhs"])]
+        assert abs(g.mi - row["mi"]) <= max(1e-2, 1e-3 * row["mi"])
+        assert abs(g.epc - row["epc"]) <= 1e-3 * max(1, abs(row["epc"]))
+        assert abs(g.sepc_all - row["sepc.all"]) <= 1e-3

@@ -1115,6 +1115,94 @@ class OrdinalResult:
                     out[key] = float(1.0 - r["std_all"])
         return out
 
+    @cached_property
+    def modindices(self) -> pd.DataFrame:
+        """lavaan's ``modindices(fit)`` for the WLS family: cross-loadings, residual covariances,
+        latent covariances and regressions fixed to zero, scored with the expected information
+        Delta' W Delta of the extended model (Saris, Satorra & Sörbom 1987)."""
+        from .modindices import candidate_rows
+        m = self._m
+        cols = ["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"]
+        if self._Einv is None:
+            return pd.DataFrame(columns=cols)
+        ovset = set(m.ov)
+        cands = [c for c in candidate_rows(m.pt) if not (c[2] == "~~" and c[1] == c[3])]
+        if not cands:
+            return pd.DataFrame(columns=cols)
+        t = m.pt.table
+        npar = m.npar
+        extra = pd.DataFrame([dict(id=0, lhs=l, op=o, rhs=r, group=g, user=10, free=npar + k + 1, ustart=np.nan,
+                                   exo=0, label="", plabel="", start=None, line=0)
+                              for k, (g, l, o, r) in enumerate(cands)])
+        ext = ParTable(table=pd.concat([t, extra[t.columns]], ignore_index=True), names=m.pt.names, defined=[],
+                       ngroups=m.pt.ngroups, group_labels=m.pt.group_labels, meanstructure=m.pt.meanstructure)
+        mx = OrdinalModel(ext, m.ov, m.stats, m.param) if not isinstance(m, ContinuousModel) else \
+            ContinuousModel(ext, m.ov, m.stats)
+        th = np.concatenate([self.theta, np.zeros(len(cands))])
+        N = self.nobs
+        k_all = npar + len(cands)
+        info = np.zeros((k_all, k_all))
+        grad = np.zeros(k_all)
+        for g, st in enumerate(m.stats):
+            sg, D, _ = mx.implied(th, g)
+            e = st.wls_obs - sg
+            W = np.diag(self._Ws[g]) if self._Wfs[g] is None else self._Wfs[g]
+            WD = W @ D
+            info += self._fg[g] * D.T @ WD
+            grad += -(st.N - 1) / N * (WD.T @ e)
+        e_idx = np.arange(npar, k_all)
+        I11 = info[np.ix_(e_idx, e_idx)]
+        I12 = info[np.ix_(e_idx, np.arange(npar))]
+        Vd = np.diag(I11) - np.einsum("ij,jk,ik->i", I12, self._Einv, I12)
+        Vd = np.where(Vd < np.finfo(float).eps ** (1 / 3), np.nan, Vd)
+        gx = grad[e_idx]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mi = N * gx * gx / Vd
+            epc = -gx / Vd
+        # standardized EPC with the fitted solution's SDs (latent responses: residual variances of the table)
+        P = self.parameters
+        resv = {(r.group, r.lhs): r.est for r in P[(P["op"] == "~~") & (P["lhs"] == P["rhs"])].itertuples()}
+        lvset = set(m.pt.names.lv)
+        sd = {}
+        for g, ram in enumerate(m.rams):
+            est = self._row_values(self.theta)
+            a = m.pt.arrays()
+            A = np.zeros((ram.m, ram.m))
+            S = np.zeros((ram.m, ram.m))
+            pos = {v: i for i, v in enumerate(ram.vars)}
+            for i in np.flatnonzero(a["group"] == g + 1):
+                o, l, r = a["op"][i], a["lhs"][i], a["rhs"][i]
+                if o == "=~":
+                    A[pos[r], pos[l]] = est[i]
+                elif o == "~":
+                    A[pos[l], pos[r]] = est[i]
+                elif o == "~~":
+                    S[pos[l], pos[r]] = S[pos[r], pos[l]] = est[i]
+            B = np.linalg.inv(np.eye(ram.m) - A)
+            var = np.diag(B @ S @ B.T)
+            for v, i in pos.items():
+                sd[(g + 1, v)] = math.sqrt(var[i]) if var[i] > 0 else np.nan
+        sepc_lv = np.full(len(cands), np.nan)
+        sepc_all = np.full(len(cands), np.nan)
+        for k, (g, l, o, r) in enumerate(cands):
+            ek = epc[k]
+            if o == "=~":
+                sepc_lv[k] = ek * sd[(g, l)]
+                sepc_all[k] = ek * sd[(g, l)] / sd[(g, r)] if r in ovset or r in lvset else np.nan
+                if r in lvset:
+                    sepc_lv[k] = sepc_all[k]
+            elif o == "~":
+                sepc_all[k] = ek * sd[(g, r)] / sd[(g, l)]
+                sepc_lv[k] = ek * (sd[(g, r)] if r in lvset else 1.0) / (sd[(g, l)] if l in lvset else 1.0)
+            elif o == "~~":
+                a_, b_ = math.sqrt(abs(resv.get((g, l), np.nan))), math.sqrt(abs(resv.get((g, r), np.nan)))
+                sepc_all[k] = ek / (a_ * b_)
+                sepc_lv[k] = sepc_all[k] if (l in lvset and r in lvset) else ek
+        out = pd.DataFrame({"lhs": [c[1] for c in cands], "op": [c[2] for c in cands], "rhs": [c[3] for c in cands],
+                            "group": [c[0] for c in cands], "mi": mi, "epc": epc, "sepc_lv": sepc_lv,
+                            "sepc_all": sepc_all})
+        return out[np.isfinite(out["mi"])].reset_index(drop=True)
+
     # ------------------------------------------------------------------ presentation
     @property
     def polychoric(self) -> pd.DataFrame:
@@ -1168,6 +1256,13 @@ class OrdinalResult:
                                 "trace_UGamma": _clean(self.trUG), "trace_UGamma2": _clean(self.trUG2)}}
         if self.spec["n_dropped"]:
             out["n_dropped"] = self.spec["n_dropped"]
+        if getattr(self, "_want_mi", True):
+            try:
+                out["modindices"] = [{k: _clean(v) for k, v in r.items()}
+                                     for r in self.modindices.to_dict("records")]
+            except Exception as exc:  # an MI failure must not lose the fit
+                out["modindices"] = []
+                out["warnings"].append(f"modification indices could not be computed: {exc}")
         return out
 
 
