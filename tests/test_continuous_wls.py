@@ -64,3 +64,18 @@ def test_refusals():
         icaf_sem.fit("f =~ x1 + x2 + x3", d, estimator="GLS", missing="ml")
     with pytest.raises(ModelSpecificationError, match="multi-group"):
         icaf_sem.fit("f =~ x1 + x2 + x3", d, estimator="ULS", group="school")
+
+
+@pytest.mark.parametrize("est", ["GLS", "ULS", "WLS"])
+def test_modification_indices_match_lavaan(est):
+    ref = json.loads((FIX / f"mi_hs_{est.lower()}.json").read_text())
+    d = pd.read_csv(FIX / "data" / "holzinger_swineford_1939.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = icaf_sem.fit("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9", d, estimator=est)
+    got = {(r.lhs, r.op, r.rhs): r for r in res.modindices.itertuples()}
+    assert len(got) == len(ref)
+    for row in ref:
+        g = got.get((row["lhs"], row["op"], row["rhs"])) or got[(row["rhs"], row["op"], row["lhs"])]
+        assert abs(g.mi - row["mi"]) <= max(1e-2, 1e-3 * row["mi"])
+        assert abs(g.epc - row["epc"]) <= 1e-3 * max(1, abs(row["epc"]))
