@@ -585,6 +585,14 @@ def fit_ordinal(stmts, data, *, model_text, ordered, estimator, parameterization
 class OrdinalResult:
     """The result of :func:`icaf_sem.fit` with ordered items (WLSMV and its family).
 
+    Examples
+    --------
+    >>> res = icaf_sem.fit("F =~ a1 + a2 + a3 + a4", df, ordered=True)     # doctest: +SKIP
+    >>> res.fit_measures["cfi.robust"], res.parameters.query("op == '|'")   # doctest: +SKIP
+
+    lavaan: ``fit <- cfa("F =~ a1 + a2 + a3 + a4", data = df, ordered = TRUE)``;
+    ``fitMeasures(fit)``, ``parameterEstimates(fit, standardized = TRUE)``, ``modindices(fit)``.
+
     Attributes
     ----------
     parameters : DataFrame
@@ -1558,6 +1566,12 @@ class ContinuousWLSResult(OrdinalResult):
         for _, r in p[(p["op"] == "~~") & (p["lhs"] == p["rhs"])].iterrows():
             if r["lhs"] in endo:
                 out[r["lhs"]] = float(1.0 - r["std_all"])
+        return out
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        for k in ("parameterization", "ordered", "zero_cell_tables", "test_details"):
+            out.pop(k, None)
         return out
 
     def summary(self) -> str:
