@@ -281,10 +281,15 @@ def bivariate_tables(od: OrdinalData, I, J):
     N, p = od.codes.shape
     K = int(od.ncat.max())
     P = len(I)
-    ci, cj = od.codes[:, I], od.codes[:, J]
-    ok = (ci >= 0) & (cj >= 0)
-    cell = np.where(ok, np.arange(P)[None, :] * K * K + ci * K + cj, P * K * K)
-    f = np.bincount(cell.ravel(), minlength=P * K * K + 1)[:-1]
+    codes = od.codes.astype(np.int32)
+    if (codes < 0).any():
+        ci, cj = codes[:, I], codes[:, J]
+        ok = (ci >= 0) & (cj >= 0)
+        cell = np.where(ok, np.arange(P, dtype=np.int32)[None, :] * (K * K) + ci * K + cj, P * K * K)
+    else:
+        cell = codes[:, I] * K + codes[:, J]
+        cell += np.arange(P, dtype=np.int32)[None, :] * (K * K)
+    f = np.bincount(cell.ravel(), minlength=P * K * K + 1)[:P * K * K]
     return f.reshape(P, K, K).astype(float)
 
 
@@ -527,7 +532,7 @@ def mixed_group_stats(X, names, ordered) -> MixedStats:
     return st
 
 
-def influence(od: OrdinalData, th, rho, I, J):
+def influence(od: OrdinalData, th, rho, I, J, tables=None):
     """Casewise influence of (thresholds, polychorics) (N, nth + P): lavaan's ``muthen1984``
     B^-1 applied to the casewise scores, so that Gamma = N * IF' IF."""
     N = od.codes.shape[0]
@@ -543,7 +548,7 @@ def influence(od: OrdinalData, th, rho, I, J):
     SC_COR = np.where(ok, s_rho.reshape(-1)[flat], 0.0)
     SC_COR = np.nan_to_num(SC_COR, nan=0.0)
     # A21 at the cell level: sum_n s_rho * d log pi / d t
-    f = bivariate_tables(od, I, J)
+    f = bivariate_tables(od, I, J) if tables is None else tables
     M = np.nan_to_num(f * s_rho / PIs)                               # (P, K, K)
     # d/dt1_m: rows m = 1..K-1 (threshold m-1 in 0-based threshold numbering)
     Mpad = np.concatenate([np.zeros((P, 1, K)), M, np.zeros((P, 1, K))], axis=1)   # index a+1
@@ -583,7 +588,7 @@ def ordinal_stats(X, names, *, levels=None, group=None, gamma=True) -> OrdinalSt
         if N <= 1:
             raise DataError(f"only {N} rows{'' if group is None else f' in group {group!r}'}: too few to "
                             "estimate thresholds, polychoric correlations and their asymptotic covariance")
-        IF = influence(od, th, info["rho"], st.I, st.J)
+        IF = influence(od, th, info["rho"], st.I, st.J, tables=info["tables"])
         st.influence = IF
         st.gamma = N * (IF.T @ IF)
         if N < nel:
