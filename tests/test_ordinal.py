@@ -20,7 +20,7 @@ from icaf_sem.estimation.categorical import bvn_cdf, ordinal_stats, polychoric_m
 FIX = Path(__file__).parent / "fixtures" / "ordinal"
 CASES = ["bfi600_theta", "bfi600_ulsmv", "bfi600_wlsm", "bfi600_wlsmvs", "bfi600_dwls", "bfi600_stdlv_defined",
          "sparse_binary", "icaf_sem_wlsmv", "bfi600_mg_configural", "bfi600_mg_thresholds", "bfi600_mg_loadings",
-         "bfi600_mg_intercepts", "mixed5_cfa"]
+         "bfi600_mg_intercepts", "mixed5_cfa", "bfi600_pairwise"]
 FIT_ABS = {"cfi": 1e-3, "tli": 1e-3, "rmsea": 1e-3, "srmr": 1e-3}
 
 
@@ -29,6 +29,8 @@ def _load(case):
     data = pd.read_csv(FIX / "data" / ref["data"])
     latents = {p["lhs"] for p in ref["parameters"] if p["op"] == "=~"}
     items = sorted({p["rhs"] for p in ref["parameters"] if p["op"] == "=~"} - latents)
+    if ref["options"].get("missing") == "pairwise":
+        return ref, data
     return ref, data.dropna(subset=items).reset_index(drop=True)
 
 
@@ -40,6 +42,7 @@ def _fit(ref, data):
         return icaf_sem.fit(ref["model"], data, ordered=True if o["ordered"] is True else o["ordered"],
                             estimator=o["estimator"],
                             parameterization=o.get("parameterization", "delta"), std_lv=bool(o.get("std_lv")),
+                            missing=o.get("missing", "listwise"),
                             group=o.get("group"), group_equal=[ge] if isinstance(ge, str) else ge)
 
 
