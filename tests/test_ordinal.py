@@ -3,9 +3,6 @@
 The fixtures in tests/fixtures/ordinal are written by make_ordinal.R (beside them); R is not needed here.
 """
 import json
-import math
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -20,7 +17,7 @@ from icaf_sem.estimation.categorical import bvn_cdf, ordinal_stats, polychoric_m
 FIX = Path(__file__).parent / "fixtures" / "ordinal"
 CASES = ["bfi600_theta", "bfi600_ulsmv", "bfi600_wlsm", "bfi600_wlsmvs", "bfi600_dwls", "bfi600_stdlv_defined",
          "sparse_binary", "icaf_sem_wlsmv", "bfi600_mg_configural", "bfi600_mg_thresholds", "bfi600_mg_loadings",
-         "bfi600_mg_intercepts", "mixed5_cfa", "bfi600_pairwise"]
+         "bfi600_mg_intercepts", "mixed5_cfa", "bfi600_pairwise", "bfi600_mg_stdlv"]
 FIT_ABS = {"cfi": 1e-3, "tli": 1e-3, "rmsea": 1e-3, "srmr": 1e-3}
 
 
@@ -219,22 +216,28 @@ def test_pairwise_missing_runs_and_listwise_drops():
     assert pw.nobs == 400 and lw.nobs == 400 - len(d.index[::7])
 
 
-def test_cli_fit_ordered(tmp_path):
+def test_cli_fit_ordered(tmp_path, capsys):
+    from icaf_sem.cli import main
     ref, data = _load("bfi600_ulsmv")
     csv = tmp_path / "d.csv"
     data.to_csv(csv, index=False)
     mod = tmp_path / "m.lav"
     mod.write_text(ref["model"])
     out = tmp_path / "o.json"
-    r = subprocess.run([sys.executable, "-m", "icaf_sem", "fit", "--model", str(mod), "--data", str(csv),
-                        "--ordered", "--estimator", "ULSMV", "--json", str(out)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["fit", "--model", str(mod), "--data", str(csv), "--ordered", "--estimator", "ULSMV",
+                     "--json", str(out)])
+    assert code == 0
     got = json.loads(out.read_text())
     assert abs(got["fit"]["chisq.scaled"] - ref["fit"]["chisq.scaled"]) < 2e-3 * ref["fit"]["chisq.scaled"]
-    assert any(p["op"] == "|" for p in got["parameters"])
-    r = subprocess.run([sys.executable, "-m", "icaf_sem", "fit", "--model", str(mod), "--data", str(csv),
-                        "--ordered", "--missing", "ml", "--json", str(out)], capture_output=True, text=True)
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "FIML" in r.stderr
+    assert any(p["op"] == "|" for p in got["parameters"]) and got["modindices"]
+    capsys.readouterr()
+    code = main(["fit", "--model", str(mod), "--data", str(csv), "--ordered", "--missing", "ml",
+                 "--json", str(tmp_path / "x.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "FIML" in err
+    assert not (tmp_path / "x.json").exists()
 
 
 def test_polyserial_and_mixed_gamma_entry_by_entry():

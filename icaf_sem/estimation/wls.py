@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import (ConvergenceWarning, DataError, HeywoodWarning, IdentificationError, IdentificationWarning,
-                      ModelSpecificationError, OrdinalWarning)
+                      ModelSpecificationError)
 from ..model.matrices import GroupRAM
 from ..model.partable import ParTable, build_partable, variable_names
 from . import fit_measures as fm
@@ -160,6 +160,13 @@ def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labe
                                       "free parameter (it is fixed by the parameterization); remove that statement")
     t.loc[resid, "free"] = 0
     t.loc[resid, "ustart"] = 1.0 if parameterization == "theta" else np.nan
+    if std_lv and len(stats_g) > 1 and "loadings" in group_equal and "lv.variances" not in group_equal:
+        # lavaan: with std.lv and equal loadings the latent variances are free in groups 2, 3, ...
+        lvv = (t["op"] == "~~") & (t["lhs"] == t["rhs"]) & t["lhs"].isin(set(pt.names.lv)) & (t["group"] > 1) \
+            & (t["free"] == 0) & (t["user"] == 0)
+        t.loc[lvv, "free"] = int(t["free"].max()) + 1 + np.arange(int(lvv.sum()))
+        t.loc[lvv, "ustart"] = np.nan
+        t.loc[lvv, "start"] = 1.0
     from ..model.partable import _renumber
     t["free"] = _renumber(t["free"].to_numpy())
     k = int(t["free"].max()) if len(t) else 0
@@ -684,7 +691,6 @@ class OrdinalResult:
                        "identified; standard errors could not be computed")
             self.trUG = self.trUG2 = np.nan
             return
-        Wd = self._Wd if self._Wd is not None else None
         tr, tr2, M = _ug_traces(self._Wd if self._Wd is not None else np.ones(nel), self._Wf, D, Einv, F=self._F)
         self.trUG, self.trUG2 = tr, tr2
         if self.se_kind == "robust.sem":
@@ -778,7 +784,7 @@ class OrdinalResult:
             if np.linalg.eigvalsh(st.R).min() < SQRT_EPS:
                 return None
         XX3, XX3n, df3n = 0.0, 0.0, 0
-        Vb, Gc, Dc, Wc = [], [], [], []
+        Vb, Dc = [], []
         off = 0
         for g, st in enumerate(m.stats):
             p = len(m.ov)
@@ -906,7 +912,7 @@ class OrdinalResult:
             out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = lo, up
             out["rmsea.pvalue.robust"] = fm.rmsea_pvalue(cm["XX3.scaled"], cm["df3"], Nr, G, c=c)
         # SRMR (correlation residuals), WRMR, GFI
-        srmr_nm, srmr_tot, gfi_num, gfi_den = 0.0, 0.0, 0.0, 0.0
+        srmr_nm, srmr_tot = 0.0, 0.0
         gfis = []
         for g, st in enumerate(self._m.stats):
             p = len(self._m.ov)
@@ -981,7 +987,7 @@ class OrdinalResult:
             if m.param == "theta":
                 for i in np.flatnonzero((grp == g + 1) & (op == "~*~")):
                     k = m.ov.index(lhs[i])
-                    est[i] = 1.0 / math.sqrt(sig[k, k] + 1.0) if False else 1.0 / math.sqrt(sig[k, k])
+                    est[i] = 1.0 / math.sqrt(sig[k, k])
         return est
 
     def _standardize(self, est):
