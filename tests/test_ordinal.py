@@ -267,3 +267,14 @@ def test_modification_indices_match_lavaan():
         assert abs(g.mi - row["mi"]) <= max(1e-2, 1e-3 * row["mi"])
         assert abs(g.epc - row["epc"]) <= 1e-3 * max(1, abs(row["epc"]))
         assert abs(g.sepc_all - row["sepc.all"]) <= 1e-3
+
+
+def test_gamma_in_chunks_equals_gamma_at_once(monkeypatch):
+    import icaf_sem.estimation.categorical as cat
+    f = json.loads((FIX / "polychoric_small.json").read_text())
+    one = lambda v: v[0] if isinstance(v, list) else v        # noqa: E731
+    d = pd.read_csv(FIX / "data" / one(f["data"]))
+    monkeypatch.setattr(cat, "MAX_INFLUENCE_CELLS", 500)
+    st = ordinal_stats(d.to_numpy(float), list(d.columns))
+    assert st.influence is None                              # accumulated in chunks, not kept
+    np.testing.assert_allclose(st.gamma, f["gamma_pairwise"], atol=1e-6)

@@ -532,48 +532,88 @@ def mixed_group_stats(X, names, ordered) -> MixedStats:
     return st
 
 
-def influence(od: OrdinalData, th, rho, I, J, tables=None):
-    """Casewise influence of (thresholds, polychorics) (N, nth + P): lavaan's ``muthen1984``
-    B^-1 applied to the casewise scores, so that Gamma = N * IF' IF."""
-    N = od.codes.shape[0]
+def influence_parts(od: OrdinalData, th, rho, I, J, tables=None):
+    """Everything lavaan's ``muthen1984`` needs besides the cases, from the tables alone:
+    per-category threshold influence ``T_j`` (A11^-1 applied), the cell scores of rho, A21 and
+    the diagonal A22 (sums over cases are sums over cells/categories weighted by their counts)."""
     nth = od.nth
     start = np.concatenate([[0], np.cumsum(nth)])
-    SC_TH = univariate_scores(od, th)
+    # univariate: the score of a case depends only on its category
+    T = []
+    for j in range(len(od.names)):
+        t = np.concatenate([[-np.inf], th[j], [np.inf]])
+        Pc = _Phi(t[1:]) - _Phi(t[:-1])
+        dens = _phi(np.asarray(th[j]))
+        K = len(Pc)
+        U = np.zeros((K, nth[j]))
+        U[np.arange(K - 1), np.arange(K - 1)] = dens / Pc[:-1]          # upper threshold of category c
+        U[np.arange(1, K), np.arange(K - 1)] -= dens / Pc[1:]           # lower threshold of category c
+        c = od.codes[:, j]
+        n_c = np.bincount(c[c >= 0], minlength=K).astype(float)
+        A11 = (U * n_c[:, None]).T @ U
+        T.append(np.linalg.solve(A11, U.T).T)                           # (K, nth_j): U A11^-1
     PIs, s_rho, G1, G2 = bivariate_pieces(od, th, rho, I, J)
     P = len(I)
     K = s_rho.shape[1]
-    ci, cj = od.codes[:, I], od.codes[:, J]
-    ok = (ci >= 0) & (cj >= 0)
-    flat = np.arange(P)[None, :] * K * K + np.where(ok, ci, 0) * K + np.where(ok, cj, 0)
-    SC_COR = np.where(ok, s_rho.reshape(-1)[flat], 0.0)
-    SC_COR = np.nan_to_num(SC_COR, nan=0.0)
-    # A21 at the cell level: sum_n s_rho * d log pi / d t
     f = bivariate_tables(od, I, J) if tables is None else tables
     M = np.nan_to_num(f * s_rho / PIs)                               # (P, K, K)
-    # d/dt1_m: rows m = 1..K-1 (threshold m-1 in 0-based threshold numbering)
-    Mpad = np.concatenate([np.zeros((P, 1, K)), M, np.zeros((P, 1, K))], axis=1)   # index a+1
-    A21_1 = np.sum(G1 * (Mpad[:, :-1, :] - Mpad[:, 1:, :]), axis=2)   # (P, K+1): m = 0..K
+    # A21 at the cell level: sum_n s_rho * d log pi / d t   (rows m = 1..K-1 of G1/G2)
+    Mpad = np.concatenate([np.zeros((P, 1, K)), M, np.zeros((P, 1, K))], axis=1)
+    A21_1 = np.sum(G1 * (Mpad[:, :-1, :] - Mpad[:, 1:, :]), axis=2)   # (P, K+1)
     Mpad2 = np.concatenate([np.zeros((P, K, 1)), M, np.zeros((P, K, 1))], axis=2)
     A21_2 = np.sum(G2 * (Mpad2[:, :, :-1] - Mpad2[:, :, 1:]), axis=1)  # (P, K+1)
-    ntot = int(nth.sum())
-    A21 = np.zeros((P, ntot))
+    A21 = np.zeros((P, int(nth.sum())))
     for q in range(P):
         i, j = I[q], J[q]
         A21[q, start[i]:start[i + 1]] += A21_1[q, 1:nth[i] + 1]
         A21[q, start[j]:start[j + 1]] += A21_2[q, 1:nth[j] + 1]
-    a22 = np.sum(SC_COR * SC_COR, axis=0)
-    IF_th = np.zeros_like(SC_TH)
-    for j in range(len(nth)):
-        sl = slice(start[j], start[j + 1])
-        blk = SC_TH[:, sl]
-        A11 = blk.T @ blk
-        IF_th[:, sl] = np.linalg.solve(A11, blk.T).T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        IF_cor = (SC_COR - IF_th @ A21.T) / a22
+    sr = np.nan_to_num(s_rho)
+    a22 = np.sum(f * sr * sr, axis=(1, 2))
     if np.any(a22 == 0):
         raise DataError("a polychoric correlation has no information (a bivariate table with all cases in one "
                         "cell?); its asymptotic variance cannot be computed: drop or recode the item")
+    return {"T": T, "start": start, "s_rho": sr.reshape(-1), "K": K, "A21": A21, "a22": a22, "I": I, "J": J}
+
+
+def influence_rows(parts, codes):
+    """Casewise influence (rows of ``codes``) of (thresholds, polychorics): lavaan's B^-1 applied
+    to the casewise scores, so that Gamma = N IF' IF."""
+    n = codes.shape[0]
+    start, T = parts["start"], parts["T"]
+    IF_th = np.zeros((n, int(start[-1])))
+    for j, Tj in enumerate(T):
+        c = codes[:, j]
+        ok = c >= 0
+        IF_th[ok, start[j]:start[j + 1]] = Tj[c[ok]]
+    I, J, K = parts["I"], parts["J"], parts["K"]
+    ci, cj = codes[:, I], codes[:, J]
+    ok = (ci >= 0) & (cj >= 0)
+    flat = np.arange(len(I))[None, :] * K * K + np.where(ok, ci, 0) * K + np.where(ok, cj, 0)
+    SC = np.where(ok, parts["s_rho"][flat], 0.0)
+    IF_cor = (SC - IF_th @ parts["A21"].T) / parts["a22"]
     return np.hstack([IF_th, IF_cor])
+
+
+def influence(od: OrdinalData, th, rho, I, J, tables=None):
+    """Casewise influence of (thresholds, polychorics) (N, nth + P); Gamma = N IF' IF."""
+    return influence_rows(influence_parts(od, th, rho, I, J, tables), od.codes)
+
+
+MAX_INFLUENCE_CELLS = 20_000_000     # above this many N x statistics, Gamma is accumulated in chunks
+
+
+def gamma_chunked(parts, codes, N):
+    """Gamma = N sum_chunks IF_c' IF_c with bounded memory; returns (Gamma, IF or None)."""
+    nel = int(parts["start"][-1]) + len(parts["I"])
+    if codes.shape[0] * nel <= MAX_INFLUENCE_CELLS:
+        IF = influence_rows(parts, codes)
+        return N * (IF.T @ IF), IF
+    step = max(1, MAX_INFLUENCE_CELLS // (4 * nel))
+    G = np.zeros((nel, nel))
+    for a in range(0, codes.shape[0], step):
+        IFc = influence_rows(parts, codes[a:a + step])
+        G += IFc.T @ IFc
+    return N * G, None
 
 
 def ordinal_stats(X, names, *, levels=None, group=None, gamma=True) -> OrdinalStats:
@@ -588,9 +628,8 @@ def ordinal_stats(X, names, *, levels=None, group=None, gamma=True) -> OrdinalSt
         if N <= 1:
             raise DataError(f"only {N} rows{'' if group is None else f' in group {group!r}'}: too few to "
                             "estimate thresholds, polychoric correlations and their asymptotic covariance")
-        IF = influence(od, th, info["rho"], st.I, st.J, tables=info["tables"])
-        st.influence = IF
-        st.gamma = N * (IF.T @ IF)
+        parts = influence_parts(od, th, info["rho"], st.I, st.J, tables=info["tables"])
+        st.gamma, st.influence = gamma_chunked(parts, od.codes, N)
         if N < nel:
             warnings.warn(OrdinalWarning(
                 f"only {N} rows{'' if group is None else f' in group {group!r}'} for {nel} sample statistics "

@@ -374,6 +374,12 @@ def _implied_mixed(self, theta, g, jac=True):
 OrdinalModel._implied_mixed = _implied_mixed
 
 
+def _sqrt_psd(A):
+    """F with F' F = A for a symmetric positive semi-definite A (eigenvalues below 0 set to 0)."""
+    ev, V = np.linalg.eigh(0.5 * (A + A.T))
+    return (V * np.sqrt(np.clip(ev, 0, None))).T
+
+
 def _dtwd(D, Wd, Wf, nt, e=None):
     """D' W D (and D' W e) for one group, using that the correlation rows never depend on the
     threshold parameters (only the non-zero columns of each row block are multiplied)."""
@@ -670,8 +676,12 @@ class OrdinalResult:
             self._Wd = None
             self._Wf = block_diag(*[fg[g] * (self._Wfs[g] if self._Wfs[g] is not None else np.diag(self._Ws[g]))
                                     for g in range(len(m.stats))])
-        # Gamma_all = blockdiag(Gamma_g / fg) = F' F with F = sqrt(N) blockdiag(IF_g)
-        self._F = math.sqrt(N) * block_diag(*[st.influence for st in m.stats])
+        # Gamma_all = blockdiag(Gamma_g / fg) = F' F: F = sqrt(N) blockdiag(IF_g) when the cases are
+        # fewer than the statistics, else a square root of Gamma (bounded memory for large N)
+        if all(st.influence is not None for st in m.stats) and N < D.shape[0]:
+            self._F = math.sqrt(N) * block_diag(*[st.influence for st in m.stats])
+        else:
+            self._F = block_diag(*[_sqrt_psd(st.gamma / fg[g]) for g, st in enumerate(m.stats)])
         self.info = E
         try:
             ev = np.linalg.eigvalsh(E)
