@@ -33,6 +33,8 @@ def test_matches_lavaan(case):
             assert abs(g.se - p["se"]) <= max(1e-4, 1e-2 * p["se"]), p
         if p["std.all"] is not None:
             assert abs(g.std_all - p["std.all"]) <= 1e-3, p
+        if p.get("std.lv") is not None:
+            assert abs(g.std_lv - p["std.lv"]) <= 1e-3 * max(1, abs(p["std.lv"])), p
     for k, v in ref["fit"].items():
         if v is None:                      # ULS: lavaan gives no p-value for the unscaled statistic
             assert not np.isfinite(res.fit_measures[k]), k

@@ -62,6 +62,8 @@ def test_matches_lavaan(case):
             assert abs(g.se - p["se"]) <= max(1e-4, 1e-2 * p["se"]), key
         if p["std.all"] is not None:
             assert abs(g.std_all - p["std.all"]) <= 1e-3, key
+        if p.get("std.lv") is not None:
+            assert abs(g.std_lv - p["std.lv"]) <= 1e-3 * max(1, abs(p["std.lv"])), key
     fm = res.fit_measures
     for k, v in ref["fit"].items():
         if k == "srmr_bentler" and case.startswith("mixed"):
