@@ -193,13 +193,17 @@ def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labe
     # latent means are free in groups 2, 3, ... (item intercepts stay fixed to 0)
     free_extra = "thresholds" in group_equal and len(stats_g) > 1
     if free_extra and parameterization == "theta":
-        raise ModelSpecificationError("multi-group models with equal thresholds are supported in the delta "
-                                      "parameterization only; use parameterization='delta'")
+        # theta: the residual variances of the items are free in groups 2, 3, ... (scaling factors follow)
+        rv = resid & (t["group"] > 1)
+        t.loc[rv, "free"] = k + 1 + np.arange(int(rv.sum()))
+        k += int(rv.sum())
+        t.loc[rv, "ustart"] = np.nan
+        t.loc[rv, "start"] = 1.0
     for g in range(len(stats_g)):
         for v in ov:
             if v not in ordset:
                 continue
-            if free_extra and g > 0:
+            if free_extra and g > 0 and parameterization == "delta":
                 k += 1
                 rows.append(dict(lhs=v, op="~*~", rhs=v, group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
                                  label="", start=1.0, line=0))
@@ -296,10 +300,13 @@ class OrdinalModel:
             D[np.arange(len(tau)), self.th_free[g]] = 1.0
             D[len(tau):, :] = dS[:, I, J].T
             return s, D, sig
-        # theta: scaling factors 1/sqrt(diag(Sigma))
+        # theta: scaling factors 1/sqrt(diag(Sigma)); latent-response means mu* = Lambda alpha when free
         d = np.diag(sig)
         sd = np.sqrt(d)
         it = self.th_item[g]
+        ms = self.pt.meanstructure
+        if ms:
+            tau = tau - ram.implied(theta)[1][it]
         s = np.concatenate([tau / sd[it], sig[I, J] / (sd[I] * sd[J])])
         if not jac:
             return s, sig
@@ -307,6 +314,9 @@ class OrdinalModel:
         D = np.zeros((len(s), self.npar))
         nt = len(tau)
         D[np.arange(nt), self.th_free[g]] = 1.0 / sd[it]
+        if ms:
+            dmu = ram.delta(theta)[1]
+            D[:nt] -= (dmu[:, it] / sd[it]).T
         D[:nt] += (-0.5 * (tau / sd[it]) / d[it])[:, None] * dd[:, it].T
         r = sig[I, J] / (sd[I] * sd[J])
         D[nt:] = (dS[:, I, J] / (sd[I] * sd[J])).T - 0.5 * r[:, None] * (dd[:, I] / d[I] + dd[:, J] / d[J]).T
