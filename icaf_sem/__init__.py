@@ -27,6 +27,7 @@ def __getattr__(name):  # lazy public API, so `import icaf_sem` stays fast
         "analyze": ".pipeline", "invariance": ".invariance", "compare_waves": ".waves",
         "test_hypotheses": ".hypotheses",
         "nca": ".nca", "NCAResult": ".nca",
+        "polychoric_matrix": ".estimation.categorical",
     }
     if name in table:
         return getattr(importlib.import_module(table[name], __name__), name)

@@ -79,3 +79,8 @@ class ReliabilityWarning(IcafWarning):
 
 
 __all__ = [n for n in dir() if n[0].isupper()]
+
+
+class OrdinalWarning(IcafWarning):
+    """Trouble with ordinal sample statistics (empty cells, a non-positive-definite polychoric matrix,
+    too few rows for Gamma, ...)."""

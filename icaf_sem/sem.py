@@ -28,10 +28,10 @@ ESTIMATORS = ("ML", "MLR")
 MISSING = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}
 
 
-def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str = "listwise",
+def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing: str = "listwise",
         std_lv: bool = False, group: str | None = None, group_equal=(), group_partial=(),
-        ordered: bool = False, bootstrap: int = 0, seed: int | None = None, progress: bool = False,
-        modindices: bool = True, max_iter: int = 500):
+        ordered=False, parameterization: str = "delta", bootstrap: int = 0, seed: int | None = None,
+        progress: bool = False, modindices: bool = True, max_iter: int = 500):
     """Fit a CFA/SEM written in lavaan syntax and return an :class:`~icaf_sem.results.SEMResult`.
 
     Parameters
@@ -40,8 +40,9 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         lavaan model syntax (``=~``, ``~``, ``~~``, ``~1``, ``:=``, labels, fixed values).
     data : pandas.DataFrame
         One row per respondent; the observed variables in the model must be numeric columns.
-    estimator : {"ML", "MLR"}
+    estimator : {"ML", "MLR"} or, with ordered items, {"WLSMV", "WLSM", "WLSMVS", "ULSMV", "ULSM", "ULS", "DWLS", "WLS"}
         ``"MLR"``: ML estimates with Huber-White standard errors and the Yuan-Bentler scaled test.
+        Default: ``"ML"``, or ``"WLSMV"`` when ``ordered`` is given (as lavaan).
     missing : {"listwise", "ml"}
         ``"ml"`` is full-information ML (FIML) with a mean structure.
     std_lv : bool
@@ -52,8 +53,13 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         Parameter kinds held equal across groups (lavaan's ``group.equal``).
     group_partial : sequence of str
         Parameters exempt from ``group_equal`` (e.g. ``"visual =~ x2"``).
-    ordered : bool
-        Not supported: ordinal estimation (WLSMV) is outside icaf_sem's scope.
+    ordered : bool or list of str
+        ``True`` declares every observed variable of the model ordinal, a list names them
+        (lavaan's ``ordered =``): thresholds, polychoric correlations and WLSMV (or another
+        estimator of the WLS family); see :mod:`icaf_sem.estimation.wls`.
+    parameterization : {"delta", "theta"}
+        With ordered items: lavaan's ``parameterization`` (delta: unit latent-response variances;
+        theta: unit residual variances).
     bootstrap : int
         Number of nonparametric bootstrap draws (0 = none).
     seed : int, optional
@@ -78,15 +84,6 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     """
     from .results import SEMResult
 
-    est = str(estimator).upper()
-    if est not in ESTIMATORS:
-        raise ModelSpecificationError(f"estimator={estimator!r} is not supported; use 'ML' or 'MLR'")
-    miss = MISSING.get(str(missing).lower())
-    if miss is None:
-        raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise' or 'ml' (FIML)")
-    if ordered:
-        raise ModelSpecificationError("ordered=True (categorical estimation, WLSMV) is not supported by icaf_sem; "
-                                      "fit the items as continuous (the default) or use lavaan for ordinal models")
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}; read your file with "
                         "icaf_sem.load_survey() or pandas.read_csv()")
@@ -102,6 +99,26 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     if not isinstance(model, str):
         raise ModelSyntaxError(f"model must be lavaan syntax as a string, got {type(model).__name__}; "
                                "e.g. 'f =~ x1 + x2 + x3'")
+
+    if ordered is not False and ordered is not None and not (isinstance(ordered, (list, tuple)) and not ordered):
+        with _numerical_safety_net("estimating the model with ordered items"):
+            res = _fit_ordered(model, data, estimator=estimator, missing=missing, std_lv=std_lv, group=group,
+                               group_equal=group_equal, group_partial=group_partial, ordered=ordered,
+                               parameterization=parameterization, bootstrap=bootstrap, max_iter=max_iter)
+        res._want_mi = modindices
+        return res
+    est = "ML" if estimator is None else str(estimator).upper()
+    if est in ("GLS", "ULS", "WLS"):
+        with _numerical_safety_net(f"estimating the model with estimator={est!r}"):
+            res = _fit_continuous_wls(model, data, estimator=est, missing=missing, std_lv=std_lv, group=group,
+                                      bootstrap=bootstrap, max_iter=max_iter)
+        res._want_mi = modindices
+        return res
+    if est not in ESTIMATORS:
+        raise ModelSpecificationError(f"estimator={estimator!r} is not supported; use 'ML' or 'MLR'")
+    miss = MISSING.get(str(missing).lower())
+    if miss is None:
+        raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise' or 'ml' (FIML)")
     stmts = parse_model(model)
     collected: list = []
     # the matrices are small: one BLAS thread is fastest and avoids oversubscription
@@ -233,6 +250,68 @@ def _check_values(Xa: np.ndarray, ov: list, where: str = "", per_item: bool = Tr
                 raise DataError(f"columns {keys[k]!r} and {v!r} hold identical values{where} (a duplicated export "
                                 "column?); their covariance matrix is singular: keep one of them in the model")
             keys[k] = v
+
+
+# ---------------------------------------------------------------------------- ordered items (WLSMV family)
+def _fit_ordered(model, data, *, estimator, missing, std_lv, group, group_equal, group_partial, ordered,
+                 parameterization, bootstrap, max_iter):
+    """``fit(..., ordered=...)``: the three-stage WLS estimator (estimation/categorical.py, wls.py)."""
+    from .estimation.wls import fit_ordinal
+    est = "WLSMV" if estimator is None else str(estimator).upper()
+    if est in ESTIMATORS:
+        raise ModelSpecificationError(f"estimator={est!r} with ordered items is not supported (lavaan refuses it "
+                                      "too); use 'WLSMV' (the default), or fit the items as continuous with "
+                                      "ordered=False and estimator='MLR'")
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if bootstrap:
+        raise ModelSpecificationError("bootstrap with ordered items is not supported yet; use the robust "
+                                      "(sandwich) standard errors WLSMV reports")
+    miss = str(missing).lower()
+    if miss in ("ml", "fiml", "direct"):
+        raise ModelSpecificationError(
+            f"missing={missing!r}: full-information ML (FIML) is not available with ordered items and WLSMV "
+            "(lavaan refuses it too); use missing='pairwise' (or 'listwise'), or fit the items as continuous with "
+            "estimator='MLR', missing='ml'")
+    if isinstance(ordered, str):
+        ordered = [x.strip() for x in ordered.split(",") if x.strip()]
+    stmts = parse_model(model)
+    from ._linalg import one_blas_thread
+    with one_blas_thread(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fit_ordinal(stmts, data, model_text=model, ordered=ordered, estimator=est,
+                             parameterization=str(parameterization).lower(), std_lv=std_lv, group=group,
+                             group_equal=tuple(group_equal), group_partial=tuple(group_partial), missing=miss,
+                             max_iter=int(max_iter))
+    seen = set(result.warnings)
+    for w in caught:
+        msg = str(w.message)
+        if msg not in seen:
+            result.warnings.append(msg)
+            seen.add(msg)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+def _fit_continuous_wls(model, data, *, estimator, missing, std_lv, group, bootstrap, max_iter):
+    """``fit(..., estimator="GLS" | "ULS" | "WLS")`` with continuous items (estimation/wls.py)."""
+    from .estimation.wls import fit_continuous
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if bootstrap:
+        raise ModelSpecificationError(f"bootstrap with estimator={estimator!r} is not supported; use ML")
+    stmts = parse_model(model)
+    from ._linalg import one_blas_thread
+    with one_blas_thread(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fit_continuous(stmts, data, model_text=model, estimator=estimator, std_lv=std_lv,
+                                missing=MISSING.get(str(missing).lower(), str(missing).lower()), group=group,
+                                max_iter=int(max_iter))
+    for w in caught:
+        if str(w.message) not in result.warnings:
+            result.warnings.append(str(w.message))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
 
 
 # ---------------------------------------------------------------------------- data preparation

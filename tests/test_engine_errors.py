@@ -110,13 +110,14 @@ def test_few_rows_non_positive_definite_warns():
 
 
 def test_bad_options():
-    with pytest.raises(ModelSpecificationError, match="estimator='WLS'"):
-        icaf_sem.fit(MODEL, HS, estimator="WLS")
+    with pytest.raises(ModelSpecificationError, match="estimator='MLM'"):
+        icaf_sem.fit(MODEL, HS, estimator="MLM")
     with pytest.raises(ModelSpecificationError, match="missing='pairwise'"):
         icaf_sem.fit(MODEL, HS, missing="pairwise")
     with pytest.raises(DataError, match="DataFrame"):
         icaf_sem.fit(MODEL, HS.to_numpy())
-    with pytest.raises(ModelSpecificationError, match="ordered"):
+    # continuous scores declared ordinal: too many categories (ordinal estimation is tests/test_ordinal.py)
+    with pytest.raises(DataError, match="distinct values"):
         icaf_sem.fit(MODEL, HS, ordered=True)
 
 

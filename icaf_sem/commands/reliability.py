@@ -30,7 +30,9 @@ def add_parser(subparsers) -> None:
     src.add_argument("--questionnaire", metavar="FILE.yaml", help="questionnaire whose first-order constructs are used")
     p.add_argument("--data", required=True, metavar="FILE.csv", help="scored item answers (CSV)")
     p.add_argument("--json", metavar="OUT.json", help="write the results here (written whole or not at all)")
-    p.add_argument("--estimator", default="ML", help="estimator of the CFA (default ML)")
+    p.add_argument("--estimator", default="ML", help="estimator of the CFA (default ML; WLSMV with --ordered)")
+    p.add_argument("--ordered", action="store_true",
+                   help="items are ordinal: WLSMV CFA on polychorics, ordinal alpha and categorical omega")
     p.add_argument("--ci", type=float, default=0.95, help="level of alpha's Feldt interval (default 0.95)")
     p.add_argument("--close", action="append", default=[], metavar="A,B",
                    help="a pair of conceptually close constructs, judged against HTMT < .90 (repeatable)")
@@ -96,6 +98,8 @@ def run(args) -> int:
                     ave=args.ave_min, htmt=args.htmt_max, htmt_close=args.htmt_close_max)
     opts = dict(thresholds=th, close_pairs=close, ci=args.ci, estimator=args.estimator,
                 diagnostics=args.diagnostics, parallel=args.parallel, seed=args.seed)
+    if args.ordered:
+        opts["ordered"] = True
     if args.model:
         rep = reliability_report(data, model=_read_text(args.model, "model"), **opts)
     else:

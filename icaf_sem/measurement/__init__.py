@@ -10,6 +10,7 @@ from .reliability import (  # noqa: F401
     DEFAULT_THRESHOLDS,
     ReliabilityReport,
     Thresholds,
+    alpha_ordinal,
     ave,
     composite_reliability,
     constructs_from_model,
@@ -20,6 +21,7 @@ from .reliability import (  # noqa: F401
     item_total,
     latent_correlations,
     omega,
+    omega_ordinal,
     reliability_report,
     reliability_verdicts,
 )
@@ -38,6 +40,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS", "ReliabilityReport", "Thresholds", "ave", "composite_reliability",
     "constructs_from_model", "cronbach_alpha", "discriminant_validity", "fornell_larcker", "htmt",
     "item_total", "latent_correlations", "omega", "reliability_report", "reliability_verdicts",
+    "alpha_ordinal", "omega_ordinal",
     "bartlett", "efa_eigenvalues", "item_descriptives", "kmo", "mardia", "parallel_analysis",
     "response_distribution", "harman_single_factor", "unmeasured_method_factor",
 ]

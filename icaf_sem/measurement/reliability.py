@@ -877,7 +877,7 @@ class ReliabilityReport:
     def to_dict(self) -> dict:
         """JSON-ready dict in the layout of ``icaf-sem reliability --json`` (NaN -> None)."""
         cols = ["alpha", "alpha_ci_lower", "alpha_ci_upper", "std_alpha", "average_r", "omega",
-                "composite_reliability", "ave", "n_items", "n"]
+                "composite_reliability", "ave", "n_items", "n", "alpha_ordinal", "omega_ordinal"]
         cons = {}
         for _, row in self.constructs.iterrows():
             d = {c: row[c] for c in cols if c in row.index}
@@ -938,6 +938,80 @@ def _check_close_pairs(close_pairs, cons) -> list:
     return out
 
 
+def alpha_ordinal(polychoric: pd.DataFrame, constructs) -> pd.DataFrame:
+    """Ordinal alpha (Zumbo, Gadermann & Zeisser 2007): alpha on the polychoric correlation matrix.
+
+    alpha = k / (k - 1) * (1 - k / 1'R1) for the construct's k items, as ``psych::alpha`` computes
+    it from a correlation matrix.
+
+    Examples
+    --------
+    R: ``psych::alpha(psych::polychoric(items)$rho)$total$raw_alpha``.
+    """
+    rows = []
+    for f, its in _as_constructs(constructs).items():
+        value = math.nan
+        if len(its) > 1:
+            R = _sample_cov(polychoric, its).to_numpy()
+            k = len(its)
+            value = float(k / (k - 1) * (1 - np.trace(R) / R.sum()))
+        rows.append({"construct": f, "alpha_ordinal": value})
+    return pd.DataFrame(rows, columns=["construct", "alpha_ordinal"])
+
+
+def omega_ordinal(parameters: pd.DataFrame, polychoric: pd.DataFrame, *, constructs: Sequence[str] | None = None,
+                  group=None) -> pd.DataFrame:
+    """Categorical omega (Green & Yang 2009): the reliability of the sum of the observed ordinal
+    scores, as ``semTools::compRelSEM(fit, ord.scale = TRUE)`` computes it.
+
+    With lambda, psi the construct's loadings and factor variance of a WLSMV fit (delta
+    parameterization), tau_j the thresholds and R the polychoric matrix::
+
+        omega = sum_jj' sum_cc' [Phi2(tau_jc, tau_j'c', l_j l_j' psi) - Phi(tau_jc) Phi(tau_j'c')]
+                / sum_jj' sum_cc' [Phi2(tau_jc, tau_j'c', R_jj') - Phi(tau_jc) Phi(tau_j'c')]
+
+    (all pairs j, j' including j = j'), evaluated for all pairs and thresholds in one array call.
+
+    Examples
+    --------
+    R: ``semTools::compRelSEM(cfa(model, data, ordered = TRUE))`` (``ord.scale = TRUE`` is the default).
+    """
+    from ..estimation.categorical import bvn_cdf
+    from scipy.special import ndtr
+    meas = _Measurement(parameters, group)
+    pt = meas.pt
+    th = pt[pt["op"] == "|"]
+    if group is not None and "group" in th.columns:
+        th = th[th["group"] == group]
+    elif "group" in th.columns and len(th):
+        th = th[th["group"] == th["group"].iloc[0]]
+    taus = {v: g["est"].to_numpy(float) for v, g in th.groupby("lhs", sort=False)}
+    rows = []
+    for f in _select(meas, constructs):
+        items = meas.indicators[f]
+        value = math.nan
+        if len(items) > 1 and all(i in taus for i in items):
+            lam = meas.lam.loc[items, f].to_numpy()
+            true = np.outer(lam, lam) * meas.cov_lv.loc[f, f]
+            R = _sample_cov(polychoric, items).to_numpy()
+            K = max(len(taus[i]) for i in items)
+            T = np.full((len(items), K), np.inf)
+            for j, i in enumerate(items):
+                T[j, :len(taus[i])] = taus[i]
+            h = np.broadcast_to(T[:, None, :, None], (len(items), len(items), K, K))
+            kk = np.broadcast_to(T[None, :, None, :], h.shape)
+            ok = np.isfinite(h) & np.isfinite(kk)
+            marg = np.where(ok, ndtr(np.where(ok, h, 0)) * ndtr(np.where(ok, kk, 0)), 0.0)
+            def total(C):
+                r = np.broadcast_to(np.clip(C, -1, 1)[:, :, None, None], h.shape)
+                p2 = np.zeros(h.shape)
+                p2[ok] = bvn_cdf(h[ok], kk[ok], r[ok])
+                return float(np.sum(p2 - marg))
+            value = total(true) / total(R)
+        rows.append({"construct": f, "omega_ordinal": value})
+    return pd.DataFrame(rows, columns=["construct", "omega_ordinal"])
+
+
 def _engine_fit():
     """:func:`icaf_sem.fit`, imported on demand (the estimation layer sits below this one)."""
     try:
@@ -963,7 +1037,7 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
                        constructs: Mapping[str, Sequence[str]] | None = None,
                        thresholds: Thresholds | None = None, close_pairs: Iterable[Sequence[str]] = (),
                        ci: float = 0.95, estimator: str = "ML", diagnostics: bool = False,
-                       parallel: bool = False, seed: int | None = None) -> ReliabilityReport:
+                       parallel: bool = False, seed: int | None = None, ordered: bool = False) -> ReliabilityReport:
     """Reliability and validity of every construct, for a questionnaire or a CFA model.
 
     Parameters
@@ -998,6 +1072,13 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
     parallel : bool
         With ``diagnostics``, also run the (random) parallel analysis, seeded by ``seed``.
     seed : int, optional
+    ordered : bool
+        Treat the items as ordinal: the CFA is fitted by WLSMV on polychoric correlations, and the
+        table adds ``alpha_ordinal`` (alpha on the polychoric matrix, as ``psych``) and
+        ``omega_ordinal`` (``semTools::compRelSEM(fit, ord.scale = TRUE)``, Green & Yang 2009);
+        ``omega`` is then the omega of the latent responses (``ord.scale = FALSE``), ``ave`` and
+        ``composite_reliability`` use the standardized loadings of the latent responses, and HTMT
+        and Fornell-Larcker use the polychoric matrix (``semTools::htmt(..., ordered = TRUE)``).
 
     Returns
     -------
@@ -1066,7 +1147,13 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
         base = pd.DataFrame({"construct": list(cons), "n_items": [len(v) for v in cons.values()],
                              "n": len(complete)})
         table = base.merge(alpha_t.drop(columns=["n_items", "n"], errors="ignore"), on="construct", how="left")
-        h = htmt(complete, cons)
+        poly = None
+        if ordered:
+            from ..estimation.categorical import polychoric_matrix
+            poly = polychoric_matrix(complete, items)
+            h = htmt(constructs=cons, sample_cov=poly)
+        else:
+            h = htmt(complete, cons)
 
         fit_res = None
         params = None
@@ -1078,14 +1165,20 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
             scov = None if isinstance(fitted, pd.DataFrame) else getattr(fitted, "sample_cov", None)
             fit_res = None if isinstance(fitted, pd.DataFrame) else fitted
         elif model is not None:
-            fit_res = _engine_fit()(model, complete, estimator=estimator, missing="listwise")
+            if ordered:
+                est_o = None if str(estimator).upper() in ("ML", "MLR") else estimator
+                fit_res = _engine_fit()(model, complete, estimator=est_o, missing="listwise", ordered=True)
+            else:
+                fit_res = _engine_fit()(model, complete, estimator=estimator, missing="listwise")
             params = fit_res.parameters
             scov = getattr(fit_res, "sample_cov", None)
             for w in getattr(fit_res, "warnings", []) or []:
                 warnings.warn(f"CFA: {w}", ReliabilityWarning)
         fl = lcor = None
         if params is not None:
-            if scov is None or not all(i in getattr(scov, "columns", []) for i in items):
+            if ordered:
+                scov = poly
+            elif scov is None or not all(i in getattr(scov, "columns", []) for i in items):
                 scov = _ml_cov(complete)
             meas = _Measurement(params)
             missing_f = [n for n in cons if n not in meas.first_order]
@@ -1104,14 +1197,27 @@ def reliability_report(data: pd.DataFrame, model: str | None = None, questionnai
             table = table.merge(av[["construct", "ave"]], on="construct", how="left")
             fl = fornell_larcker(params, scov).loc[names, names]
             lcor = latent_correlations(params)
+            if ordered:
+                table = table.merge(omega_ordinal(params, poly, constructs=names), on="construct", how="left")
         else:
             for c in ("omega", "composite_reliability", "ave"):
                 table[c] = np.nan
         for c in ("alpha", "alpha_ci_lower", "alpha_ci_upper", "std_alpha", "average_r"):
             if c not in table.columns:
                 table[c] = np.nan
-        table = table[["construct", "n_items", "n", "alpha", "alpha_ci_lower", "alpha_ci_upper", "std_alpha",
-                       "average_r", "omega", "composite_reliability", "ave"]]
+        keep = ["construct", "n_items", "n", "alpha", "alpha_ci_lower", "alpha_ci_upper", "std_alpha",
+                "average_r", "omega", "composite_reliability", "ave"]
+        if ordered:
+            table = table.merge(alpha_ordinal(poly, {n: cons[n] for n in cons}), on="construct", how="left")
+            if "omega_ordinal" not in table.columns:
+                table["omega_ordinal"] = np.nan
+            keep += ["alpha_ordinal", "omega_ordinal"]
+            warnings.warn("ordered items: alpha_ordinal is alpha on the polychoric matrix (psych), omega_ordinal is "
+                          "semTools' compRelSEM(ord.scale = TRUE) for the observed sum score; omega, "
+                          "composite_reliability and ave refer to the latent responses of the WLSMV CFA, HTMT to "
+                          "the polychoric correlations; alpha and std_alpha treat the items as continuous",
+                          ReliabilityWarning)
+        table = table[keep]
         verdicts = reliability_verdicts(table, thresholds)
         disc = discriminant_validity(h, fl, thresholds=thresholds, close_pairs=close_pairs)
         for _, v in verdicts.iterrows():
