@@ -24,11 +24,12 @@ from .estimation.samplestats import GroupData
 from .model.partable import build_partable
 from .model.syntax import parse_model
 
-ESTIMATORS = ("ML", "MLR")
+from .estimation.tests import ESTIMATORS, resolve_options  # noqa: E402  (ML, MLR, MLM, MLMV, MLMVS, MLF)
 MISSING = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}
 
 
 def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str = "listwise",
+        se: str | None = None, test=None, cluster: str | None = None, sampling_weights: str | None = None,
         std_lv: bool = False, group: str | None = None, group_equal=(), group_partial=(),
         ordered: bool = False, bootstrap: int = 0, seed: int | None = None, progress: bool = False,
         modindices: bool = True, max_iter: int = 500):
@@ -40,10 +41,28 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         lavaan model syntax (``=~``, ``~``, ``~~``, ``~1``, ``:=``, labels, fixed values).
     data : pandas.DataFrame
         One row per respondent; the observed variables in the model must be numeric columns.
-    estimator : {"ML", "MLR"}
-        ``"MLR"``: ML estimates with Huber-White standard errors and the Yuan-Bentler scaled test.
+    estimator : {"ML", "MLR", "MLM", "MLMV", "MLMVS", "MLF"}
+        lavaan's ``estimator=``.  All give ML estimates; they differ in the default standard errors
+        and test: ``"MLR"`` Huber-White SEs and the Yuan-Bentler (Mplus) scaled test; ``"MLM"``
+        robust.sem SEs and the Satorra-Bentler test; ``"MLMV"`` the scaled-and-shifted test;
+        ``"MLMVS"`` the mean-and-variance adjusted (Satterthwaite) test; ``"MLF"`` first-order
+        (outer product of the scores) standard errors.  MLM, MLMV and MLMVS need complete data:
+        with ``missing="ml"`` they switch to listwise deletion with a warning, as lavaan does.
     missing : {"listwise", "ml"}
         ``"ml"`` is full-information ML (FIML) with a mean structure.
+    se : {"standard", "robust.huber.white", "robust.sem", "first.order", "bootstrap", "none"}, optional
+        lavaan's ``se=`` (default: the estimator's).  ``"robust.mlr"``/``"robust.mlm"``/``"robust"``
+        are accepted as in lavaan.  ``"bootstrap"`` uses ``bootstrap`` draws (1000 when 0) and ``seed``.
+    test : str or list of str, optional
+        lavaan's ``test=``: ``"standard"``, ``"satorra.bentler"``, ``"yuan.bentler"``,
+        ``"yuan.bentler.mplus"``, ``"mean.var.adjusted"``, ``"scaled.shifted"``, ``"bollen.stine"``
+        (``bootstrap`` draws, 1000 when 0, seeded by ``seed``) or ``"none"``.  The estimator's own
+        test always comes first, as in lavaan; the first scaled test gives the ``.scaled`` and
+        ``.robust`` fit measures.  Every test is in ``result.tests``.
+    cluster : str, optional
+        Not supported yet (lavaan's single-level ``cluster=``): raises an error.
+    sampling_weights : str, optional
+        Not supported yet (lavaan's ``sampling.weights=``): raises an error.
     std_lv : bool
         Identify latent variables by fixing their variances to 1 instead of the first loading.
     group : str, optional
@@ -55,7 +74,9 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     ordered : bool
         Not supported: ordinal estimation (WLSMV) is outside icaf_sem's scope.
     bootstrap : int
-        Number of nonparametric bootstrap draws (0 = none).
+        Number of nonparametric bootstrap draws (0 = none).  Alone it means lavaan's
+        ``se = "bootstrap", bootstrap = R`` (bootstrap SEs and percentile CIs); with
+        ``test="bollen.stine"`` or an explicit ``se=`` it only sets the number of draws, as in lavaan.
     seed : int, optional
         Seed for the bootstrap.
     progress : bool
@@ -78,12 +99,19 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     """
     from .results import SEMResult
 
-    est = str(estimator).upper()
-    if est not in ESTIMATORS:
-        raise ModelSpecificationError(f"estimator={estimator!r} is not supported; use 'ML' or 'MLR'")
     miss = MISSING.get(str(missing).lower())
     if miss is None:
         raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise' or 'ml' (FIML)")
+    opts, miss, notes = resolve_options(estimator, se, test, miss)
+    est = opts.estimator
+    if cluster is not None:
+        raise ModelSpecificationError(
+            f"cluster={cluster!r}: cluster-robust standard errors and tests (lavaan's cluster=) are not supported "
+            "yet; fit without cluster= and treat the standard errors as too small, or use lavaan")
+    if sampling_weights is not None:
+        raise ModelSpecificationError(
+            f"sampling_weights={sampling_weights!r}: sampling weights (lavaan's sampling.weights=) are not "
+            "supported yet; fit unweighted or use lavaan")
     if ordered:
         raise ModelSpecificationError("ordered=True (categorical estimation, WLSMV) is not supported by icaf_sem; "
                                       "fit the items as continuous (the default) or use lavaan for ordinal models")
@@ -92,6 +120,9 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
                         "icaf_sem.load_survey() or pandas.read_csv()")
     if bootstrap and (int(bootstrap) != bootstrap or bootstrap < 0):
         raise ModelSpecificationError(f"bootstrap={bootstrap!r} must be a non-negative whole number of draws")
+    n_boot = int(bootstrap) if bootstrap else 0
+    if (opts.se == "bootstrap" or "bollen.stine" in opts.tests) and not n_boot:
+        n_boot = 1000                                   # lavaan's default number of draws
     if group_equal and not group:
         raise ModelSpecificationError("group_equal was given without group=; name the grouping column")
 
@@ -101,15 +132,26 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     from ._linalg import one_blas_thread
     with one_blas_thread(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        for note in notes:
+            warnings.warn(DataWarning(note))
         spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
                         group_equal=tuple(group_equal), group_partial=tuple(group_partial))
-        core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss, max_iter=int(max_iter))
+        core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss, max_iter=int(max_iter),
+                        options=opts)
         result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
-        if bootstrap:
+        # lavaan's bootstrap= is a number of draws; here bootstrap=R alone also asks for bootstrap SEs
+        # and CIs (se = "bootstrap"), except beside test="bollen.stine" or an explicit se=
+        boot_se = opts.se == "bootstrap" or bool(bootstrap and se is None and "bollen.stine" not in opts.tests)
+        if boot_se:
             from .estimation.bootstrap import run_bootstrap
-            result._attach_bootstrap(run_bootstrap(core, int(bootstrap), seed=seed, progress=progress,
-                                                   defined_fn=result._defined_draws,
-                                                   def_names=[d[0] for d in core.pt.defined]))
+            boot = run_bootstrap(core, n_boot, seed=seed, progress=progress, defined_fn=result._defined_draws,
+                                 def_names=[d[0] for d in core.pt.defined])
+            result._bootstrap_vcov(boot)
+            result._attach_bootstrap(boot)
+        if "bollen.stine" in opts.tests:
+            from .estimation.bootstrap import run_bootstrap
+            from .estimation.tests import bollen_stine
+            result._attach_test(bollen_stine(core, n_boot, seed, run_bootstrap))
     for w in caught:
         collected.append(w)
     # re-issue the warnings from the caller's frame and record them on the result

@@ -40,6 +40,9 @@ class Core:
     vcov: np.ndarray | None = None
     scaling: dict = field(default_factory=dict)
     messages: list = field(default_factory=list)
+    options: object = None                # estimation.tests.Options (se, test, information)
+    info_kind: tuple = ()                 # (information, observed.information) of ``info``
+    chisq_group: list = field(default_factory=list)
 
     @property
     def npar(self):
@@ -82,8 +85,15 @@ def fill_exo(pt: ParTable, datas, h1):
 
 
 def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="listwise",
-             theta0=None, compute_se=True, h1=None, max_iter: int = 500) -> Core:
-    """Fit the model in ``pt`` to the groups' data and compute the standard test and SEs."""
+             theta0=None, compute_se=True, h1=None, max_iter: int = 500, options=None) -> Core:
+    """Fit the model in ``pt`` to the groups' data and compute the standard test and SEs.
+
+    ``options`` (:class:`~icaf_sem.estimation.tests.Options`) selects the standard errors;
+    by default those lavaan uses for ``estimator``.
+    """
+    if options is None:
+        from .tests import resolve_options
+        options = resolve_options(estimator, None, None, missing)[0]
     h1 = h1 if h1 is not None else [d.h1() for d in datas]
     fill_exo(pt, datas, h1)
     rams = [GroupRAM(pt, g + 1, d.ov) for g, d in enumerate(datas)]
@@ -121,7 +131,8 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
                 its += its2
             its += its1
     core = Core(pt=pt, rams=rams, datas=datas, objective=obj, theta=theta, converged=bool(converged),
-                iterations=int(its), h1=h1, estimator=estimator, missing=missing, ntotal=ntotal, messages=msgs)
+                iterations=int(its), h1=h1, estimator=estimator, missing=missing, ntotal=ntotal, messages=msgs,
+                options=options)
     # log-likelihoods and the standard test
     core.logl = -obj(theta) * ntotal
     core.logl_h1 = sum(_h1_logl(d, h1[g], pt.meanstructure) for g, d in enumerate(datas))
@@ -130,6 +141,7 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
     core.logl -= lx
     core.logl_h1 -= lx
     core.chisq = max(2.0 * (core.logl_h1 - core.logl), 0.0) if np.isfinite(core.logl) else np.nan
+    core.chisq_group = _chisq_group(core)
     core.df = n_moments(pt, datas) - pt.npar
     if compute_se and len(theta):
         _information(core)
@@ -174,6 +186,19 @@ def _exo_logl(pt, datas, h1):
     return total
 
 
+def _chisq_group(core):
+    """Each group's contribution to the test statistic (lavaan's ``stat.group``)."""
+    if len(core.datas) == 1:
+        return [core.chisq]
+    out = []
+    for g, (d, ram) in enumerate(zip(core.datas, core.rams)):
+        M, mu = ram.implied(core.theta)
+        if not core.pt.meanstructure:
+            mu = core.h1[g][1]
+        out.append(max(2.0 * (_h1_logl(d, core.h1[g], True) - _h1_logl(d, (M, mu), True)), 0.0))
+    return out
+
+
 def _h1_logl(d: GroupData, h1, meanstructure):
     sig, mu = h1
     if not d.has_missing:
@@ -184,17 +209,19 @@ def _h1_logl(d: GroupData, h1, meanstructure):
 
 
 def _information(core: Core):
-    """Information matrix, its inverse and the vcov of the free parameters (lavaan's defaults)."""
-    obs_info = core.missing == "ml" or core.estimator == "MLR"
-    weights = [d.N / core.ntotal for d in core.datas]
-    if obs_info:
-        try:
-            info = inference.analytic_hessian(core.objective, core.theta)
-        except np.linalg.LinAlgError:
-            info = inference.observed_information(core.objective, core.theta)
-    else:
-        info = expected_information(core.rams, weights, core.theta)
+    """Information matrix, its inverse and the vcov of the free parameters (lavaan's ``se=`` and
+    ``information=`` defaults for the estimator, see :func:`estimation.tests.resolve_options`)."""
+    from . import tests as T
+    opts = core.options
+    kind = opts.information
+    if opts.se == "robust.sem":
+        kind = "expected"
+    try:
+        info = T.information(core, kind, "hessian")
+    except np.linalg.LinAlgError:
+        info = inference.observed_information(core.objective, core.theta)
     core.info = info
+    core.info_kind = (kind, "hessian")
     try:
         info_inv = _checked_inverse(info)
     except np.linalg.LinAlgError:
@@ -207,10 +234,15 @@ def _information(core: Core):
         return
     core.info_inv = 0.5 * (info_inv + info_inv.T)
     N = core.ntotal
-    if core.estimator == "MLR":
-        B = inference.first_order_total(core.rams, core.datas, core.theta) / N
+    if opts.se == "robust.huber.white":
+        B = T.first_order_meat(core)
         core.vcov = core.info_inv @ B @ core.info_inv / N
-    else:
+    elif opts.se == "robust.sem":
+        M = T.robust_sem_meat(core, T._groups(core, "expected"))
+        core.vcov = core.info_inv @ M @ core.info_inv / N
+    elif opts.se == "none":
+        core.vcov = np.full((core.npar, core.npar), np.nan)
+    else:       # standard (expected, observed or first-order information); bootstrap replaces it later
         core.vcov = core.info_inv / N
 
 
