@@ -514,6 +514,12 @@ class SEMResult:
             out["chisq_scaled"] = out["chisq"] / c
         return out
 
+    # ------------------------------------------------------------------ factor scores
+    def predict(self, method: str = "regression") -> pd.DataFrame:
+        """Factor scores (lavaan's ``lavPredict(fit, method = ...)``); see :func:`icaf_sem.factor_scores`."""
+        from .scores import factor_scores
+        return factor_scores(self, method=method)
+
     # ------------------------------------------------------------------ modification indices
     @cached_property
     def modindices(self) -> pd.DataFrame:
