@@ -21,6 +21,8 @@ In lavaan: ``lavTestLRT(fit1, fit0, model.names = c("free", "equal"))``; the Vuo
 """
 from __future__ import annotations
 
+import sys
+import types
 import warnings
 
 import numpy as np
@@ -349,3 +351,14 @@ def vuong_test(result_a, result_b) -> pd.DataFrame:
                       "aic": (result_a.fit_measures["aic"], result_b.fit_measures["aic"]),
                       "bic": (result_a.fit_measures["bic"], result_b.fit_measures["bic"])})
     return out
+
+
+class _CallableModule(types.ModuleType):
+    """``icaf_sem.compare`` is both this module and the function: once the module is imported the
+    package attribute is the module, so calling it calls :func:`compare`."""
+
+    def __call__(self, *results, **kwargs):
+        return compare(*results, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
