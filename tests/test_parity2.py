@@ -196,3 +196,47 @@ def test_compare_refuses_mismatched_models():
         icaf_sem.compare(a, b)
     with pytest.raises(ModelSpecificationError, match="two"):
         icaf_sem.compare(a)
+
+
+# ----------------------------------------------------------------------------- CLI
+def _cli(*args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "icaf_sem.cli", *args], capture_output=True, text=True)
+
+
+def test_cli_fit_estimator_test_and_scores(tmp_path):
+    ref = json.loads((P2 / "hs_mlmv.json").read_text())
+    m = tmp_path / "m.lav"
+    m.write_text(ref["model"])
+    out, fs = tmp_path / "fit.json", tmp_path / "fs.csv"
+    r = _cli("fit", "--model", str(m), "--data", str(FIX / "data" / ref["data"]), "--estimator", "mlmv",
+             "--test", "satorra.bentler", "--factor-scores", str(fs), "--no-modindices", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    js = json.loads(out.read_text())
+    assert js["estimator"] == "MLMV" and js["se"] == "robust.sem"
+    assert [t["test"] for t in js["tests"]] == ["standard", "scaled.shifted", "satorra.bentler"]
+    assert js["fit"]["chisq.scaled"] == pytest.approx(ref["fit"]["chisq.scaled"], rel=1e-5)
+    scores = pd.read_csv(fs)
+    assert list(scores.columns) == ["visual", "textual", "speed"] and len(scores) == 301
+
+
+def test_cli_compare_and_refusal(tmp_path):
+    ref = json.loads((P2 / "lrt" / "hs_mlm.json").read_text())
+    args = []
+    for name, model in ref["models"].items():
+        p = tmp_path / f"{name}.lav"
+        p.write_text(model)
+        args += ["--model", str(p), "--name", name]
+    out = tmp_path / "cmp.json"
+    r = _cli("compare", *args, "--data", str(FIX / "data" / ref["data"]), "--estimator", "MLM", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    js = json.loads(out.read_text())
+    assert js["method"] == "satorra.bentler.2001"
+    assert js["table"][1]["chisq_diff"] == pytest.approx(ref["table"][1]["chisq_diff"], rel=1e-5)
+    r = _cli("compare", *args[:4], "--data", str(FIX / "data" / ref["data"]), "--vuong", "--cluster", "x",
+             "--json", str(out))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    r = _cli("fit", "--model", args[1], "--data", str(FIX / "data" / ref["data"]), "--cluster", "school",
+             "--json", str(tmp_path / "x.json"))
+    assert r.returncode == 2 and "cluster" in r.stderr and not (tmp_path / "x.json").exists()

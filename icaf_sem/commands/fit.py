@@ -13,8 +13,22 @@ def add_parser(sub):
                        description="Fit a CFA/SEM written in lavaan syntax, as lavaan's sem() would.")
     p.add_argument("--model", required=True, help="file with lavaan model syntax")
     p.add_argument("--data", required=True, help="data file (CSV, xlsx, sav, dta)")
-    p.add_argument("--estimator", default="ML", choices=["ML", "MLR", "ml", "mlr"])
+    p.add_argument("--estimator", default="ML", type=str.upper,
+                   choices=["ML", "MLR", "MLM", "MLMV", "MLMVS", "MLF"],
+                   help="lavaan's estimator= (ML family; robust SEs/tests differ)")
     p.add_argument("--missing", default="listwise", choices=["listwise", "ml", "fiml"])
+    p.add_argument("--se", default=None,
+                   help="lavaan's se=: standard, robust.huber.white, robust.sem, first.order, bootstrap, none")
+    p.add_argument("--test", default=None,
+                   help="lavaan's test= (comma-separated): standard, satorra.bentler, yuan.bentler, "
+                        "yuan.bentler.mplus, mean.var.adjusted, scaled.shifted, bollen.stine, none")
+    p.add_argument("--cluster", default=None, help="cluster column (lavaan's cluster=; not supported yet)")
+    p.add_argument("--sampling-weights", default=None,
+                   help="sampling-weight column (lavaan's sampling.weights=; not supported yet)")
+    p.add_argument("--factor-scores", default=None, metavar="CSV",
+                   help="also write factor scores (lavPredict) to this CSV file")
+    p.add_argument("--factor-score-method", default="regression", choices=["regression", "Bartlett"],
+                   help="method of --factor-scores (lavPredict's method=)")
     p.add_argument("--std-lv", action="store_true", help="fix latent variances to 1 instead of the first loading")
     p.add_argument("--group", default=None, help="column defining groups (multi-group model)")
     p.add_argument("--group-equal", default="", help="comma-separated: loadings,intercepts,residuals,means,...")
@@ -50,11 +64,19 @@ def run(args) -> int:
     data = read_data(args.data)
     ge = [x.strip() for x in args.group_equal.split(",") if x.strip()]
     gp = [x.strip() for x in args.group_partial.split(",") if x.strip()]
+    test = [x.strip() for x in args.test.split(",") if x.strip()] if args.test else None
     res = icaf_sem.fit(model, data, estimator=args.estimator.upper(), missing=args.missing, std_lv=args.std_lv,
                        group=args.group, group_equal=ge, group_partial=gp, ordered=args.ordered,
                        bootstrap=args.bootstrap, seed=args.seed, progress=sys.stderr.isatty(),
-                       modindices=not args.no_modindices)
+                       modindices=not args.no_modindices, se=args.se, test=test, cluster=args.cluster,
+                       sampling_weights=args.sampling_weights)
     out = res.to_dict()
+    scores_csv = None
+    if args.factor_scores:
+        scores_csv = res.predict(args.factor_score_method).to_csv(index=False)
+        out["factor_scores"] = {"file": str(args.factor_scores), "method": args.factor_score_method}
+    if scores_csv is not None:
+        atomic_write_text(args.factor_scores, scores_csv)
     atomic_write_text(args.json, json.dumps(out, indent=1, allow_nan=False))
     fmv = res.fit_measures
     sys.stdout.write(f"fitted: N = {res.nobs}, chisq = {fmv['chisq']:.3f}, df = {fmv['df']}, "
