@@ -199,10 +199,28 @@ def test_compare_refuses_mismatched_models():
 
 
 # ----------------------------------------------------------------------------- CLI
+class _Run:
+    def __init__(self, returncode, stderr):
+        self.returncode, self.stderr = returncode, stderr
+
+
 def _cli(*args):
-    import subprocess
-    import sys
-    return subprocess.run([sys.executable, "-m", "icaf_sem.cli", *args], capture_output=True, text=True)
+    """Run the CLI in process (its start-up is tested in test_cli_fit.py); capture stderr."""
+    import contextlib
+    import io
+    from icaf_sem import cli
+    err = io.StringIO()
+    saved = warnings.showwarning
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                rc = cli.main(list(args))
+            except SystemExit as exc:
+                rc = exc.code
+    finally:
+        warnings.showwarning = saved
+    return _Run(rc, err.getvalue())
 
 
 def test_cli_fit_estimator_test_and_scores(tmp_path):
