@@ -163,7 +163,7 @@ def h1_weight(ram, data, theta, kind):
     ms = ram.meanstructure or data.has_missing
     if kind == "expected" and not data.has_missing:
         P = np.linalg.inv(sigma)
-        A = 0.5 * inference.vech_kron(P, P)
+        A = expected_vech_weight(P)
         if not ms:
             return A
         p = P.shape[0]
@@ -180,6 +180,22 @@ def h1_weight(ram, data, theta, kind):
     return 0.5 * (H + H.T)
 
 
+def expected_vech_weight(P):
+    """1/2 D'(P kron P)D, the normal-theory weight of vech(Sigma), by direct gathers.
+
+    Entry ((i,j),(k,l)) is 1/2 (P_ik P_jl + P_il P_jk) c_ij c_kl with c = 1/sqrt(2) on the
+    diagonal and sqrt(2) off it (D' sums the two positions of an off-diagonal element).
+    """
+    ci, ri = inference._vech_pairs(P.shape[0])
+    Pr, Pc = P[ri], P[ci]
+    T = Pr[:, ri] * Pc[:, ci]
+    T += Pr[:, ci] * Pc[:, ri]
+    c = np.where(ri == ci, np.sqrt(0.5), np.sqrt(2.0))
+    T *= 0.5 * c[:, None]
+    T *= c[None, :]
+    return T
+
+
 def gamma_factor(ram, data):
     """Centred casewise sample moments Z (n, m) with lavaan's NACOV Gamma = Z'Z / n.
 
@@ -187,6 +203,10 @@ def gamma_factor(ram, data):
     With fixed exogenous covariates x, lavaan subtracts the same moments of the data with y
     replaced by its least-squares prediction from (1, x) (``lav_samplestats_Gamma``, fixed.x).
     """
+    key = ("_gamma_factor", bool(ram.meanstructure), tuple(ram.x_idx), getattr(data, "weights", None) is None)
+    cached = data.__dict__.get(key)
+    if cached is not None:
+        return cached
     Y = data.X
     p = Y.shape[1]
     ci, ri = inference._vech_pairs(p)
@@ -208,6 +228,9 @@ def gamma_factor(ram, data):
     Z = Z - Z.mean(0)
     if getattr(data, "cluster", None) is not None:
         Z = _cluster_sum(Z, data.cluster)
+    Z.setflags(write=False)
+    if data.weights is None:                     # not under bootstrap reweighting
+        data.__dict__[key] = Z
     return Z
 
 
@@ -222,20 +245,68 @@ def _cluster_sum(Z, cluster):
 class _Group:
     f: float
     n: float
-    D: np.ndarray      # (m, q)  Delta, kept moments
-    A: np.ndarray      # (m, m)  h1 weight, kept moments
+    D: np.ndarray              # (m, q)  Delta, kept moments
     keep: np.ndarray
+    A: np.ndarray | None = None    # (m, m) explicit h1 weight (observed), or
+    P: np.ndarray | None = None    # Sigma^-1 for the expected weight, applied without forming it
+    ms: bool = False
+
+    def apply(self, V):
+        """V A for rows V (k, m) of kept moments (A symmetric)."""
+        if self.A is not None:
+            return V @ self.A
+        return _apply_expected(self.P, V, self.keep, self.ms)
+
+
+def _apply_expected(P, V, keep, ms):
+    """Rows of V times the complete-data expected h1 weight diag(P, 1/2 D'(P kron P)D), restricted to
+    ``keep``: for a vech row v (of a symmetric V_m), (A v) = 1/2 dvech(P V_m P) with off-diagonal
+    entries doubled (D' sums the two positions); the mean part is v_mu P."""
+    p = P.shape[0]
+    ci, ri = inference._vech_pairs(p)
+    k = V.shape[0]
+    if keep.all():
+        full = V
+    else:
+        full = np.zeros((k, len(keep)))
+        full[:, keep] = V
+    vs = full[:, p:] if ms else full
+    Vm = np.empty((k, p, p))
+    Vm[:, ri, ci] = vs
+    Vm[:, ci, ri] = vs
+    # P V_m P for all rows with two GEMMs: U_k = V_m,k P, then U_k' P = P V_m,k P
+    U = (Vm.reshape(k * p, p) @ P).reshape(k, p, p)
+    R = (U.transpose(0, 2, 1).reshape(k * p, p) @ P).reshape(k, p, p)
+    res = R[:, ri, ci]
+    res[:, ri == ci] *= 0.5
+    if ms:
+        res = np.hstack([full[:, :p] @ P, res])
+    return res if keep.all() else res[:, keep]
 
 
 def _groups(core, kind):
+    """Per group: Delta and the h1 weight at the estimates (cached on ``core`` per kind)."""
+    cache = core.__dict__.setdefault("_tests_groups", {})
+    key = (kind, core.theta.tobytes())
+    if key not in cache:
+        cache.clear()
+        cache[key] = _groups_compute(core, kind)
+    return cache[key]
+
+
+def _groups_compute(core, kind):
     out = []
     for ram, d in zip(core.rams, core.datas):
-        keep = inference.not_x(ram.p, ram.x_idx, ram.meanstructure or d.has_missing)
-        D = inference.delta_vech(ram, core.theta)
-        if d.has_missing and not ram.meanstructure:
-            raise ModelSpecificationError("internal: FIML without a mean structure")
-        A = h1_weight(ram, d, core.theta, kind)
-        out.append(_Group(f=d.N / core.ntotal, n=d.N, D=D[keep], A=A[np.ix_(keep, keep)], keep=keep))
+        ms = ram.meanstructure or d.has_missing
+        keep = inference.not_x(ram.p, ram.x_idx, ms)
+        D = inference.delta_vech(ram, core.theta)[keep]
+        gr = _Group(f=d.N / core.ntotal, n=d.N, D=D, keep=keep, ms=ms)
+        if kind == "expected" and not d.has_missing:
+            sigma, _ = ram.implied(core.theta)
+            gr.P = np.linalg.inv(sigma)
+        else:
+            gr.A = h1_weight(ram, d, core.theta, kind)[np.ix_(keep, keep)]
+        out.append(gr)
     return out
 
 
@@ -244,7 +315,7 @@ def _h1_info(groups):
     q = groups[0].D.shape[1]
     E = np.zeros((q, q))
     for gr in groups:
-        AD = gr.A @ gr.D
+        AD = gr.apply(gr.D.T).T
         E += gr.f * (gr.D.T @ AD)
     return 0.5 * (E + E.T)
 
@@ -276,7 +347,7 @@ def robust_sem_meat(core, groups):
     M = np.zeros((q, q))
     for gr, ram, d in zip(groups, core.rams, core.datas):
         Z = gamma_factor(ram, d)[:, gr.keep]
-        ZAD = Z @ (gr.A @ gr.D)
+        ZAD = gr.apply(Z) @ gr.D
         M += gr.f * (ZAD.T @ ZAD) / gr.n
     return 0.5 * (M + M.T)
 
@@ -333,23 +404,22 @@ def ugamma_traces(core, kind, satterthwaite):
     for gr, ram, d in zip(groups, core.rams, core.datas):
         Z = gamma_factor(ram, d)[:, gr.keep]
         n = gr.n
-        ZA = Z @ gr.A
+        ZA = gr.apply(Z)
         ZAD = ZA @ gr.D
         tr_vg += np.sum(ZA * Z) / n
         M += gr.f * (ZAD.T @ ZAD) / n
         if satterthwaite:
             m = Z.shape[1]
-            AD = gr.A @ gr.D
             if Z.shape[0] < m:
                 C = ZA @ Z.T / n                       # (n, n): Z A Z' / n
                 tr_pp += np.sum(C * C.T)
                 K += gr.f * (ZAD.T @ (C @ ZAD)) / n    # D'A Z'(Z A Z')Z A D / n^2
             else:
                 G = Z.T @ Z / n
-                P = gr.A @ G
-                tr_pp += np.sum(P * P.T)
-                X = G @ AD
-                K += gr.f * (X.T @ (gr.A @ X))
+                GA = gr.apply(G)                       # (A G)'
+                tr_pp += np.sum(GA * GA.T)
+                X = G @ gr.apply(gr.D.T).T             # G A D
+                K += gr.f * (X.T @ gr.apply(X.T).T)
     EM = Einv @ M
     tr_ug = tr_vg - np.trace(EM)
     tr_ug2 = tr_pp - 2 * np.sum(Einv * K.T) + np.sum(EM * EM.T) if satterthwaite else np.nan
@@ -410,10 +480,9 @@ def yuan_bentler_test(core, which, opts: Options):
             A1u_inv = inference.h1_information_inverse(d, sig1, mu1, ms, gr.keep)
             S = inference.h1_saturated_scores(d, sig1, mu1, ms)[:, gr.keep]
             T = S @ A1u_inv                               # Omega = T'T / n
-            AT = T @ gr.A                                  # rows: (A1s Omega) via T
+            AT = gr.apply(T)                               # rows: (A1s Omega) via T
             tr_aom = np.sum(AT * T) / d.N                  # tr(A1s Omega)
-            AD = gr.A @ gr.D
-            TAD = T @ AD
+            TAD = AT @ gr.D
             tr_h0 = np.sum((TAD @ Einv) * TAD) / d.N       # tr(A1s D Einv D' A1s Omega)
             tr += tr_aom - gr.f * tr_h0
     c = tr / df
