@@ -143,12 +143,14 @@ def compare(*results, method: str = "default", names=None) -> pd.DataFrame:
     if meth == "standard":
         rm = [np.nan] + [_rmsea(d_stat[i], d_df[i], N, G) if d_df[i] > 0 else np.nan
                          for i in range(1, len(mods))]
-    for m in range(len(mods) - 1):
-        m1, m0 = mods[m], mods[m + 1]
-        if meth == "satorra.bentler.2001":
-            d_stat[m + 1], d_df[m + 1], scale[m + 1] = _sb2001(m1, m0)
-        elif meth == "satorra.2000":
-            d_stat[m + 1], d_df[m + 1], scale[m + 1], shift[m + 1] = _satorra2000(m1, m0)
+    from ._linalg import one_blas_thread
+    with one_blas_thread():                   # small matrices: one BLAS thread is fastest
+        for m in range(len(mods) - 1):
+            m1, m0 = mods[m], mods[m + 1]
+            if meth == "satorra.bentler.2001":
+                d_stat[m + 1], d_df[m + 1], scale[m + 1] = _sb2001(m1, m0)
+            elif meth == "satorra.2000":
+                d_stat[m + 1], d_df[m + 1], scale[m + 1], shift[m + 1] = _satorra2000(m1, m0)
     with np.errstate(invalid="ignore"):
         pval = np.where(np.isfinite(d_stat) & (d_df > 0), stats.chi2.sf(d_stat, np.where(d_df > 0, d_df, 1)), np.nan)
     same = np.flatnonzero(d_df[1:] == 0) + 1
@@ -210,7 +212,7 @@ def _satorra2000(m1, m0):
     order = list(c1.rams[0].ov)
     D1 = _delta_stacked(c1, order)
     D0 = _delta_stacked(c0, order)
-    H = np.linalg.pinv(D1) @ D0
+    H = np.linalg.lstsq(D1, D0, rcond=None)[0]          # pinv(D1) D0 (D1 has full column rank)
     A = linalg.null_space(H.T).T                         # rows: orthogonal complement of col(H)
     P_inv = c1.info_inv if c1.info_inv is not None else np.linalg.inv(c1.info)
     APA = A @ P_inv @ A.T
@@ -328,6 +330,12 @@ def vuong_test(result_a, result_b) -> pd.DataFrame:
     if any(np.isnan(r._core.vcov).any() for r in (result_a, result_b)):
         raise ModelSpecificationError("vuong_test() needs the standard errors of both models (se='none' or a "
                                       "singular information matrix gives none)")
+    from ._linalg import one_blas_thread
+    with one_blas_thread():
+        return _vuong(result_a, result_b)
+
+
+def _vuong(result_a, result_b):
     llA, llB = casewise_loglik(result_a), casewise_loglik(result_b)
     n = len(llA)
     diff = llA - llB

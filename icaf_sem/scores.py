@@ -55,6 +55,12 @@ def factor_scores(result, method: str = "regression") -> pd.DataFrame:
     m = METHODS.get(str(method).lower())
     if m is None:
         raise ModelSpecificationError(f"method={method!r} is not supported; use 'regression' or 'Bartlett'")
+    from ._linalg import one_blas_thread
+    with one_blas_thread():
+        return _factor_scores(result, m)
+
+
+def _factor_scores(result, m):
     core = result._core
     lv = list(core.pt.names.lv)
     if not lv:
