@@ -85,8 +85,11 @@ def _factor_scores(result, m):
         X = d.X
         out = np.full((len(X), len(lv)), np.nan)
         obs = ~np.isnan(X)
-        pats, inv = np.unique(obs, axis=0, return_inverse=True)
-        inv = inv.ravel()
+        if obs.all():
+            pats, inv = np.ones((1, p), bool), np.zeros(len(X), int)
+        else:
+            pats, inv = np.unique(obs, axis=0, return_inverse=True)
+            inv = inv.ravel()
         for k, pat in enumerate(pats):
             rows = np.flatnonzero(inv == k)
             if not pat.any():

@@ -257,6 +257,27 @@ class _Group:
             return V @ self.A
         return _apply_expected(self.P, V, self.keep, self.ms)
 
+    def gamma(self, ram, data):
+        """(Z, Z A): the centred casewise moments (Gamma = Z'Z/n) and their product with A (cached).
+
+        With the expected weight, no fixed covariates and no clusters, row i of Z A is
+        1/2 dvech(w_i w_i') (w_i = P (y_i - ybar)) and w_i for the means, centred: O(n p*).
+        """
+        if getattr(self, "_gamma", None) is None:
+            Z = gamma_factor(ram, data)[:, self.keep]
+            if self.P is not None and not len(ram.x_idx) and getattr(data, "cluster", None) is None:
+                ci, ri = inference._vech_pairs(ram.p)
+                W = (data.X - data.X.mean(0)) @ self.P
+                ZA = W[:, ri] * W[:, ci]
+                ZA[:, ri == ci] *= 0.5
+                if self.ms:
+                    ZA = np.hstack([W, ZA])
+                ZA -= ZA.mean(0)
+            else:
+                ZA = self.apply(Z)
+            self._gamma = (Z, ZA)
+        return self._gamma
+
 
 def _apply_expected(P, V, keep, ms):
     """Rows of V times the complete-data expected h1 weight diag(P, 1/2 D'(P kron P)D), restricted to
@@ -271,13 +292,15 @@ def _apply_expected(P, V, keep, ms):
         full = np.zeros((k, len(keep)))
         full[:, keep] = V
     vs = full[:, p:] if ms else full
-    Vm = np.empty((k, p, p))
-    Vm[:, ri, ci] = vs
-    Vm[:, ci, ri] = vs
+    lower = ri * p + ci                      # flat positions (row-major) of (ri, ci) and (ci, ri)
+    upper = ci * p + ri
+    Vm = np.empty((k, p * p))
+    Vm[:, lower] = vs
+    Vm[:, upper] = vs
     # P V_m P for all rows with two GEMMs: U_k = V_m,k P, then U_k' P = P V_m,k P
     U = (Vm.reshape(k * p, p) @ P).reshape(k, p, p)
-    R = (U.transpose(0, 2, 1).reshape(k * p, p) @ P).reshape(k, p, p)
-    res = R[:, ri, ci]
+    R = (U.transpose(0, 2, 1).reshape(k * p, p) @ P).reshape(k, p * p)
+    res = np.take(R, lower, axis=1)
     res[:, ri == ci] *= 0.5
     if ms:
         res = np.hstack([full[:, :p] @ P, res])
@@ -346,8 +369,8 @@ def robust_sem_meat(core, groups):
     q = groups[0].D.shape[1]
     M = np.zeros((q, q))
     for gr, ram, d in zip(groups, core.rams, core.datas):
-        Z = gamma_factor(ram, d)[:, gr.keep]
-        ZAD = gr.apply(Z) @ gr.D
+        Z, ZA = gr.gamma(ram, d)
+        ZAD = ZA @ gr.D
         M += gr.f * (ZAD.T @ ZAD) / gr.n
     return 0.5 * (M + M.T)
 
@@ -402,9 +425,8 @@ def ugamma_traces(core, kind, satterthwaite):
     M = np.zeros((q, q))
     K = np.zeros((q, q))
     for gr, ram, d in zip(groups, core.rams, core.datas):
-        Z = gamma_factor(ram, d)[:, gr.keep]
+        Z, ZA = gr.gamma(ram, d)
         n = gr.n
-        ZA = gr.apply(Z)
         ZAD = ZA @ gr.D
         tr_vg += np.sum(ZA * Z) / n
         M += gr.f * (ZAD.T @ ZAD) / n
