@@ -348,7 +348,7 @@ class SEMResult:
         N = core.ntotal
         G = len(core.datas)
         x2, df = core.chisq, core.df
-        out = {"npar": pt.npar, "fmin": x2 / (2 * N), "chisq": x2, "df": df,
+        out = {"npar": pt.npar - core.n_eq, "fmin": x2 / (2 * N), "chisq": x2, "df": df,
                "pvalue": float(stats.chi2.sf(x2, df)) if df > 0 else np.nan}
         base = self._base
         x2n, dfn = base.chisq, base.df
@@ -398,7 +398,7 @@ class SEMResult:
         out["rni"] = fm.rni(x2, df, x2n, dfn)
         out["logl"] = core.logl
         out["unrestricted.logl"] = core.logl_h1
-        k = pt.npar
+        k = pt.npar - core.n_eq          # lavaan counts the free parameters less the equality constraints
         out["aic"] = -2 * core.logl + 2 * k
         out["bic"] = -2 * core.logl + k * np.log(N)
         out["ntotal"] = int(round(N))
@@ -525,6 +525,11 @@ class SEMResult:
     def modindices(self) -> pd.DataFrame:
         """lavaan's ``modindices(fit)``: lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all."""
         from .estimation.modindices import modification_indices
+        if self._core.constraints:
+            from .errors import ModelSpecificationError
+            raise ModelSpecificationError("modification indices of a model with general (in)equality constraints "
+                                          "are not supported (lavaan's need the constrained score test); refit "
+                                          "without the constraints to inspect them")
         return modification_indices(self)
 
     # ------------------------------------------------------------------ bootstrap

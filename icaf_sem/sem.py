@@ -136,6 +136,9 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
             warnings.warn(DataWarning(note))
         spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
                         group_equal=tuple(group_equal), group_partial=tuple(group_partial))
+        from .estimation.constraints import check_supported
+        check_supported(spec["pt"], estimator_opts=opts, bootstrap=bool(bootstrap) or opts.se == "bootstrap"
+                        or "bollen.stine" in opts.tests, missing=miss)
         core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss, max_iter=int(max_iter),
                         options=opts)
         result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
@@ -238,7 +241,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
                         group_labels=labels, group_equal=group_equal, group_partial=group_partial)
     # order of the observed variables as the parameter table defines them
     from .estimation.core import n_moments
-    df = n_moments(pt, datas) - pt.npar
+    df = n_moments(pt, datas) - pt.npar + sum(c[0] == "eq" for c in pt.constraints)
     if df < 0:
         raise IdentificationError(
             f"the model has {pt.npar} free parameters but the data provide only {n_moments(pt, datas)} sample "

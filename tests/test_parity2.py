@@ -181,6 +181,29 @@ def test_refusals_name_the_option(kw, words):
         icaf_sem.fit(HS3, _data("holzinger_swineford_1939.csv"), **kw)
 
 
+CON = "visual =~ x1 + a*x2 + b*x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\nb < a"
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(bootstrap=20), "bootstrap"),
+    (dict(estimator="MLM"), "constraints"),
+    (dict(test="bollen.stine"), "bootstrap"),
+])
+def test_constraints_refuse_unsupported_options(kw, words):
+    with pytest.raises(ModelSpecificationError, match=words):
+        icaf_sem.fit(CON, _data("holzinger_swineford_1939.csv"), **kw)
+
+
+def test_constraint_fit_active_set_and_json():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = icaf_sem.fit(CON, _data("holzinger_swineford_1939.csv"))
+    P = res.parameters.set_index(["lhs", "op", "rhs"])
+    assert P.loc[("visual", "=~", "x2"), "est"] == pytest.approx(P.loc[("visual", "=~", "x3"), "est"], abs=1e-6)
+    js = res.to_dict()                       # modification indices are refused, the fit is kept
+    assert js["modindices"] == [] and any("modification indices" in w for w in js["warnings"])
+
+
 def test_mlm_with_fiml_switches_to_listwise_with_warning():
     d = _data("hs_mcar10.csv")
     with pytest.warns(icaf_sem.errors.DataWarning, match="listwise"):

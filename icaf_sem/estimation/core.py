@@ -43,6 +43,8 @@ class Core:
     options: object = None                # estimation.tests.Options (se, test, information)
     info_kind: tuple = ()                 # (information, observed.information) of ``info``
     chisq_group: list = field(default_factory=list)
+    constraints: object = None            # estimation.constraints.ConstraintSet of general constraints
+    n_eq: int = 0                         # rank of the equality constraints (lavaan's df and npar)
 
     @property
     def npar(self):
@@ -101,9 +103,15 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
     ntotal = obj.ntotal
     weights = [d.N / ntotal for d in datas]
     msgs = []
+    from .constraints import ConstraintSet
+    cons = ConstraintSet(pt) if pt.constraints else None
     if pt.npar == 0:
         theta = np.zeros(0)
         converged, its = True, 0
+    elif cons:
+        # general (in)equality constraints: constrained minimum from the start values
+        th0 = start_values(pt, rams, h1) if theta0 is None else np.array(theta0, float)
+        theta, f, converged, its = cons.minimize(obj, th0, max_iter=max_iter)
     else:
         th0 = start_values(pt, rams, h1) if theta0 is None else np.array(theta0, float)
         any_missing = any(d.has_missing for d in datas)
@@ -143,6 +151,10 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
     core.chisq = max(2.0 * (core.logl_h1 - core.logl), 0.0) if np.isfinite(core.logl) else np.nan
     core.chisq_group = _chisq_group(core)
     core.df = n_moments(pt, datas) - pt.npar
+    core.constraints = cons
+    if cons:
+        core.n_eq = cons.n_eq(theta)
+        core.df += core.n_eq                 # lavaan: + rank of the equality constraints' Jacobian
     if compute_se and len(theta):
         _information(core)
     return core
@@ -222,8 +234,11 @@ def _information(core: Core):
         info = inference.observed_information(core.objective, core.theta)
     core.info = info
     core.info_kind = (kind, "hessian")
+    cons = getattr(core, "constraints", None)
     try:
-        info_inv = _checked_inverse(info)
+        info_inv = cons.projected_inverse(info, core.theta) if cons else None
+        if info_inv is None:
+            info_inv = _checked_inverse(info)
     except np.linalg.LinAlgError:
         core.info_inv = None
         core.vcov = np.full((core.npar, core.npar), np.nan)

@@ -343,7 +343,12 @@ def _h1_info(groups):
     return 0.5 * (E + E.T)
 
 
-def _inverse(E):
+def _inverse(E, core=None):
+    """E^-1, or with general constraints the top-left block of lavaan's augmented inverse."""
+    if core is not None and getattr(core, "constraints", None):
+        P = core.constraints.projected_inverse(E, core.theta)
+        if P is not None:
+            return P
     Einv = np.linalg.inv(E)
     return 0.5 * (Einv + Einv.T)
 
@@ -419,7 +424,7 @@ def ugamma_traces(core, kind, satterthwaite):
     """tr(U Gamma) and (when ``satterthwaite``) tr((U Gamma)^2) of lavaan's 'original' method."""
     groups = _groups(core, kind)
     E = _h1_info(groups)
-    Einv = _inverse(E)
+    Einv = _inverse(E, core)
     q = E.shape[0]
     tr_vg, tr_pp = 0.0, 0.0
     M = np.zeros((q, q))
@@ -490,11 +495,11 @@ def yuan_bentler_test(core, which, opts: Options):
                 information(core, "observed", "hessian")
         else:
             E = information(core, opts.info_test, opts.obs_info_test)
-        Einv = _inverse(E)
+        Einv = _inverse(E, core)
         tr, h1, h0 = inference.yuan_bentler_mplus(core.rams, core.datas, core.theta, Einv, core.h1, core.ntotal)
     else:
         groups = _groups(core, opts.info_test)
-        Einv = _inverse(_h1_info(groups))
+        Einv = _inverse(_h1_info(groups), core)
         tr = 0.0
         for g, (gr, ram, d) in enumerate(zip(groups, core.rams, core.datas)):
             sig1, mu1 = core.h1[g]
