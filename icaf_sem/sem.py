@@ -60,7 +60,11 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         test always comes first, as in lavaan; the first scaled test gives the ``.scaled`` and
         ``.robust`` fit measures.  Every test is in ``result.tests``.
     cluster : str, optional
-        Not supported yet (lavaan's single-level ``cluster=``): raises an error.
+        Column of cluster ids (lavaan's single-level ``cluster=``): a mean structure,
+        cluster-robust standard errors (``se="robust.cluster"``: casewise scores summed per cluster,
+        times sqrt(C / (C - 1))) and the Yuan-Bentler (Mplus) test with clustered first-order
+        information; ``estimator="MLM"`` gives ``robust.cluster.sem`` and the Satorra-Bentler
+        test with the clustered Gamma.  ML, MLR and MLM only.
     sampling_weights : str, optional
         Not supported yet (lavaan's ``sampling.weights=``): raises an error.
     std_lv : bool
@@ -102,12 +106,18 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     miss = MISSING.get(str(missing).lower())
     if miss is None:
         raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise' or 'ml' (FIML)")
-    opts, miss, notes = resolve_options(estimator, se, test, miss)
+    opts, miss, notes = resolve_options(estimator, se, test, miss, cluster=cluster is not None)
     est = opts.estimator
     if cluster is not None:
-        raise ModelSpecificationError(
-            f"cluster={cluster!r}: cluster-robust standard errors and tests (lavaan's cluster=) are not supported "
-            "yet; fit without cluster= and treat the standard errors as too small, or use lavaan")
+        cols = list(map(str, data.columns)) if isinstance(data, pd.DataFrame) else []
+        if str(cluster) not in cols:
+            raise DataError(f"cluster={cluster!r} is not a column of the data; choose one of {cols[:12]}")
+        if data[cluster].isna().any():
+            raise DataError(f"the cluster column {cluster!r} has {int(data[cluster].isna().sum())} missing values; "
+                            "give every row a cluster (lavaan refuses them too)")
+        if bootstrap:
+            raise ModelSpecificationError("bootstrap with cluster= is not supported (resampling would have to "
+                                          "draw whole clusters); drop bootstrap= or cluster=")
     if sampling_weights is not None:
         raise ModelSpecificationError(
             f"sampling_weights={sampling_weights!r}: sampling weights (lavaan's sampling.weights=) are not "
@@ -135,7 +145,7 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         for note in notes:
             warnings.warn(DataWarning(note))
         spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
-                        group_equal=tuple(group_equal), group_partial=tuple(group_partial))
+                        group_equal=tuple(group_equal), group_partial=tuple(group_partial), cluster=cluster)
         from .estimation.constraints import check_supported
         check_supported(spec["pt"], estimator_opts=opts, bootstrap=bool(bootstrap) or opts.se == "bootstrap"
                         or "bollen.stine" in opts.tests, missing=miss)
@@ -164,7 +174,8 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
 
 
 # ---------------------------------------------------------------------------- data preparation
-def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, group_equal, group_partial):
+def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, group_equal, group_partial,
+             cluster=None):
     from .model.partable import variable_names
     names = variable_names([s for s in stmts if s.op in ("=~", "~", "~~", "~1")])
     ov = names.ov
@@ -211,8 +222,12 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
     else:
         labels = [1]
     datas = []
+    clus_all = data[cluster].to_numpy() if cluster is not None else None
     for lab in labels:
         arr = Xa[(data[group] == lab).to_numpy()] if group is not None else Xa
+        clus = None
+        if clus_all is not None:
+            clus = clus_all[(data[group] == lab).to_numpy()] if group is not None else clus_all
         if missing == "ml" and names.ov_x:
             # lavaan (fixed.x = TRUE) deletes cases with a missing exogenous covariate, with a warning
             xcols = [ov.index(v) for v in names.ov_x]
@@ -224,6 +239,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
                     f"covariate(s) {', '.join(names.ov_x)} (fixed.x, as in lavaan); impute them or model them "
                     "as endogenous to keep those cases"))
                 arr = arr[~miss_x]
+                clus = clus[~miss_x] if clus is not None else None
         keep = ~np.isnan(arr).any(1) if missing == "listwise" else ~np.isnan(arr).all(1)
         used = arr[keep]
         _check_columns(used, ov, lab if group is not None else None)
@@ -235,8 +251,12 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             where = f" in group {lab!r}" if group is not None else ""
             warnings.warn(DataWarning(f"only {len(used)} usable rows{where} for {len(ov)} observed variables: the "
                                       "sample covariance matrix cannot be positive definite; results are unreliable"))
-        datas.append(GroupData(arr, ov, missing=missing, label=lab))
-    meanstructure = missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
+        gd = GroupData(arr, ov, missing=missing, label=lab)
+        if clus is not None:
+            gd.cluster = clus[keep]          # rows GroupData keeps (same rule as above)
+        datas.append(gd)
+    meanstructure = (missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
+                     or cluster is not None)             # lavaan: cluster= implies a mean structure
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=meanstructure, ngroups=len(labels),
                         group_labels=labels, group_equal=group_equal, group_partial=group_partial)
     # order of the observed variables as the parameter table defines them

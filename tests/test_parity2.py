@@ -29,17 +29,23 @@ def _data(name):
 
 def _fit(ref, **extra):
     o = ref["options"] or {}
-    kw = {k: o[k] for k in ("estimator", "se", "test", "group", "seed", "missing") if k in o}
+    kw = {k: o[k] for k in ("estimator", "se", "test", "group", "seed", "missing", "cluster") if k in o}
+    data = _data(ref["data"])
+    if "cluster" in o:
+        # the cluster column of make_parity2.R: consecutive ids (or rows) in clusters of `cluster_size`
+        ids = np.arange(1, len(data) + 1) if o["cluster_id"] == "row" else data[o["cluster_id"]].to_numpy()
+        data["clus"] = (ids - 1) // o["cluster_size"]
     if "bootstrap" in o:
         kw["bootstrap"] = o["bootstrap"]
     kw.update(extra)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return icaf_sem.fit(ref["model"], _data(ref["data"]), modindices=False, **kw)
+        return icaf_sem.fit(ref["model"], data, modindices=False, **kw)
 
 
 def test_fixture_cases_present():
     names = {p.stem for p in CASES}
+    assert {"clu_hs_ml", "clu_hs_mlm", "clu_hs_fiml_mlr", "con_pd_nonlinear", "con_hs_ineq_active"} <= names
     for must in ("hs_mlm", "hs_mlmv", "hs_mlmvs", "hs_mlf", "hs_ml_se_hw", "hs_ml_se_first_order",
                  "hs_ml_test_yb", "hs_ml_test_ybmplus", "hs_ml_test_mva", "hs_ml_test_ss", "pd_cov_mlm",
                  "hs_group_mlmv", "pd_sem_ml_bollen_stine", "pd_sem_ml_se_boot"):
@@ -174,7 +180,9 @@ HS3 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
     (dict(test="browne.residual.adf"), "test="),
     (dict(estimator="MLM", se="bootstrap"), "bootstrap"),
     (dict(estimator="MLF", test="satorra.bentler"), "first-order"),
-    (dict(cluster="school"), "cluster"),
+    (dict(cluster="school", estimator="MLMV"), "cluster"),
+    (dict(cluster="school", test="scaled.shifted"), "cluster"),
+    (dict(cluster="school", bootstrap=10), "bootstrap"),
     (dict(sampling_weights="grade"), "sampling"),
     (dict(missing="ml", test="yuan.bentler"), "missing"),
 ])
@@ -280,6 +288,9 @@ def test_cli_compare_and_refusal(tmp_path):
     r = _cli("compare", *args[:4], "--data", str(FIX / "data" / ref["data"]), "--vuong", "--cluster", "x",
              "--json", str(out))
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
-    r = _cli("fit", "--model", args[1], "--data", str(FIX / "data" / ref["data"]), "--cluster", "school",
+    r = _cli("fit", "--model", args[1], "--data", str(FIX / "data" / ref["data"]), "--cluster", "schoool",
              "--json", str(tmp_path / "x.json"))
     assert r.returncode == 2 and "cluster" in r.stderr and not (tmp_path / "x.json").exists()
+    r = _cli("fit", "--model", args[1], "--data", str(FIX / "data" / ref["data"]), "--cluster", "school",
+             "--json", str(tmp_path / "x.json"))
+    assert r.returncode == 0 and json.loads((tmp_path / "x.json").read_text())["se"] == "robust.cluster"

@@ -226,7 +226,7 @@ def _information(core: Core):
     from . import tests as T
     opts = core.options
     kind = opts.information
-    if opts.se == "robust.sem":
+    if opts.se in ("robust.sem", "robust.cluster.sem"):
         kind = "expected"
     try:
         info = T.information(core, kind, "hessian")
@@ -249,10 +249,10 @@ def _information(core: Core):
         return
     core.info_inv = 0.5 * (info_inv + info_inv.T)
     N = core.ntotal
-    if opts.se == "robust.huber.white":
-        B = T.first_order_meat(core)
+    if opts.se in ("robust.huber.white", "robust.cluster"):
+        B = T.first_order_meat(core)        # per-cluster sums under cluster=
         core.vcov = core.info_inv @ B @ core.info_inv / N
-    elif opts.se == "robust.sem":
+    elif opts.se in ("robust.sem", "robust.cluster.sem"):
         M = T.robust_sem_meat(core, T._groups(core, "expected"))
         core.vcov = core.info_inv @ M @ core.info_inv / N
     elif opts.se == "none":

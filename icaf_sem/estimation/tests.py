@@ -70,7 +70,7 @@ class Options:
         return None
 
 
-def resolve_options(estimator="ML", se=None, test=None, missing="listwise"):
+def resolve_options(estimator="ML", se=None, test=None, missing="listwise", cluster=False):
     """lavaan's option logic for the ML family: returns (Options, missing, notes).
 
     ``notes`` are messages lavaan issues as warnings (e.g. FIML switched to listwise for
@@ -94,6 +94,8 @@ def resolve_options(estimator="ML", se=None, test=None, missing="listwise"):
     if se_r == "bootstrap" and est != "ML":
         raise ModelSpecificationError(f"se='bootstrap' needs estimator='ML' (got {estimator!r}), as in lavaan; "
                                       "bootstrap standard errors are already robust")
+    if cluster:
+        return _resolve_clustered(est, se, test, missing)
     if se_r == "robust":
         se_r = "robust.huber.white" if missing == "ml" else "robust.sem"
     # tests
@@ -143,9 +145,12 @@ def resolve_options(estimator="ML", se=None, test=None, missing="listwise"):
     if info2 == "first.order" and any(t in SCALED_TESTS for t in tests):
         raise ModelSpecificationError(f"estimator={est!r} (first-order information) cannot be combined with a "
                                       "robust test; use estimator='ML' with that test, as lavaan requires")
+    # observed.information[2]: "h1" when lavaan's test list has several entries (for ML and MLF it
+    # always starts with "standard") or its one robust test is not yuan.bentler.mplus
+    lav_tests = tests if est in ("ML", "MLF") else tuple(t for t in tests if t != "standard" or "standard" in names)
     scaled = [t for t in tests if t in SCALED_TESTS]
     obs2 = "hessian"
-    if scaled and not (len(scaled) == 1 and len(tests) <= 2 and scaled[0] == "yuan.bentler.mplus"):
+    if scaled and not (len(lav_tests) == 1 and lav_tests[0] == "yuan.bentler.mplus"):
         obs2 = "h1"
     if missing == "ml":
         bad = [t for t in tests if t in ("yuan.bentler", "bollen.stine")]
@@ -154,6 +159,58 @@ def resolve_options(estimator="ML", se=None, test=None, missing="listwise"):
                                           "estimator='MLR' (the Yuan-Bentler Mplus test) or missing='listwise'")
     return Options(estimator=est, se=se_r, information=info1, tests=tests, info_test=info2,
                    obs_info_test=obs2), missing, notes
+
+
+def _resolve_clustered(est, se, test, missing):
+    """lavaan's single-level ``cluster=`` override (lav_options.R): a mean structure, cluster-robust
+    standard errors (``robust.cluster`` = Huber-White with the casewise scores summed per cluster,
+    ``robust.cluster.sem`` for MLM) and the Yuan-Bentler (Mplus) or Satorra-Bentler test."""
+    if est not in ("ML", "MLR", "MLM"):
+        raise ModelSpecificationError(f"cluster= is supported with estimator='ML', 'MLR' or 'MLM' (as lavaan's "
+                                      f"single-level cluster option); got {est!r}")
+    if est == "MLR":
+        se_r, tests = "robust.cluster", ("standard", "yuan.bentler.mplus")
+    elif est == "MLM":
+        se_r, tests = "robust.cluster.sem", ("standard", "satorra.bentler")
+    else:
+        user = [test] if isinstance(test, str) else (list(test) if test is not None else ["default"])
+        names = [TEST_ALIASES.get(str(t).lower(), str(t)) for t in user]
+        if names == ["default"]:
+            tests = ("standard", "yuan.bentler.mplus")
+        elif names == ["none"]:
+            tests = ("none",)
+        elif all(t in ("standard", "satorra.bentler", "yuan.bentler.mplus") for t in names):
+            tests = tuple(dict.fromkeys(["standard"] + names))
+        else:
+            raise ModelSpecificationError(f"test={test!r} with cluster= is not supported; use 'standard', "
+                                          "'satorra.bentler' or 'yuan.bentler.mplus' (lavaan's clustered tests)")
+        s = "default" if se is None else SE_ALIASES.get(str(se).lower(), str(se))
+        if s in ("default", "robust", "robust.cluster", "robust.huber.white"):
+            se_r = "robust.cluster"
+        elif s in ("robust.cluster.sem", "robust.sem"):
+            se_r = "robust.cluster.sem"
+        elif s == "none":
+            se_r = "none"
+        else:
+            raise ModelSpecificationError(f"se={se!r} with cluster= is not supported; use 'robust.cluster', "
+                                          "'robust.cluster.sem' or 'none', as lavaan requires")
+    if missing == "ml" and (se_r == "robust.cluster.sem" or "satorra.bentler" in tests):
+        raise ModelSpecificationError("cluster= with missing='ml' needs estimator='MLR' (lavaan switches "
+                                      "Satorra-Bentler style tests to listwise deletion)")
+    info = "observed" if (se_r == "robust.cluster" and est in ("ML", "MLR")) else "expected"
+    # lavaan's test list: ML adds "standard" (two entries: observed.information[2] = "h1")
+    obs2 = "hessian" if (est == "MLR" and tests == ("standard", "yuan.bentler.mplus")) else "h1"
+    return Options(estimator=est, se=se_r, information=info, tests=tests, info_test=info,
+                   obs_info_test=obs2), missing, []
+
+
+def cluster_weight(data):
+    """lavaan's small-sample factor sqrt(C / (C - 1)) for per-cluster score sums (1 without clusters)."""
+    cl = getattr(data, "cluster", None)
+    if cl is None:
+        return 1.0
+    C = len(np.unique(cl))
+    return float(np.sqrt(C / (C - 1.0)))
 
 
 # ----------------------------------------------------------------------------- per-group pieces
@@ -227,7 +284,7 @@ def gamma_factor(ram, data):
         Z = Z - moments(Yhat)
     Z = Z - Z.mean(0)
     if getattr(data, "cluster", None) is not None:
-        Z = _cluster_sum(Z, data.cluster)
+        Z = _cluster_sum(Z, data.cluster) * cluster_weight(data)     # lavaan: C / (C - 1) on Gamma
     Z.setflags(write=False)
     if data.weights is None:                     # not under bootstrap reweighting
         data.__dict__[key] = Z
@@ -389,7 +446,7 @@ def first_order_meat(core):
         if getattr(d, "weights_sampling", None) is not None:
             s = s * d.weights_sampling[:, None]
         if getattr(d, "cluster", None) is not None:
-            s = _cluster_sum(s, d.cluster)
+            s = _cluster_sum(s, d.cluster) * cluster_weight(d)
         B += s.T @ s
     return B / core.ntotal
 
