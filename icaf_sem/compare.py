@@ -327,6 +327,9 @@ def vuong_test(result_a, result_b) -> pd.DataFrame:
             raise ModelSpecificationError(f"vuong_test() needs two results of icaf_sem.fit(), got {type(r).__name__}")
     if result_a.nobs != result_b.nobs or sorted(result_a._core.pt.names.ov) != sorted(result_b._core.pt.names.ov):
         raise ModelSpecificationError("the two models must be fitted to the same observed variables and rows")
+    if any(getattr(d, "weights_sampling", None) is not None for r in (result_a, result_b) for d in r._core.datas):
+        raise ModelSpecificationError("vuong_test() with sampling_weights= is not supported (the casewise "
+                                      "likelihoods would need the weights); fit unweighted models to compare")
     if any(np.isnan(r._core.vcov).any() for r in (result_a, result_b)):
         raise ModelSpecificationError("vuong_test() needs the standard errors of both models (se='none' or a "
                                       "singular information matrix gives none)")

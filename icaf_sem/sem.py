@@ -66,7 +66,9 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         information; ``estimator="MLM"`` gives ``robust.cluster.sem`` and the Satorra-Bentler
         test with the clustered Gamma.  ML, MLR and MLM only.
     sampling_weights : str, optional
-        Not supported yet (lavaan's ``sampling.weights=``): raises an error.
+        Column of sampling weights (lavaan's ``sampling.weights=``): weighted (pseudo-)ML with the
+        weights normalised to sum to N; as in lavaan, ``estimator="ML"`` becomes ``"MLR"``
+        (Huber-White SEs with weighted scores, Yuan-Bentler test).
     std_lv : bool
         Identify latent variables by fixing their variances to 1 instead of the first loading.
     group : str, optional
@@ -119,9 +121,27 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
             raise ModelSpecificationError("bootstrap with cluster= is not supported (resampling would have to "
                                           "draw whole clusters); drop bootstrap= or cluster=")
     if sampling_weights is not None:
-        raise ModelSpecificationError(
-            f"sampling_weights={sampling_weights!r}: sampling weights (lavaan's sampling.weights=) are not "
-            "supported yet; fit unweighted or use lavaan")
+        cols = list(map(str, data.columns)) if isinstance(data, pd.DataFrame) else []
+        if str(sampling_weights) not in cols:
+            raise DataError(f"sampling_weights={sampling_weights!r} is not a column of the data; choose one of "
+                            f"{cols[:12]}")
+        wcol = pd.to_numeric(data[sampling_weights], errors="coerce")
+        if wcol.isna().any() or (wcol < 0).any():
+            raise DataError(f"the sampling-weight column {sampling_weights!r} has missing, non-numeric or negative "
+                            "values; give every row a weight >= 0 (lavaan refuses them too)")
+        # lavaan forces MLR for ML with sampling weights; the Satorra-Bentler family would need a
+        # weighted Gamma, not reproduced here
+        if opts.estimator == "ML" and se is None and test is None:
+            opts, miss, notes = resolve_options("MLR", None, None, miss, cluster=cluster is not None)
+            est = "MLR"
+        if opts.se not in ("robust.huber.white", "robust.cluster", "none") or any(
+                t not in ("standard", "yuan.bentler.mplus") for t in opts.tests if t != "none"):
+            raise ModelSpecificationError(
+                f"sampling_weights= is supported with estimator='ML' or 'MLR' and their defaults (robust "
+                f"Huber-White SEs, Yuan-Bentler test), as lavaan uses them; got se={opts.se!r}, "
+                f"test={'+'.join(opts.tests)!r}")
+        if bootstrap:
+            raise ModelSpecificationError("bootstrap with sampling_weights= is not supported; drop one of them")
     if ordered:
         raise ModelSpecificationError("ordered=True (categorical estimation, WLSMV) is not supported by icaf_sem; "
                                       "fit the items as continuous (the default) or use lavaan for ordinal models")
@@ -145,7 +165,8 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         for note in notes:
             warnings.warn(DataWarning(note))
         spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
-                        group_equal=tuple(group_equal), group_partial=tuple(group_partial), cluster=cluster)
+                        group_equal=tuple(group_equal), group_partial=tuple(group_partial), cluster=cluster,
+                        sampling_weights=sampling_weights)
         from .estimation.constraints import check_supported
         check_supported(spec["pt"], estimator_opts=opts, bootstrap=bool(bootstrap) or opts.se == "bootstrap"
                         or "bollen.stine" in opts.tests, missing=miss)
@@ -175,7 +196,7 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
 
 # ---------------------------------------------------------------------------- data preparation
 def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, group_equal, group_partial,
-             cluster=None):
+             cluster=None, sampling_weights=None):
     from .model.partable import variable_names
     names = variable_names([s for s in stmts if s.op in ("=~", "~", "~~", "~1")])
     ov = names.ov
@@ -223,11 +244,16 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
         labels = [1]
     datas = []
     clus_all = data[cluster].to_numpy() if cluster is not None else None
+    wt_all = pd.to_numeric(data[sampling_weights]).to_numpy(float) if sampling_weights is not None else None
+    wts = []
     for lab in labels:
         arr = Xa[(data[group] == lab).to_numpy()] if group is not None else Xa
         clus = None
         if clus_all is not None:
             clus = clus_all[(data[group] == lab).to_numpy()] if group is not None else clus_all
+        wt = None
+        if wt_all is not None:
+            wt = wt_all[(data[group] == lab).to_numpy()] if group is not None else wt_all
         if missing == "ml" and names.ov_x:
             # lavaan (fixed.x = TRUE) deletes cases with a missing exogenous covariate, with a warning
             xcols = [ov.index(v) for v in names.ov_x]
@@ -240,6 +266,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
                     "as endogenous to keep those cases"))
                 arr = arr[~miss_x]
                 clus = clus[~miss_x] if clus is not None else None
+                wt = wt[~miss_x] if wt is not None else None
         keep = ~np.isnan(arr).any(1) if missing == "listwise" else ~np.isnan(arr).all(1)
         used = arr[keep]
         _check_columns(used, ov, lab if group is not None else None)
@@ -254,7 +281,16 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
         gd = GroupData(arr, ov, missing=missing, label=lab)
         if clus is not None:
             gd.cluster = clus[keep]          # rows GroupData keeps (same rule as above)
+        wts.append(wt[keep] if wt is not None else None)
         datas.append(gd)
+    if wt_all is not None:
+        # lavaan's sampling.weights.normalization = "total": the weights sum to the total N
+        tot_n = sum(len(w) for w in wts)
+        tot_w = sum(float(w.sum()) for w in wts)
+        for gd, w in zip(datas, wts):
+            w = w * (tot_n / tot_w)
+            gd.compute(w)
+            gd.weights_sampling = w
     meanstructure = (missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
                      or cluster is not None)             # lavaan: cluster= implies a mean structure
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=meanstructure, ngroups=len(labels),

@@ -31,6 +31,11 @@ def _fit(ref, **extra):
     o = ref["options"] or {}
     kw = {k: o[k] for k in ("estimator", "se", "test", "group", "seed", "missing", "cluster") if k in o}
     data = _data(ref["data"])
+    if "sampling_weights" in o:
+        # the weight column of make_parity2.R
+        data["wt"] = (1 + (data["id"] % 4) / 2 if o["weight_kind"] == "hs"
+                      else 1 + (np.arange(1, len(data) + 1) % 3))
+        kw["sampling_weights"] = "wt"
     if "cluster" in o:
         # the cluster column of make_parity2.R: consecutive ids (or rows) in clusters of `cluster_size`
         ids = np.arange(1, len(data) + 1) if o["cluster_id"] == "row" else data[o["cluster_id"]].to_numpy()
@@ -45,7 +50,8 @@ def _fit(ref, **extra):
 
 def test_fixture_cases_present():
     names = {p.stem for p in CASES}
-    assert {"clu_hs_ml", "clu_hs_mlm", "clu_hs_fiml_mlr", "con_pd_nonlinear", "con_hs_ineq_active"} <= names
+    assert {"clu_hs_ml", "clu_hs_mlm", "clu_hs_fiml_mlr", "con_pd_nonlinear", "con_hs_ineq_active",
+            "wt_hs_ml", "wt_hs_fiml", "wt_hs_group"} <= names
     for must in ("hs_mlm", "hs_mlmv", "hs_mlmvs", "hs_mlf", "hs_ml_se_hw", "hs_ml_se_first_order",
                  "hs_ml_test_yb", "hs_ml_test_ybmplus", "hs_ml_test_mva", "hs_ml_test_ss", "pd_cov_mlm",
                  "hs_group_mlmv", "pd_sem_ml_bollen_stine", "pd_sem_ml_se_boot"):
@@ -183,11 +189,13 @@ HS3 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
     (dict(cluster="school", estimator="MLMV"), "cluster"),
     (dict(cluster="school", test="scaled.shifted"), "cluster"),
     (dict(cluster="school", bootstrap=10), "bootstrap"),
-    (dict(sampling_weights="grade"), "sampling"),
+    (dict(sampling_weights="ageyr", estimator="MLM"), "sampling_weights"),
+    (dict(sampling_weights="nonexistent"), "sampling_weights"),
+    (dict(sampling_weights="grade"), "missing"),
     (dict(missing="ml", test="yuan.bentler"), "missing"),
 ])
 def test_refusals_name_the_option(kw, words):
-    with pytest.raises(ModelSpecificationError, match=words):
+    with pytest.raises(icaf_sem.errors.IcafError, match=words):
         icaf_sem.fit(HS3, _data("holzinger_swineford_1939.csv"), **kw)
 
 

@@ -289,7 +289,11 @@ def yuan_bentler_mplus(rams, datas, theta, info_inv, h1_moments, ntotal):
 
 
 def _clustered(S, data):
-    """Casewise scores summed per cluster with lavaan's factor sqrt(C / (C - 1)) (``cluster=``)."""
+    """Casewise scores as lavaan's first-order information uses them: times the sampling weights
+    (``sampling_weights=``), then summed per cluster with the factor sqrt(C / (C - 1)) (``cluster=``)."""
+    w = getattr(data, "weights_sampling", None)
+    if w is not None:
+        S = S * w[:, None]
     cl = getattr(data, "cluster", None)
     if cl is None:
         return S

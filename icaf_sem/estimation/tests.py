@@ -442,11 +442,7 @@ def first_order_meat(core):
     q = core.npar
     B = np.zeros((q, q))
     for ram, d in zip(core.rams, core.datas):
-        s = inference.casewise_scores(ram, d, core.theta)
-        if getattr(d, "weights_sampling", None) is not None:
-            s = s * d.weights_sampling[:, None]
-        if getattr(d, "cluster", None) is not None:
-            s = _cluster_sum(s, d.cluster) * cluster_weight(d)
+        s = inference._clustered(inference.casewise_scores(ram, d, core.theta), d)
         B += s.T @ s
     return B / core.ntotal
 
