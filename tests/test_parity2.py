@@ -294,7 +294,7 @@ def test_cli_compare_and_refusal(tmp_path):
     assert js["method"] == "satorra.bentler.2001"
     assert js["table"][1]["chisq_diff"] == pytest.approx(ref["table"][1]["chisq_diff"], rel=1e-5)
     r = _cli("compare", *args[:4], "--data", str(FIX / "data" / ref["data"]), "--vuong", "--cluster", "x",
-             "--json", str(out))
+             "--json", str(out))        # no such cluster column
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     r = _cli("fit", "--model", args[1], "--data", str(FIX / "data" / ref["data"]), "--cluster", "schoool",
              "--json", str(tmp_path / "x.json"))

@@ -24,6 +24,8 @@ def add_parser(sub):
     p.add_argument("--missing", default="listwise", choices=["listwise", "ml", "fiml"])
     p.add_argument("--test", default=None, help="lavaan's test= (comma-separated)")
     p.add_argument("--group", default=None, help="column defining groups (multi-group models)")
+    p.add_argument("--cluster", default=None, help="cluster column (lavaan's cluster=)")
+    p.add_argument("--sampling-weights", default=None, help="sampling-weight column (lavaan's sampling.weights=)")
     p.add_argument("--std-lv", action="store_true")
     p.add_argument("--method", default="default",
                    help="difference test: default, satorra.bentler.2001, satorra.2000, standard")
@@ -53,7 +55,8 @@ def run(args) -> int:
     data = read_data(args.data)
     test = [x.strip() for x in args.test.split(",") if x.strip()] if args.test else None
     fits = [icaf_sem.fit(m, data, estimator=args.estimator, missing=args.missing, test=test, group=args.group,
-                         std_lv=args.std_lv, modindices=False) for m in models]
+                         std_lv=args.std_lv, cluster=args.cluster, sampling_weights=args.sampling_weights,
+                         modindices=False) for m in models]
     if args.vuong:
         if len(fits) != 2:
             raise ModelSpecificationError(f"--vuong compares exactly two models; got {len(fits)} --model files")

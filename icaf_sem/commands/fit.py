@@ -22,9 +22,10 @@ def add_parser(sub):
     p.add_argument("--test", default=None,
                    help="lavaan's test= (comma-separated): standard, satorra.bentler, yuan.bentler, "
                         "yuan.bentler.mplus, mean.var.adjusted, scaled.shifted, bollen.stine, none")
-    p.add_argument("--cluster", default=None, help="cluster column (lavaan's cluster=; not supported yet)")
+    p.add_argument("--cluster", default=None,
+                   help="cluster column: cluster-robust SEs and test (lavaan's single-level cluster=)")
     p.add_argument("--sampling-weights", default=None,
-                   help="sampling-weight column (lavaan's sampling.weights=; not supported yet)")
+                   help="sampling-weight column (lavaan's sampling.weights=; ML becomes MLR as in lavaan)")
     p.add_argument("--factor-scores", default=None, metavar="CSV",
                    help="also write factor scores (lavPredict) to this CSV file")
     p.add_argument("--factor-score-method", default="regression", choices=["regression", "Bartlett"],
