@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import _common as C  # noqa: E402
+import numpy as np  # noqa: E402
 
 CONFIGS = {
     "MLM": dict(estimator="MLM"), "MLMV": dict(estimator="MLMV"), "MLMVS": dict(estimator="MLMVS"),
@@ -33,7 +34,9 @@ CONFIGS = {
     "test_mean_var_adjusted": dict(test="mean.var.adjusted"), "test_scaled_shifted": dict(test="scaled.shifted"),
     "test_bollen_stine_100": dict(test="bollen.stine", bootstrap=100, seed=1),
     "se_bootstrap_100": dict(se="bootstrap", bootstrap=100, seed=1),
+    "cluster_ML": dict(cluster="clus"), "sampling_weights_ML": dict(sampling_weights="wt"),
 }
+CONSTRAINT = "c_cr == b_eb_cr*b_pw_eb\n"       # direct effect equal to one indirect effect
 
 
 def main(argv=None) -> int:
@@ -47,6 +50,10 @@ def main(argv=None) -> int:
     model2 = "\n".join(ln for ln in model.replace("PW ~ c_cr*CR", "PW ~ 0*CR").splitlines()
                         if "c_cr" not in ln) + "\n"
     data = C.complete_cases(C.load_wave(), C.model_items(model))
+    # synthetic survey design columns (both sides read them from the same CSV): departments of
+    # 5 consecutive respondents, and weights 1, 2, 3
+    data["clus"] = np.arange(len(data)) // 5
+    data["wt"] = 1.0 + np.arange(len(data)) % 3
     mine = {}
     warnings.simplefilter("ignore")
 
@@ -57,6 +64,7 @@ def main(argv=None) -> int:
     for name, kw in CONFIGS.items():
         reps = 1 if "100" in name else a.reps
         mine[name] = C.time_repeated(lambda: run(kw), reps)["median"]
+    mine["constraint_nonlinear"] = C.time_repeated(lambda: run({}, model + CONSTRAINT), a.reps)["median"]
     mine["compare_lavTestLRT_MLM"] = C.time_repeated(
         lambda: icaf_sem.compare(run(dict(estimator="MLM")), run(dict(estimator="MLM"), model2)), a.reps)["median"]
     mine["compare_lavTestLRT_MLMV"] = C.time_repeated(
@@ -65,7 +73,12 @@ def main(argv=None) -> int:
     def predict():
         r = icaf_sem.fit(model, data, modindices=False)
         r.predict(), r.predict("Bartlett")
-    mine["lavPredict"] = C.time_repeated(predict, a.reps)["median"]
+    mine["fit_and_lavPredict"] = C.time_repeated(predict, a.reps)["median"]
+    fitted = icaf_sem.fit(model, data, modindices=False)
+    mine["lavPredict_only"] = C.time_repeated(lambda: (fitted.predict(), fitted.predict("Bartlett")),
+                                              max(a.reps, 5))["median"]
+    f1, f2 = run(dict(estimator="MLMV")), run(dict(estimator="MLMV"), model2)
+    mine["lavTestLRT_only_MLMV"] = C.time_repeated(lambda: icaf_sem.compare(f1, f2), max(a.reps, 5))["median"]
     lav = {}
     if not a.no_lavaan:
         with tempfile.TemporaryDirectory() as tmp:

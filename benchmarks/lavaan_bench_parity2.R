@@ -16,7 +16,8 @@ configs <- list(
   test_yuan_bentler = list(test = "yuan.bentler"), test_yuan_bentler_mplus = list(test = "yuan.bentler.mplus"),
   test_mean_var_adjusted = list(test = "mean.var.adjusted"), test_scaled_shifted = list(test = "scaled.shifted"),
   test_bollen_stine_100 = list(test = "bollen.stine", bootstrap = 100L),
-  se_bootstrap_100 = list(se = "bootstrap", bootstrap = 100L))
+  se_bootstrap_100 = list(se = "bootstrap", bootstrap = 100L),
+  cluster_ML = list(cluster = "clus"), sampling_weights_ML = list(sampling.weights = "wt"))
 med <- function(f) { f(); t <- numeric(reps); for (i in seq_len(reps)) { t0 <- proc.time()[["elapsed"]]; f(); t[i] <- proc.time()[["elapsed"]] - t0 }; median(t) }
 res <- list(lavaan_version = as.character(packageVersion("lavaan")))
 for (nm in names(configs)) {
@@ -26,9 +27,13 @@ for (nm in names(configs)) {
   reps0 <- reps; reps <- r; res[[nm]] <- med(f); reps <- reps0
   cat(nm, res[[nm]], "\n")
 }
-f1 <- sem(model, data = dat, estimator = "MLM"); f2 <- sem(model2, data = dat, estimator = "MLM")
+res$constraint_nonlinear <- med(function() { fit <- sem(paste(model, "c_cr == b_eb_cr*b_pw_eb", sep = "\n"), data = dat); fitMeasures(fit); parameterEstimates(fit) })
 res$compare_lavTestLRT_MLM <- med(function() { a <- sem(model, data = dat, estimator = "MLM"); b <- sem(model2, data = dat, estimator = "MLM"); lavTestLRT(a, b) })
-g1 <- sem(model, data = dat, estimator = "MLMV")
 res$compare_lavTestLRT_MLMV <- med(function() { a <- sem(model, data = dat, estimator = "MLMV"); b <- sem(model2, data = dat, estimator = "MLMV"); lavTestLRT(a, b) })
-res$lavPredict <- med(function() { fit <- sem(model, data = dat); lavPredict(fit); lavPredict(fit, method = "Bartlett") })
+res$fit_and_lavPredict <- med(function() { fit <- sem(model, data = dat); lavPredict(fit); lavPredict(fit, method = "Bartlett") })
+fitted <- sem(model, data = dat)
+reps <- max(reps, 5L)
+res$lavPredict_only <- med(function() { lavPredict(fitted); lavPredict(fitted, method = "Bartlett") })
+g1 <- sem(model, data = dat, estimator = "MLMV"); g2 <- sem(model2, data = dat, estimator = "MLMV")
+res$lavTestLRT_only_MLMV <- med(function() lavTestLRT(g1, g2))
 writeLines(toJSON(res, auto_unbox = TRUE, digits = NA), args[["out"]])
