@@ -16,7 +16,7 @@ from .errors import EstimationError, ConvergenceWarning, HeywoodWarning, Identif
 from .estimation import fit_measures as fm
 from .estimation import robust as fiml_post
 from ._linalg import is_pd
-from .estimation.core import Core, estimate, yuan_bentler
+from .estimation.core import Core, estimate
 
 PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue",
                  "ci_lower", "ci_upper", "std_lv", "std_all"]
@@ -596,8 +596,11 @@ class SEMResult:
                  f"N = {self.nobs}, converged: {self.converged}",
                  f"  chi-square = {fmv['chisq']:.3f}, df = {fmv['df']}, p = {fmv['pvalue']:.4f}"]
         if "chisq.scaled" in fmv:
-            lines.append(f"  scaled chi-square (Yuan-Bentler) = {fmv['chisq.scaled']:.3f}, "
-                         f"scaling factor = {fmv['chisq.scaling.factor']:.4f}")
+            lines.append(f"  scaled chi-square ({self._core.options.scaled_test}) = {fmv['chisq.scaled']:.3f}, "
+                         f"df = {fmv['df.scaled']:.4g}, scaling factor = {fmv['chisq.scaling.factor']:.4f}")
+        bs = self.test_results.get("bollen.stine")
+        if bs is not None:
+            lines.append(f"  Bollen-Stine bootstrap p = {bs.pvalue:.4f} ({int(bs.boot_length)} draws)")
         lines.append(f"  CFI = {fmv['cfi']:.3f}  TLI = {fmv['tli']:.3f}  RMSEA = {fmv['rmsea']:.3f} "
                      f"[{fmv['rmsea.ci.lower']:.3f}, {fmv['rmsea.ci.upper']:.3f}]  SRMR = {fmv['srmr']:.3f}")
         if self.warnings:
