@@ -226,7 +226,6 @@ def h1_weight(ram, data, theta, kind):
         p = P.shape[0]
         return np.block([[P, np.zeros((p, A.shape[0]))], [np.zeros((A.shape[0], p)), A]])
     if kind == "expected":
-        from .robust import expected_information_data  # noqa: F401  (FIML: pattern-wise, see robust.py)
         Q = inference.pattern_q(np.linalg.inv(sigma), data.patterns)
         w = data.pat[0] / data.N
         A = 0.5 * inference.vech_kron(Q, Q, w)
