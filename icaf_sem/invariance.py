@@ -390,7 +390,6 @@ def invariance(model: str, data: pd.DataFrame, *, group: str,
     sizes = check_groups(data, group, min_group_size)
     est = str(estimator).upper()
     if est not in ("ML", "MLR"):
-        from .errors import ModelSpecificationError
         raise ModelSpecificationError(f"invariance() supports estimator='ML' or 'MLR' (got {estimator!r}); for "
                                       "MLM/MLMV fit the steps with icaf_sem.fit and test them with icaf_sem.compare")
 
