@@ -28,6 +28,7 @@ def __getattr__(name):  # lazy public API, so `import icaf_sem` stays fast
         "test_hypotheses": ".hypotheses",
         "nca": ".nca", "NCAResult": ".nca",
         "polychoric_matrix": ".estimation.categorical",
+        "compare": ".compare", "vuong_test": ".compare", "factor_scores": ".scores",
     }
     if name in table:
         return getattr(importlib.import_module(table[name], __name__), name)

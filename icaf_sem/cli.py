@@ -15,7 +15,7 @@ import warnings
 
 from .errors import IcafError, IcafWarning
 
-COMMANDS = ["clean", "fit", "reliability", "analyze", "invariance", "compare_waves", "pls", "nca", "power", "game"]
+COMMANDS = ["clean", "fit", "compare", "reliability", "analyze", "invariance", "compare_waves", "pls", "nca", "power", "game"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -389,6 +389,9 @@ def invariance(model: str, data: pd.DataFrame, *, group: str,
     cut.update(cutoffs or {})
     sizes = check_groups(data, group, min_group_size)
     est = str(estimator).upper()
+    if est not in ("ML", "MLR"):
+        raise ModelSpecificationError(f"invariance() supports estimator='ML' or 'MLR' (got {estimator!r}); for "
+                                      "MLM/MLMV fit the steps with icaf_sem.fit and test them with icaf_sem.compare")
 
     fits, rows, score_tests = {}, [], {}
     for step in levels:

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import ConvergenceWarning, HeywoodWarning, IdentificationWarning, NotPositiveDefiniteWarning
+from .errors import EstimationError, ConvergenceWarning, HeywoodWarning, IdentificationWarning, NotPositiveDefiniteWarning
 from .estimation import fit_measures as fm
 from .estimation import robust as fiml_post
 from ._linalg import is_pd
-from .estimation.core import Core, estimate, yuan_bentler
+from .estimation.core import Core, estimate
 
 PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue",
                  "ci_lower", "ci_upper", "std_lv", "std_all"]
@@ -79,13 +79,27 @@ class SEMResult:
 
     def _tests(self):
         """The model and baseline tests, computed with the fit as lavaan's ``sem()`` does
-        (the baseline model, and for MLR both Yuan-Bentler scaling factors)."""
+        (the baseline model, and the scaled tests of ``test=`` / the estimator for both)."""
+        from .estimation import tests as T
         core = self._core
+        opts = core.options
+        self.test_results = T.run_tests(core, opts)
         self._base = self._baseline()
+        sc = opts.scaled_test
+        self._base_tests = T.run_tests(self._base, opts) if (sc and isinstance(self._base, Core)) else {}
         self._yb = self._yb_base = np.nan
-        if core.estimator == "MLR":
-            self._yb = yuan_bentler(core)[0]
-            self._yb_base = yuan_bentler(self._base)[0]
+        if sc:
+            self._yb = self.test_results[sc].scaling_factor
+            self._yb_base = self._base_tests[sc].scaling_factor if sc in self._base_tests else np.nan
+
+    @cached_property
+    def tests(self) -> pd.DataFrame:
+        """lavaan's ``lavInspect(fit, "test")`` as a table: one row per test (``standard`` first) with
+        ``stat, df, pvalue, scaling_factor, shift_parameter, trace_ugamma, trace_ugamma2, boot_length``."""
+        rows = [{k.replace(".", "_").lower(): v for k, v in t.to_dict().items()} for t in self.test_results.values()]
+        cols = ["test", "stat", "df", "pvalue", "scaling_factor", "shift_parameter", "trace_ugamma",
+                "trace_ugamma2", "boot_length"]
+        return pd.DataFrame(rows, columns=cols)
 
     # The tables are computed on first access (and cached), as lavaan computes
     # parameterEstimates(), standardizedSolution() and fitMeasures() on request.
@@ -334,39 +348,49 @@ class SEMResult:
         N = core.ntotal
         G = len(core.datas)
         x2, df = core.chisq, core.df
-        out = {"npar": pt.npar, "fmin": x2 / (2 * N), "chisq": x2, "df": df,
+        out = {"npar": pt.npar - core.n_eq, "fmin": x2 / (2 * N), "chisq": x2, "df": df,
                "pvalue": float(stats.chi2.sf(x2, df)) if df > 0 else np.nan}
         base = self._base
         x2n, dfn = base.chisq, base.df
         out.update({"baseline.chisq": x2n, "baseline.df": dfn,
                     "baseline.pvalue": float(stats.chi2.sf(x2n, dfn)) if dfn > 0 else np.nan})
-        robust = core.estimator == "MLR"
+        from .estimation import tests as T
+        sc = core.options.scaled_test
+        tst = self.test_results.get(sc) if sc else None
+        tsb = self._base_tests.get(sc) if sc else None
+        scaled = tst is not None
+        robust = scaled and sc in T.ROBUST_TESTS
         fiml = core.missing == "ml"
         c = cn = np.nan
-        if robust:
-            c, cn = self._yb, self._yb_base
-            x2s, x2ns = x2 / c, x2n / cn
-            out.update({"chisq.scaled": x2s, "df.scaled": df,
-                        "pvalue.scaled": float(stats.chi2.sf(x2s, df)) if df > 0 else np.nan,
+        dfs = df
+        if scaled:
+            c, cn = tst.scaling_factor, (tsb.scaling_factor if tsb is not None else np.nan)
+            x2s, dfs = tst.stat, tst.df
+            x2ns = tsb.stat if tsb is not None else np.nan
+            dfns = tsb.df if tsb is not None else np.nan
+            out.update({"chisq.scaled": x2s, "df.scaled": dfs,
+                        "pvalue.scaled": tst.pvalue,
                         "chisq.scaling.factor": c,
-                        "baseline.chisq.scaled": x2ns, "baseline.df.scaled": dfn,
-                        "baseline.pvalue.scaled": float(stats.chi2.sf(x2ns, dfn)),
+                        "baseline.chisq.scaled": x2ns, "baseline.df.scaled": dfns,
+                        "baseline.pvalue.scaled": tsb.pvalue if tsb is not None else np.nan,
                         "baseline.chisq.scaling.factor": cn})
         out["cfi"] = fm.cfi(x2, df, x2n, dfn)
         out["tli"] = fm.tli(x2, df, x2n, dfn)
-        if robust:
-            out["cfi.scaled"] = fm.cfi(x2s, df, x2ns, dfn)
-            out["tli.scaled"] = fm.tli(x2s, df, x2ns, dfn)
+        if scaled:
+            out["cfi.scaled"] = fm.cfi(x2s, dfs, x2ns, dfns)
+            out["tli.scaled"] = fm.tli(x2s, dfs, x2ns, dfns)
         # robust indices
         xx3 = df3 = c3 = xx3n = c3n = np.nan
         if fiml:
             try:
-                r = fiml_post.fiml_corrected(core, base, version="V3" if robust else "V6")
+                r = fiml_post.fiml_corrected(core, base, version="V3" if scaled else "V6")
                 xx3, df3, c3, xx3n, c3n = r
             except (np.linalg.LinAlgError, ValueError):
                 pass
         elif robust:
-            xx3, df3, c3, xx3n, c3n = x2, df, c, x2n, cn
+            xx3, df3, xx3n = x2, df, x2n
+            c3 = T.robust_c_hat(tst, df)
+            c3n = T.robust_c_hat(tsb, dfn) if tsb is not None else np.nan
         if robust or fiml:
             out["cfi.robust"] = fm.cfi(xx3, df, xx3n, dfn, c3, c3n)
             out["tli.robust"] = fm.tli(xx3, df, xx3n, dfn, c3, c3n)
@@ -374,7 +398,7 @@ class SEMResult:
         out["rni"] = fm.rni(x2, df, x2n, dfn)
         out["logl"] = core.logl
         out["unrestricted.logl"] = core.logl_h1
-        k = pt.npar
+        k = pt.npar - core.n_eq          # lavaan counts the free parameters less the equality constraints
         out["aic"] = -2 * core.logl + 2 * k
         out["bic"] = -2 * core.logl + k * np.log(N)
         out["ntotal"] = int(round(N))
@@ -385,11 +409,11 @@ class SEMResult:
         out["rmsea.ci.level"] = 0.90
         out["rmsea.pvalue"] = fm.rmsea_pvalue(x2, df, N, G)
         out["rmsea.close.h0"] = 0.05
-        if robust:
-            out["rmsea.scaled"] = fm.rmsea(x2s, df, N, G)
-            lo, up = fm.rmsea_ci(x2s, df, N, G)
+        if scaled:
+            out["rmsea.scaled"] = fm.rmsea(x2s, dfs, N, G)
+            lo, up = fm.rmsea_ci(x2s, dfs, N, G)
             out["rmsea.ci.lower.scaled"], out["rmsea.ci.upper.scaled"] = lo, up
-            out["rmsea.pvalue.scaled"] = fm.rmsea_pvalue(x2s, df, N, G)
+            out["rmsea.pvalue.scaled"] = fm.rmsea_pvalue(x2s, dfs, N, G)
         if robust or fiml:
             out["rmsea.robust"] = fm.rmsea(xx3, df3, N, G, c3)
             lo, up = fm.rmsea_ci(xx3, df3, N, G, c3)
@@ -423,7 +447,7 @@ class SEMResult:
         robust indices need the fitted baseline) the model is fitted.
         """
         core = self._core
-        if core.estimator == "ML" and core.missing == "listwise":
+        if core.options.scaled_test is None and core.missing == "listwise":
             return BaselineTest.closed_form(core)
         return self._baseline_fit()
 
@@ -460,10 +484,9 @@ class SEMResult:
         bnames = ModelNames(lv=[], ov=names.ov, ov_ind=[], ov_y=[], ov_x=ov_x, lv_x=[], lv_y=[], eqs_y=[], eqs_x=[])
         bpt = PT(table=t, names=bnames, ngroups=pt.ngroups, group_labels=pt.group_labels,
                  meanstructure=pt.meanstructure)
-        # only the Yuan-Bentler scaling of the baseline test (MLR) uses its information matrix
-        need_se = core.estimator == "MLR"
+        # the scaled baseline tests compute the information matrices they need
         return estimate(bpt, core.datas, estimator=core.estimator, missing=core.missing, h1=core.h1,
-                        compute_se=need_se)
+                        compute_se=False, options=core.options)
 
     # ------------------------------------------------------------------ per-group fit
     @cached_property
@@ -491,14 +514,41 @@ class SEMResult:
             out["chisq_scaled"] = out["chisq"] / c
         return out
 
+    # ------------------------------------------------------------------ factor scores
+    def predict(self, method: str = "regression") -> pd.DataFrame:
+        """Factor scores (lavaan's ``lavPredict(fit, method = ...)``); see :func:`icaf_sem.factor_scores`."""
+        from .scores import factor_scores
+        return factor_scores(self, method=method)
+
     # ------------------------------------------------------------------ modification indices
     @cached_property
     def modindices(self) -> pd.DataFrame:
         """lavaan's ``modindices(fit)``: lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all."""
         from .estimation.modindices import modification_indices
+        if self._core.constraints:
+            from .errors import ModelSpecificationError
+            raise ModelSpecificationError("modification indices of a model with general (in)equality constraints "
+                                          "are not supported (lavaan's need the constrained score test); refit "
+                                          "without the constraints to inspect them")
         return modification_indices(self)
 
     # ------------------------------------------------------------------ bootstrap
+    def _bootstrap_vcov(self, boot):
+        """se = "bootstrap": the covariance of the draws with divisor R (lavaan's lav_model_nvcov_bootstrap)."""
+        core = self._core
+        if boot.n_ok < 2:
+            raise EstimationError(f"only {boot.n_ok} bootstrap draws converged; standard errors cannot be computed")
+        core.vcov = np.cov(boot.draws, rowvar=False, ddof=0).reshape(core.npar, core.npar)
+        self.__dict__.pop("parameters", None)
+
+    def _attach_test(self, res):
+        """Add a resampling test (Bollen-Stine) to ``test_results``."""
+        self.test_results[res.test] = res
+        self.__dict__.pop("tests", None)
+        if res.extra.get("n_failed"):
+            self.warnings.append(f"{res.extra['n_failed']} Bollen-Stine bootstrap draws did not converge and were "
+                                 "left out")
+
     def _attach_bootstrap(self, boot):
         self.boot = boot
         self.parameters = boot.annotate(self.parameters)
@@ -546,8 +596,11 @@ class SEMResult:
                  f"N = {self.nobs}, converged: {self.converged}",
                  f"  chi-square = {fmv['chisq']:.3f}, df = {fmv['df']}, p = {fmv['pvalue']:.4f}"]
         if "chisq.scaled" in fmv:
-            lines.append(f"  scaled chi-square (Yuan-Bentler) = {fmv['chisq.scaled']:.3f}, "
-                         f"scaling factor = {fmv['chisq.scaling.factor']:.4f}")
+            lines.append(f"  scaled chi-square ({self._core.options.scaled_test}) = {fmv['chisq.scaled']:.3f}, "
+                         f"df = {fmv['df.scaled']:.4g}, scaling factor = {fmv['chisq.scaling.factor']:.4f}")
+        bs = self.test_results.get("bollen.stine")
+        if bs is not None:
+            lines.append(f"  Bollen-Stine bootstrap p = {bs.pvalue:.4f} ({int(bs.boot_length)} draws)")
         lines.append(f"  CFI = {fmv['cfi']:.3f}  TLI = {fmv['tli']:.3f}  RMSEA = {fmv['rmsea']:.3f} "
                      f"[{fmv['rmsea.ci.lower']:.3f}, {fmv['rmsea.ci.upper']:.3f}]  SRMR = {fmv['srmr']:.3f}")
         if self.warnings:
@@ -593,7 +646,9 @@ class SEMResult:
             r2[k if isinstance(k, str) else f"{k[0]}.{k[1]}"] = _clean(v)
         out = {"parameters": params, "fit": {k: _clean(v) for k, v in self.fit_measures.items()},
                "r2": r2, "converged": bool(self.converged), "warnings": list(self.warnings),
-               "estimator": self.estimator, "missing": self.missing, "nobs": self.nobs}
+               "estimator": self.estimator, "missing": self.missing, "nobs": self.nobs,
+               "se": self._core.options.se, "information": self._core.options.information,
+               "tests": [{k: _clean(v) for k, v in t.to_dict().items()} for t in self.test_results.values()]}
         if self._want_mi:
             try:
                 mi = self.modindices

@@ -24,11 +24,12 @@ from .estimation.samplestats import GroupData
 from .model.partable import build_partable
 from .model.syntax import parse_model
 
-ESTIMATORS = ("ML", "MLR")
+from .estimation.tests import ESTIMATORS, resolve_options  # noqa: E402  (ML, MLR, MLM, MLMV, MLMVS, MLF)
 MISSING = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}
 
 
 def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing: str = "listwise",
+        se: str | None = None, test=None, cluster: str | None = None, sampling_weights: str | None = None,
         std_lv: bool = False, group: str | None = None, group_equal=(), group_partial=(),
         ordered=False, parameterization: str = "delta", bootstrap: int = 0, seed: int | None = None,
         progress: bool = False, modindices: bool = True, max_iter: int = 500):
@@ -40,11 +41,36 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
         lavaan model syntax (``=~``, ``~``, ``~~``, ``~1``, ``:=``, labels, fixed values).
     data : pandas.DataFrame
         One row per respondent; the observed variables in the model must be numeric columns.
-    estimator : {"ML", "MLR"} or, with ordered items, {"WLSMV", "WLSM", "WLSMVS", "ULSMV", "ULSM", "ULS", "DWLS", "WLS"}
-        ``"MLR"``: ML estimates with Huber-White standard errors and the Yuan-Bentler scaled test.
-        Default: ``"ML"``, or ``"WLSMV"`` when ``ordered`` is given (as lavaan).
+    estimator : {"ML", "MLR", "MLM", "MLMV", "MLMVS", "MLF", "GLS", "ULS", "WLS"} or, with ordered items, {"WLSMV", "WLSM", "WLSMVS", "ULSMV", "ULSM", "ULS", "DWLS", "WLS"}
+        lavaan's ``estimator=``.  Default: ``"ML"``, or ``"WLSMV"`` when ``ordered`` is given (as lavaan).
+        The ML family gives ML estimates and differs in the default standard errors and test:
+        ``"MLR"`` Huber-White SEs and the Yuan-Bentler (Mplus) scaled test; ``"MLM"`` robust.sem SEs
+        and the Satorra-Bentler test; ``"MLMV"`` the scaled-and-shifted test; ``"MLMVS"`` the
+        mean-and-variance adjusted (Satterthwaite) test; ``"MLF"`` first-order (outer product of the
+        scores) standard errors.  MLM, MLMV and MLMVS need complete data: with ``missing="ml"`` they
+        switch to listwise deletion with a warning, as lavaan does.  ``"GLS"``, ``"ULS"`` and
+        ``"WLS"`` (ADF) are the least-squares estimators for continuous items (estimation/wls.py).
     missing : {"listwise", "ml"}
         ``"ml"`` is full-information ML (FIML) with a mean structure.
+    se : {"standard", "robust.huber.white", "robust.sem", "first.order", "bootstrap", "none"}, optional
+        lavaan's ``se=`` (default: the estimator's).  ``"robust.mlr"``/``"robust.mlm"``/``"robust"``
+        are accepted as in lavaan.  ``"bootstrap"`` uses ``bootstrap`` draws (1000 when 0) and ``seed``.
+    test : str or list of str, optional
+        lavaan's ``test=``: ``"standard"``, ``"satorra.bentler"``, ``"yuan.bentler"``,
+        ``"yuan.bentler.mplus"``, ``"mean.var.adjusted"``, ``"scaled.shifted"``, ``"bollen.stine"``
+        (``bootstrap`` draws, 1000 when 0, seeded by ``seed``) or ``"none"``.  The estimator's own
+        test always comes first, as in lavaan; the first scaled test gives the ``.scaled`` and
+        ``.robust`` fit measures.  Every test is in ``result.tests``.
+    cluster : str, optional
+        Column of cluster ids (lavaan's single-level ``cluster=``): a mean structure,
+        cluster-robust standard errors (``se="robust.cluster"``: casewise scores summed per cluster,
+        times sqrt(C / (C - 1))) and the Yuan-Bentler (Mplus) test with clustered first-order
+        information; ``estimator="MLM"`` gives ``robust.cluster.sem`` and the Satorra-Bentler
+        test with the clustered Gamma.  ML, MLR and MLM only.
+    sampling_weights : str, optional
+        Column of sampling weights (lavaan's ``sampling.weights=``): weighted (pseudo-)ML with the
+        weights normalised to sum to N; as in lavaan, ``estimator="ML"`` becomes ``"MLR"``
+        (Huber-White SEs with weighted scores, Yuan-Bentler test).
     std_lv : bool
         Identify latent variables by fixing their variances to 1 instead of the first loading.
     group : str, optional
@@ -61,7 +87,9 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
         With ordered items: lavaan's ``parameterization`` (delta: unit latent-response variances;
         theta: unit residual variances).
     bootstrap : int
-        Number of nonparametric bootstrap draws (0 = none).
+        Number of nonparametric bootstrap draws (0 = none).  Alone it means lavaan's
+        ``se = "bootstrap", bootstrap = R`` (bootstrap SEs and percentile CIs); with
+        ``test="bollen.stine"`` or an explicit ``se=`` it only sets the number of draws, as in lavaan.
     seed : int, optional
         Seed for the bootstrap.
     progress : bool
@@ -100,49 +128,111 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
         raise ModelSyntaxError(f"model must be lavaan syntax as a string, got {type(model).__name__}; "
                                "e.g. 'f =~ x1 + x2 + x3'")
 
-    if ordered is not False and ordered is not None and not (isinstance(ordered, (list, tuple)) and not ordered):
+    is_ordered = ordered is not False and ordered is not None and not (isinstance(ordered, (list, tuple))
+                                                                        and not ordered)
+    est0 = "ML" if estimator is None else str(estimator).upper()
+    if is_ordered or est0 in ("GLS", "ULS", "WLS"):
+        given = [k for k, v in (("se", se), ("test", test), ("cluster", cluster),
+                                ("sampling_weights", sampling_weights)) if v is not None]
+        if given:
+            what = "ordered items" if is_ordered else f"estimator={est0!r}"
+            raise ModelSpecificationError(
+                f"{', '.join(given)} with {what} is not supported yet: the WLS family reports its own robust "
+                "standard errors and tests; drop the option(s), or use the ML family (ML, MLR, MLM, ...)")
+    if is_ordered:
         with _numerical_safety_net("estimating the model with ordered items"):
             res = _fit_ordered(model, data, estimator=estimator, missing=missing, std_lv=std_lv, group=group,
                                group_equal=group_equal, group_partial=group_partial, ordered=ordered,
                                parameterization=parameterization, bootstrap=bootstrap, max_iter=max_iter)
         res._want_mi = modindices
         return res
-    est = "ML" if estimator is None else str(estimator).upper()
+    est = est0
     if est in ("GLS", "ULS", "WLS"):
         with _numerical_safety_net(f"estimating the model with estimator={est!r}"):
             res = _fit_continuous_wls(model, data, estimator=est, missing=missing, std_lv=std_lv, group=group,
                                       bootstrap=bootstrap, max_iter=max_iter)
         res._want_mi = modindices
         return res
-    if est not in ESTIMATORS:
-        raise ModelSpecificationError(f"estimator={estimator!r} is not supported; use 'ML' or 'MLR'")
     miss = MISSING.get(str(missing).lower())
     if miss is None:
         raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise' or 'ml' (FIML)")
+    opts, miss, notes = resolve_options(est, se, test, miss, cluster=cluster is not None)
+    est = opts.estimator
+    if cluster is not None:
+        cols = list(map(str, data.columns)) if isinstance(data, pd.DataFrame) else []
+        if str(cluster) not in cols:
+            raise DataError(f"cluster={cluster!r} is not a column of the data; choose one of {cols[:12]}")
+        if data[cluster].isna().any():
+            raise DataError(f"the cluster column {cluster!r} has {int(data[cluster].isna().sum())} missing values; "
+                            "give every row a cluster (lavaan refuses them too)")
+        if bootstrap:
+            raise ModelSpecificationError("bootstrap with cluster= is not supported (resampling would have to "
+                                          "draw whole clusters); drop bootstrap= or cluster=")
+    if sampling_weights is not None:
+        cols = list(map(str, data.columns)) if isinstance(data, pd.DataFrame) else []
+        if str(sampling_weights) not in cols:
+            raise DataError(f"sampling_weights={sampling_weights!r} is not a column of the data; choose one of "
+                            f"{cols[:12]}")
+        wcol = pd.to_numeric(data[sampling_weights], errors="coerce")
+        if wcol.isna().any() or (wcol < 0).any():
+            raise DataError(f"the sampling-weight column {sampling_weights!r} has missing, non-numeric or negative "
+                            "values; give every row a weight >= 0 (lavaan refuses them too)")
+        # lavaan forces MLR for ML with sampling weights; the Satorra-Bentler family would need a
+        # weighted Gamma, not reproduced here
+        if opts.estimator == "ML" and se is None and test is None:
+            opts, miss, notes = resolve_options("MLR", None, None, miss, cluster=cluster is not None)
+            est = "MLR"
+        if opts.se not in ("robust.huber.white", "robust.cluster", "none") or any(
+                t not in ("standard", "yuan.bentler.mplus") for t in opts.tests if t != "none"):
+            raise ModelSpecificationError(
+                f"sampling_weights= is supported with estimator='ML' or 'MLR' and their defaults (robust "
+                f"Huber-White SEs, Yuan-Bentler test), as lavaan uses them; got se={opts.se!r}, "
+                f"test={'+'.join(opts.tests)!r}")
+        if bootstrap:
+            raise ModelSpecificationError("bootstrap with sampling_weights= is not supported; drop one of them")
+    n_boot = int(bootstrap) if bootstrap else 0
+    if (opts.se == "bootstrap" or "bollen.stine" in opts.tests) and not n_boot:
+        n_boot = 1000                                   # lavaan's default number of draws
     stmts = parse_model(model)
     collected: list = []
     # the matrices are small: one BLAS thread is fastest and avoids oversubscription
     from ._linalg import one_blas_thread
     with one_blas_thread(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        for note in notes:
+            warnings.warn(DataWarning(note))
         with _numerical_safety_net("preparing the data"):
             spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
-                            group_equal=tuple(group_equal), group_partial=tuple(group_partial))
-        if bootstrap:               # before the fit: a request that cannot fit in memory fails at once
+                            group_equal=tuple(group_equal), group_partial=tuple(group_partial), cluster=cluster,
+                            sampling_weights=sampling_weights)
+        from .estimation.constraints import check_supported
+        check_supported(spec["pt"], estimator_opts=opts, bootstrap=bool(bootstrap) or opts.se == "bootstrap"
+                        or "bollen.stine" in opts.tests, missing=miss)
+        if n_boot:                  # before the fit: a request that cannot fit in memory fails at once
             from .estimation.bootstrap import check_bootstrap_memory
-            check_bootstrap_memory(int(bootstrap), [d.n for d in spec["datas"]], int(spec["pt"].npar),
+            check_bootstrap_memory(n_boot, [d.n for d in spec["datas"]], int(spec["pt"].npar),
                                    len(spec["ov"]), [d.patterns.G if d.has_missing else 0 for d in spec["datas"]],
                                    len(spec["pt"].defined))
         with _numerical_safety_net("estimating the model", spec):
-            core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss, max_iter=int(max_iter))
+            core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss, max_iter=int(max_iter),
+                            options=opts)
             _check_user_starts(core)
             result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
-        if bootstrap:
+        # lavaan's bootstrap= is a number of draws; here bootstrap=R alone also asks for bootstrap SEs
+        # and CIs (se = "bootstrap"), except beside test="bollen.stine" or an explicit se=
+        boot_se = opts.se == "bootstrap" or bool(bootstrap and se is None and "bollen.stine" not in opts.tests)
+        if boot_se:
             from .estimation.bootstrap import run_bootstrap
             with _numerical_safety_net("bootstrapping", spec):
-                result._attach_bootstrap(run_bootstrap(core, int(bootstrap), seed=seed, progress=progress,
-                                                       defined_fn=result._defined_draws,
-                                                       def_names=[d[0] for d in core.pt.defined]))
+                boot = run_bootstrap(core, n_boot, seed=seed, progress=progress, defined_fn=result._defined_draws,
+                                     def_names=[d[0] for d in core.pt.defined])
+                result._bootstrap_vcov(boot)
+                result._attach_bootstrap(boot)
+        if "bollen.stine" in opts.tests:
+            from .estimation.bootstrap import run_bootstrap
+            from .estimation.tests import bollen_stine
+            with _numerical_safety_net("computing the Bollen-Stine bootstrap test", spec):
+                result._attach_test(bollen_stine(core, n_boot, seed, run_bootstrap))
     for w in caught:
         collected.append(w)
     # re-issue the warnings from the caller's frame and record them on the result
@@ -315,7 +405,8 @@ def _fit_continuous_wls(model, data, *, estimator, missing, std_lv, group, boots
 
 
 # ---------------------------------------------------------------------------- data preparation
-def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, group_equal, group_partial):
+def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, group_equal, group_partial,
+             cluster=None, sampling_weights=None):
     from .model.partable import variable_names
     names = variable_names([s for s in stmts if s.op in ("=~", "~", "~~", "~1")])
     ov = names.ov
@@ -364,8 +455,17 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
     else:
         labels = [1]
     datas = []
+    clus_all = data[cluster].to_numpy() if cluster is not None else None
+    wt_all = pd.to_numeric(data[sampling_weights]).to_numpy(float) if sampling_weights is not None else None
+    wts = []
     for lab in labels:
         arr = Xa[(data[group] == lab).to_numpy()] if group is not None else Xa
+        clus = None
+        if clus_all is not None:
+            clus = clus_all[(data[group] == lab).to_numpy()] if group is not None else clus_all
+        wt = None
+        if wt_all is not None:
+            wt = wt_all[(data[group] == lab).to_numpy()] if group is not None else wt_all
         if missing == "ml" and names.ov_x:
             # lavaan (fixed.x = TRUE) deletes cases with a missing exogenous covariate, with a warning
             xcols = [ov.index(v) for v in names.ov_x]
@@ -377,6 +477,8 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
                     f"covariate(s) {', '.join(names.ov_x)} (fixed.x, as in lavaan); impute them or model them "
                     "as endogenous to keep those cases"))
                 arr = arr[~miss_x]
+                clus = clus[~miss_x] if clus is not None else None
+                wt = wt[~miss_x] if wt is not None else None
         keep = ~np.isnan(arr).any(1) if missing == "listwise" else ~np.isnan(arr).all(1)
         used = arr[keep]
         _check_columns(used, ov, lab if group is not None else None)
@@ -404,13 +506,25 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
                 raise ResourceError(f"FIML with {gd.patterns.G} missing-data patterns of {len(ov)} variables "
                                     f"needs about {_gib(need)} of memory but about {_gib(available_memory())} "
                                     "is available; use missing='listwise' or fewer variables")
+        if clus is not None:
+            gd.cluster = clus[keep]          # rows GroupData keeps (same rule as above)
+        wts.append(wt[keep] if wt is not None else None)
         datas.append(gd)
-    meanstructure = missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
+    if wt_all is not None:
+        # lavaan's sampling.weights.normalization = "total": the weights sum to the total N
+        tot_n = sum(len(w) for w in wts)
+        tot_w = sum(float(w.sum()) for w in wts)
+        for gd, w in zip(datas, wts):
+            w = w * (tot_n / tot_w)
+            gd.compute(w)
+            gd.weights_sampling = w
+    meanstructure = (missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
+                     or cluster is not None)             # lavaan: cluster= implies a mean structure
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=meanstructure, ngroups=len(labels),
                         group_labels=labels, group_equal=group_equal, group_partial=group_partial)
     # order of the observed variables as the parameter table defines them
     from .estimation.core import n_moments
-    df = n_moments(pt, datas) - pt.npar
+    df = n_moments(pt, datas) - pt.npar + sum(c[0] == "eq" for c in pt.constraints)
     if df < 0:
         raise IdentificationError(
             f"the model has {pt.npar} free parameters but the data provide only {n_moments(pt, datas)} sample "

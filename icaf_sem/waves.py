@@ -408,6 +408,9 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
     """
     from .sem import fit as sem_fit
     est = str(estimator).upper()
+    if est not in ("ML", "MLR"):
+        raise ModelSpecificationError(f"path_equality() supports estimator='ML' or 'MLR' (got {estimator!r}); for "
+                                      "other estimators compare the fits with icaf_sem.compare")
     if progress:
         progress("paths: fitting the model with every path free")
     free = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=tuple(base_equal),

@@ -14,10 +14,24 @@ def add_parser(sub):
     p.add_argument("--model", required=True, help="file with lavaan model syntax")
     p.add_argument("--data", required=True, help="data file (CSV, xlsx, sav, dta)")
     p.add_argument("--estimator", default=None, type=str.upper,
-                   choices=["ML", "MLR", "GLS", "WLSMV", "WLSM", "WLSMVS", "ULSMV", "ULSM", "ULS", "DWLS", "WLS"],
-                   help="ML (default), MLR, GLS, ULS or WLS (ADF); with --ordered WLSMV (default), WLSM, WLSMVS, "
-                        "ULSMV, ULSM, ULS, DWLS or WLS")
+                   choices=["ML", "MLR", "MLM", "MLMV", "MLMVS", "MLF", "GLS", "ULS", "WLS",
+                            "WLSMV", "WLSM", "WLSMVS", "ULSMV", "ULSM", "DWLS"],
+                   help="lavaan's estimator=: ML (default), MLR, MLM, MLMV, MLMVS, MLF, GLS, ULS or WLS (ADF); with "
+                        "--ordered WLSMV (default), WLSM, WLSMVS, ULSMV, ULSM, ULS, DWLS or WLS")
     p.add_argument("--missing", default="listwise", choices=["listwise", "ml", "fiml", "pairwise"])
+    p.add_argument("--se", default=None,
+                   help="lavaan's se=: standard, robust.huber.white, robust.sem, first.order, bootstrap, none")
+    p.add_argument("--test", default=None,
+                   help="lavaan's test= (comma-separated): standard, satorra.bentler, yuan.bentler, "
+                        "yuan.bentler.mplus, mean.var.adjusted, scaled.shifted, bollen.stine, none")
+    p.add_argument("--cluster", default=None,
+                   help="cluster column: cluster-robust SEs and test (lavaan's single-level cluster=)")
+    p.add_argument("--sampling-weights", default=None,
+                   help="sampling-weight column (lavaan's sampling.weights=; ML becomes MLR as in lavaan)")
+    p.add_argument("--factor-scores", default=None, metavar="CSV",
+                   help="also write factor scores (lavPredict) to this CSV file")
+    p.add_argument("--factor-score-method", default="regression", choices=["regression", "Bartlett"],
+                   help="method of --factor-scores (lavPredict's method=)")
     p.add_argument("--std-lv", action="store_true", help="fix latent variances to 1 instead of the first loading")
     p.add_argument("--group", default=None, help="column defining groups (multi-group model)")
     p.add_argument("--group-equal", default="", help="comma-separated: loadings,intercepts,residuals,means,...")
@@ -61,11 +75,20 @@ def run(args) -> int:
     if isinstance(ordered, str):
         ordered = [x.strip() for x in ordered.split(",") if x.strip()]
     extra = {"parameterization": args.parameterization} if ordered else {}
+    test = [x.strip() for x in args.test.split(",") if x.strip()] if args.test else None
+    ml_only = {"se": args.se, "test": test, "cluster": args.cluster, "sampling_weights": args.sampling_weights}
+    extra.update({k: v for k, v in ml_only.items() if v is not None})
     res = icaf_sem.fit(model, data, estimator=args.estimator, missing=args.missing, std_lv=args.std_lv,
                        group=args.group, group_equal=ge, group_partial=gp, ordered=ordered,
                        bootstrap=args.bootstrap, seed=args.seed, progress=sys.stderr.isatty(),
                        modindices=not args.no_modindices, **extra)
     out = res.to_dict()
+    scores_csv = None
+    if args.factor_scores:
+        scores_csv = res.predict(args.factor_score_method).to_csv(index=False)
+        out["factor_scores"] = {"file": str(args.factor_scores), "method": args.factor_score_method}
+    if scores_csv is not None:
+        atomic_write_text(args.factor_scores, scores_csv)
     atomic_write_text(args.json, json.dumps(out, indent=1, allow_nan=False))
     fmv = res.fit_measures
     sys.stdout.write(f"fitted: N = {res.nobs}, chisq = {fmv['chisq']:.3f}, df = {fmv['df']}, "

@@ -459,6 +459,7 @@ def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_
     defined = defined_fn(draws) if (defined_fn is not None and len(def_names)) else np.zeros((len(draws), 0))
     out = BootstrapResult(draws=draws, defined=defined, n_requested=R, n_failed=int((~conv).sum()), seed=seed)
     out.def_names = list(def_names)
+    out.weights, out.converged = Ws, conv          # the resamples (Bollen-Stine recomputes their tests)
     if out.n_failed:
         out.messages.append(f"{out.n_failed} of {R} bootstrap draws did not converge and were left out")
     return out

@@ -40,6 +40,11 @@ class Core:
     vcov: np.ndarray | None = None
     scaling: dict = field(default_factory=dict)
     messages: list = field(default_factory=list)
+    options: object = None                # estimation.tests.Options (se, test, information)
+    info_kind: tuple = ()                 # (information, observed.information) of ``info``
+    chisq_group: list = field(default_factory=list)
+    constraints: object = None            # estimation.constraints.ConstraintSet of general constraints
+    n_eq: int = 0                         # rank of the equality constraints (lavaan's df and npar)
 
     @property
     def npar(self):
@@ -82,8 +87,15 @@ def fill_exo(pt: ParTable, datas, h1):
 
 
 def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="listwise",
-             theta0=None, compute_se=True, h1=None, max_iter: int = 500) -> Core:
-    """Fit the model in ``pt`` to the groups' data and compute the standard test and SEs."""
+             theta0=None, compute_se=True, h1=None, max_iter: int = 500, options=None) -> Core:
+    """Fit the model in ``pt`` to the groups' data and compute the standard test and SEs.
+
+    ``options`` (:class:`~icaf_sem.estimation.tests.Options`) selects the standard errors;
+    by default those lavaan uses for ``estimator``.
+    """
+    if options is None:
+        from .tests import resolve_options
+        options = resolve_options(estimator, None, None, missing)[0]
     h1 = h1 if h1 is not None else [d.h1() for d in datas]
     fill_exo(pt, datas, h1)
     rams = [GroupRAM(pt, g + 1, d.ov) for g, d in enumerate(datas)]
@@ -91,9 +103,15 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
     ntotal = obj.ntotal
     weights = [d.N / ntotal for d in datas]
     msgs = []
+    from .constraints import ConstraintSet
+    cons = ConstraintSet(pt) if pt.constraints else None
     if pt.npar == 0:
         theta = np.zeros(0)
         converged, its = True, 0
+    elif cons:
+        # general (in)equality constraints: constrained minimum from the start values
+        th0 = start_values(pt, rams, h1) if theta0 is None else np.array(theta0, float)
+        theta, f, converged, its = cons.minimize(obj, th0, max_iter=max_iter)
     else:
         th0 = start_values(pt, rams, h1) if theta0 is None else np.array(theta0, float)
         any_missing = any(d.has_missing for d in datas)
@@ -121,7 +139,8 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
                 its += its2
             its += its1
     core = Core(pt=pt, rams=rams, datas=datas, objective=obj, theta=theta, converged=bool(converged),
-                iterations=int(its), h1=h1, estimator=estimator, missing=missing, ntotal=ntotal, messages=msgs)
+                iterations=int(its), h1=h1, estimator=estimator, missing=missing, ntotal=ntotal, messages=msgs,
+                options=options)
     # log-likelihoods and the standard test
     core.logl = -obj(theta) * ntotal
     core.logl_h1 = sum(_h1_logl(d, h1[g], pt.meanstructure) for g, d in enumerate(datas))
@@ -130,7 +149,12 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
     core.logl -= lx
     core.logl_h1 -= lx
     core.chisq = max(2.0 * (core.logl_h1 - core.logl), 0.0) if np.isfinite(core.logl) else np.nan
+    core.chisq_group = _chisq_group(core)
     core.df = n_moments(pt, datas) - pt.npar
+    core.constraints = cons
+    if cons:
+        core.n_eq = cons.n_eq(theta)
+        core.df += core.n_eq                 # lavaan: + rank of the equality constraints' Jacobian
     if compute_se and len(theta):
         _information(core)
     return core
@@ -174,6 +198,19 @@ def _exo_logl(pt, datas, h1):
     return total
 
 
+def _chisq_group(core):
+    """Each group's contribution to the test statistic (lavaan's ``stat.group``)."""
+    if len(core.datas) == 1:
+        return [core.chisq]
+    out = []
+    for g, (d, ram) in enumerate(zip(core.datas, core.rams)):
+        M, mu = ram.implied(core.theta)
+        if not core.pt.meanstructure:
+            mu = core.h1[g][1]
+        out.append(max(2.0 * (_h1_logl(d, core.h1[g], True) - _h1_logl(d, (M, mu), True)), 0.0))
+    return out
+
+
 def _h1_logl(d: GroupData, h1, meanstructure):
     sig, mu = h1
     if not d.has_missing:
@@ -184,19 +221,24 @@ def _h1_logl(d: GroupData, h1, meanstructure):
 
 
 def _information(core: Core):
-    """Information matrix, its inverse and the vcov of the free parameters (lavaan's defaults)."""
-    obs_info = core.missing == "ml" or core.estimator == "MLR"
-    weights = [d.N / core.ntotal for d in core.datas]
-    if obs_info:
-        try:
-            info = inference.analytic_hessian(core.objective, core.theta)
-        except np.linalg.LinAlgError:
-            info = inference.observed_information(core.objective, core.theta)
-    else:
-        info = expected_information(core.rams, weights, core.theta)
-    core.info = info
+    """Information matrix, its inverse and the vcov of the free parameters (lavaan's ``se=`` and
+    ``information=`` defaults for the estimator, see :func:`estimation.tests.resolve_options`)."""
+    from . import tests as T
+    opts = core.options
+    kind = opts.information
+    if opts.se in ("robust.sem", "robust.cluster.sem"):
+        kind = "expected"
     try:
-        info_inv = _checked_inverse(info)
+        info = T.information(core, kind, "hessian")
+    except np.linalg.LinAlgError:
+        info = inference.observed_information(core.objective, core.theta)
+    core.info = info
+    core.info_kind = (kind, "hessian")
+    cons = getattr(core, "constraints", None)
+    try:
+        info_inv = cons.projected_inverse(info, core.theta) if cons else None
+        if info_inv is None:
+            info_inv = _checked_inverse(info)
     except np.linalg.LinAlgError:
         core.info_inv = None
         core.vcov = np.full((core.npar, core.npar), np.nan)
@@ -207,10 +249,15 @@ def _information(core: Core):
         return
     core.info_inv = 0.5 * (info_inv + info_inv.T)
     N = core.ntotal
-    if core.estimator == "MLR":
-        B = inference.first_order_total(core.rams, core.datas, core.theta) / N
+    if opts.se in ("robust.huber.white", "robust.cluster"):
+        B = T.first_order_meat(core)        # per-cluster sums under cluster=
         core.vcov = core.info_inv @ B @ core.info_inv / N
-    else:
+    elif opts.se in ("robust.sem", "robust.cluster.sem"):
+        M = T.robust_sem_meat(core, T._groups(core, "expected"))
+        core.vcov = core.info_inv @ M @ core.info_inv / N
+    elif opts.se == "none":
+        core.vcov = np.full((core.npar, core.npar), np.nan)
+    else:       # standard (expected, observed or first-order information); bootstrap replaces it later
         core.vcov = core.info_inv / N
 
 

@@ -251,6 +251,7 @@ def h1_firstorder(data, sigma, mu, meanstructure):
     """First-order h1 information per case: the mean outer product of the casewise h1 scores (cached; read-only)."""
     def compute():
         S = h1_saturated_scores(data, sigma, mu, meanstructure)
+        S = _clustered(S, data)
         return S.T @ S / data.N
     return _cached(_h1_store(data, sigma, mu, meanstructure), "B1", compute)
 
@@ -281,10 +282,26 @@ def yuan_bentler_mplus(rams, datas, theta, info_inv, h1_moments, ntotal):
         A1inv = h1_information_inverse(data, sig1, mu1, ram.meanstructure, keep)
         B1 = h1_firstorder(data, sig1, mu1, ram.meanstructure)
         trace_h1 += np.sum(B1[np.ix_(keep, keep)] * A1inv.T)
-        s = casewise_scores(ram, data, theta)
+        s = _clustered(casewise_scores(ram, data, theta), data)
         B0 = s.T @ s / data.N
         trace_h0 += fg * np.sum(B0 * info_inv.T)
     return trace_h1 - trace_h0, trace_h1, trace_h0
+
+
+def _clustered(S, data):
+    """Casewise scores as lavaan's first-order information uses them: times the sampling weights
+    (``sampling_weights=``), then summed per cluster with the factor sqrt(C / (C - 1)) (``cluster=``)."""
+    w = getattr(data, "weights_sampling", None)
+    if w is not None:
+        S = S * w[:, None]
+    cl = getattr(data, "cluster", None)
+    if cl is None:
+        return S
+    _, inv = np.unique(cl, return_inverse=True)
+    out = np.zeros((inv.max() + 1, S.shape[1]))
+    np.add.at(out, inv.ravel(), S)
+    C = out.shape[0]
+    return out * np.sqrt(C / (C - 1.0))
 
 
 def first_order_total(rams, datas, theta):

@@ -106,7 +106,7 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
         if version == "V3":
             J = inference.h1_firstorder(d, sig_t, mu_t, True)[kk]
             # tr(C A^-1 J A^-1) with J = S'S/N (S the casewise h1 scores): sum(C * T'T)/N, T = S A^-1
-            T = inference.h1_saturated_scores(d, sig_t, mu_t, True)[:, keep] @ Ainv
+            T = inference._clustered(inference.h1_saturated_scores(d, sig_t, mu_t, True), d)[:, keep] @ Ainv
             tr0 += np.sum(C * (T.T @ T)) / d.N
         else:
             J = None

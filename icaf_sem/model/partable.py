@@ -95,6 +95,7 @@ class ParTable:
     ngroups: int = 1
     group_labels: list = field(default_factory=lambda: [1])
     meanstructure: bool = False
+    constraints: list = field(default_factory=list)    # (kind "eq"/"ineq", text, func, labels, line)
 
     @property
     def npar(self) -> int:
@@ -348,7 +349,15 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
             func, used = compile_expression(s.expr, labels | {d[0] for d in defined}, f"line {s.line}")
             defined.append((s.lhs, s.expr, func, used))
     lab_arr = np.array(labels_list, dtype=object)
+    constraints = []
     for s in stmts:
+        if s.op in ("==", "<", ">") and not (s.op == "==" and s.lhs.strip() in labels and s.rhs.strip() in labels):
+            # general constraint g(theta) == 0 or g(theta) >= 0 (estimation/constraints.py)
+            lhs, rhs = s.lhs.strip(), s.rhs.strip()
+            expr = f"({rhs}) - ({lhs})" if s.op == "<" else f"({lhs}) - ({rhs})"
+            func, used = compile_expression(expr, labels, f"line {s.line}")
+            constraints.append(("eq" if s.op == "==" else "ineq", f"{lhs} {s.op} {rhs}", func, used, s.line))
+            continue
         if s.op == "==":
             a, b = s.lhs.strip(), s.rhs.strip()
             if a in labels and b in labels:
@@ -357,12 +366,6 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
                 if ka and kb and ka != kb:
                     free_idx[free_idx == kb] = ka
                     free_idx = _renumber(free_idx)
-            else:
-                raise ModelSpecificationError(f"line {s.line}: only equality between two labels (a == b) is supported, "
-                                              f"got `{s.lhs} == {s.rhs}`")
-        elif s.op in ("<", ">"):
-            raise ModelSpecificationError(f"line {s.line}: inequality constraints (`{s.lhs} {s.op} {s.rhs}`) are not "
-                                          "supported; remove the constraint")
     ids = np.arange(1, n + 1)
     t = pd.DataFrame({
         "id": ids, "lhs": [r["lhs"] for r in rows], "op": [r["op"] for r in rows], "rhs": [r["rhs"] for r in rows],
@@ -371,7 +374,7 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
         "label": labels_list, "plabel": [f".p{i}." for i in ids],
         "start": pd.Series([r["start"] for r in rows], dtype=object), "line": [r["line"] for r in rows]})
     return ParTable(table=t, names=names, defined=defined, ngroups=ngroups,
-                    group_labels=group_labels, meanstructure=meanstructure)
+                    group_labels=group_labels, meanstructure=meanstructure, constraints=constraints)
 
 
 def _renumber(free: np.ndarray) -> np.ndarray:
