@@ -110,8 +110,8 @@ def test_few_rows_non_positive_definite_warns():
 
 
 def test_bad_options():
-    with pytest.raises(ModelSpecificationError, match="estimator='MLM'"):
-        icaf_sem.fit(MODEL, HS, estimator="MLM")
+    with pytest.raises(ModelSpecificationError, match="estimator='PML'"):
+        icaf_sem.fit(MODEL, HS, estimator="PML")
     with pytest.raises(ModelSpecificationError, match="missing='pairwise'"):
         icaf_sem.fit(MODEL, HS, missing="pairwise")
     with pytest.raises(DataError, match="DataFrame"):

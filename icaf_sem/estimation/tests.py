@@ -79,8 +79,8 @@ def resolve_options(estimator="ML", se=None, test=None, missing="listwise", clus
     est = str(estimator).upper()
     if est not in ESTIMATORS:
         raise ModelSpecificationError(
-            f"estimator={estimator!r} is not supported; use one of {', '.join(ESTIMATORS)} "
-            "(GLS, ULS, WLS and WLSMV are separate estimators)")
+            f"estimator={estimator!r} is not supported; use one of {', '.join(ESTIMATORS)}"
+            "; or GLS, ULS, WLS (ADF) for continuous items, or WLSMV (and its family) with ordered=")
     notes = []
     # se
     if se is None or str(se).lower() == "default":
