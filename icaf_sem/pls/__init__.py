@@ -201,3 +201,14 @@ def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc
         boot["table"] = summarize(names, orig, boot["draws"], jack, alpha=alpha, ci=ci)
     return PLSResult(fit_spec if alias else spec, est, data=X, items=items, options=options, warnings=warn,
                      n_dropped=dropped, bootstrap=boot, predict=pred, model=model)
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """``icaf_sem.pls`` is both this subpackage and the function :func:`pls`: once the subpackage is
+    imported, the attribute ``icaf_sem.pls`` is the module, so the module forwards calls to :func:`pls`."""
+
+    def __call__(self, *args, **kwargs):
+        return pls(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule
