@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..errors import (CollinearityWarning, EstimationError, ConvergenceWarning, DataError, ModelSpecificationError,
                       DataWarning)
-from .algorithm import SCHEMES, batched_moments
+from .algorithm import SCHEMES, moments
 from .estimate import estimate
 from .result import PLSResult
 from .spec import PLSSpec, parse_pls_model, repeated_indicators
@@ -25,36 +25,68 @@ def _choice(name, value, allowed):
 
 
 def _prepare(data, items, missing):
+    """(complete or mean-replaced indicator matrix, rows dropped); raises DataError on unusable data."""
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data: expected a pandas DataFrame, got {type(data).__name__}; read the file with "
                         "icaf_sem.load_survey() or pandas.read_csv()")
-    absent = [i for i in items if i not in data.columns]
-    if absent:
-        raise DataError(f"data: indicator column(s) {', '.join(absent)} of the model are not in the data; "
-                        "check the spelling in the model syntax or rename the columns")
-    X = data[items].apply(pd.to_numeric, errors="coerce")
-    text = [i for i in items if (X[i].isna() & data[i].notna()).any()]
-    if text:
-        raise DataError(f"data: column(s) {', '.join(text)} hold text that is not a number; clean the data "
-                        "first (icaf_sem.clean) or recode the text")
-    n0 = len(X)
-    if missing == "listwise":
-        X = X.dropna()
+    columns = data.columns
+    if not columns.is_unique:
+        dup = sorted({i for i in items if isinstance(columns.get_loc(i), (slice, np.ndarray))}
+                     if set(items) <= set(columns) else set())
+        if dup:
+            raise DataError(f"data: column name(s) {', '.join(dup)} occur more than once; rename them so each "
+                            "indicator appears once")
+    if columns.is_unique:
+        where = {c: k for k, c in enumerate(columns)}
+        locs = [where.get(i, -1) for i in items]
     else:
-        allna = [i for i in items if X[i].isna().all()]
-        if allna:
-            raise DataError(f"data: column(s) {', '.join(allna)} are empty; mean replacement needs observed values")
-        X = X.fillna(X.mean())
-    Xa = X.to_numpy(dtype=float)
+        locs = [-1]
+    if min(locs) < 0:
+        absent = [i for i in items if i not in columns]
+        if absent:
+            raise DataError(f"data: indicator column(s) {', '.join(absent)} of the model are not in the data; "
+                            "check the spelling in the model syntax or rename the columns")
+        locs = [columns.get_loc(i) for i in items]
+    try:        # fast column access (pandas internals); the public route below gives the same values
+        cols = [data._get_column_array(k) for k in locs]
+    except AttributeError:  # pragma: no cover - other pandas versions
+        cols = [data[i].to_numpy() for i in items]
+    if all(c.dtype.kind in "fiu" for c in cols):
+        Xa = np.column_stack(cols).astype(float)
+    else:
+        sub = data[items]
+        X = sub.apply(pd.to_numeric, errors="coerce")
+        text = [i for i in items if (X[i].isna() & sub[i].notna()).any()]
+        if text:
+            raise DataError(f"data: column(s) {', '.join(text)} hold text that is not a number; clean the data "
+                            "first (icaf_sem.clean) or recode the text")
+        Xa = X.to_numpy(dtype=float)
+    n0 = Xa.shape[0]
+    miss = np.isnan(Xa)
+    if np.isinf(Xa).any():
+        raise DataError("data: the indicators hold infinite values; replace them with missing values")
+    if miss.any():
+        if missing == "listwise":
+            Xa = Xa[~miss.any(axis=1)]
+        else:
+            allna = [i for i, a in zip(items, miss.all(axis=0)) if a]
+            if allna:
+                raise DataError(f"data: column(s) {', '.join(allna)} are empty; mean replacement needs observed "
+                                "values")
+            Xa = np.where(miss, np.nanmean(Xa, axis=0), Xa)
     if Xa.shape[0] < 3:
         raise DataError(f"data: only {Xa.shape[0]} complete row(s) on the model's indicators; PLS needs more "
                         "(use missing='mean' or check the data)")
-    sd = Xa.std(axis=0, ddof=1)
-    const = [i for i, s in zip(items, sd) if not s > 1e-12 * max(1.0, np.abs(Xa[:, items.index(i)]).max())]
-    if const:
-        raise DataError(f"data: indicator(s) {', '.join(const)} are constant in the {Xa.shape[0]} rows used; a "
-                        "constant indicator has no variance and cannot be standardized; drop it from the model")
     return Xa, n0 - Xa.shape[0]
+
+
+def _check_constant(items, X, sd):
+    scale = np.maximum(1.0, np.abs(X).max(axis=0))
+    bad = ~(sd > 1e-12 * scale)
+    if bad.any():
+        const = [i for i, b in zip(items, bad) if b]
+        raise DataError(f"data: indicator(s) {', '.join(const)} are constant in the {X.shape[0]} rows used; a "
+                        "constant indicator has no variance and cannot be standardized; drop it from the model")
 
 
 def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc="two_stage", bootstrap=0,
@@ -137,9 +169,10 @@ def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc
         fit_spec, alias = repeated_indicators(spec)
     items = fit_spec.items
     Xraw, dropped = _prepare(data, raw_items, missing)
-    X = Xraw[:, [raw_items.index(alias.get(i, i)) for i in items]]
+    X = Xraw[:, [raw_items.index(alias.get(i, i)) for i in items]] if alias else Xraw
     n = X.shape[0]
-    mean, sd, S = batched_moments(X, np.ones((1, n)))
+    mean, sd, S = moments(X)
+    _check_constant(items, X, sd[0])
     # formative blocks: collinearity
     for c in fit_spec.constructs:
         if fit_spec.modes[c] == "B" and len(fit_spec.blocks[c]) > 1 and c not in fit_spec.hoc:

@@ -22,6 +22,7 @@ Conventions (those of SmartPLS 4 and seminr 2.3):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -40,6 +41,13 @@ class Layout:
 
     @classmethod
     def from_spec(cls, spec, columns, consistent=False):
+        key = ("layout", tuple(columns), bool(consistent))
+        if key not in spec.cache:
+            spec.cache[key] = cls._build(spec, columns, consistent)
+        return spec.cache[key]
+
+    @classmethod
+    def _build(cls, spec, columns, consistent):
         pos = {c: i for i, c in enumerate(columns)}
         cidx = {c: k for k, c in enumerate(spec.constructs)}
         blocks = [np.array([pos[i] for i in spec.blocks[c]], dtype=int) for c in spec.constructs]
@@ -56,14 +64,46 @@ class Layout:
     def p(self):
         return len(self.columns)
 
-    @property
+    @cached_property
     def mask(self):
         m = np.zeros((self.p, self.K))
         for k, b in enumerate(self.blocks):
             m[b, k] = 1.0
         return m
 
-    @property
+    @cached_property
+    def padded_pred(self):
+        """(endogenous indices, predecessor index matrix padded with K, mask of padded block cells)."""
+        endo = np.array([j for j, pr in enumerate(self.pred) if len(pr)], dtype=int)
+        m = max((len(self.pred[j]) for j in endo), default=0)
+        P = np.full((len(endo), m), self.K, dtype=int)
+        for e, j in enumerate(endo):
+            P[e, :len(self.pred[j])] = self.pred[j]
+        padrow = P == self.K
+        pad = padrow[:, :, None] | padrow[:, None, :]
+        eye_pad = np.where(pad, np.eye(m)[None], 0.0)
+        keep = (~pad).astype(float)
+        return endo, P, keep, eye_pad, np.minimum(P, max(self.K - 1, 0)), (~padrow).astype(float)
+
+    @cached_property
+    def scatter(self):
+        """Index arrays putting the padded regression solutions into a (K, K) matrix [iv, dv]."""
+        rows, cols, e_idx, pos = [], [], [], []
+        for e, j in enumerate(self.padded_pred[0]):
+            for q, i in enumerate(self.pred[j]):
+                rows.append(i), cols.append(j), e_idx.append(e), pos.append(q)
+        return tuple(np.array(v, dtype=int) for v in (rows, cols, e_idx, pos))
+
+    @cached_property
+    def rho_applies(self):
+        return np.array([m == "A" and len(b) > 1 for m, b in zip(self.modes, self.blocks)], dtype=bool)
+
+    @cached_property
+    def plsc_mask(self):
+        """(p, K): own-block cells of reflective multi-item constructs (PLSc-corrected loadings)."""
+        return self.mask.astype(bool) & (self.reflective & self.rho_applies)[None, :]
+
+    @cached_property
     def adjacency(self):
         a = np.zeros((self.K, self.K))
         for j, pr in enumerate(self.pred):
@@ -82,10 +122,21 @@ class CoreOut:
 
 
 def _normalize(Wn, S):
-    var = np.einsum("bpk,bpq,bqk->bk", Wn, S, Wn)
+    var = ((S @ Wn) * Wn).sum(axis=1)
     bad = ~(var > 0)
-    var = np.where(bad, 1.0, var)
+    if bad.any():
+        var[bad] = 1.0
     return Wn / np.sqrt(var)[:, None, :], bad.any(axis=1)
+
+
+def _regressions(R, layout: Layout):
+    """Coefficients (B, n_endo, m) of every endogenous construct on its predecessors, in one batched solve:
+    the blocks are padded to the largest number of predecessors with an identity block and a zero
+    right-hand side."""
+    endo, P, keep, eye_pad, Pc, keep_rhs = layout.padded_pred
+    blk = R[:, Pc[:, :, None], Pc[:, None, :]] * keep + eye_pad      # (np.where is slower on small arrays)
+    rhs = R[:, Pc, endo[:, None]] * keep_rhs
+    return _solve(blk, rhs), rhs
 
 
 def inner_weights(R, layout: Layout, scheme: str):
@@ -96,34 +147,50 @@ def inner_weights(R, layout: Layout, scheme: str):
     if scheme == "centroid":
         return np.sign(R) * A
     E = R * A
-    for j, pr in enumerate(layout.pred):
-        if len(pr):
-            Rpp = R[:, pr[:, None], pr[None, :]]
-            Rpj = R[:, pr, j]
-            E[:, pr, j] = _solve(Rpp, Rpj)
+    if layout.padded_pred[0].size:
+        sol, _ = _regressions(R, layout)
+        rows, cols, e_idx, pos = layout.scatter
+        E[:, rows, cols] = sol[:, e_idx, pos]
     return E
 
 
+try:            # numpy's batched LAPACK solve without the per-call error-state wrapper of np.linalg.solve
+    _gsolve = np.linalg._umath_linalg.solve
+except AttributeError:  # pragma: no cover - other numpy versions
+    _gsolve = None
+
+
 def _solve(A, b):
-    """Batched solve of A x = b (b: (B, m)); rows with a singular A give NaN."""
+    """Batched solve of A x = b (b: (..., m)); systems with a singular A give NaN."""
+    if _gsolve is not None:
+        with np.errstate(all="ignore"):
+            return _gsolve(A, b[..., None])[..., 0]
     try:
         return np.linalg.solve(A, b[..., None])[..., 0]
     except np.linalg.LinAlgError:
-        out = np.full(b.shape, np.nan)
-        for i in range(A.shape[0]):
+        A2 = A.reshape((-1,) + A.shape[-2:])
+        b2 = b.reshape(-1, b.shape[-1])
+        out = np.full(b2.shape, np.nan)
+        for i in range(A2.shape[0]):
             try:
-                out[i] = np.linalg.solve(A[i], b[i])
+                out[i] = np.linalg.solve(A2[i], b2[i])
             except np.linalg.LinAlgError:
                 pass
-        return out
+        return out.reshape(b.shape)
 
 
 def pls_core(S, layout: Layout, scheme="path", max_iter=300, tol=1e-7) -> CoreOut:
     """Run the PLS algorithm on a stack of correlation matrices ``S`` (B, p, p)."""
+    with np.errstate(all="ignore"):
+        return _pls_core(S, layout, scheme, max_iter, tol)
+
+
+def _pls_core(S, layout, scheme, max_iter, tol):
     B = S.shape[0]
     M = layout.mask
     ok = np.isfinite(S).all(axis=(1, 2))
-    S = np.where(ok[:, None, None], S, np.eye(layout.p))
+    if not ok.all():
+        S = np.where(ok[:, None, None], S, np.eye(layout.p))
     modeB = [k for k, m in enumerate(layout.modes) if m == "B" and len(layout.blocks[k]) > 1]
     Sinv = {}
     for k in modeB:
@@ -137,44 +204,63 @@ def pls_core(S, layout: Layout, scheme="path", max_iter=300, tol=1e-7) -> CoreOu
     ok &= ~bad
     iters = np.zeros(B, dtype=int)
     active = ok.copy()
+    idx = np.nonzero(active)[0]
+    SW = S @ W if idx.size == B else S[idx] @ W[idx]      # S W of the active samples
+    keep = slice(None)
     for it in range(1, max_iter + 1):
-        idx = np.nonzero(active)[0]
         if idx.size == 0:
             break
-        Sa, Wa = S[idx], W[idx]
-        R = np.einsum("bpk,bpq,bql->bkl", Wa, Sa, Wa)
+        full = idx.size == B
+        Sa, Wa = (S, W) if full else (S[idx], W[idx])
+        if not full:
+            SW = SW[keep]
+        R = np.swapaxes(Wa, 1, 2) @ SW
         E = inner_weights(R, layout, scheme)
-        C = Sa @ (Wa @ E)                     # cov(indicator, inner proxy of each construct)
+        C = SW @ E                            # cov(indicator, inner proxy of each construct)
         Wn = C * M
         for k in modeB:
             b = layout.blocks[k]
-            Wn[:, b, k] = np.einsum("bij,bj->bi", Sinv[k][idx], C[:, b, k])
-        Wn, badn = _normalize(Wn, Sa)
+            Sk = Sinv[k] if full else Sinv[k][idx]
+            Wn[:, b, k] = (Sk @ C[:, b, k][..., None])[..., 0]
+        SWn = Sa @ Wn
+        sdev = np.sqrt((SWn * Wn).sum(axis=1))[:, None, :]        # unit-variance scores (NaN if var <= 0)
+        Wn /= sdev
+        SWn /= sdev
         diff = np.abs(Wn - Wa).max(axis=(1, 2))
-        finite = np.isfinite(diff) & ~badn
-        W[idx] = np.where(finite[:, None, None], Wn, Wa)
+        done = ~(diff >= tol)                 # converged, or NaN (failed)
+        failed = np.isnan(diff)
+        if failed.any():
+            Wn[failed] = Wa[failed]
+            ok[idx[failed]] = False
+        if full:
+            W = Wn
+        else:
+            W[idx] = Wn
+        SW = SWn
         iters[idx] = it
-        ok[idx[~finite]] = False
-        active[idx[(diff < tol) | ~finite]] = False
+        keep = slice(None)
+        if done.any():
+            active[idx[done]] = False
+            keep = ~done
+            idx = idx[keep]
     converged = ok & ~active
-    R = np.einsum("bpk,bpq,bql->bkl", W, S, W)
+    R = np.swapaxes(W, 1, 2) @ (S @ W)
     return CoreOut(W, R, iters, converged, ok)
 
 
 def rho_a(W, S, layout: Layout):
-    """Dijkstra-Henseler rho_A per construct (B, K); 1 for single-item and mode-B constructs."""
-    B = W.shape[0]
-    out = np.ones((B, layout.K))
-    for k, b in enumerate(layout.blocks):
-        if len(b) < 2 or layout.modes[k] != "A":
-            continue
-        w = W[:, b, k]
-        Sb = S[:, b[:, None], b[None, :]]
-        ww = np.einsum("bi,bi->b", w, w)
-        num = np.einsum("bi,bij,bj->b", w, Sb, w) - np.einsum("bi,bi,bii->b", w, w, Sb)
-        den = ww ** 2 - np.einsum("bi,bi->b", w ** 2, w ** 2)
-        out[:, k] = ww ** 2 * num / den
-    return out
+    """Dijkstra-Henseler rho_A per construct (B, K); 1 for single-item and mode-B constructs.
+
+    rho_A = (w'w)^2 w'(S - diag S)w / w'(ww' - diag ww')w, with each construct's weights w (the other
+    blocks' weights are zero in column k, so the matrix products stay within the block)."""
+    ww = (W * W).sum(axis=1)
+    SW = S @ W
+    num = (SW * W).sum(axis=1) - (W * W * np.diagonal(S, axis1=1, axis2=2)[:, :, None]).sum(axis=1)
+    den = ww ** 2 - (W ** 4).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = ww ** 2 * num / den
+    rho[:, ~layout.rho_applies] = 1.0
+    return rho
 
 
 def corrected(R, W, S, layout: Layout):
@@ -193,10 +279,9 @@ def loadings(W, S, layout: Layout, rho=None):
     own-construct loadings of reflective constructs are w sqrt(rho_A)/(w'w)."""
     L = S @ W
     if rho is not None and layout.reflective.any():
-        for k, b in enumerate(layout.blocks):
-            if layout.reflective[k] and len(b) > 1:
-                w = W[:, b, k]
-                L[:, b, k] = w * (np.sqrt(rho[:, k]) / np.einsum("bi,bi->b", w, w))[:, None]
+        ww = (W * W).sum(axis=1)
+        own = W * (np.sqrt(np.abs(rho)) / ww)[:, None, :]
+        L = np.where(layout.plsc_mask[None], own, L)
     return L
 
 
@@ -205,11 +290,12 @@ def structural(R, layout: Layout):
     B, K = R.shape[0], layout.K
     beta = np.zeros((B, K, K))
     r2 = np.full((B, K), np.nan)
-    for j, pr in enumerate(layout.pred):
-        if len(pr):
-            b = _solve(R[:, pr[:, None], pr[None, :]], R[:, pr, j])
-            beta[:, pr, j] = b
-            r2[:, j] = np.einsum("bi,bi->b", b, R[:, pr, j])
+    endo = layout.padded_pred[0]
+    if endo.size:
+        sol, rhs = _regressions(R, layout)
+        rows, cols, e_idx, pos = layout.scatter
+        beta[:, rows, cols] = sol[:, e_idx, pos]
+        r2[:, endo] = (sol * rhs).sum(axis=2)
     return beta, r2
 
 
@@ -224,6 +310,18 @@ def total_effects(beta):
         if not np.any(P):
             break
     return T
+
+
+def moments(X):
+    """Means, SD (n - 1) and the correlation matrix (1, p, p) of the full sample."""
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    cov = (Xc.T @ Xc) / (X.shape[0] - 1)
+    sd = np.sqrt(np.diag(cov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        S = cov / np.outer(sd, sd)
+    np.fill_diagonal(S, 1.0)
+    return mean[None], sd[None], S[None]
 
 
 def batched_moments(X, C):

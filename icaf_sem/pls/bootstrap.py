@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from .algorithm import batched_moments
 from .assess import htmt_batched, htmt_pairs, indirect_routes, specific_indirect_batched
@@ -179,9 +179,9 @@ def summarize(names, original, draws, jack=None, alpha=0.05, ci="percentile"):
     se = draws.std(axis=0, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = original / se
-    p = 2 * stats.t.sf(np.abs(t), B - 1)
+    p = 2 * special.stdtr(B - 1, -np.abs(t))
     lo, hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
-    tq = stats.t.ppf(1 - alpha / 2, B - 1)
+    tq = special.stdtrit(B - 1, 1 - alpha / 2)
     df = pd.DataFrame(names, columns=["kind", "lhs", "op", "rhs"])
     df["est"], df["boot_mean"], df["se"], df["t"], df["pvalue"] = original, draws.mean(axis=0), se, t, p
     df["perc_lower"], df["perc_upper"] = lo, hi
@@ -189,13 +189,13 @@ def summarize(names, original, draws, jack=None, alpha=0.05, ci="percentile"):
     if jack is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
             prop = (draws < original).mean(axis=0) + 0.5 * (draws == original).mean(axis=0)
-            z0 = stats.norm.ppf(prop)
+            z0 = special.ndtri(prop)
             d = jack.mean(axis=0) - jack
             a = (d ** 3).sum(axis=0) / (6 * ((d ** 2).sum(axis=0)) ** 1.5)
-            za = stats.norm.ppf([alpha / 2, 1 - alpha / 2])
+            za = special.ndtri([alpha / 2, 1 - alpha / 2])
             bl, bh = [], []
             for q, out in ((za[0], bl), (za[1], bh)):
-                adj = stats.norm.cdf(z0 + (z0 + q) / (1 - a * (z0 + q)))
+                adj = special.ndtr(z0 + (z0 + q) / (1 - a * (z0 + q)))
                 out.append(adj)
             bl, bh = bl[0], bh[0]
             df["bca_lower"] = [np.quantile(draws[:, k], bl[k]) if np.isfinite(bl[k]) else np.nan

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..errors import ModelSpecificationError, ModelSyntaxError
 
@@ -47,9 +48,15 @@ class PLSSpec:
     modes: dict = field(default_factory=dict)        # construct -> "A" | "B"
     paths: list = field(default_factory=list)        # (dv, iv) in the order written
     hoc: list = field(default_factory=list)          # higher-order constructs
+    cache: dict = field(default_factory=dict, repr=False, compare=False)   # derived layouts and stages
 
     @property
     def items(self) -> list:
+        if "items" not in self.cache:
+            self.cache["items"] = self._items()
+        return list(self.cache["items"])
+
+    def _items(self) -> list:
         out = []
         for c in self.constructs:
             for i in self.blocks[c]:
@@ -66,6 +73,18 @@ class PLSSpec:
 
 
 def parse_pls_model(text: str) -> PLSSpec:
+    """Parse PLS model syntax (see :func:`_parse`); the result is cached and must not be modified."""
+    if not isinstance(text, str):
+        raise ModelSyntaxError(f"model: expected the PLS syntax as a string, got {type(text).__name__}")
+    return _parse_cached(text)
+
+
+@lru_cache(maxsize=64)
+def _parse_cached(text: str) -> PLSSpec:
+    return _parse(text)
+
+
+def _parse(text: str) -> PLSSpec:
     """Parse PLS model syntax (``=~``, ``<~``, ``~``) into a :class:`PLSSpec` and check its structure.
 
     Raises
@@ -194,6 +213,12 @@ def _check(spec: PLSSpec) -> None:
 
 def stage_one(spec: PLSSpec) -> PLSSpec:
     """Stage 1 of the disjoint two-stage approach: drop each HOC; its dimensions take over its paths."""
+    if "stage1" not in spec.cache:
+        spec.cache["stage1"] = _stage_one(spec)
+    return spec.cache["stage1"]
+
+
+def _stage_one(spec: PLSSpec) -> PLSSpec:
     s = PLSSpec()
     s.constructs = [c for c in spec.constructs if c not in spec.hoc]
     s.blocks = {c: list(spec.blocks[c]) for c in s.constructs}
@@ -210,6 +235,12 @@ def stage_one(spec: PLSSpec) -> PLSSpec:
 
 def stage_two(spec: PLSSpec) -> PLSSpec:
     """Stage 2: the dimensions' scores are the HOC's indicators; the dimensions leave the construct list."""
+    if "stage2" not in spec.cache:
+        spec.cache["stage2"] = _stage_two(spec)
+    return spec.cache["stage2"]
+
+
+def _stage_two(spec: PLSSpec) -> PLSSpec:
     dims = {d for h in spec.hoc for d in spec.blocks[h]}
     s = PLSSpec()
     s.constructs = [c for c in spec.constructs if c not in dims]
