@@ -227,6 +227,15 @@ def _pls_core(S, layout, scheme, max_iter, tol):
         Wn /= sdev
         SWn /= sdev
         diff = np.abs(Wn - Wa).max(axis=(1, 2))
+        dmin = diff.min()
+        if dmin >= tol:                       # the common case: no sample converged or failed
+            if full:
+                W = Wn
+            else:
+                W[idx] = Wn
+            SW = SWn
+            keep = slice(None)
+            continue
         done = ~(diff >= tol)                 # converged, or NaN (failed)
         failed = np.isnan(diff)
         if failed.any():
@@ -237,12 +246,11 @@ def _pls_core(S, layout, scheme, max_iter, tol):
         else:
             W[idx] = Wn
         SW = SWn
-        iters[idx] = it
-        keep = slice(None)
-        if done.any():
-            active[idx[done]] = False
-            keep = ~done
-            idx = idx[keep]
+        iters[idx[done]] = it
+        active[idx[done]] = False
+        keep = ~done
+        idx = idx[keep]
+    iters[active] = max_iter
     converged = ok & ~active
     R = np.swapaxes(W, 1, 2) @ (S @ W)
     return CoreOut(W, R, iters, converged, ok)

@@ -94,6 +94,11 @@ def htmt_pairs(est):
 
 def htmt_batched(est, kind="htmt"):
     """(B, npairs) HTMT (arithmetic means) or HTMT2 (geometric means) of absolute item correlations."""
+    with np.errstate(all="ignore"):      # failed bootstrap samples give NaN, counted by the caller
+        return _htmt_batched(est, kind)
+
+
+def _htmt_batched(est, kind):
     st = est.final
     lay = st.layout
     A = np.abs(st.S)

@@ -62,7 +62,8 @@ class Estimate:
 def _run_stage(S, spec, columns, scheme, consistent, max_iter, tol):
     lay = Layout.from_spec(spec, columns, consistent)
     core = pls_core(S, lay, scheme, max_iter, tol)
-    S = np.where(core.ok[:, None, None], S, np.eye(S.shape[1]))
+    if not core.ok.all():
+        S = np.where(core.ok[:, None, None], S, np.eye(S.shape[1]))
     if consistent:
         Rc, rho = corrected(core.R, core.W, S, lay)
         L = loadings(core.W, S, lay, rho)
@@ -80,8 +81,11 @@ def estimate(S, spec: PLSSpec, items: list, *, scheme="path", consistent=False, 
     if not spec.hoc:
         st = _run_stage(S, spec, items, scheme, consistent, max_iter, tol)
         beta, r2 = structural(st.Rc, st.layout)
-        rows = [(c, i, 0, items.index(i), k) for k, c in enumerate(spec.constructs) for i in spec.blocks[c]]
-        return Estimate(spec, [st], beta, r2, rows)
+        key = ("rows", tuple(items))
+        if key not in spec.cache:
+            pos = {c: k for k, c in enumerate(items)}
+            spec.cache[key] = [(c, i, 0, pos[i], k) for k, c in enumerate(spec.constructs) for i in spec.blocks[c]]
+        return Estimate(spec, [st], beta, r2, spec.cache[key])
     s1 = stage_one(spec)
     st1 = _run_stage(S, s1, items, scheme, consistent, max_iter, tol)
     dims = [d for h in spec.hoc for d in spec.blocks[h]]
