@@ -313,13 +313,35 @@ def test_cli_pls(tmp_path, pd_data):
     pd_data.to_csv(data, index=False)
     out = tmp_path / "o.json"
     r = subprocess.run([sys.executable, "-m", "icaf_sem", "pls", "--model", str(model), "--data", str(data),
-                        "--bootstrap", "200", "--seed", "3", "--predict", "loo", "--json", str(out)],
+                        "--bootstrap", "100", "--seed", "3", "--predict", "loo", "--json", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     got = json.loads(out.read_text())
     assert got["paths"][0]["se"] > 0 and "y5" in got["predict"]
+
+
+
+def test_cli_pls_bad_model(tmp_path, pd_data, capsys):
+    from icaf_sem.cli import main
+    model = tmp_path / "m.lav"
     model.write_text(PD_MODEL + "\nind60 ~ dem65")
-    r = subprocess.run([sys.executable, "-m", "icaf_sem", "pls", "--model", str(model), "--data", str(data),
-                        "--json", str(tmp_path / "x.json")], capture_output=True, text=True)
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "cycle" in r.stderr
+    data = tmp_path / "d.csv"
+    pd_data.to_csv(data, index=False)
+    rc = main(["pls", "--model", str(model), "--data", str(data), "--json", str(tmp_path / "x.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "cycle" in err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_questionnaire_pls_syntax(icaf_data):
+    q = icaf_sem.load_questionnaire("icaf")
+    text = q.pls_syntax()
+    assert sorted(text.splitlines()) == sorted(HOC["model"].splitlines())
+    assert "CR <~ BC + CE + CS" in q.pls_syntax(formative=("CR",))
+    from icaf_sem.errors import QuestionnaireError
+    with pytest.raises(QuestionnaireError, match="XX"):
+        q.pls_syntax(formative=("XX",))
+    res = icaf_sem.pls(text, icaf_data.dropna())
+    ref = {(p["lhs"], p["rhs"]): p["est"] for p in HOC["paths"]}
+    for r in res.paths.itertuples():
+        assert r.est == pytest.approx(ref[(r.lhs, r.rhs)], abs=1e-6)
