@@ -345,3 +345,52 @@ def test_questionnaire_pls_syntax(icaf_data):
     ref = {(p["lhs"], p["rhs"]): p["est"] for p in HOC["paths"]}
     for r in res.paths.itertuples():
         assert r.est == pytest.approx(ref[(r.lhs, r.rhs)], abs=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------- IPMA
+def _ols_total_effects(scores, names, paths):
+    """Unstandardized total effects from OLS (with intercept) on the 0-100 construct scores."""
+    K = len(names)
+    B = np.zeros((K, K))
+    for dv in {d for d, _ in paths}:
+        ivs = [iv for d, iv in paths if d == dv]
+        A = np.column_stack([np.ones(len(scores[dv]))] + [scores[i] for i in ivs])
+        coef = np.linalg.lstsq(A, scores[dv], rcond=None)[0][1:]
+        for iv, c in zip(ivs, coef):
+            B[names.index(iv), names.index(dv)] = c
+    return np.linalg.inv(np.eye(K) - B) - np.eye(K)
+
+
+@pytest.mark.parametrize("case", ["icaf_wave1_pls", "icaf_wave1_pls_hoc"])
+def test_ipma_matches_direct_computation(icaf_data, case):
+    ref = ICAF if case == "icaf_wave1_pls" else HOC
+    d = icaf_data.dropna()
+    res = icaf_sem.pls(ref["model"], d)
+    ip = res.ipma("PW", scale_min=1, scale_max=7)
+    spec = res.spec
+    w = res.outer.set_index(["lhs", "rhs"])["weight"]
+    scores = {}
+
+    def rescaled(c):                      # 0-100 score: weights w / sd(x~) normalized to sum 1
+        if c in scores:
+            return scores[c]
+        cols = [rescaled(i) if i in spec.blocks else (d[i].to_numpy(float) - 1) / 6 * 100 for i in spec.blocks[c]]
+        raw = np.array([w[(c, i)] / x.std(ddof=1) for i, x in zip(spec.blocks[c], cols)])
+        scores[c] = np.column_stack(cols) @ (raw / raw.sum())
+        return scores[c]
+
+    names = [c for c in spec.constructs if not any(c in spec.blocks[h] for h in spec.hoc)]
+    for c in names:
+        rescaled(c)
+    T = _ols_total_effects(scores, names, spec.paths)
+    for c, row in ip.constructs.iterrows():
+        assert row["importance"] == pytest.approx(T[names.index(c), names.index("PW")], abs=1e-9)
+        assert row["performance"] == pytest.approx(scores[c].mean(), abs=1e-9)
+    assert "pw1" not in ip.indicators.index
+    assert ip.indicators.loc["eb1", "performance"] == pytest.approx(((d["eb1"] - 1) / 6 * 100).mean())
+    for c, g in ip.indicators.groupby("construct"):
+        if c in ip.constructs.index:
+            assert g["weight"].sum() == pytest.approx(1.0)
+            assert g["importance"].sum() == pytest.approx(ip.constructs.loc[c, "importance"])
+    with pytest.raises(ModelSpecificationError, match="exogenous"):
+        res.ipma(spec.paths[0][1])

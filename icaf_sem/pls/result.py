@@ -146,6 +146,11 @@ class PLSResult:
             out = pd.concat([out, s2[[c for c in s2.columns if c not in out.columns]]], axis=1)
         return out
 
+    def ipma(self, target, *, scale_min=None, scale_max=None):
+        """Importance-performance map analysis of ``target`` (see :func:`icaf_sem.pls.ipma.ipma`)."""
+        from .ipma import ipma
+        return ipma(self, target, scale_min=scale_min, scale_max=scale_max)
+
     # ------------------------------------------------------------------ output
     def to_frame(self) -> pd.DataFrame:
         return self.paths
