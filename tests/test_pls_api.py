@@ -394,3 +394,20 @@ def test_ipma_matches_direct_computation(icaf_data, case):
             assert g["importance"].sum() == pytest.approx(ip.constructs.loc[c, "importance"])
     with pytest.raises(ModelSpecificationError, match="exogenous"):
         res.ipma(spec.paths[0][1])
+
+
+# ----------------------------------------------------------------------------------------------- CVPAT
+@pytest.mark.parametrize("case", ["pd", "icaf_wave1"])
+def test_cvpat_matches_seminrextras(case):
+    ref = json.loads((FIX / "cvpat" / f"{case}.json").read_text())
+    data = pd.read_csv(FIX / ref["data"])
+    res = icaf_sem.pls(ref["model"], data.dropna(subset=[c for c in data if c[-1].isdigit()]))
+    tab = res.cvpat(nboot=ref["nboot"], seed=ref["seed"]).set_index(["benchmark", "construct"])
+    assert len(tab) == len(ref["rows"])
+    for r in ref["rows"]:
+        got = tab.loc[(r["benchmark"], r["construct"])]
+        for k in ("pls_loss", "benchmark_loss", "diff"):
+            assert got[k] == pytest.approx(r[k], rel=1e-9, abs=1e-12)
+        # the same bootstrap index matrix was injected into seminrExtras (numpy default_rng stream)
+        assert got["t"] == pytest.approx(r["t"], rel=1e-6)
+        assert got["pvalue"] == pytest.approx(r["pvalue"], rel=1e-5, abs=1e-12)

@@ -233,7 +233,7 @@ def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc
                          tol=tol)
         boot["table"] = summarize(names, orig, boot["draws"], jack, alpha=alpha, ci=ci)
     return PLSResult(fit_spec if alias else spec, est, data=X, items=items, options=options, warnings=warn,
-                     n_dropped=dropped, bootstrap=boot, predict=pred, model=model)
+                     n_dropped=dropped, bootstrap=boot, predict=pred, model=model, alias=alias)
 
 
 class _CallableModule(__import__("types").ModuleType):

@@ -29,12 +29,13 @@ class PLSResult:
     """
 
     def __init__(self, spec, est, *, data, items, options, warnings, n_dropped=0, bootstrap=None,
-                 predict=None, model=""):
+                 predict=None, model="", alias=None):
         self.spec, self._est, self.options, self.warnings = spec, est, dict(options), list(warnings)
         self.model, self.items, self.nobs, self.n_dropped = model, list(items), est.n, n_dropped
         self._data = data
         self._boot = bootstrap
         self._predict = predict
+        self._alias = dict(alias or {})
 
     # ------------------------------------------------------------------ estimation facts
     @property
@@ -150,6 +151,15 @@ class PLSResult:
         """Importance-performance map analysis of ``target`` (see :func:`icaf_sem.pls.ipma.ipma`)."""
         from .ipma import ipma
         return ipma(self, target, scale_min=scale_min, scale_max=scale_max)
+
+    def cvpat(self, *, folds=None, repetitions=1, seed=None, nboot=2000, testtype="two.sided"):
+        """CVPAT of this model against the LM and indicator-average benchmarks
+        (see :func:`icaf_sem.pls.predict.cvpat`); ``folds=None`` is leave-one-out."""
+        from .predict import cvpat
+        o = self.options
+        return cvpat(self._data, self.spec, self.items, scheme=o["scheme"], consistent=o["consistent"],
+                     folds=folds, repetitions=repetitions, seed=seed, nboot=nboot, testtype=testtype,
+                     max_iter=o["max_iter"], tol=o["tol"], item_alias=self._alias)
 
     # ------------------------------------------------------------------ output
     def to_frame(self) -> pd.DataFrame:
