@@ -407,7 +407,7 @@ def test_cvpat_matches_seminrextras(case):
     for r in ref["rows"]:
         got = tab.loc[(r["benchmark"], r["construct"])]
         for k in ("pls_loss", "benchmark_loss", "diff"):
-            assert got[k] == pytest.approx(r[k], rel=1e-9, abs=1e-12)
+            assert got[k] == pytest.approx(r[k], rel=1e-6)   # LOO refits converge to 1e-7
         # the same bootstrap index matrix was injected into seminrExtras (numpy default_rng stream)
         assert got["t"] == pytest.approx(r["t"], rel=1e-6)
         assert got["pvalue"] == pytest.approx(r["pvalue"], rel=1e-5, abs=1e-12)
