@@ -23,7 +23,7 @@ def __getattr__(name):  # lazy public API, so `import icaf_sem` stays fast
         "reliability_report": ".measurement.reliability",
         "analyze": ".pipeline", "invariance": ".invariance", "compare_waves": ".waves",
         "test_hypotheses": ".hypotheses",
-        "pls": ".pls", "PLSResult": ".pls",
+        "pls": ".pls", "PLSResult": ".pls", "pls_mga": ".pls.mga",
     }
     if name in table:
         return getattr(importlib.import_module(table[name], __name__), name)

@@ -411,3 +411,57 @@ def test_cvpat_matches_seminrextras(case):
         # the same bootstrap index matrix was injected into seminrExtras (numpy default_rng stream)
         assert got["t"] == pytest.approx(r["t"], rel=1e-6)
         assert got["pvalue"] == pytest.approx(r["pvalue"], rel=1e-5, abs=1e-12)
+
+
+# ----------------------------------------------------------------------------------------------- MGA
+@pytest.mark.parametrize("case", ["pd_evenodd", "icaf_wave1_role"])
+def test_mga_matches_seminr_henseler(case):
+    ref = json.loads((FIX / "mga" / f"{case}.json").read_text())
+    data = pd.read_csv(FIX / ref["data"])
+    col, a, b = ref["grouping"]
+    if col == "grp":
+        data = data.dropna().reset_index(drop=True)
+        data["grp"] = np.where(np.arange(len(data)) % 2 == 0, "even", "odd")
+    res = icaf_sem.pls_mga(ref["model"], data, col, groups=(a, b), permutations=0, bootstrap=ref["nboot"],
+                           seed=ref["seed"])
+    assert list(res.n.values()) == ref["n"]
+    got = res.paths.set_index(["lhs", "rhs"])
+    exact = res.info["failed_bootstrap"] == 0     # seminr keeps non-converged draws, icaf_sem drops them
+    for r in ref["paths"]:
+        g = got.loc[(r["lhs"], r["rhs"])]
+        for k in ("est", "est_group1", "est_group2", "diff"):
+            assert g[k] == pytest.approx(r[k], abs=1e-6)
+        tol = 1e-6 if exact else 0.02
+        for k in ("boot_mean_group1", "boot_mean_group2", "henseler_pvalue"):
+            assert g[k] == pytest.approx(r[k], abs=tol)
+
+
+def test_micom_originals_direct(icaf_data):
+    d = icaf_data.dropna()
+    d = d[d["role"].isin(["user", "provider"])]
+    res = icaf_sem.pls_mga(ICAF["model"], d, "role", groups=("user", "provider"), permutations=200, bootstrap=0,
+                           seed=1)
+    items = [c for c in d.columns if c[-1].isdigit()]
+    Z = (d[items] - d[items].mean()) / d[items].std(ddof=1)
+    w = {g: icaf_sem.pls(ICAF["model"], d[d["role"] == g]).weights.set_index("rhs")["est"] for g in ("user", "provider")}
+    pooled = icaf_sem.pls(ICAF["model"], d)
+    spec = pooled.spec
+    y = pooled.scores
+    for c in spec.constructs:
+        s1 = Z[spec.blocks[c]] @ w["user"][spec.blocks[c]]
+        s2 = Z[spec.blocks[c]] @ w["provider"][spec.blocks[c]]
+        assert res.micom_step2.loc[c, "c"] == pytest.approx(np.corrcoef(s1, s2)[0, 1], abs=1e-9)
+        u = (d["role"] == "user").to_numpy()
+        assert res.micom_step3.loc[c, "mean_diff"] == pytest.approx(y[c][u].mean() - y[c][~u].mean(), abs=1e-9)
+        assert res.micom_step3.loc[c, "logvar_diff"] == pytest.approx(
+            np.log(y[c][u].var(ddof=1)) - np.log(y[c][~u].var(ddof=1)), abs=1e-9)
+    t2, t3 = res.micom_step2, res.micom_step3
+    assert ((t2["pvalue"] >= 0) & (t2["pvalue"] <= 1)).all() and (t3["mean_lower"] < t3["mean_upper"]).all()
+    assert "permutation_pvalue" in res.paths and res.to_dict()["info"]["permutations"] == 200
+
+
+def test_mga_bad_groups(icaf_data):
+    with pytest.raises(DataError, match="3 groups"):
+        icaf_sem.pls_mga(ICAF["model"], icaf_data, "role")
+    with pytest.raises(DataError, match="no such column"):
+        icaf_sem.pls_mga(ICAF["model"], icaf_data, "sector")
