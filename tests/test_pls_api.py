@@ -426,14 +426,15 @@ def test_mga_matches_seminr_henseler(case):
                            seed=ref["seed"])
     assert list(res.n.values()) == ref["n"]
     got = res.paths.set_index(["lhs", "rhs"])
-    exact = res.info["failed_bootstrap"] == 0     # seminr keeps non-converged draws, icaf_sem drops them
+    assert res.info["failed_bootstrap"] == 0
     for r in ref["paths"]:
         g = got.loc[(r["lhs"], r["rhs"])]
         for k in ("est", "est_group1", "est_group2", "diff"):
             assert g[k] == pytest.approx(r[k], abs=1e-6)
-        tol = 1e-6 if exact else 0.02
-        for k in ("boot_mean_group1", "boot_mean_group2", "henseler_pvalue"):
-            assert g[k] == pytest.approx(r[k], abs=tol)
+        # the same resamples; a few draws that stop at the iteration limit differ slightly between the tools
+        assert g["boot_mean_group1"] == pytest.approx(r["boot_mean_group1"], abs=1e-4)
+        assert g["boot_mean_group2"] == pytest.approx(r["boot_mean_group2"], abs=1e-4)
+        assert g["henseler_pvalue"] == pytest.approx(r["henseler_pvalue"], abs=2e-3)
 
 
 def test_micom_originals_direct(icaf_data):

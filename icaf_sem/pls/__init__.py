@@ -226,7 +226,10 @@ def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc
                                           "bootstrap results can be reported")
         if boot["failed"]:
             _w(ConvergenceWarning, f"bootstrap: {boot['failed']} of {bootstrap} draws failed (constant indicator "
-                                   "in the resample, singular block or no convergence) and were left out")
+                                   "in the resample or singular block) and were left out")
+        if boot["nonconverged"]:
+            _w(ConvergenceWarning, f"bootstrap: {boot['nonconverged']} of {bootstrap} draws stopped at "
+                                   f"max_iter={max_iter} without converging; they are kept, as in seminr/SmartPLS")
         names = statistic_names(est)
         orig = statistics(est)[0]
         jack = jackknife(X, fit_spec, items, est, scheme=scheme, consistent=consistent, max_iter=max_iter,

@@ -3,8 +3,9 @@
 Draws are made in fixed chunks of ``CHUNK`` resamples; chunk c uses the c-th child of
 ``numpy.random.SeedSequence(seed)``, so the draws (and every result) are the same whatever the number
 of worker threads.  A draw whose correlation matrix cannot be formed (a constant indicator in the
-resample), whose mode-B block is singular or whose algorithm does not converge is a failed draw: it is
-counted, reported and left out.
+resample) or whose mode-B block is singular is a failed draw: it is counted, reported and left out.
+A draw whose algorithm stops at the iteration limit is kept (as seminr and SmartPLS keep it) and
+counted as non-converged.
 
 Statistics per parameter (SmartPLS 4 / seminr conventions): the original estimate, the mean of the
 draws, se = SD of the draws (n - 1), t = est / se, p = two-sided Student t with (draws - 1) df,
@@ -146,8 +147,8 @@ def run_bootstrap(X, spec, items, ref, *, draws=10000, seed=None, scheme="path",
         _, _, S = batched_moments(X, C)
         est = estimate(S, spec, items, scheme=scheme, consistent=consistent, max_iter=max_iter, tol=tol)
         vals = statistics(est, ref, sign_change)
-        good = est.ok & est.converged & np.isfinite(vals).all(axis=1)
-        return vals, good, (~est.converged & est.ok).sum()
+        good = est.ok & np.isfinite(vals).all(axis=1)
+        return vals, good, (~est.converged & good).sum()
 
     if n_jobs and n_jobs > 1:
         with ThreadPoolExecutor(max_workers=n_jobs) as ex:

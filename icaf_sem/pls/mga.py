@@ -163,7 +163,7 @@ def mga(model, data, group, *, groups=None, scheme="path", consistent=False, mis
         np.put_along_axis(L, order[:, :n1], 1.0, axis=1)
         C = np.concatenate([L, 1 - L])
         est = _estimate_groups(X, C, spec, items, scheme, consistent)
-        ok = est.ok[:size] & est.ok[size:] & est.converged[:size] & est.converged[size:]
+        ok = est.ok[:size] & est.ok[size:]            # non-converged samples are kept, as in seminr
         failed_perm += int((~ok).sum())
         c = comp_corr(est.final.W[:size], est.final.W[size:])
         md, lv = mean_var_diff(L)
@@ -196,7 +196,7 @@ def mga(model, data, group, *, groups=None, scheme="path", consistent=False, mis
                 C = np.zeros((len(part), n))
                 np.add.at(C, (np.repeat(np.arange(len(part)), part.shape[1]), part.ravel()), 1.0)
                 est = _estimate_groups(X, C, spec, items, scheme, consistent)
-                ok = est.ok & est.converged
+                ok = est.ok
                 failed_boot += int((~ok).sum())
                 draws.append(np.array([est.beta[:, i, j] for i, j in paths_idx]).T[ok])
             boots.append(np.concatenate(draws))
