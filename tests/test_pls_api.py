@@ -466,3 +466,8 @@ def test_mga_bad_groups(icaf_data):
         icaf_sem.pls_mga(ICAF["model"], icaf_data, "role")
     with pytest.raises(DataError, match="no such column"):
         icaf_sem.pls_mga(ICAF["model"], icaf_data, "sector")
+
+
+def test_predict_refused_with_repeated_indicators(icaf_data):
+    with pytest.raises(ModelSpecificationError, match="repeated_indicators"):
+        icaf_sem.pls(HOC["model"], icaf_data.dropna(), hoc="repeated_indicators", predict="loo")

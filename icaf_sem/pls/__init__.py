@@ -208,6 +208,10 @@ def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc
                "bootstrap": int(bootstrap), "seed": seed, "sign_change": sign_change, "ci": ci, "alpha": alpha,
                "predict": predict, "max_iter": int(max_iter), "tol": tol}
     pred = None
+    if predict is not None and alias:
+        raise ModelSpecificationError(
+            "predict: PLSpredict with hoc='repeated_indicators' is not supported (the dimensions become "
+            "endogenous and share their indicators with the higher-order construct); use hoc='two_stage'")
     if predict is not None:
         from .predict import pls_predict
         pred, _ = pls_predict(X, fit_spec, items, scheme=scheme, consistent=consistent,

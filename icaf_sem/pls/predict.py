@@ -11,6 +11,10 @@ same training rows.  With repetitions, each row's predictions are averaged over 
 
 Metrics per indicator: RMSE = sqrt(mean e^2), MAE = mean |e| over the n rows, and
 Q2_predict = 1 - SSE / sum (y_i - mean of y over row i's training rows)^2.
+
+Higher-order constructs (two-stage): both stages are re-estimated on each training fold; the held-out
+rows get stage-1 dimension scores, which feed the stage-2 model.  seminr refuses PLSpredict for
+higher-order models, so these numbers have no seminr reference.
 """
 from __future__ import annotations
 

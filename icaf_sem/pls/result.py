@@ -239,5 +239,6 @@ class PLSResult:
                 "<h4>Structural paths</h4>", fmt(self.paths), "<h4>R²</h4>", fmt(self.r2),
                 "<h4>Reliability</h4>", fmt(self.reliability), "<h4>HTMT</h4>", fmt(self.htmt)]
         if self.warnings:
-            html.append("<ul>" + "".join(f"<li>{w}</li>" for w in self.warnings) + "</ul>")
+            from html import escape
+            html.append("<ul>" + "".join(f"<li>{escape(w)}</li>" for w in self.warnings) + "</ul>")
         return "\n".join(html)
