@@ -77,19 +77,20 @@ def reliability(est, b=0) -> pd.DataFrame:
         if m > 1:
             rbar = (Sb.sum() - m) / (m * (m - 1))
             alpha = m * rbar / (1 + (m - 1) * rbar)
-        else:
-            alpha = np.nan
+        else:                 # a single indicator: 1, as seminr reports it
+            alpha = 1.0
         sl = l.sum()
-        rows.append({"construct": c, "alpha": alpha, "rho_a": st.rho[b, k] if m > 1 else np.nan,
+        rows.append({"construct": c, "alpha": alpha, "rho_a": st.rho[b, k] if m > 1 else 1.0,
                      "rho_c": sl ** 2 / (sl ** 2 + np.sum(1 - l ** 2)), "ave": np.mean(l ** 2)})
     return pd.DataFrame(rows, columns=["construct", "alpha", "rho_a", "rho_c", "ave"]).set_index("construct")
 
 
 def htmt_pairs(est):
-    """The construct pairs HTMT is reported for: final-stage constructs with more than one indicator."""
+    """The construct pairs HTMT is reported for: every pair of final-stage constructs (a single-item
+    construct has a monotrait mean of 1, as in seminr)."""
     lay = est.final.layout
-    multi = [k for k, bl in enumerate(lay.blocks) if len(bl) > 1]
-    return [(lay.constructs[a], lay.constructs[c], a, c) for i, a in enumerate(multi) for c in multi[i + 1:]]
+    ks = list(range(lay.K))
+    return [(lay.constructs[a], lay.constructs[c], a, c) for i, a in enumerate(ks) for c in ks[i + 1:]]
 
 
 def htmt_batched(est, kind="htmt"):
@@ -108,6 +109,9 @@ def _htmt_batched(est, kind):
         for k in (a, c):
             if k not in mono:
                 bl = lay.blocks[k]
+                if len(bl) == 1:
+                    mono[k] = np.ones(A.shape[0])
+                    continue
                 iu = np.triu_indices(len(bl), 1)
                 vals = A[:, bl[:, None], bl[None, :]][:, iu[0], iu[1]]
                 mono[k] = vals.mean(axis=1) if kind == "htmt" else np.exp(np.log(vals).mean(axis=1))
