@@ -17,7 +17,8 @@ Conventions (those of SmartPLS 4 and seminr 2.3):
   ``factor`` (correlation with every adjacent construct), ``centroid`` (sign of that correlation);
 * stop when max |w_new - w_old| < ``tol`` (1e-7), at most ``max_iter`` (300) iterations;
 * PLSc (Dijkstra & Henseler 2015): construct correlations of reflective constructs divided by
-  sqrt(rho_A,i rho_A,j), loadings w_j sqrt(rho_A,j) / (w_j'w_j).
+  sqrt(rho_A,i rho_A,j), loadings w_j sqrt(rho_A,j) / (w_j'w_j).  A higher-order composite (stage 2)
+  is disattenuated with its rho_A too, but keeps its composite loadings on the dimensions (seminr).
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ class Layout:
     blocks: list            # per construct: array of column indices
     modes: list             # "A" / "B"
     pred: list              # per construct: array of predecessor construct indices
-    reflective: np.ndarray  # bool per construct: corrected by PLSc
+    reflective: np.ndarray  # bool per construct: correlations corrected by PLSc
+    hoc: np.ndarray = None  # bool per construct: higher-order composite (PLSc leaves its loadings, as seminr)
 
     @classmethod
     def from_spec(cls, spec, columns, consistent=False):
@@ -54,7 +56,8 @@ class Layout:
         pred = [np.array([cidx[iv] for iv in spec.predecessors(c)], dtype=int) for c in spec.constructs]
         modes = [spec.modes[c] for c in spec.constructs]
         refl = np.array([consistent and m == "A" for m in modes], dtype=bool)
-        return cls(list(spec.constructs), list(columns), blocks, modes, pred, refl)
+        hoc = np.array([c in spec.hoc for c in spec.constructs], dtype=bool)
+        return cls(list(spec.constructs), list(columns), blocks, modes, pred, refl, hoc)
 
     @property
     def K(self):
@@ -101,7 +104,8 @@ class Layout:
     @cached_property
     def plsc_mask(self):
         """(p, K): own-block cells of reflective multi-item constructs (PLSc-corrected loadings)."""
-        return self.mask.astype(bool) & (self.reflective & self.rho_applies)[None, :]
+        hoc = self.hoc if self.hoc is not None else np.zeros(self.K, dtype=bool)
+        return self.mask.astype(bool) & (self.reflective & self.rho_applies & ~hoc)[None, :]
 
     @cached_property
     def adjacency(self):

@@ -247,6 +247,7 @@ def _stage_two(spec: PLSSpec) -> PLSSpec:
     s.blocks = {c: list(spec.blocks[c]) for c in s.constructs}
     s.modes = {c: spec.modes[c] for c in s.constructs}
     s.paths = list(spec.paths)
+    s.hoc = list(spec.hoc)          # measured by dimension scores: composites, not corrected by PLSc
     return s
 
 
