@@ -89,6 +89,17 @@ def _check_constant(items, X, sd):
                         "constant indicator has no variance and cannot be standardized; drop it from the model")
 
 
+def _user_stacklevel():
+    """stacklevel that points a warning at the first frame outside icaf_sem/pls (the user's call)."""
+    import os
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    f, level = sys._getframe(1), 1
+    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(here):
+        f, level = f.f_back, level + 1
+    return level
+
+
 def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc="two_stage", bootstrap=0,
         seed=None, sign_change="none", ci="percentile", alpha=0.05, predict=None, predict_repetitions=10,
         n_jobs=1, max_iter=300, tol=1e-7):
@@ -161,7 +172,7 @@ def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc
 
     def _w(cls, msg):
         warn.append(msg)
-        _warnings.warn(msg, cls, stacklevel=3)
+        _warnings.warn(msg, cls, stacklevel=_user_stacklevel())
 
     raw_items = spec.items
     fit_spec, alias = spec, {}

@@ -130,8 +130,9 @@ def ipma(result, target, *, scale_min=None, scale_max=None) -> IPMAResult:
                 wt[(c, d)] = v
             if np.any(w < 0):
                 warn.append(f"higher-order construct {c!r} has negative weights; IPMA assumes positive weights")
+    from . import _user_stacklevel
     for m in warn:
-        warnings.warn(m, IPMAWarning, stacklevel=2)
+        warnings.warn(m, IPMAWarning, stacklevel=_user_stacklevel())
     sd = np.array([scores[c].std(ddof=1) for c in lay.constructs])
     B = est.beta[0] * sd[None, :] / sd[:, None]
     T = total_effects(B[None])[0]
