@@ -471,3 +471,17 @@ def test_mga_bad_groups(icaf_data):
 def test_predict_refused_with_repeated_indicators(icaf_data):
     with pytest.raises(ModelSpecificationError, match="repeated_indicators"):
         icaf_sem.pls(HOC["model"], icaf_data.dropna(), hoc="repeated_indicators", predict="loo")
+
+
+def test_plsc_negative_rho_a_refused():
+    rng = np.random.default_rng(11)
+    n = 300
+    xy = rng.multivariate_normal([0, 0], [[1, -0.4], [-0.4, 1]], size=n)
+    t = xy.sum(axis=1)
+    d = pd.DataFrame({"a1": xy[:, 0] + rng.normal(0, .3, n), "a2": xy[:, 1] + rng.normal(0, .3, n),
+                      "b1": t + rng.normal(0, .5, n), "b2": t + rng.normal(0, .5, n)})
+    model = "A =~ a1 + a2\nB =~ b1 + b2\nB ~ A"
+    icaf_sem.pls(model, d)                                  # fine as a composite model
+    from icaf_sem.errors import EstimationError
+    with pytest.raises(EstimationError, match="rho_A of 'A' is not positive"):
+        icaf_sem.pls(model, d, consistent=True)

@@ -200,6 +200,13 @@ def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc
                                         "its weights are unstable (consider dropping or merging indicators)")
     est = estimate(S, fit_spec, items, scheme=scheme, consistent=consistent, max_iter=max_iter, tol=tol)
     est.n = n
+    if consistent:
+        for st in est.stages:
+            bad = [c for k, c in enumerate(st.layout.constructs) if st.layout.reflective[k] and not st.rho[0, k] > 0]
+            if bad:
+                raise EstimationError(f"PLSc: rho_A of {', '.join(map(repr, bad))} is not positive (its indicators "
+                                      "correlate negatively with its weights); the consistent correction is "
+                                      "undefined: check reversed items or use consistent=False")
     if not est.ok[0]:
         raise ModelSpecificationError("the PLS algorithm failed on this model and data (a singular construct "
                                       "correlation matrix: two constructs with identical scores?)")

@@ -279,8 +279,9 @@ def corrected(R, W, S, layout: Layout):
     """PLSc: (corrected construct correlations, rho_A) for the reflective constructs of ``layout``."""
     rho = rho_a(W, S, layout)
     rho_c = np.where(layout.reflective[None, :], rho, 1.0)
-    adj = np.sqrt(rho_c[:, :, None] * rho_c[:, None, :])
-    Rc = R / adj
+    with np.errstate(invalid="ignore", divide="ignore"):
+        adj = np.sqrt(rho_c[:, :, None] * rho_c[:, None, :])
+        Rc = R / adj
     K = layout.K
     Rc[:, np.arange(K), np.arange(K)] = 1.0
     return Rc, rho
@@ -292,7 +293,8 @@ def loadings(W, S, layout: Layout, rho=None):
     L = S @ W
     if rho is not None and layout.reflective.any():
         ww = (W * W).sum(axis=1)
-        own = W * (np.sqrt(np.abs(rho)) / ww)[:, None, :]
+        with np.errstate(invalid="ignore"):
+            own = W * (np.sqrt(rho) / ww)[:, None, :]
         L = np.where(layout.plsc_mask[None], own, L)
     return L
 
