@@ -485,3 +485,20 @@ def test_plsc_negative_rho_a_refused():
     from icaf_sem.errors import EstimationError
     with pytest.raises(EstimationError, match="rho_A of 'A' is not positive"):
         icaf_sem.pls(model, d, consistent=True)
+
+
+def test_cli_pls_ipma_cvpat_mga(tmp_path, icaf_data):
+    from icaf_sem.cli import main
+    model = tmp_path / "m.lav"
+    model.write_text(ICAF["model"])
+    data = tmp_path / "d.csv"
+    icaf_data.to_csv(data, index=False)
+    out = tmp_path / "o.json"
+    rc = main(["pls", "--model", str(model), "--data", str(data), "--ipma", "PW", "--scale-min", "1",
+               "--scale-max", "7", "--cvpat", "100", "--group", "role", "--groups", "user,provider",
+               "--permutations", "50", "--bootstrap", "50", "--seed", "1", "--json", str(out)])
+    assert rc == 0
+    got = json.loads(out.read_text())
+    assert {r["construct"] for r in got["ipma"]["constructs"]} == {"BC", "CE", "CS", "DQ", "PM", "AS", "EB", "PR", "PC"}
+    assert {r["benchmark"] for r in got["cvpat"]} == {"LM", "IA"}
+    assert len(got["mga"]["paths"]) == 33 and "index" not in got["mga"]["paths"][0]

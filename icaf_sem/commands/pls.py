@@ -25,10 +25,36 @@ def add_parser(sub):
     p.add_argument("--predict", default=None,
                    help="PLSpredict: 'loo' (leave-one-out) or the number of folds, e.g. 10")
     p.add_argument("--repetitions", type=int, default=10, help="repetitions of k-fold PLSpredict")
+    p.add_argument("--ipma", default=None, metavar="TARGET", help="importance-performance map for this construct")
+    p.add_argument("--scale-min", type=float, default=None, help="IPMA: lowest scale point (default: observed)")
+    p.add_argument("--scale-max", type=float, default=None, help="IPMA: highest scale point (default: observed)")
+    p.add_argument("--cvpat", type=int, default=0, metavar="NBOOT",
+                   help="CVPAT against LM and indicator averages with NBOOT bootstrap draws (LOO or --predict folds)")
+    p.add_argument("--group", default=None, help="multi-group analysis (MICOM, PLS-MGA) across this column")
+    p.add_argument("--groups", default=None, help="the two groups to compare, comma-separated")
+    p.add_argument("--permutations", type=int, default=1000, help="MICOM/permutation draws for --group")
     p.add_argument("--max-iter", type=int, default=300)
     p.add_argument("--json", required=True, help="output JSON file (written whole or not at all)")
     p.set_defaults(func=run)
     return p
+
+
+def _clean(x):
+    """JSON-ready: NaN/inf -> null, numpy scalars -> Python numbers."""
+    import math
+
+    import numpy as np
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    return x
 
 
 def _predict_arg(v):
@@ -54,7 +80,23 @@ def run(args) -> int:
                            hoc=args.hoc, bootstrap=args.bootstrap, seed=args.seed, sign_change=args.sign_change,
                            ci=args.ci, n_jobs=args.jobs, predict=_predict_arg(args.predict),
                            predict_repetitions=args.repetitions, max_iter=args.max_iter)
-    atomic_write_text(args.json, json.dumps(res.to_dict(), indent=1, allow_nan=False))
+    out = res.to_dict()
+    if args.ipma:
+        out["ipma"] = res.ipma(args.ipma, scale_min=args.scale_min, scale_max=args.scale_max).to_dict()
+    if args.cvpat:
+        folds = _predict_arg(args.predict)
+        tab = res.cvpat(folds=None if folds in (None, "loo") else folds, repetitions=args.repetitions,
+                        seed=args.seed, nboot=args.cvpat)
+        out["cvpat"] = tab.to_dict("records")
+    if args.group:
+        from ..pls.mga import mga
+        groups = [g.strip() for g in args.groups.split(",")] if args.groups else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out["mga"] = mga(model, data, args.group, groups=groups, scheme=args.scheme, consistent=args.consistent,
+                             missing=args.missing, permutations=args.permutations,
+                             bootstrap=args.bootstrap or 1000, seed=args.seed).to_dict()
+    atomic_write_text(args.json, json.dumps(_clean(out), indent=1, allow_nan=False))
     for w in res.warnings:
         sys.stderr.write(f"warning: {w}\n")
     r2 = ", ".join(f"{c} {v:.3f}" for c, v in res.r2["r2"].items())

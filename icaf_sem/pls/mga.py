@@ -40,7 +40,7 @@ class MGAResult:
             groups, n, step2, step3, paths, info
 
     def to_dict(self):
-        rec = lambda df: df.reset_index().to_dict("records")  # noqa: E731
+        rec = lambda df: (df.reset_index() if df.index.name else df).to_dict("records")  # noqa: E731
         return {"groups": list(map(str, self.groups)), "n": self.n, "micom_step2": rec(self.micom_step2),
                 "micom_step3": rec(self.micom_step3), "paths": rec(self.paths), "info": self.info}
 
