@@ -501,4 +501,4 @@ def test_cli_pls_ipma_cvpat_mga(tmp_path, icaf_data):
     got = json.loads(out.read_text())
     assert {r["construct"] for r in got["ipma"]["constructs"]} == {"BC", "CE", "CS", "DQ", "PM", "AS", "EB", "PR", "PC"}
     assert {r["benchmark"] for r in got["cvpat"]} == {"LM", "IA"}
-    assert len(got["mga"]["paths"]) == 33 and "index" not in got["mga"]["paths"][0]
+    assert len(got["mga"]["paths"]) == 27 and "index" not in got["mga"]["paths"][0]
