@@ -502,3 +502,19 @@ def test_cli_pls_ipma_cvpat_mga(tmp_path, icaf_data):
     assert {r["construct"] for r in got["ipma"]["constructs"]} == {"BC", "CE", "CS", "DQ", "PM", "AS", "EB", "PR", "PC"}
     assert {r["benchmark"] for r in got["cvpat"]} == {"LM", "IA"}
     assert len(got["mga"]["paths"]) == 27 and "index" not in got["mga"]["paths"][0]
+
+
+@pytest.mark.parametrize("case", ["pd_plsc", "icaf_wave1_hoc"])
+def test_bootstrap_same_resamples_as_seminr(case):
+    """seminr bootstrapped the resamples icaf_sem draws (make_seminr_fixtures.py injects them)."""
+    ref = json.loads((FIX / "boot" / f"{case}.json").read_text())
+    o = ref["options"]
+    data = pd.read_csv(FIX / ref["data"])
+    res = quiet(ref["model"], data.dropna(subset=[c for c in data if c[-1].isdigit()]), scheme=o["scheme"],
+                consistent=o["consistent"], bootstrap=o["bootstrap"], seed=o["seed"])
+    assert res.bootstrap_info["used"] == ref["boots"]
+    got = res.paths.set_index(["lhs", "rhs"])
+    for r in ref["paths"]:
+        g = got.loc[(r["lhs"], r["rhs"])]
+        for k in ("boot_mean", "se", "ci_lower", "ci_upper"):
+            assert g[k] == pytest.approx(r[k], abs=1e-5), (r["lhs"], r["rhs"], k)
