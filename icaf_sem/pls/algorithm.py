@@ -345,8 +345,35 @@ def batched_moments(X, C):
     m = C.sum(axis=1)
     Xc = X - X.mean(axis=0)
     mean_c = (C @ Xc) / m[:, None]
-    outer = (Xc[:, :, None] * Xc[:, None, :]).reshape(n, p * p)
-    cross = (C @ outer).reshape(-1, p, p) / m[:, None, None]
+    return _finish_moments(X, m, mean_c, _weighted_cross(Xc, C) / m[:, None, None])
+
+
+def _weighted_cross(Xc, C):
+    """(B, p, p) sum_i C[b, i] x_i x_i', in row blocks so that memory stays bounded."""
+    n, p = Xc.shape
+    cross = np.zeros((C.shape[0], p * p))
+    step = max(1, int(4_000_000 // (p * p)))
+    for s in range(0, n, step):
+        Xb = Xc[s:s + step]
+        cross += C[:, s:s + step] @ (Xb[:, :, None] * Xb[:, None, :]).reshape(len(Xb), p * p)
+    return cross.reshape(-1, p, p)
+
+
+def moments_without(X, tests):
+    """Means, SD (n - 1) and correlation matrices of X without the rows of each index array in ``tests``
+    (cross-validation training sets), by downdating the full-sample sums."""
+    n, p = X.shape
+    Xc = X - X.mean(axis=0)
+    total, cross_all = Xc.sum(axis=0), Xc.T @ Xc
+    m = np.array([n - len(t) for t in tests], dtype=float)
+    sums = np.array([total - Xc[t].sum(axis=0) for t in tests])
+    cross = np.array([cross_all - Xc[t].T @ Xc[t] for t in tests])
+    mean_c = sums / m[:, None]
+    return _finish_moments(X, m, mean_c, cross / m[:, None, None])
+
+
+def _finish_moments(X, m, mean_c, cross):
+    p = X.shape[1]
     cov = cross - mean_c[:, :, None] * mean_c[:, None, :]
     var = np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None)
     sd_pop = np.sqrt(var)

@@ -1,6 +1,7 @@
 """Bootstrap of a PLS-SEM model: every draw of a chunk is estimated together by the batched algorithm.
 
-Draws are made in fixed chunks of ``CHUNK`` resamples; chunk c uses the c-th child of
+Draws are made in fixed chunks of ``chunk_size(n)`` resamples (500 up to n = 20,000 rows, fewer for
+larger samples so that memory stays bounded); chunk c uses the c-th child of
 ``numpy.random.SeedSequence(seed)``, so the draws (and every result) are the same whatever the number
 of worker threads.  A draw whose correlation matrix cannot be formed (a constant indicator in the
 resample) or whose mode-B block is singular is a failed draw: it is counted, reported and left out.
@@ -30,12 +31,17 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .algorithm import batched_moments
+from .algorithm import batched_moments, moments_without
 from .assess import htmt_batched, htmt_pairs, indirect_routes, specific_indirect_batched
 from .algorithm import total_effects
 from .estimate import estimate
 
 CHUNK = 500
+
+
+def chunk_size(n):
+    """Resamples per chunk: depends on the sample size only (never on the number of workers)."""
+    return CHUNK if n <= 20_000 else max(10, int(10_000_000 // n))
 SIGN_CHANGES = ("none", "individual", "construct")
 CI_METHODS = ("percentile", "bca", "studentized")
 
@@ -138,11 +144,12 @@ def run_bootstrap(X, spec, items, ref, *, draws=10000, seed=None, scheme="path",
                   sign_change="none", n_jobs=1, max_iter=300, tol=1e-7, alpha=0.05, progress=None):
     """Bootstrap ``draws`` resamples; returns a dict with the draw matrix, counts and the summary table."""
     n = X.shape[0]
-    nchunks = -(-draws // CHUNK)
+    chunk = chunk_size(n)
+    nchunks = -(-draws // chunk)
     seqs = np.random.SeedSequence(seed).spawn(nchunks)
 
     def one(c):
-        size = min(CHUNK, draws - c * CHUNK)
+        size = min(chunk, draws - c * chunk)
         C = _resample_counts(np.random.default_rng(seqs[c]), size, n)
         _, _, S = batched_moments(X, C)
         est = estimate(S, spec, items, scheme=scheme, consistent=consistent, max_iter=max_iter, tol=tol)
@@ -166,9 +173,7 @@ def jackknife(X, spec, items, ref, *, scheme="path", consistent=False, max_iter=
     out = []
     for start in range(0, n, CHUNK):
         stop = min(n, start + CHUNK)
-        C = np.ones((stop - start, n))
-        C[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        _, _, S = batched_moments(X, C)
+        _, _, S = moments_without(X, [np.array([i]) for i in range(start, stop)])
         est = estimate(S, spec, items, scheme=scheme, consistent=consistent, max_iter=max_iter, tol=tol)
         out.append(statistics(est, ref, "none"))
     return np.concatenate(out)

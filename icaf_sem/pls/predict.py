@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelSpecificationError
-from .algorithm import batched_moments
+from .algorithm import moments_without
 from .estimate import estimate
 
 
@@ -47,6 +47,30 @@ def _antecedent_items(spec, c):
     return out
 
 
+FOLD_CHUNK = 500
+
+
+def _predict_folds(est, fl, X, items, targets, tcols, mean, sd, out, train_mean):
+    """Predictions for the held-out rows of each fold of a batch (fold f = sample f of ``est``)."""
+    st = est.final
+    lay = st.layout
+    two = len(est.stages) == 2
+    if two:
+        dims = lay.columns[len(items):]
+        k1 = [est.stages[0].layout.constructs.index(d) for d in dims]
+    kt = [lay.constructs.index(c) for c, _ in targets]
+    colt = [lay.columns.index(i) for _, i in targets]
+    for f, test in enumerate(fl):
+        Z = (X[test] - mean[f]) / sd[f]
+        Y = Z @ est.stages[0].W[f]
+        if two:
+            Y = np.concatenate([Z, Y[:, k1]], axis=1) @ st.W[f]
+        Yhat = Y @ est.beta[f]                            # DA: each construct from its direct antecedents
+        z = Yhat[:, kt] * st.L[f, colt, kt]
+        out[test] = z * sd[f, tcols] + mean[f, tcols]
+        train_mean[test] = mean[f, tcols]
+
+
 def pls_predict(X, spec, items, *, scheme="path", consistent=False, folds=None, repetitions=1, seed=None,
                 max_iter=300, tol=1e-7, item_alias=None):
     """Run PLSpredict; returns (metrics DataFrame indexed by item, predictions dict)."""
@@ -65,34 +89,15 @@ def pls_predict(X, spec, items, *, scheme="path", consistent=False, folds=None, 
     pred_lm = np.zeros_like(pred_pls)
     train_mean = np.zeros_like(pred_pls)
     raw_items = [alias.get(i, i) for i in items]
-    for r, fl in enumerate(plan):
-        C = np.ones((len(fl), n))
-        for f, test in enumerate(fl):
-            C[f, test] = 0.0
-        mean, sd, S = batched_moments(X, C)
-        est = estimate(S, spec, items, scheme=scheme, consistent=consistent, max_iter=max_iter, tol=tol)
-        if not est.ok.all():
-            raise ModelSpecificationError("PLSpredict: the model cannot be estimated on some training folds "
-                                          "(a constant indicator within a fold?); use fewer folds")
-        st = est.final
-        lay = st.layout
-        for f, test in enumerate(fl):
-            Z = (X[test] - mean[f]) / sd[f]
-            scores1 = Z @ est.stages[0].W[f]
-            if len(est.stages) == 2:
-                dims = lay.columns[len(items):]
-                k1 = [est.stages[0].layout.constructs.index(d) for d in dims]
-                Z2 = np.concatenate([Z, scores1[:, k1]], axis=1)
-                Y = Z2 @ st.W[f]
-            else:
-                Y = scores1
-            Yhat = Y @ est.beta[f]                       # DA: each construct from its direct antecedents
-            for t, (c, i) in enumerate(targets):
-                k = lay.constructs.index(c)
-                col = lay.columns.index(i)
-                z = Yhat[:, k] * st.L[f, col, k]
-                pred_pls[r, test, t] = z * sd[f, tcols[t]] + mean[f, tcols[t]]
-                train_mean[r, test, t] = mean[f, tcols[t]]
+    for r, fl_all in enumerate(plan):
+        for start in range(0, len(fl_all), FOLD_CHUNK):          # folds in batches: bounded memory
+            fl = fl_all[start:start + FOLD_CHUNK]
+            mean, sd, S = moments_without(X, fl)
+            est = estimate(S, spec, items, scheme=scheme, consistent=consistent, max_iter=max_iter, tol=tol)
+            if not est.ok.all():
+                raise ModelSpecificationError("PLSpredict: the model cannot be estimated on some training folds "
+                                              "(a constant indicator within a fold?); use fewer folds")
+            _predict_folds(est, fl, X, items, targets, tcols, mean, sd, pred_pls[r], train_mean[r])
         # LM benchmark
         for c in endo:
             xs = [raw_items.index(alias.get(i, i)) for i in _antecedent_items(spec, c)]
@@ -106,7 +111,7 @@ def pls_predict(X, spec, items, *, scheme="path", consistent=False, folds=None, 
                 e = X[:, ys] - A @ coef
                 pred_lm[r][:, ts] = X[:, ys] - e / (1 - h)[:, None]
             else:
-                for test in fl:
+                for test in fl_all:
                     train = np.setdiff1d(np.arange(n), test)
                     coef = np.linalg.lstsq(A[train], X[np.ix_(train, ys)], rcond=None)[0]
                     pred_lm[r][np.ix_(test, ts)] = A[test] @ coef
