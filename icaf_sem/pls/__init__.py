@@ -254,8 +254,9 @@ def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc
                                    f"max_iter={max_iter} without converging; they are kept, as in seminr/SmartPLS")
         names = statistic_names(est)
         orig = statistics(est)[0]
+        # BCa needs the jackknife (n more fits): always for ci="bca", otherwise only for small samples
         jack = jackknife(X, fit_spec, items, est, scheme=scheme, consistent=consistent, max_iter=max_iter,
-                         tol=tol)
+                         tol=tol) if (ci == "bca" or n <= 2000) else None
         boot["table"] = summarize(names, orig, boot["draws"], jack, alpha=alpha, ci=ci)
     return PLSResult(fit_spec if alias else spec, est, data=X, items=items, options=options, warnings=warn,
                      n_dropped=dropped, bootstrap=boot, predict=pred, model=model, alias=alias)
