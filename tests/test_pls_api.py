@@ -100,7 +100,7 @@ def test_missing_column_and_text(pd_data):
         icaf_sem.pls(PD_MODEL, d)
 
 
-@pytest.mark.parametrize("kw", [{"scheme": "pathway"}, {"missing": "fiml"}, {"bootstrap": -5},
+@pytest.mark.parametrize("kw", [{"scheme": "pathway"}, {"missing": "fiml"}, {"bootstrap": -5}, {"alpha": "5%"}, {"tol": 0},
                                 {"sign_change": "flip"}, {"ci": "normal"}, {"predict": "holdout"},
                                 {"hoc": "embedded"}])
 def test_bad_options(pd_data, kw):

@@ -158,7 +158,9 @@ def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc
     _choice("ci", ci, CI_METHODS)
     if not isinstance(bootstrap, (int, np.integer)) or isinstance(bootstrap, bool) or bootstrap < 0 or bootstrap == 1:
         raise ModelSpecificationError(f"bootstrap={bootstrap!r}: give the number of draws (0 for none, at least 2)")
-    if not (0 < alpha < 1):
+    if not isinstance(tol, (int, float, np.floating)) or not (0 < tol < 1):
+        raise ModelSpecificationError(f"tol={tol!r}: give the stop criterion as a small positive number (1e-7)")
+    if not isinstance(alpha, (int, float, np.floating)) or not (0 < alpha < 1):
         raise ModelSpecificationError(f"alpha={alpha!r}: give a number between 0 and 1, e.g. 0.05")
     if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ModelSpecificationError(f"max_iter={max_iter!r}: give a positive integer (SmartPLS uses 300)")
