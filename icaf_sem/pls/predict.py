@@ -145,6 +145,12 @@ def cvpat(X, spec, items, *, scheme="path", consistent=False, folds=None, repeti
     One seeded index matrix (numpy ``default_rng(seed)``, ``integers(0, n, (nboot, n))``) is used for
     every comparison.  Returns a tidy DataFrame: benchmark, construct (or "Overall"), pls_loss,
     benchmark_loss, diff (PLS - benchmark), t, pvalue.
+
+    Examples
+    --------
+    >>> icaf_sem.pls(model, data).cvpat(nboot=2000, seed=1)      # doctest: +SKIP
+
+    In R: ``seminrExtras::assess_cvpat(pls_model, nboot = 2000, seed = 1)``.
     """
     from scipy import special
     if testtype not in ("two.sided", "greater"):
