@@ -518,3 +518,12 @@ def test_bootstrap_same_resamples_as_seminr(case):
         g = got.loc[(r["lhs"], r["rhs"])]
         for k in ("boot_mean", "se", "ci_lower", "ci_upper"):
             assert g[k] == pytest.approx(r[k], abs=1e-5), (r["lhs"], r["rhs"], k)
+
+
+def test_syntax_multiline_and_multiple_lhs(pd_data):
+    text = ("# political democracy\nind60 =~ x1 + x2 +\n   x3\ndem60 =~ y1 + y2 + y3 + y4; dem65 =~ y5 + y6 + y7 + y8\n"
+            "dem60 + dem65 ~ ind60 ! two outcomes\ndem65 ~ dem60")
+    a = icaf_sem.pls(text, pd_data).paths.set_index(["lhs", "rhs"])["est"]
+    b = icaf_sem.pls(PD_MODEL, pd_data).paths.set_index(["lhs", "rhs"])["est"]
+    assert a.sort_index().index.equals(b.sort_index().index)
+    np.testing.assert_allclose(a.sort_index(), b.sort_index(), atol=1e-12)

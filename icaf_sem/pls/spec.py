@@ -111,6 +111,11 @@ def _parse(text: str) -> PLSSpec:
         lhs, rhs = stmt[: m.start()].strip(), stmt[m.end():].strip()
         if _OPS.search(rhs):
             raise ModelSyntaxError(f"line {line}: more than one operator in `{stmt}`; write one statement per line")
+        lhs_all = [x.strip() for x in lhs.split("+")] if op == "~" else [lhs]   # `Y1 + Y2 ~ X`
+        for extra in lhs_all[1:]:
+            if not _IDENT.match(extra):
+                raise ModelSyntaxError(f"line {line}: {extra!r} before '~' in `{stmt}` is not a name")
+        lhs = lhs_all[0]
         if not _IDENT.match(lhs or ""):
             raise ModelSyntaxError(f"line {line}: {lhs!r} before {op!r} in `{stmt}` is not a name "
                                    "(letters, digits, '_' and '.', not starting with a digit)")
@@ -136,11 +141,12 @@ def _parse(text: str) -> PLSSpec:
             if lhs not in spec.constructs:
                 spec.constructs.append(lhs)
         else:
-            for t in terms:
-                if t == lhs:
-                    raise ModelSpecificationError(f"line {line}: {lhs!r} cannot predict itself in `{stmt}`")
-                if (lhs, t) not in spec.paths:
-                    spec.paths.append((lhs, t))
+            for dv in lhs_all:
+                for t in terms:
+                    if t == dv:
+                        raise ModelSpecificationError(f"line {line}: {dv!r} cannot predict itself in `{stmt}`")
+                    if (dv, t) not in spec.paths:
+                        spec.paths.append((dv, t))
     _check(spec)
     return spec
 
