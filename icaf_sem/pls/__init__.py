@@ -37,7 +37,7 @@ def _prepare(data, items, missing):
             raise DataError(f"data: column name(s) {', '.join(dup)} occur more than once; rename them so each "
                             "indicator appears once")
     if columns.is_unique:
-        where = {c: k for k, c in enumerate(columns)}
+        where = {c: k for k, c in enumerate(columns.tolist())}    # (iterating an Index boxes each label)
         locs = [where.get(i, -1) for i in items]
     else:
         locs = [-1]

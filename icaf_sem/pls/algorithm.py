@@ -89,6 +89,20 @@ class Layout:
         return endo, P, keep, eye_pad, np.minimum(P, max(self.K - 1, 0)), (~padrow).astype(float)
 
     @cached_property
+    def flat_gather(self):
+        """Flat indices into a (K, K) matrix of the padded regression blocks and right-hand sides."""
+        endo, P, keep, eye_pad, Pc, keep_rhs = self.padded_pred
+        K = self.K
+        return Pc[:, :, None] * K + Pc[:, None, :], Pc * K + endo[:, None]
+
+    @cached_property
+    def flat_scatter(self):
+        """(flat destination in (K, K), flat source in the (n_endo, m) solutions)."""
+        rows, cols, e_idx, pos = self.scatter
+        m = self.padded_pred[1].shape[1]
+        return rows * self.K + cols, e_idx * m + pos
+
+    @cached_property
     def scatter(self):
         """Index arrays putting the padded regression solutions into a (K, K) matrix [iv, dv]."""
         rows, cols, e_idx, pos = [], [], [], []
@@ -138,8 +152,13 @@ def _regressions(R, layout: Layout):
     the blocks are padded to the largest number of predecessors with an identity block and a zero
     right-hand side."""
     endo, P, keep, eye_pad, Pc, keep_rhs = layout.padded_pred
-    blk = R[:, Pc[:, :, None], Pc[:, None, :]] * keep + eye_pad      # (np.where is slower on small arrays)
-    rhs = R[:, Pc, endo[:, None]] * keep_rhs
+    flat_blk, flat_rhs = layout.flat_gather
+    Rf = R.reshape(R.shape[0], -1)
+    blk = Rf[:, flat_blk]                 # one flat gather is much cheaper than 3-D fancy indexing
+    blk *= keep
+    blk += eye_pad
+    rhs = Rf[:, flat_rhs]
+    rhs *= keep_rhs
     return _solve(blk, rhs), rhs
 
 
@@ -153,8 +172,9 @@ def inner_weights(R, layout: Layout, scheme: str):
     E = R * A
     if layout.padded_pred[0].size:
         sol, _ = _regressions(R, layout)
-        rows, cols, e_idx, pos = layout.scatter
-        E[:, rows, cols] = sol[:, e_idx, pos]
+        dst, src = layout.flat_scatter
+        B = R.shape[0]
+        E.reshape(B, -1)[:, dst] = sol.reshape(B, -1)[:, src]
     return E
 
 
@@ -218,7 +238,7 @@ def _pls_core(S, layout, scheme, max_iter, tol):
         Sa, Wa = (S, W) if full else (S[idx], W[idx])
         if not full:
             SW = SW[keep]
-        R = np.swapaxes(Wa, 1, 2) @ SW
+        R = Wa.transpose(0, 2, 1) @ SW
         E = inner_weights(R, layout, scheme)
         C = SW @ E                            # cov(indicator, inner proxy of each construct)
         Wn = C * M
@@ -227,7 +247,7 @@ def _pls_core(S, layout, scheme, max_iter, tol):
             Sk = Sinv[k] if full else Sinv[k][idx]
             Wn[:, b, k] = (Sk @ C[:, b, k][..., None])[..., 0]
         SWn = Sa @ Wn
-        sdev = np.sqrt((SWn * Wn).sum(axis=1))[:, None, :]        # unit-variance scores (NaN if var <= 0)
+        sdev = np.sqrt(np.einsum("bpk,bpk->bk", SWn, Wn))[:, None, :]   # unit-variance scores (NaN if var <= 0)
         Wn /= sdev
         SWn /= sdev
         diff = np.abs(Wn - Wa).max(axis=(1, 2))
@@ -307,8 +327,8 @@ def structural(R, layout: Layout):
     endo = layout.padded_pred[0]
     if endo.size:
         sol, rhs = _regressions(R, layout)
-        rows, cols, e_idx, pos = layout.scatter
-        beta[:, rows, cols] = sol[:, e_idx, pos]
+        dst, src = layout.flat_scatter
+        beta.reshape(B, -1)[:, dst] = sol.reshape(B, -1)[:, src]
         r2[:, endo] = (sol * rhs).sum(axis=2)
     return beta, r2
 
