@@ -250,7 +250,7 @@ def _pls_core(S, layout, scheme, max_iter, tol):
         sdev = np.sqrt(np.einsum("bpk,bpk->bk", SWn, Wn))[:, None, :]   # unit-variance scores (NaN if var <= 0)
         Wn /= sdev
         SWn /= sdev
-        diff = np.abs(Wn - Wa).max(axis=(1, 2))
+        diff = np.abs((Wn - Wa).reshape(len(Wn), -1)).max(axis=1)
         dmin = diff.min()
         if dmin >= tol:                       # the common case: no sample converged or failed
             if full:

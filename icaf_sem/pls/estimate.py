@@ -16,11 +16,19 @@ class Stage:
     W: np.ndarray
     R: np.ndarray          # PLS construct correlations
     Rc: np.ndarray         # corrected under PLSc (else R)
-    rho: np.ndarray        # rho_A
+    rho_: np.ndarray       # rho_A (None until needed when PLSc is off)
     L: np.ndarray          # (cross-)loadings, own loadings corrected under PLSc
     iterations: np.ndarray
     converged: np.ndarray
     ok: np.ndarray
+
+    @property
+    def rho(self):
+        """rho_A per sample and construct (computed on first use when PLSc is off)."""
+        if self.rho_ is None:
+            from .algorithm import rho_a
+            self.rho_ = rho_a(self.W, self.S, self.layout)
+        return self.rho_
 
 
 @dataclass
@@ -68,8 +76,7 @@ def _run_stage(S, spec, columns, scheme, consistent, max_iter, tol):
         Rc, rho = corrected(core.R, core.W, S, lay)
         L = loadings(core.W, S, lay, rho)
     else:
-        from .algorithm import rho_a
-        rho = rho_a(core.W, S, lay)
+        rho = None
         Rc = core.R
         L = loadings(core.W, S, lay)
     return Stage(lay, S, core.W, core.R, Rc, rho, L, core.iterations, core.converged, core.ok)
