@@ -527,3 +527,12 @@ def test_syntax_multiline_and_multiple_lhs(pd_data):
     b = icaf_sem.pls(PD_MODEL, pd_data).paths.set_index(["lhs", "rhs"])["est"]
     assert a.sort_index().index.equals(b.sort_index().index)
     np.testing.assert_allclose(a.sort_index(), b.sort_index(), atol=1e-12)
+
+
+def test_ipma_plot(icaf_data):
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    ip = icaf_sem.pls(ICAF["model"], icaf_data.dropna()).ipma("PW", scale_min=1, scale_max=7)
+    ax = ip.plot()
+    assert len(ax.collections[0].get_offsets()) == len(ip.constructs)
+    json.dumps(ip.to_dict())
