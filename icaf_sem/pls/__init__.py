@@ -226,7 +226,8 @@ def pls(model, data, *, scheme="path", consistent=False, missing="listwise", hoc
                                            "consistent estimates of this construct are not admissible")
     options = {"scheme": scheme, "consistent": bool(consistent), "missing": missing, "hoc": hoc,
                "bootstrap": int(bootstrap), "seed": seed, "sign_change": sign_change, "ci": ci, "alpha": alpha,
-               "predict": predict, "max_iter": int(max_iter), "tol": tol}
+               "predict": predict if predict in (None, "loo") else int(predict), "max_iter": int(max_iter),
+               "tol": float(tol)}
     pred = None
     if predict is not None and alias:
         raise ModelSpecificationError(
