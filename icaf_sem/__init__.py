@@ -29,6 +29,7 @@ def __getattr__(name):  # lazy public API, so `import icaf_sem` stays fast
         "nca": ".nca", "NCAResult": ".nca",
         "polychoric_matrix": ".estimation.categorical",
         "compare": ".compare", "vuong_test": ".compare", "factor_scores": ".scores",
+        "pls": ".pls", "PLSResult": ".pls", "pls_mga": ".pls.mga",
     }
     if name in table:
         return getattr(importlib.import_module(table[name], __name__), name)

@@ -74,6 +74,10 @@ class DataWarning(IcafWarning):
     """Something in the data deserves attention but does not stop the analysis."""
 
 
+class CollinearityWarning(IcafWarning):
+    """Indicators or predictors are (nearly) collinear (VIF above 10)."""
+
+
 class ReliabilityWarning(IcafWarning):
     """A reliability or validity criterion is not met."""
 

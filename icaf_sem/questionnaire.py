@@ -538,6 +538,30 @@ class Questionnaire:
         """
         return "\n".join(p for p in (self.measurement_syntax(), self.structural_syntax(), self.defined_syntax()) if p)
 
+    def pls_syntax(self, formative: tuple = ()) -> str:
+        """PLS-SEM syntax for :func:`icaf_sem.pls`: composites on their items, higher-order composites
+        on their components (estimated by the two-stage approach), and the hypothesised paths.
+
+        ``=~`` is a mode-A composite (a common factor only with ``pls(consistent=True)``); the constructs
+        named in ``formative`` are written ``<~`` (mode B).  Labels, covariance hypotheses and ``:=``
+        lines have no PLS counterpart and are left out (indirect effects are in ``PLSResult.effects``).
+
+        Examples
+        --------
+        In R: ``seminr::estimate_pls(data, csem2seminr(model))``.
+        """
+        unknown = [c for c in formative if c not in self.all_constructs]
+        if unknown:
+            raise QuestionnaireError(f"{self.source}: pls_syntax(formative=...) got unknown construct(s) "
+                                     f"{', '.join(unknown)}; fix: use names from {', '.join(self.all_constructs)}")
+        blocks = list(self.constructs.items()) + list(self.higher_order.items())
+        lines = [f"{c} {'<~' if c in formative else '=~'} {' + '.join(ind)}" for c, ind in blocks]
+        regs: dict[str, list[str]] = {}
+        for h in self.hypotheses:
+            if h.kind == "path" and h.rhs not in regs.setdefault(h.lhs, []):
+                regs[h.lhs].append(h.rhs)
+        return "\n".join(lines + [f"{y} ~ {' + '.join(xs)}" for y, xs in regs.items()])
+
     def __repr__(self) -> str:
         return (f"Questionnaire({self.name!r}: {len(self.constructs)} constructs, {len(self.items)} items, "
                 f"{len(self.higher_order)} higher-order, {len(self.hypotheses)} hypotheses; source={self.source!r})")

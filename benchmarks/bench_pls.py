@@ -1,0 +1,155 @@
+"""PLS-SEM timings: icaf_sem.pls side by side with seminr (the Python port on PyPI, GPL-3) in one run.
+
+seminr runs in its own virtual environment (the package never imports it):
+
+    python -m venv /tmp/seminr_venv && /tmp/seminr_venv/bin/pip install seminr==0.2.1 pandas
+    python benchmarks/bench_pls.py [--seminr-python /tmp/seminr_venv/bin/python] [--seminr-draws 1000]
+
+Measures, for the ICAF first-order model (10 composites, 34 indicators, 4 endogenous) on the reference wave
+(204 complete cases):
+
+* one PLS fit: ``icaf_sem.pls(model, data)`` vs ``seminr.estimate_pls(...)`` (best of several repeats of
+  the mean over a batch of calls; both include the model and data handling of one call);
+* 10,000 bootstrap draws: ``icaf_sem.pls(..., bootstrap=10000)`` vs ``seminr.bootstrap_model(m, 10000)``.
+  seminr's bootstrap loops over the draws, so ``--seminr-draws N`` (< 10,000) times N draws and scales the
+  time linearly to 10,000 (stated in the output); ``--seminr-draws 10000`` times all of them.
+
+The machine is shared: timings are noisy, so each tool's best repeat is reported and ratios come from the
+same run.  Nothing here is a test.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+MODEL = """BC =~ bc1 + bc2 + bc3
+CE =~ ce1 + ce2 + ce3
+CS =~ cs1 + cs2 + cs3
+DQ =~ dq1 + dq2 + dq3 + dq4
+PM =~ pm1 + pm2 + pm3
+AS =~ as1 + as2 + as3
+EB =~ eb1 + eb2 + eb3 + eb4
+PR =~ pr1 + pr2 + pr3 + pr4
+PC =~ pc1 + pc2 + pc3 + pc4
+PW =~ pw1 + pw2 + pw3
+EB ~ BC + CE + CS + DQ + PM + AS
+PR ~ BC + CE + CS + DQ + PM + AS
+PC ~ BC + CE + CS + DQ + PM + AS
+PW ~ BC + CE + CS + DQ + PM + AS + EB + PR + PC"""
+
+SEMINR_SCRIPT = r'''
+import json, sys, time
+import pandas as pd
+import seminr as s
+model, csv, what, n, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+mm_, sm_ = [], []
+for line in open(model).read().splitlines():
+    if "=~" in line:
+        lhs, rhs = line.split("=~")
+        mm_.append(s.composite(lhs.strip(), [t.strip() for t in rhs.split("+")], weights=s.mode_A))
+    elif "~" in line:
+        lhs, rhs = line.split("~")
+        sm_.append(s.paths([t.strip() for t in rhs.split("+")], lhs.strip()))
+mm, sm = s.constructs(*mm_), s.relationships(*sm_)
+df = pd.read_csv(csv)
+m = s.estimate_pls(df, mm, sm, missing=s.na_omit)
+out = []
+for _ in range(repeats):
+    t0 = time.perf_counter()
+    if what == "fit":
+        for _ in range(n):
+            s.estimate_pls(df, mm, sm, missing=s.na_omit)
+        out.append((time.perf_counter() - t0) / n)
+    else:
+        s.bootstrap_model(m, nboot=n, seed=1)
+        out.append(time.perf_counter() - t0)
+print(json.dumps(out))
+'''
+
+
+def seminr_times(py, model_file, csv, what, n, repeats):
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(SEMINR_SCRIPT)
+        script = fh.name
+    try:
+        res = subprocess.run([py, script, model_file, csv, what, str(n), str(repeats)], capture_output=True,
+                             text=True, timeout=7200)
+    finally:
+        os.unlink(script)
+    if res.returncode != 0:
+        raise RuntimeError(res.stderr.strip().splitlines()[-1] if res.stderr else "seminr failed")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seminr-python", default="/tmp/seminr_venv/bin/python")
+    ap.add_argument("--seminr-draws", type=int, default=1000, help="bootstrap draws timed in seminr")
+    ap.add_argument("--draws", type=int, default=10000, help="bootstrap draws (icaf_sem and the target)")
+    ap.add_argument("--repeats", type=int, default=5)
+    a = ap.parse_args()
+
+    import pandas as pd
+    import icaf_sem
+
+    data = pd.read_csv(HERE / "data" / "icaf_wave1_clean.csv")
+    items = [t.strip() for line in MODEL.splitlines() if "=~" in line for t in line.split("=~")[1].split("+")]
+    data = data[items].dropna().reset_index(drop=True)
+    tmp = tempfile.mkdtemp(prefix="bench-pls-")
+    model_file, csv = os.path.join(tmp, "model.lav"), os.path.join(tmp, "data.csv")
+    Path(model_file).write_text(MODEL, encoding="utf-8")
+    data.to_csv(csv, index=False)
+    have_seminr = os.path.exists(a.seminr_python)
+    warnings.simplefilter("ignore")
+    icaf_sem.pls(MODEL, data)
+
+    def ours_fit(n=50):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            icaf_sem.pls(MODEL, data)
+        return (time.perf_counter() - t0) / n
+
+    # fit: alternate the tools so that both see the same machine load
+    ours, theirs = [], []
+    for _ in range(a.repeats):
+        ours.append(ours_fit())
+        if have_seminr:
+            theirs += seminr_times(a.seminr_python, model_file, csv, "fit", 10, 1)
+    print(f"N = {len(data)}, {len(items)} indicators, 10 composites")
+    print(f"one fit      icaf_sem {min(ours) * 1e3:8.2f} ms", end="")
+    if theirs:
+        print(f"   seminr {min(theirs) * 1e3:8.2f} ms   ratio {min(theirs) / min(ours):6.1f}x")
+    else:
+        print("   seminr not installed")
+
+    # bootstrap
+    t_ours = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        res = icaf_sem.pls(MODEL, data, bootstrap=a.draws, seed=1)
+        t_ours.append(time.perf_counter() - t0)
+    info = res.bootstrap_info
+    print(f"bootstrap    icaf_sem {min(t_ours):8.2f} s for {a.draws} draws ({info['failed']} failed, "
+          f"incl. jackknife for BCa)", end="")
+    if have_seminr:
+        t = min(seminr_times(a.seminr_python, model_file, csv, "boot", a.seminr_draws, 1))
+        scaled = t * a.draws / a.seminr_draws
+        how = "timed" if a.seminr_draws == a.draws else f"{t:.1f} s for {a.seminr_draws} draws, scaled"
+        print(f"   seminr {scaled:8.1f} s ({how})   ratio {scaled / min(t_ours):6.1f}x")
+    else:
+        print("   seminr not installed")
+
+
+if __name__ == "__main__":
+    main()
