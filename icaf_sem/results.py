@@ -83,8 +83,10 @@ class SEMResult:
         core = self._core
         self._base = self._baseline()
         self._yb = self._yb_base = np.nan
+        self._yb_traces = (np.nan, np.nan)
         if core.estimator == "MLR":
-            self._yb = yuan_bentler(core)[0]
+            self._yb, h1, h0 = yuan_bentler(core)
+            self._yb_traces = (h1, h0)
             self._yb_base = yuan_bentler(self._base)[0]
 
     # The tables are computed on first access (and cached), as lavaan computes
@@ -329,79 +331,115 @@ class SEMResult:
 
     # ------------------------------------------------------------------ fit measures
     def _fit_measures(self):
+        """lavaan's ``fitMeasures(fit, "all")`` for ML/MLR (lavaan 0.6-14's names, formulas and NA).
+
+        The scaled measures use the Yuan-Bentler (Mplus) test; the robust ones Brosseau-Liard &
+        Savalei (2014) for complete data and Zhang & Savalei's FIML-corrected test under missing
+        data, as ``lav_fit_cfi_lavobject`` and ``lav_fit_rmsea_lavobject`` do.
+        """
         core = self._core
         pt = core.pt
-        N = core.ntotal
+        ntot = core.ntotal
         G = len(core.datas)
+        # lavaan's N for the RMSEA family (lav_utils_get_ntotal): N - G under Wishart likelihood
+        N = ntot - G if getattr(core, "likelihood", "normal") == "wishart" else ntot
         x2, df = core.chisq, core.df
-        out = {"npar": pt.npar, "fmin": x2 / (2 * N), "chisq": x2, "df": df,
-               "pvalue": float(stats.chi2.sf(x2, df)) if df > 0 else np.nan}
+        k = pt.npar
+        nan = np.nan
         base = self._base
         x2n, dfn = base.chisq, base.df
-        out.update({"baseline.chisq": x2n, "baseline.df": dfn,
-                    "baseline.pvalue": float(stats.chi2.sf(x2n, dfn)) if dfn > 0 else np.nan})
-        robust = core.estimator == "MLR"
-        fiml = core.missing == "ml"
-        c = cn = np.nan
-        if robust:
+        scaled = core.estimator == "MLR"
+        fiml = core.missing in ("ml", "ml.x")
+        robust = scaled or fiml
+
+        def pval(stat, d):
+            return float(stats.chi2.sf(stat, d)) if (d > 0 and np.isfinite(stat)) else nan
+
+        out = {"npar": k, "fmin": x2 / (2 * N), "chisq": x2, "df": df, "pvalue": pval(x2, df)}
+        c = cn = nan
+        x2s, x2ns = x2, x2n
+        if scaled:
             c, cn = self._yb, self._yb_base
-            x2s, x2ns = x2 / c, x2n / cn
-            out.update({"chisq.scaled": x2s, "df.scaled": df,
-                        "pvalue.scaled": float(stats.chi2.sf(x2s, df)) if df > 0 else np.nan,
-                        "chisq.scaling.factor": c,
-                        "baseline.chisq.scaled": x2ns, "baseline.df.scaled": dfn,
-                        "baseline.pvalue.scaled": float(stats.chi2.sf(x2ns, dfn)),
-                        "baseline.chisq.scaling.factor": cn})
-        out["cfi"] = fm.cfi(x2, df, x2n, dfn)
-        out["tli"] = fm.tli(x2, df, x2n, dfn)
-        if robust:
-            out["cfi.scaled"] = fm.cfi(x2s, df, x2ns, dfn)
-            out["tli.scaled"] = fm.tli(x2s, df, x2ns, dfn)
-        # robust indices
-        xx3 = df3 = c3 = xx3n = c3n = np.nan
+            # lavaan: no scaling at df = 0 (the scaled statistic is the standard one)
+            x2s = x2 / c if df > 0 else x2
+            x2ns = x2n / cn if dfn > 0 else x2n
+            out.update({"chisq.scaled": x2s, "df.scaled": df, "pvalue.scaled": pval(x2s, df),
+                        "chisq.scaling.factor": c if df > 0 else nan})
+        out.update({"baseline.chisq": x2n, "baseline.df": dfn, "baseline.pvalue": pval(x2n, dfn)})
+        if scaled:
+            out.update({"baseline.chisq.scaled": x2ns, "baseline.df.scaled": dfn,
+                        "baseline.pvalue.scaled": pval(x2ns, dfn), "baseline.chisq.scaling.factor": cn})
+        # the robust statistic, its df and c-hat (model and baseline), and the scaled statistic
+        xx3 = df3 = c3 = xx3s = xx3n = c3n = nan
         if fiml:
             try:
-                r = fiml_post.fiml_corrected(core, base, version="V3" if robust else "V6")
-                xx3, df3, c3, xx3n, c3n = r
+                xx3, df3, c3, xx3n, c3n = fiml_post.fiml_corrected(core, base, version="V3" if scaled else "V6")
+                xx3s = xx3 / c3
             except (np.linalg.LinAlgError, ValueError):
                 pass
-        elif robust:
-            xx3, df3, c3, xx3n, c3n = x2, df, c, x2n, cn
-        if robust or fiml:
+        elif scaled:
+            xx3, df3, c3, xx3n, c3n, xx3s = x2, df, c, x2n, cn, x2s
+        out["cfi"] = fm.cfi(x2, df, x2n, dfn)
+        out["tli"] = fm.tli(x2, df, x2n, dfn)
+        if scaled:
+            out["cfi.scaled"] = fm.cfi(x2s, df, x2ns, dfn)
+            out["tli.scaled"] = fm.tli(x2s, df, x2ns, dfn)
+        if robust:
             out["cfi.robust"] = fm.cfi(xx3, df, xx3n, dfn, c3, c3n)
             out["tli.robust"] = fm.tli(xx3, df, xx3n, dfn, c3, c3n)
-        out["nfi"] = fm.nfi(x2, x2n)
-        out["rni"] = fm.rni(x2, df, x2n, dfn)
+        for suffix, (a, b) in [("", (x2, x2n))] + ([(".scaled", (x2s, x2ns))] if scaled else []):
+            out["nnfi" + suffix] = fm.nnfi(a, df, b, dfn)
+            out["rfi" + suffix] = fm.rfi(a, df, b, dfn)
+            out["nfi" + suffix] = fm.nfi(a, b, df, dfn)
+            out["pnfi" + suffix] = fm.pnfi(a, df, b, dfn)
+            out["ifi" + suffix] = fm.ifi(a, df, b, dfn)
+            out["rni" + suffix] = fm.rni(a, df, b, dfn)
+        if robust:
+            out["nnfi.robust"] = fm.nnfi(xx3, df, xx3n, dfn, c3, c3n)
+            out["rni.robust"] = fm.rni(xx3, df, xx3n, dfn, c3, c3n)
         out["logl"] = core.logl
         out["unrestricted.logl"] = core.logl_h1
-        k = pt.npar
         out["aic"] = -2 * core.logl + 2 * k
-        out["bic"] = -2 * core.logl + k * np.log(N)
-        out["ntotal"] = int(round(N))
-        out["bic2"] = -2 * core.logl + k * np.log((N + 2) / 24)
+        out["bic"] = -2 * core.logl + k * np.log(ntot)
+        out["ntotal"] = int(round(ntot))
+        out["bic2"] = -2 * core.logl + k * np.log((ntot + 2) / 24)
+        if scaled:
+            from .estimation.core import n_moments
+            h1, h0 = self._yb_traces
+            out["scaling.factor.h1"] = h1 / n_moments(pt, core.datas) if df > 0 else nan
+            # lavaan divides by the free parameters before equality constraints (nx.free)
+            nx_free = int((pt.arrays()["free"] > 0).sum())
+            out["scaling.factor.h0"] = h0 / nx_free if (df > 0 and nx_free) else nan
+        # RMSEA family (lav_fit_rmsea_lavobject)
+        level, close_h0, notclose_h0 = 0.90, 0.05, 0.08
         out["rmsea"] = fm.rmsea(x2, df, N, G)
-        lo, up = fm.rmsea_ci(x2, df, N, G)
-        out["rmsea.ci.lower"], out["rmsea.ci.upper"] = lo, up
-        out["rmsea.ci.level"] = 0.90
-        out["rmsea.pvalue"] = fm.rmsea_pvalue(x2, df, N, G)
-        out["rmsea.close.h0"] = 0.05
+        out["rmsea.ci.lower"], out["rmsea.ci.upper"] = fm.rmsea_ci(x2, df, N, G, level=level)
+        out["rmsea.ci.level"] = level
+        out["rmsea.pvalue"] = fm.rmsea_pvalue(x2, df, N, G, h0=close_h0)
+        out["rmsea.close.h0"] = close_h0
+        out["rmsea.notclose.pvalue"] = fm.rmsea_pvalue(x2, df, N, G, h0=notclose_h0, close=False)
+        out["rmsea.notclose.h0"] = notclose_h0
+        if scaled:
+            # the unscaled statistic against df x c (lavaan's trace of U Gamma)
+            df2 = c * df if (df > 0 and np.isfinite(c) and c * df != 0) else nan
+            out["rmsea.scaled"] = fm.rmsea(x2, df2, N, G)
+            out["rmsea.ci.lower.scaled"], out["rmsea.ci.upper.scaled"] = fm.rmsea_ci(x2, df2, N, G, level=level)
+            out["rmsea.pvalue.scaled"] = fm.rmsea_pvalue(x2, df2, N, G, h0=close_h0)
+            out["rmsea.notclose.pvalue.scaled"] = fm.rmsea_pvalue(x2, df2, N, G, h0=notclose_h0, close=False)
         if robust:
-            out["rmsea.scaled"] = fm.rmsea(x2s, df, N, G)
-            lo, up = fm.rmsea_ci(x2s, df, N, G)
-            out["rmsea.ci.lower.scaled"], out["rmsea.ci.upper.scaled"] = lo, up
-            out["rmsea.pvalue.scaled"] = fm.rmsea_pvalue(x2s, df, N, G)
-        if robust or fiml:
+            # the robust statistic with its c-hat (complete data: the scaled statistic and the scaling factor)
             out["rmsea.robust"] = fm.rmsea(xx3, df3, N, G, c3)
-            lo, up = fm.rmsea_ci(xx3, df3, N, G, c3)
-            out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = lo, up
+            out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = fm.rmsea_ci(xx3s, df3, N, G, c3, level=level)
+            out["rmsea.pvalue.robust"] = fm.rmsea_pvalue(xx3s, df3, N, G, c3, h0=close_h0)
+            out["rmsea.notclose.pvalue.robust"] = fm.rmsea_pvalue(xx3s, df3, N, G, c3, h0=notclose_h0, close=False)
         # residual-based measures, against the saturated (h1) moments
-        srmr_g, gfi_g = [], []
+        res_g, gfi_g = [], []
         nel = 0
+        ms = pt.meanstructure
         for g, ram in enumerate(core.rams):
             S, ybar = core.h1[g]
             M, mu = ram.implied(core.theta)
-            ms = pt.meanstructure
-            srmr_g.append(fm.srmr_bentler(S, M, ybar if ms else None, mu if ms else None))
+            res_g.append(fm.residual_summaries(S, M, ybar if ms else None, mu if ms else None))
             if core.datas[g].has_missing:
                 gfi_g.append(fiml_post.gfi_missing(core.datas[g], M, mu))
             else:
@@ -409,10 +447,24 @@ class SEMResult:
                                            x_block=ram.x_block, x_idx=ram.x_idx))
             p = S.shape[0]
             nel += p * (p + 1) // 2 + (p if ms else 0)
-        w = np.array([d.N for d in core.datas]) / N
-        out["srmr"] = out["srmr_bentler"] = float(np.dot(w, srmr_g))
+        w = np.array([d.N for d in core.datas]) / ntot
+        for name in ("rmr", "rmr_nomean"):
+            out[name] = float(np.dot(w, [r[name] for r in res_g]))
+        out["srmr"] = float(np.dot(w, [r["srmr_bentler"] for r in res_g]))
+        for name in ("srmr_bentler", "srmr_bentler_nomean", "crmr", "crmr_nomean", "srmr_mplus",
+                     "srmr_mplus_nomean"):
+            out[name] = float(np.dot(w, [r[name] for r in res_g]))
+        # Hoelter's N is NA for df = 0 and chi-square 0; lavaan's complete-data statistic of a
+        # saturated model is 2N F_ML, a rounding residue above machine epsilon (its CN is then 1),
+        # while under FIML the statistic is exactly 0
+        x2_cn = x2 if (df > 0 or fiml) else max(x2, 1.0)
+        out["cn_05"] = fm.cn(x2_cn, df, N, 0.05)
+        out["cn_01"] = fm.cn(x2_cn, df, N, 0.01)
         out["gfi"] = float(np.dot(w, gfi_g))
-        out["agfi"] = 1 - (nel / df) * (1 - out["gfi"]) if df > 0 else np.nan
+        out["agfi"] = fm.agfi(out["gfi"], nel, df)
+        out["pgfi"] = fm.pgfi(out["gfi"], nel, df)
+        out["mfi"] = fm.mfi(x2, df, N)
+        out["ecvi"] = fm.ecvi(x2, k, N)
         return out
 
     def _baseline(self):

@@ -133,7 +133,9 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
         if version == "V3":
             return tr0 - 2 * np.sum(E * M1.T) + np.sum((E @ M2) * (E @ M3).T)
         return tr0 - np.sum(E * M2.T)
-    return xx3, core.df, k_of(core) / core.df, xx3n, k_of(base) / base.df
+    # df = 0: lavaan's c-hat is k / 0, infinite (the indices then take their df = 0 values)
+    c3 = k_of(core) / core.df if core.df > 0 else np.inf
+    return xx3, core.df, c3, xx3n, k_of(base) / base.df
 
 
 def gfi_missing(data, sigma, mu):
