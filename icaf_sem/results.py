@@ -441,7 +441,7 @@ class SEMResult:
             M, mu = ram.implied(core.theta)
             res_g.append(fm.residual_summaries(S, M, ybar if ms else None, mu if ms else None))
             if core.datas[g].has_missing:
-                gfi_g.append(fiml_post.gfi_missing(core.datas[g], M, mu))
+                gfi_g.append(fiml_post.gfi_missing(core.datas[g], M, mu, ram.x_block, ram.x_idx))
             else:
                 gfi_g.append(fm.gfi_lisrel(S, M, ybar if ms else None, mu if ms else None,
                                            x_block=ram.x_block, x_idx=ram.x_idx))
@@ -681,7 +681,8 @@ class BaselineTest:
             xi = [d.ov.index(v) for v in ov_x if v in d.ov]
             yi = [i for i in range(p) if i not in xi]
             ld_x = np.linalg.slogdet(S[np.ix_(xi, xi)])[1] if xi else 0.0
-            chisq += d.N * (np.log(np.diag(S)[yi]).sum() + ld_x - np.linalg.slogdet(S)[1])
+            n_g = d.N - 1.0 if core.likelihood == "wishart" else d.N
+            chisq += n_g * (np.log(np.diag(S)[yi]).sum() + ld_x - np.linalg.slogdet(S)[1])
             npar += len(yi) * (2 if core.pt.meanstructure else 1)     # variances (and means) of the y's
         return cls(max(float(chisq), 0.0), n_moments(core.pt, core.datas) - npar)
 

@@ -25,14 +25,27 @@ from .model.partable import build_partable
 from .model.syntax import parse_model
 
 ESTIMATORS = ("ML", "MLR")
-MISSING = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}
+MISSING = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml", "ml.x": "ml.x"}
+LIKELIHOODS = ("normal", "wishart")
+
+
+def _flag(name, value, allow_none=False):
+    if (value is None and allow_none) or isinstance(value, (bool, np.bool_)):
+        return None if value is None else bool(value)
+    raise ModelSpecificationError(f"{name}={value!r} must be True or False"
+                                  + (" (or None for lavaan's default)" if allow_none else ""))
 
 
 def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str = "listwise",
         std_lv: bool = False, group: str | None = None, group_equal=(), group_partial=(),
         ordered: bool = False, bootstrap: int = 0, seed: int | None = None, progress: bool = False,
-        modindices: bool = True, max_iter: int = 500):
+        modindices: bool = True, max_iter: int = 500, meanstructure: bool | None = None,
+        orthogonal: bool = False, auto_fix_first: bool | None = None, fixed_x: bool = True,
+        likelihood: str = "normal", model_type: str = "sem"):
     """Fit a CFA/SEM written in lavaan syntax and return an :class:`~icaf_sem.results.SEMResult`.
+
+    Each keyword is the lavaan option of the same name in snake case; the lavaan call is shown
+    beside it (``sem(model, data = df, ...)``).
 
     Parameters
     ----------
@@ -41,29 +54,53 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     data : pandas.DataFrame
         One row per respondent; the observed variables in the model must be numeric columns.
     estimator : {"ML", "MLR"}
-        ``"MLR"``: ML estimates with Huber-White standard errors and the Yuan-Bentler scaled test.
-    missing : {"listwise", "ml"}
-        ``"ml"`` is full-information ML (FIML) with a mean structure.
+        ``estimator = "ML"`` / ``"MLR"``.  ``"MLR"``: ML estimates with Huber-White standard
+        errors and the Yuan-Bentler (Mplus) scaled test.
+    missing : {"listwise", "ml", "ml.x"}
+        ``missing = "listwise"`` / ``"ml"`` (FIML, also ``"fiml"``, ``"direct"``) / ``"ml.x"``
+        (FIML that also keeps the cases with a missing exogenous covariate, whose moments are
+        their FIML (EM) estimates).  ``"pairwise"`` is refused.
     std_lv : bool
-        Identify latent variables by fixing their variances to 1 instead of the first loading.
+        ``std.lv = TRUE``: fix the latent variances to 1 instead of the first loading; with
+        ``group_equal`` holding ``"loadings"`` they stay free in every group but the first.
     group : str, optional
-        Column defining groups for a multi-group model.
-    group_equal : sequence of str
-        Parameter kinds held equal across groups (lavaan's ``group.equal``).
-    group_partial : sequence of str
-        Parameters exempt from ``group_equal`` (e.g. ``"visual =~ x2"``).
+        ``group = "col"``: the column defining the groups of a multi-group model.
+    group_equal : str or sequence of str
+        ``group.equal = c("loadings", "intercepts")``: kinds held equal across groups; a plain
+        string is one kind, as in lavaan.
+    group_partial : str or sequence of str
+        ``group.partial = c("visual =~ x2")``: parameters exempt from ``group_equal``.
     ordered : bool
         Not supported: ordinal estimation (WLSMV) is outside icaf_sem's scope.
     bootstrap : int
-        Number of nonparametric bootstrap draws (0 = none).
+        ``se = "bootstrap", bootstrap = 1000``: number of nonparametric bootstrap draws (0 = none).
     seed : int, optional
-        Seed for the bootstrap.
+        Seed for the bootstrap (``set.seed()`` before the lavaan call).
     progress : bool
         Show a progress bar for the bootstrap (terminal and Jupyter).
     modindices : bool
-        Compute modification indices (``result.modindices``) for the JSON export.
+        Compute modification indices (``modindices(fit)``) for the JSON export.
     max_iter : int
-        Iteration limit of the optimiser (lavaan's ``control = list(iter.max = ...)``).
+        ``control = list(iter.max = 500)``: iteration limit of the optimiser.
+    meanstructure : bool, optional
+        ``meanstructure = TRUE``: add intercepts and means.  None is lavaan's ``"default"``: a
+        mean structure with FIML, several groups, ``~ 1`` in the syntax or ``model_type="growth"``.
+    orthogonal : bool
+        ``orthogonal = TRUE``: latent covariances not in the syntax are fixed to 0.
+    auto_fix_first : bool, optional
+        ``auto.fix.first = FALSE``: do not fix the first loading of each factor to 1 (set the
+        scale in the syntax, e.g. ``f ~~ 1*f``).  None is lavaan's default, ``!std.lv``.
+    fixed_x : bool
+        ``fixed.x = FALSE``: estimate the variances, covariances and means of the exogenous
+        observed covariates instead of fixing them at their sample values.  A covariate whose
+        variance, covariance or intercept the syntax writes is estimated either way (lavaan's rule).
+    likelihood : {"normal", "wishart"}
+        ``likelihood = "wishart"``: the sample covariance matrix with divisor N - 1 and the test,
+        standard errors and N-based indices on N - G (ML on complete data only).
+    model_type : {"sem", "growth"}
+        ``"growth"`` is lavaan's ``growth()``: observed intercepts fixed to 0, latent means free
+        (see :func:`icaf_sem.growth`).  ``"sem"`` is ``sem()`` and ``cfa()``, whose defaults are
+        the same.
 
     Returns
     -------
@@ -75,6 +112,9 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     >>> res.parameters.head()                                 # doctest: +SKIP
 
     The same model in lavaan: ``sem("ind60 =~ x1 + x2 + x3", data = PoliticalDemocracy)``.
+    With options: ``fit(m, hs, std_lv=True, group="school", group_equal="loadings")`` is
+    ``cfa(m, data = HolzingerSwineford1939, std.lv = TRUE, group = "school",
+    group.equal = "loadings")``.
     """
     from .results import SEMResult
 
@@ -83,7 +123,12 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         raise ModelSpecificationError(f"estimator={estimator!r} is not supported; use 'ML' or 'MLR'")
     miss = MISSING.get(str(missing).lower())
     if miss is None:
-        raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise' or 'ml' (FIML)")
+        if str(missing).lower() in ("pairwise", "available.cases"):
+            raise ModelSpecificationError(
+                f"missing={missing!r} (pairwise-present sample moments) is not supported by icaf_sem; use "
+                "missing='ml' (FIML, the better choice for incomplete survey data) or 'listwise'")
+        raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise', 'ml' (FIML) "
+                                      "or 'ml.x'")
     if ordered:
         raise ModelSpecificationError("ordered=True (categorical estimation, WLSMV) is not supported by icaf_sem; "
                                       "fit the items as continuous (the default) or use lavaan for ordinal models")
@@ -92,8 +137,28 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
                         "icaf_sem.load_survey() or pandas.read_csv()")
     if bootstrap and (int(bootstrap) != bootstrap or bootstrap < 0):
         raise ModelSpecificationError(f"bootstrap={bootstrap!r} must be a non-negative whole number of draws")
+    group_equal = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal or ())
+    group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial or ())
     if group_equal and not group:
         raise ModelSpecificationError("group_equal was given without group=; name the grouping column")
+    std_lv = bool(_flag("std_lv", std_lv))
+    meanstructure = _flag("meanstructure", meanstructure, allow_none=True)
+    orthogonal = bool(_flag("orthogonal", orthogonal))
+    auto_fix_first = _flag("auto_fix_first", auto_fix_first, allow_none=True)
+    fixed_x = bool(_flag("fixed_x", fixed_x))
+    lik = str(likelihood).lower()
+    if lik not in LIKELIHOODS:
+        raise ModelSpecificationError(f"likelihood={likelihood!r} is not known; use 'normal' or 'wishart'")
+    if lik == "wishart" and (est != "ML" or miss != "listwise" or bootstrap):
+        raise ModelSpecificationError(
+            "likelihood='wishart' is supported with estimator='ML' on complete data (missing='listwise') "
+            "without bootstrap; use the default likelihood='normal' for MLR, FIML or the bootstrap")
+    if model_type not in ("sem", "growth"):
+        raise ModelSpecificationError(f"model_type={model_type!r} is not known; use 'sem' (lavaan's sem() and "
+                                      "cfa()) or 'growth' (lavaan's growth())")
+    options = {"meanstructure": meanstructure, "orthogonal": orthogonal,
+               "auto_fix_first": (not std_lv) if auto_fix_first is None else auto_fix_first,
+               "fixed_x": fixed_x, "likelihood": lik, "model_type": model_type}
 
     stmts = parse_model(model)
     collected: list = []
@@ -102,8 +167,9 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     with one_blas_thread(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
-                        group_equal=tuple(group_equal), group_partial=tuple(group_partial))
-        core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss, max_iter=int(max_iter))
+                        group_equal=group_equal, group_partial=group_partial, **options)
+        core = estimate(spec["pt"], spec["datas"], estimator=est, missing="ml" if miss == "ml.x" else miss,
+                        max_iter=int(max_iter), likelihood=lik, missing_x=miss == "ml.x")
         result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
         if bootstrap:
             from .estimation.bootstrap import run_bootstrap
@@ -112,16 +178,25 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
                                                    def_names=[d[0] for d in core.pt.defined]))
     for w in caught:
         collected.append(w)
-    # re-issue the warnings from the caller's frame and record them on the result
+    # re-issue the warnings from the caller's frame and record every one on the result
+    # (the result's own checks are already there)
     for w in collected:
+        msg = str(w.message)
+        if msg not in result.warnings:
+            result.warnings.append(msg)
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result
 
 
 # ---------------------------------------------------------------------------- data preparation
-def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, group_equal, group_partial):
+def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, group_equal, group_partial,
+             meanstructure=None, orthogonal=False, auto_fix_first=None, fixed_x=True, likelihood="normal",
+             model_type="sem"):
     from .model.partable import variable_names
     names = variable_names([s for s in stmts if s.op in ("=~", "~", "~~", "~1")])
+    missing_x = missing == "ml.x"          # FIML that keeps the cases with a missing covariate
+    if missing_x:
+        missing = "ml"
     ov = names.ov
     cols = list(map(str, data.columns))
     dup = sorted({c for c in cols if cols.count(c) > 1}) if len(set(cols)) < len(cols) else []
@@ -168,7 +243,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
     datas = []
     for lab in labels:
         arr = Xa[(data[group] == lab).to_numpy()] if group is not None else Xa
-        if missing == "ml" and names.ov_x:
+        if missing == "ml" and names.ov_x and fixed_x and not missing_x:
             # lavaan (fixed.x = TRUE) deletes cases with a missing exogenous covariate, with a warning
             xcols = [ov.index(v) for v in names.ov_x]
             miss_x = np.isnan(arr[:, xcols]).any(1)
@@ -190,10 +265,22 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             where = f" in group {lab!r}" if group is not None else ""
             warnings.warn(DataWarning(f"only {len(used)} usable rows{where} for {len(ov)} observed variables: the "
                                       "sample covariance matrix cannot be positive definite; results are unreliable"))
-        datas.append(GroupData(arr, ov, missing=missing, label=lab))
-    meanstructure = missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
+        gd = GroupData(arr, ov, missing=missing, label=lab)
+        if likelihood == "wishart":
+            gd.wishart = True
+            gd.compute()
+        datas.append(gd)
+    # lavaan's meanstructure = "default": FIML, several groups, `~ 1` in the syntax, growth();
+    # FIML and `~ 1` force it whatever the option says
+    if meanstructure is None:
+        meanstructure = (missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
+                         or model_type == "growth")
+    meanstructure = bool(meanstructure or missing == "ml")
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=meanstructure, ngroups=len(labels),
-                        group_labels=labels, group_equal=group_equal, group_partial=group_partial)
+                        group_labels=labels, group_equal=group_equal, group_partial=group_partial,
+                        fixed_x=fixed_x, orthogonal=orthogonal,
+                        auto_fix_first=(not std_lv) if auto_fix_first is None else auto_fix_first,
+                        model_type=model_type)
     # order of the observed variables as the parameter table defines them
     from .estimation.core import n_moments
     df = n_moments(pt, datas) - pt.npar
@@ -210,6 +297,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
                 f"the sample covariance matrix{where} is not positive definite (smallest eigenvalue {ev.min():.3g}): "
                 "some variables are linear combinations of others or there are too few rows; drop redundant items"))
     return {"pt": pt, "datas": datas, "group": group, "group_labels": labels, "ov": ov,
+            "missing_option": "ml.x" if missing_x else missing,
             "n_dropped": sum(d.n_dropped for d in datas), "n_input": len(data)}
 
 

@@ -30,6 +30,7 @@ class Core:
     h1: list                 # per group (sigma, mu) of the saturated model
     estimator: str
     missing: str
+    likelihood: str = "normal"
     logl: float = np.nan
     logl_h1: float = np.nan
     chisq: float = np.nan
@@ -82,7 +83,8 @@ def fill_exo(pt: ParTable, datas, h1):
 
 
 def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="listwise",
-             theta0=None, compute_se=True, h1=None, max_iter: int = 500) -> Core:
+             theta0=None, compute_se=True, h1=None, max_iter: int = 500, likelihood: str = "normal",
+             missing_x: bool = False) -> Core:
     """Fit the model in ``pt`` to the groups' data and compute the standard test and SEs."""
     h1 = h1 if h1 is not None else [d.h1() for d in datas]
     fill_exo(pt, datas, h1)
@@ -121,15 +123,23 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
                 its += its2
             its += its1
     core = Core(pt=pt, rams=rams, datas=datas, objective=obj, theta=theta, converged=bool(converged),
-                iterations=int(its), h1=h1, estimator=estimator, missing=missing, ntotal=ntotal, messages=msgs)
+                iterations=int(its), h1=h1, estimator=estimator, missing=missing, ntotal=ntotal, messages=msgs,
+                likelihood=likelihood)
     # log-likelihoods and the standard test
     core.logl = -obj(theta) * ntotal
     core.logl_h1 = sum(_h1_logl(d, h1[g], pt.meanstructure) for g, d in enumerate(datas))
     # fixed.x: lavaan reports the likelihood conditional on the exogenous covariates
-    lx = _exo_logl(pt, datas, h1)
+    lx = _exo_logl(pt, datas, h1, complete_formula=missing_x)
     core.logl -= lx
     core.logl_h1 -= lx
     core.chisq = max(2.0 * (core.logl_h1 - core.logl), 0.0) if np.isfinite(core.logl) else np.nan
+    if likelihood == "wishart" and np.isfinite(core.chisq):
+        # the test on N_g - 1 per group: (N_g - 1) F_g, with 2 N_g F_g the group's likelihood ratio
+        x2 = 0.0
+        for g, d in enumerate(datas):
+            f_g = obj.group_loss(g, theta, grad=False)[0]
+            x2 += (d.N - 1.0) / d.N * 2.0 * (_h1_logl(d, h1[g], pt.meanstructure) + f_g)
+        core.chisq = max(x2, 0.0)
     core.df = n_moments(pt, datas) - pt.npar
     if compute_se and len(theta):
         _information(core)
@@ -144,8 +154,12 @@ class _MomentsProxy:
         self.p = d.p
 
 
-def _exo_logl(pt, datas, h1):
-    """Log-likelihood of the exogenous covariates at their saturated moments (0 when there are none)."""
+def _exo_logl(pt, datas, h1, complete_formula=False):
+    """Log-likelihood of the exogenous covariates at their saturated moments (0 when there are none).
+
+    ``complete_formula`` (lavaan's ``missing = "ml.x"``): every case counts as if its covariates
+    were observed, -N/2 (k log 2 pi + log|Sigma_xx| + k), with the FIML (EM) moments.
+    """
     ov_x = pt.names.ov_x
     if not ov_x:
         return 0.0
@@ -154,6 +168,10 @@ def _exo_logl(pt, datas, h1):
         idx = [d.ov.index(v) for v in ov_x]
         sig, mu = h1[g]
         sx, mx = sig[np.ix_(idx, idx)], mu[idx]
+        if complete_formula:
+            k = len(idx)
+            total += -0.5 * d.N * (k * np.log(2 * np.pi) + np.linalg.slogdet(sx)[1] + k)
+            continue
         X = d.X[:, idx]
         ok = ~np.isnan(X)
         for pat in np.unique(ok, axis=0):
@@ -186,7 +204,10 @@ def _h1_logl(d: GroupData, h1, meanstructure):
 def _information(core: Core):
     """Information matrix, its inverse and the vcov of the free parameters (lavaan's defaults)."""
     obs_info = core.missing == "ml" or core.estimator == "MLR"
-    weights = [d.N / core.ntotal for d in core.datas]
+    wishart = core.likelihood == "wishart"
+    n_eff = core.ntotal - len(core.datas) if wishart else core.ntotal
+    # Wishart: each group weighs N_g - 1 and the total is N - G
+    weights = [((d.N - 1.0) if wishart else d.N) / n_eff for d in core.datas]
     if obs_info:
         try:
             info = inference.analytic_hessian(core.objective, core.theta)
@@ -206,7 +227,7 @@ def _information(core: Core):
                               "constrain one of these parameters, or add indicators"))
         return
     core.info_inv = 0.5 * (info_inv + info_inv.T)
-    N = core.ntotal
+    N = n_eff
     if core.estimator == "MLR":
         B = inference.first_order_total(core.rams, core.datas, core.theta) / N
         core.vcov = core.info_inv @ B @ core.info_inv / N

@@ -138,7 +138,7 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
     return xx3, core.df, c3, xx3n, k_of(base) / base.df
 
 
-def gfi_missing(data, sigma, mu):
+def gfi_missing(data, sigma, mu, x_block=None, x_idx=None):
     """lavaan's GFI of one group under missing data.
 
     lavaan's WLS.obs under missing data are the available-case means and the pairwise
@@ -149,4 +149,10 @@ def gfi_missing(data, sigma, mu):
     Q, w = _pattern_weights(data, sigma)
     Xg = pd.DataFrame(data.X)
     S_pw = Xg.cov().to_numpy() * (data.N - 1) / data.N
-    return fm.gfi_weighted(S_pw, sigma, Xg.mean().to_numpy(), mu, Q, w)
+    ybar = Xg.mean().to_numpy()
+    if x_block is not None and x_block.any():
+        # moments among fixed exogenous covariates carry no weight (as in the complete-data GFI)
+        S_pw, sigma = np.where(x_block, 0.0, S_pw), np.where(x_block, 0.0, sigma)
+        ybar, mu = ybar.copy(), np.array(mu, float)
+        ybar[x_idx] = mu[x_idx] = 0.0
+    return fm.gfi_weighted(S_pw, sigma, ybar, mu, Q, w)

@@ -228,6 +228,9 @@ class GroupData:
                 self.mean = w @ X / self.N
                 d = X - self.mean
                 self.cov = (d * w[:, None]).T @ d / self.N
+            if getattr(self, "wishart", False):
+                # likelihood = "wishart": the unbiased covariance matrix (divisor N - 1)
+                self.cov = self.cov * (self.N / (self.N - 1.0))
             self.pat = None
         else:
             self.pat = self.patterns.stats(w)
