@@ -51,6 +51,7 @@ class SEMResult:
     def __init__(self):
         self.warnings: list[str] = []
         self.boot = None
+        self.options: dict = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -645,7 +646,8 @@ class SEMResult:
             r2[k if isinstance(k, str) else f"{k[0]}.{k[1]}"] = _clean(v)
         out = {"parameters": params, "fit": {k: _clean(v) for k, v in self.fit_measures.items()},
                "r2": r2, "converged": bool(self.converged), "warnings": list(self.warnings),
-               "estimator": self.estimator, "missing": self.missing, "nobs": self.nobs}
+               "estimator": self.estimator, "missing": self.options.get("missing", self.missing),
+               "nobs": self.nobs, "options": dict(self.options)}
         if self._want_mi:
             try:
                 mi = self.modindices

@@ -171,6 +171,10 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         core = estimate(spec["pt"], spec["datas"], estimator=est, missing="ml" if miss == "ml.x" else miss,
                         max_iter=int(max_iter), likelihood=lik, missing_x=miss == "ml.x")
         result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
+        # the options in force, under their lavaan names in snake case (defaults resolved)
+        result.options = {"estimator": est, "missing": spec["missing_option"], "std_lv": std_lv,
+                          "group": group, "group_equal": list(group_equal), "group_partial": list(group_partial),
+                          **options, "meanstructure": bool(spec["pt"].meanstructure)}
         if bootstrap:
             from .estimation.bootstrap import run_bootstrap
             result._attach_bootstrap(run_bootstrap(core, int(bootstrap), seed=seed, progress=progress,
@@ -186,6 +190,27 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
             result.warnings.append(msg)
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result
+
+
+def growth(model: str, data: pd.DataFrame, **kwargs):
+    """Fit a latent growth model with lavaan's ``growth()`` defaults.
+
+    The observed intercepts are fixed to 0 and the latent means (intercept, slope) are free, with a
+    mean structure; everything else is :func:`fit` (every keyword of :func:`fit` is accepted).
+
+    Examples
+    --------
+    >>> m = "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\\ns =~ 0*t1 + 1*t2 + 2*t3 + 3*t4"
+    >>> res = growth(m, demo_growth)                          # doctest: +SKIP
+
+    The same model in lavaan: ``growth(m, data = Demo.growth)``; it equals
+    ``fit(m, demo_growth, model_type="growth")``.
+    """
+    if "model_type" in kwargs and kwargs["model_type"] != "growth":
+        raise ModelSpecificationError(f"growth() fits model_type='growth'; got model_type={kwargs['model_type']!r} "
+                                      "(use icaf_sem.fit for sem()/cfa() defaults)")
+    kwargs["model_type"] = "growth"
+    return fit(model, data, **kwargs)
 
 
 # ---------------------------------------------------------------------------- data preparation

@@ -46,3 +46,86 @@ def test_matches_lavaan_all_fit_measures(path: Path):
         elif want is None and fm[k] is not None and math.isfinite(fm[k]):
             dev.append(f"fit {k}: {fm[k]} where lavaan has NA")
     assert not dev, "\n".join(dev[:30])
+
+
+# ----------------------------------------------------------------- options, warnings, refusals
+def _case(name):
+    path = ROOT / f"{name}.json"
+    if not path.exists():
+        path = ROOT / "options" / f"{name}.json"
+    return load_case(path)
+
+
+def test_group_equal_plain_string_is_one_kind():
+    ref, data = _case("hs_school_metric_ml_all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = icaf_sem.fit(ref["model"], data, group="school", group_equal="loadings", modindices=False)
+        b = icaf_sem.fit(ref["model"], data, group="school", group_equal=["loadings"], modindices=False)
+    assert a.fit_measures["df"] == b.fit_measures["df"] == ref["fit"]["df"]
+    assert a.fit_measures["chisq"] == pytest.approx(b.fit_measures["chisq"], rel=1e-12)
+
+
+def test_invariance_std_lv_frees_latent_variances_after_first_group():
+    ref, data = _case("hs_school_metric_stdlv_ml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inv = icaf_sem.invariance(ref["model"], data, group="school", levels=("configural", "metric"),
+                                  std_lv=True)
+    row = inv.table.set_index("step").loc["metric"]
+    assert int(row["df"]) == ref["fit"]["df"]
+    assert row["chisq"] == pytest.approx(ref["fit"]["chisq"], rel=2e-3)
+
+
+def test_deleted_cases_and_random_covariate_warnings_are_recorded():
+    ref, data = _case("hs_cov_fixedx_fiml_ml")
+    with pytest.warns(icaf_sem.DataWarning):
+        res = icaf_sem.fit(ref["model"], data, missing="ml", modindices=False)
+    assert any("deleted" in w for w in res.warnings)
+    assert res.nobs == ref["fit"]["ntotal"]
+    ref, data = _case("hs_cov_random_ml")
+    with pytest.warns(icaf_sem.ModelSpecificationWarning):
+        res = icaf_sem.fit(ref["model"], data, modindices=False)
+    assert any("ageyr" in w and "random" in w for w in res.warnings)
+    assert not any("identif" in w for w in res.warnings)
+
+
+def test_growth_function_is_model_type_growth():
+    ref, data = _case("growth_ml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = icaf_sem.growth(ref["model"], data, modindices=False)
+        b = icaf_sem.fit(ref["model"], data, model_type="growth", modindices=False)
+    assert a.fit_measures["chisq"] == pytest.approx(ref["fit"]["chisq"], rel=2e-3)
+    assert np.allclose(a.parameters["est"], b.parameters["est"])
+    assert a.options["model_type"] == "growth" and a.to_dict()["options"]["meanstructure"] is True
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"missing": "pairwise"}, "pairwise"),
+    ({"likelihood": "wishart", "estimator": "MLR"}, "wishart"),
+    ({"likelihood": "unbiased"}, "likelihood"),
+    ({"model_type": "efa"}, "model_type"),
+    ({"orthogonal": "yes"}, "orthogonal"),
+])
+def test_unsupported_options_are_refused(kwargs, word):
+    ref, data = _case("hs_cfa3_ml_all")
+    with pytest.raises(icaf_sem.ModelSpecificationError, match=word):
+        icaf_sem.fit(ref["model"], data, **kwargs)
+
+
+def test_cli_flags_reach_the_options(tmp_path):
+    import json
+    import subprocess
+    import sys
+    ref, data = _case("pd_cov_fixedx_false_ml")
+    model = tmp_path / "m.lav"
+    model.write_text(ref["model"], encoding="utf-8")
+    out = tmp_path / "o.json"
+    cmd = [sys.executable, "-m", "icaf_sem", "fit", "--model", str(model), "--data",
+           str(FIX / "data" / ref["data"]), "--no-fixed-x", "--no-modindices", "--json", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    got = json.loads(out.read_text())
+    assert got["options"]["fixed_x"] is False and got["options"]["meanstructure"] is False
+    assert got["fit"]["npar"] == ref["fit"]["npar"]
+    assert got["fit"]["chisq"] == pytest.approx(ref["fit"]["chisq"], rel=2e-3)
