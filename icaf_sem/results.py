@@ -476,7 +476,7 @@ class SEMResult:
         robust indices need the fitted baseline) the model is fitted.
         """
         core = self._core
-        if core.estimator == "ML" and core.missing == "listwise":
+        if core.estimator == "ML" and core.missing in ("listwise", "pairwise"):
             return BaselineTest.closed_form(core)
         return self._baseline_fit()
 

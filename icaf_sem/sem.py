@@ -25,7 +25,8 @@ from .model.partable import build_partable
 from .model.syntax import parse_model
 
 ESTIMATORS = ("ML", "MLR")
-MISSING = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml", "ml.x": "ml.x"}
+MISSING = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml", "ml.x": "ml.x",
+           "pairwise": "pairwise", "available.cases": "pairwise"}
 LIKELIHOODS = ("normal", "wishart")
 
 
@@ -56,10 +57,11 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
     estimator : {"ML", "MLR"}
         ``estimator = "ML"`` / ``"MLR"``.  ``"MLR"``: ML estimates with Huber-White standard
         errors and the Yuan-Bentler (Mplus) scaled test.
-    missing : {"listwise", "ml", "ml.x"}
+    missing : {"listwise", "ml", "ml.x", "pairwise"}
         ``missing = "listwise"`` / ``"ml"`` (FIML, also ``"fiml"``, ``"direct"``) / ``"ml.x"``
         (FIML that also keeps the cases with a missing exogenous covariate, whose moments are
-        their FIML (EM) estimates).  ``"pairwise"`` is refused.
+        their FIML (EM) estimates) / ``"pairwise"`` (ML on the pairwise-present covariances and
+        available-case means, expected-information SEs; ML only, as in lavaan).
     std_lv : bool
         ``std.lv = TRUE``: fix the latent variances to 1 instead of the first loading; with
         ``group_equal`` holding ``"loadings"`` they stay free in every group but the first.
@@ -123,12 +125,13 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str = "ML", missing: str =
         raise ModelSpecificationError(f"estimator={estimator!r} is not supported; use 'ML' or 'MLR'")
     miss = MISSING.get(str(missing).lower())
     if miss is None:
-        if str(missing).lower() in ("pairwise", "available.cases"):
-            raise ModelSpecificationError(
-                f"missing={missing!r} (pairwise-present sample moments) is not supported by icaf_sem; use "
-                "missing='ml' (FIML, the better choice for incomplete survey data) or 'listwise'")
-        raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise', 'ml' (FIML) "
-                                      "or 'ml.x'")
+        raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise', 'ml' (FIML), "
+                                      "'ml.x' or 'pairwise'")
+    if miss == "pairwise" and (est != "ML" or bootstrap):
+        # lavaan refuses MLR with pairwise moments (no casewise scores); the bootstrap is not offered here
+        raise ModelSpecificationError(
+            f"missing='pairwise' is supported with estimator='ML' without bootstrap (got estimator={estimator!r}"
+            f"{', bootstrap' if bootstrap else ''}); use missing='ml' (FIML) for MLR or the bootstrap")
     if ordered:
         raise ModelSpecificationError("ordered=True (categorical estimation, WLSMV) is not supported by icaf_sem; "
                                       "fit the items as continuous (the default) or use lavaan for ordinal models")

@@ -102,7 +102,8 @@ def test_growth_function_is_model_type_growth():
 
 
 @pytest.mark.parametrize("kwargs, word", [
-    ({"missing": "pairwise"}, "pairwise"),
+    ({"missing": "pairwise", "estimator": "MLR"}, "pairwise"),
+    ({"missing": "everything"}, "missing"),
     ({"likelihood": "wishart", "estimator": "MLR"}, "wishart"),
     ({"likelihood": "unbiased"}, "likelihood"),
     ({"model_type": "efa"}, "model_type"),

@@ -15,7 +15,7 @@ def add_parser(sub):
     p.add_argument("--model", required=True, help="file with lavaan model syntax")
     p.add_argument("--data", required=True, help="data file (CSV, xlsx, sav, dta)")
     p.add_argument("--estimator", default="ML", choices=["ML", "MLR", "ml", "mlr"])
-    p.add_argument("--missing", default="listwise", choices=["listwise", "ml", "fiml", "ml.x"],
+    p.add_argument("--missing", default="listwise", choices=["listwise", "ml", "fiml", "ml.x", "pairwise"],
                    help="lavaan's missing= (ml = FIML; ml.x also keeps cases with a missing covariate)")
     p.add_argument("--std-lv", action="store_true", help="fix latent variances to 1 instead of the first loading "
                    "(lavaan std.lv = TRUE)")
