@@ -494,6 +494,10 @@ class SEMResult:
             for j in range(len(ov_x)):
                 for i in range(j, len(ov_x)):
                     rows.append(dict(lhs=ov_x[j], op="~~", rhs=ov_x[i], group=g, user=0, exo=1, ustart=np.nan))
+            xf = names.ov_x_free           # fixed_x=False: the covariates covary freely, as in lavaan
+            for j in range(len(xf)):
+                for i in range(j + 1, len(xf)):
+                    rows.append(dict(lhs=xf[j], op="~~", rhs=xf[i], group=g, user=0, exo=0, ustart=np.nan))
             if pt.meanstructure:
                 for v in names.ov:
                     rows.append(dict(lhs=v, op="~1", rhs="", group=g, user=0, exo=int(v in ov_x), ustart=np.nan))
@@ -510,7 +514,8 @@ class SEMResult:
         t["plabel"] = ""
         t["start"] = None
         t["line"] = 0
-        bnames = ModelNames(lv=[], ov=names.ov, ov_ind=[], ov_y=[], ov_x=ov_x, lv_x=[], lv_y=[], eqs_y=[], eqs_x=[])
+        bnames = ModelNames(lv=[], ov=names.ov, ov_ind=[], ov_y=[], ov_x=ov_x, lv_x=[], lv_y=[], eqs_y=[], eqs_x=[],
+                            ov_x_free=list(names.ov_x_free))
         bpt = PT(table=t, names=bnames, ngroups=pt.ngroups, group_labels=pt.group_labels,
                  meanstructure=pt.meanstructure)
         # only the Yuan-Bentler scaling of the baseline test (MLR) uses its information matrix
@@ -676,16 +681,20 @@ class BaselineTest:
     def closed_form(cls, core: Core) -> "BaselineTest":
         from .estimation.core import n_moments
         ov_x = core.pt.names.ov_x
+        # fixed_x=False: the covariates' block is free (variances, covariances and means counted)
+        ov_xf = core.pt.names.ov_x_free
         chisq, npar = 0.0, 0
         for g, d in enumerate(core.datas):
             S = core.h1[g][0]
             p = S.shape[0]
-            xi = [d.ov.index(v) for v in ov_x if v in d.ov]
+            xi = [d.ov.index(v) for v in list(ov_x) + list(ov_xf) if v in d.ov]
             yi = [i for i in range(p) if i not in xi]
             ld_x = np.linalg.slogdet(S[np.ix_(xi, xi)])[1] if xi else 0.0
             n_g = d.N - 1.0 if core.likelihood == "wishart" else d.N
             chisq += n_g * (np.log(np.diag(S)[yi]).sum() + ld_x - np.linalg.slogdet(S)[1])
             npar += len(yi) * (2 if core.pt.meanstructure else 1)     # variances (and means) of the y's
+            kf = len(ov_xf)
+            npar += kf * (kf + 1) // 2 + (kf if core.pt.meanstructure else 0)
         return cls(max(float(chisq), 0.0), n_moments(core.pt, core.datas) - npar)
 
 

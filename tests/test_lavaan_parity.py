@@ -22,6 +22,8 @@ def _r2_checks(ref, res):
     out = []
     for glab, vals in (ref.get("r2_by_group") or {}).items():
         for v, want in vals.items():
+            if want is None:
+                continue
             have = res.r2.get((v, glab))
             if have is None:
                 lab = next((lb for lb in res.group_labels if str(lb) == glab), None)

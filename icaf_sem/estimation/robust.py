@@ -103,6 +103,15 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
         A = inference.h1_information(d, sig_t, mu_t, True)[kk]
         Ainv = inference.h1_information_inverse(d, sig_t, mu_t, True, keep)
         C = _complete_h1_info(sig_t)[kk]
+        xf = [ram.ov.index(v) for v in core.pt.names.ov_x_free if v in ram.ov]
+        if xf:
+            # fixed_x=False: lavaan refits the model to the EM moments with lavaan()'s default
+            # fixed.x = TRUE, so the complete-data h1 information (Wc) has zero rows and columns
+            # for the covariates' moments while Wm and the first-order information keep them
+            cx = ~inference.not_x(ram.p, np.array(xf), True)[keep]
+            C = C.copy()
+            C[cx, :] = 0.0
+            C[:, cx] = 0.0
         if version == "V3":
             J = inference.h1_firstorder(d, sig_t, mu_t, True)[kk]
             # tr(C A^-1 J A^-1) with J = S'S/N (S the casewise h1 scores): sum(C * T'T)/N, T = S A^-1

@@ -47,6 +47,9 @@ class ModelNames:
     eqs_y: list
     eqs_x: list
     ov_x_random: list = field(default_factory=list)
+    # exogenous covariates estimated because fixed_x=False: their covariances are free parameters
+    # (also in lavaan's independence model)
+    ov_x_free: list = field(default_factory=list)
 
     @property
     def ov_nox(self):
@@ -194,6 +197,7 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
     # adds the covariances among ov.x whatever fixed.x is, and fixes them only with fixed.x = TRUE)
     x_random_cov = [] if fixed_x else list(names.ov_x)
     if not fixed_x:
+        names.ov_x_free = x_random_cov
         names.ov_x = []
     elif names.ov_x_random:
         warnings.warn(ModelSpecificationWarning(
@@ -264,6 +268,13 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
             for i in range(j + 1, len(x_random_cov)):
                 add(g, x_random_cov[j], "~~", x_random_cov[i])
         if meanstructure:
+            if growth and g == 1 and x_random_cov:
+                zeroed = [v for v in x_random_cov if (1, v, "~1", "") not in present]
+                if zeroed:
+                    warnings.warn(ModelSpecificationWarning(
+                        f"growth(): the intercepts of the covariates {', '.join(zeroed)} are fixed to 0 (lavaan's "
+                        "growth() default with fixed_x=False); free them in the syntax (e.g. `x1 ~ 1`) or keep "
+                        "fixed_x=True"))
             for v in ov_nox:
                 add(g, v, "~1", "", fixed=0.0 if growth else None)
             for v in ov_x:
