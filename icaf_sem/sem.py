@@ -303,7 +303,11 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
     if meanstructure is None:
         meanstructure = (missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
                          or model_type == "growth")
-    meanstructure = bool(meanstructure or missing == "ml")
+    elif meanstructure is False and missing == "ml":
+        from .errors import ModelSpecificationWarning
+        warnings.warn(ModelSpecificationWarning("missing='ml' (FIML) needs a mean structure: meanstructure=False "
+                                                "is overridden (as lavaan does); leave meanstructure unset"))
+    meanstructure = bool(meanstructure or missing == "ml" or any(s.op == "~1" for s in stmts))
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=meanstructure, ngroups=len(labels),
                         group_labels=labels, group_equal=group_equal, group_partial=group_partial,
                         fixed_x=fixed_x, orthogonal=orthogonal,
