@@ -327,7 +327,9 @@ class SEMResult:
             for i, name in enumerate(ram.vars):
                 if name in endo:
                     key = name if len(core.rams) == 1 else (name, self.group_labels[g])
-                    out[key] = float(1.0 - S[i, i] / sall[i, i])
+                    r2 = float(1.0 - S[i, i] / sall[i, i])
+                    # lavaan reports NA for an R² above 1 (a negative residual variance)
+                    out[key] = r2 if r2 <= 1.0 else np.nan
         return out
 
     # ------------------------------------------------------------------ fit measures

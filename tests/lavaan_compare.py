@@ -108,6 +108,11 @@ def deviations(ref, res, check_mi=True):
         if not ok:
             out.append(f"fit {k}: {have} vs {want}")
     for v, want in (ref.get("r2") or {}).items():
+        if want is None:              # lavaan's NA (an R² above 1): NaN here
+            have = res.r2.get(v)
+            if have is not None and math.isfinite(have):
+                out.append(f"r2 {v}: {have} vs NA")
+            continue
         if not _close(res.r2.get(v), want, abs_tol=1e-3):
             out.append(f"r2 {v}: {res.r2.get(v)} vs {want}")
     if check_mi and ref.get("modindices"):
