@@ -600,9 +600,13 @@ class SEMResult:
         return pd.DataFrame([(k, self.fit_measures[k]) for k in keys if k in self.fit_measures],
                             columns=["measure", "value"])
 
+    def _missing_label(self) -> str:
+        opt = self.options.get("missing", self.missing)
+        return {"ml": "FIML", "ml.x": "FIML, ml.x", "pairwise": "pairwise"}.get(opt, "listwise")
+
     def summary(self) -> str:
         fmv = self.fit_measures
-        lines = [f"icaf_sem {self.estimator} estimation ({'FIML' if self.missing == 'ml' else 'listwise'}), "
+        lines = [f"icaf_sem {self.estimator} estimation ({self._missing_label()}), "
                  f"N = {self.nobs}, converged: {self.converged}",
                  f"  chi-square = {fmv['chisq']:.3f}, df = {fmv['df']}, p = {fmv['pvalue']:.4f}"]
         if "chisq.scaled" in fmv:
@@ -626,7 +630,7 @@ class SEMResult:
     def _repr_html_(self):
         warn = "".join(f"<li>{w}</li>" for w in self.warnings)
         warn = f"<p><b>Warnings</b></p><ul>{warn}</ul>" if warn else ""
-        return (f"<p><b>icaf_sem</b> {self.estimator} ({'FIML' if self.missing == 'ml' else 'listwise'}), "
+        return (f"<p><b>icaf_sem</b> {self.estimator} ({self._missing_label()}), "
                 f"N = {self.nobs}, converged: {self.converged}</p>{warn}"
                 + self.fit_table().to_html(index=False, float_format=lambda v: f"{v:.3f}")
                 + self.parameters.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
