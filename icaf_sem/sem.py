@@ -279,8 +279,8 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
                 where = f" in group {lab!r}" if group is not None else ""
                 warnings.warn(DataWarning(
                     f"{int(miss_x.sum())} cases{where} were deleted due to missing values in the exogenous "
-                    f"covariate(s) {', '.join(names.ov_x)} (fixed.x, as in lavaan); impute them or model them "
-                    "as endogenous to keep those cases"))
+                    f"covariate(s) {', '.join(names.ov_x)} (fixed.x, as in lavaan); to keep those cases use "
+                    "missing='ml.x' or fixed_x=False, or write the covariates' variances in the syntax"))
                 arr = arr[~miss_x]
         keep = ~np.isnan(arr).any(1) if missing == "listwise" else ~np.isnan(arr).all(1)
         used = arr[keep]
