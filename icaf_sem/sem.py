@@ -31,7 +31,8 @@ LIKELIHOODS = ("normal", "wishart")
 
 
 def _flag(name, value, allow_none=False):
-    if (value is None and allow_none) or isinstance(value, (bool, np.bool_)):
+    if (value is None and allow_none) or isinstance(value, (bool, np.bool_)) or \
+            (isinstance(value, (int, np.integer)) and value in (0, 1)):
         return None if value is None else bool(value)
     raise ModelSpecificationError(f"{name}={value!r} must be True or False"
                                   + (" (or None for lavaan's default)" if allow_none else ""))
