@@ -99,8 +99,11 @@ class SEMResult:
 
     @cached_property
     def fit_measures(self) -> dict:
-        """lavaan's ``fitMeasures(fit)`` under lavaan's names."""
-        return self._fit_measures()
+        """lavaan's ``fitMeasures(fit, "all")`` under lavaan's names."""
+        from ._linalg import one_blas_thread
+        # the matrices are moderate (p* x p*): one BLAS thread, as in fit(), avoids oversubscription
+        with one_blas_thread():
+            return self._fit_measures()
 
     @cached_property
     def r2(self) -> dict:
@@ -556,7 +559,9 @@ class SEMResult:
     def modindices(self) -> pd.DataFrame:
         """lavaan's ``modindices(fit)``: lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all."""
         from .estimation.modindices import modification_indices
-        return modification_indices(self)
+        from ._linalg import one_blas_thread
+        with one_blas_thread():
+            return modification_indices(self)
 
     # ------------------------------------------------------------------ bootstrap
     def _attach_bootstrap(self, boot):
