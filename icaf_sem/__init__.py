@@ -18,7 +18,7 @@ _SUBPACKAGES = ("game", "power")     # reached as icaf_sem.game.<function>
 def __getattr__(name):  # lazy public API, so `import icaf_sem` stays fast
     import importlib
     table = {
-        "fit": ".sem", "SEMResult": ".results",
+        "fit": ".sem", "growth": ".sem", "SEMResult": ".results",
         "parse_model": ".model.syntax",
         "load_questionnaire": ".questionnaire", "Questionnaire": ".questionnaire",
         "load_survey": ".survey.io", "clean": ".survey.cleaning", "CleanResult": ".survey.cleaning",

@@ -82,6 +82,10 @@ class ReliabilityWarning(IcafWarning):
     """A reliability or validity criterion is not met."""
 
 
+class ModelSpecificationWarning(IcafWarning):
+    """The model syntax changes a default (e.g. frees the moments of an exogenous covariate)."""
+
+
 __all__ = [n for n in dir() if n[0].isupper()]
 
 

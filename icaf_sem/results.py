@@ -51,6 +51,7 @@ class SEMResult:
     def __init__(self):
         self.warnings: list[str] = []
         self.boot = None
+        self.options: dict = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -110,8 +111,11 @@ class SEMResult:
 
     @cached_property
     def fit_measures(self) -> dict:
-        """lavaan's ``fitMeasures(fit)`` under lavaan's names."""
-        return self._fit_measures()
+        """lavaan's ``fitMeasures(fit, "all")`` under lavaan's names."""
+        from ._linalg import one_blas_thread
+        # the matrices are moderate (p* x p*): one BLAS thread, as in fit(), avoids oversubscription
+        with one_blas_thread():
+            return self._fit_measures()
 
     @cached_property
     def r2(self) -> dict:
@@ -338,105 +342,162 @@ class SEMResult:
             for i, name in enumerate(ram.vars):
                 if name in endo:
                     key = name if len(core.rams) == 1 else (name, self.group_labels[g])
-                    out[key] = float(1.0 - S[i, i] / sall[i, i])
+                    r2 = float(1.0 - S[i, i] / sall[i, i])
+                    # lavaan reports NA for an R² above 1 (a negative residual variance)
+                    out[key] = r2 if r2 <= 1.0 else np.nan
         return out
 
     # ------------------------------------------------------------------ fit measures
     def _fit_measures(self):
+        """lavaan's ``fitMeasures(fit, "all")`` for the ML family (lavaan 0.6-14's names, formulas and NA).
+
+        The scaled measures use the estimator's first scaled test (``test=``); the robust ones
+        Brosseau-Liard & Savalei (2014) for complete data and Zhang & Savalei's FIML-corrected test
+        under missing data, as ``lav_fit_cfi_lavobject`` and ``lav_fit_rmsea_lavobject`` do.
+        """
+        from .estimation import tests as T
         core = self._core
         pt = core.pt
-        N = core.ntotal
+        ntot = core.ntotal
         G = len(core.datas)
+        # lavaan's N for the RMSEA family (lav_utils_get_ntotal): N - G under Wishart likelihood
+        N = ntot - G if getattr(core, "likelihood", "normal") == "wishart" else ntot
         x2, df = core.chisq, core.df
-        out = {"npar": pt.npar - core.n_eq, "fmin": x2 / (2 * N), "chisq": x2, "df": df,
-               "pvalue": float(stats.chi2.sf(x2, df)) if df > 0 else np.nan}
+        k = pt.npar - core.n_eq          # lavaan counts the free parameters less the equality constraints
+        nan = np.nan
         base = self._base
         x2n, dfn = base.chisq, base.df
-        out.update({"baseline.chisq": x2n, "baseline.df": dfn,
-                    "baseline.pvalue": float(stats.chi2.sf(x2n, dfn)) if dfn > 0 else np.nan})
-        from .estimation import tests as T
         sc = core.options.scaled_test
         tst = self.test_results.get(sc) if sc else None
         tsb = self._base_tests.get(sc) if sc else None
         scaled = tst is not None
-        robust = scaled and sc in T.ROBUST_TESTS
-        fiml = core.missing == "ml"
-        c = cn = np.nan
-        dfs = df
+        robust_test = scaled and sc in T.ROBUST_TESTS
+        fiml = core.missing in ("ml", "ml.x")
+        robust = robust_test or fiml
+
+        def pval(stat, d):
+            return float(stats.chi2.sf(stat, d)) if (d > 0 and np.isfinite(stat)) else nan
+
+        out = {"npar": k, "fmin": x2 / (2 * N), "chisq": x2, "df": df, "pvalue": pval(x2, df)}
+        c = cn = nan
+        x2s, dfs, x2ns, dfns = x2, df, x2n, dfn
         if scaled:
-            c, cn = tst.scaling_factor, (tsb.scaling_factor if tsb is not None else np.nan)
-            x2s, dfs = tst.stat, tst.df
-            x2ns = tsb.stat if tsb is not None else np.nan
-            dfns = tsb.df if tsb is not None else np.nan
-            out.update({"chisq.scaled": x2s, "df.scaled": dfs,
-                        "pvalue.scaled": tst.pvalue,
-                        "chisq.scaling.factor": c,
-                        "baseline.chisq.scaled": x2ns, "baseline.df.scaled": dfns,
-                        "baseline.pvalue.scaled": tsb.pvalue if tsb is not None else np.nan,
-                        "baseline.chisq.scaling.factor": cn})
+            c = tst.scaling_factor
+            cn = tsb.scaling_factor if tsb is not None else nan
+            # lavaan: no scaling at df = 0 (the scaled statistic is the standard one)
+            if df > 0:
+                x2s, dfs = tst.stat, tst.df
+            if dfn > 0 and tsb is not None:
+                x2ns, dfns = tsb.stat, tsb.df
+            out.update({"chisq.scaled": x2s, "df.scaled": dfs, "pvalue.scaled": pval(x2s, dfs),
+                        "chisq.scaling.factor": c if df > 0 else nan})
+        out.update({"baseline.chisq": x2n, "baseline.df": dfn, "baseline.pvalue": pval(x2n, dfn)})
+        if scaled:
+            out.update({"baseline.chisq.scaled": x2ns, "baseline.df.scaled": dfns,
+                        "baseline.pvalue.scaled": pval(x2ns, dfns), "baseline.chisq.scaling.factor": cn})
+        # the robust statistic, its df and c-hat (model and baseline), and the scaled statistic
+        xx3 = df3 = c3 = xx3s = xx3n = c3n = nan
+        if fiml:
+            try:
+                xx3, df3, c3, xx3n, c3n = fiml_post.fiml_corrected(core, base, version="V3" if scaled else "V6")
+                xx3s = xx3 / c3
+            except (np.linalg.LinAlgError, ValueError):
+                pass
+        elif robust_test:
+            xx3, df3, xx3n = x2, df, x2n
+            c3 = T.robust_c_hat(tst, df)
+            c3n = T.robust_c_hat(tsb, dfn) if tsb is not None else nan
+            xx3s = x2 / c3 if df > 0 else x2
         out["cfi"] = fm.cfi(x2, df, x2n, dfn)
         out["tli"] = fm.tli(x2, df, x2n, dfn)
         if scaled:
             out["cfi.scaled"] = fm.cfi(x2s, dfs, x2ns, dfns)
             out["tli.scaled"] = fm.tli(x2s, dfs, x2ns, dfns)
-        # robust indices
-        xx3 = df3 = c3 = xx3n = c3n = np.nan
-        if fiml:
-            try:
-                r = fiml_post.fiml_corrected(core, base, version="V3" if scaled else "V6")
-                xx3, df3, c3, xx3n, c3n = r
-            except (np.linalg.LinAlgError, ValueError):
-                pass
-        elif robust:
-            xx3, df3, xx3n = x2, df, x2n
-            c3 = T.robust_c_hat(tst, df)
-            c3n = T.robust_c_hat(tsb, dfn) if tsb is not None else np.nan
-        if robust or fiml:
+        if robust:
             out["cfi.robust"] = fm.cfi(xx3, df, xx3n, dfn, c3, c3n)
             out["tli.robust"] = fm.tli(xx3, df, xx3n, dfn, c3, c3n)
-        out["nfi"] = fm.nfi(x2, x2n)
-        out["rni"] = fm.rni(x2, df, x2n, dfn)
+        for suffix, (a, da, b, db) in [("", (x2, df, x2n, dfn))] + (
+                [(".scaled", (x2s, dfs, x2ns, dfns))] if scaled else []):
+            out["nnfi" + suffix] = fm.nnfi(a, da, b, db)
+            out["rfi" + suffix] = fm.rfi(a, da, b, db)
+            out["nfi" + suffix] = fm.nfi(a, b, da, db)
+            out["pnfi" + suffix] = fm.pnfi(a, da, b, db)
+            out["ifi" + suffix] = fm.ifi(a, da, b, db)
+            out["rni" + suffix] = fm.rni(a, da, b, db)
+        if robust:
+            out["nnfi.robust"] = fm.nnfi(xx3, df, xx3n, dfn, c3, c3n)
+            out["rni.robust"] = fm.rni(xx3, df, xx3n, dfn, c3, c3n)
         out["logl"] = core.logl
         out["unrestricted.logl"] = core.logl_h1
-        k = pt.npar - core.n_eq          # lavaan counts the free parameters less the equality constraints
         out["aic"] = -2 * core.logl + 2 * k
-        out["bic"] = -2 * core.logl + k * np.log(N)
-        out["ntotal"] = int(round(N))
-        out["bic2"] = -2 * core.logl + k * np.log((N + 2) / 24)
+        out["bic"] = -2 * core.logl + k * np.log(ntot)
+        out["ntotal"] = int(round(ntot))
+        out["bic2"] = -2 * core.logl + k * np.log((ntot + 2) / 24)
+        if scaled and "trace_h1" in tst.extra:
+            from .estimation.core import n_moments
+            h1, h0 = tst.extra["trace_h1"], tst.extra["trace_h0"]
+            out["scaling.factor.h1"] = h1 / n_moments(pt, core.datas) if df > 0 else nan
+            # lavaan divides by the free parameters before equality constraints (nx.free)
+            nx_free = int((pt.arrays()["free"] > 0).sum())
+            out["scaling.factor.h0"] = h0 / nx_free if (df > 0 and nx_free) else nan
+        # RMSEA family (lav_fit_rmsea_lavobject)
+        level, close_h0, notclose_h0 = 0.90, 0.05, 0.08
         out["rmsea"] = fm.rmsea(x2, df, N, G)
-        lo, up = fm.rmsea_ci(x2, df, N, G)
-        out["rmsea.ci.lower"], out["rmsea.ci.upper"] = lo, up
-        out["rmsea.ci.level"] = 0.90
-        out["rmsea.pvalue"] = fm.rmsea_pvalue(x2, df, N, G)
-        out["rmsea.close.h0"] = 0.05
+        out["rmsea.ci.lower"], out["rmsea.ci.upper"] = fm.rmsea_ci(x2, df, N, G, level=level)
+        out["rmsea.ci.level"] = level
+        out["rmsea.pvalue"] = fm.rmsea_pvalue(x2, df, N, G, h0=close_h0)
+        out["rmsea.close.h0"] = close_h0
+        out["rmsea.notclose.pvalue"] = fm.rmsea_pvalue(x2, df, N, G, h0=notclose_h0, close=False)
+        out["rmsea.notclose.h0"] = notclose_h0
         if scaled:
-            out["rmsea.scaled"] = fm.rmsea(x2s, dfs, N, G)
-            lo, up = fm.rmsea_ci(x2s, dfs, N, G)
-            out["rmsea.ci.lower.scaled"], out["rmsea.ci.upper.scaled"] = lo, up
-            out["rmsea.pvalue.scaled"] = fm.rmsea_pvalue(x2s, dfs, N, G)
-        if robust or fiml:
+            if sc in ("mean.var.adjusted", "scaled.shifted"):
+                xx2, df2 = x2s, dfs            # the adjusted statistic on its own df
+            else:
+                # the unscaled statistic against df x c (lavaan's trace of U Gamma)
+                xx2, df2 = x2, (c * df if (df > 0 and np.isfinite(c) and c * df != 0) else nan)
+            out["rmsea.scaled"] = fm.rmsea(xx2, df2, N, G)
+            out["rmsea.ci.lower.scaled"], out["rmsea.ci.upper.scaled"] = fm.rmsea_ci(xx2, df2, N, G, level=level)
+            out["rmsea.pvalue.scaled"] = fm.rmsea_pvalue(xx2, df2, N, G, h0=close_h0)
+            out["rmsea.notclose.pvalue.scaled"] = fm.rmsea_pvalue(xx2, df2, N, G, h0=notclose_h0, close=False)
+        if robust:
+            # the robust statistic with its c-hat (complete data: the scaled statistic and the scaling factor)
             out["rmsea.robust"] = fm.rmsea(xx3, df3, N, G, c3)
-            lo, up = fm.rmsea_ci(xx3, df3, N, G, c3)
-            out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = lo, up
+            out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = fm.rmsea_ci(xx3s, df3, N, G, c3, level=level)
+            out["rmsea.pvalue.robust"] = fm.rmsea_pvalue(xx3s, df3, N, G, c3, h0=close_h0)
+            out["rmsea.notclose.pvalue.robust"] = fm.rmsea_pvalue(xx3s, df3, N, G, c3, h0=notclose_h0, close=False)
         # residual-based measures, against the saturated (h1) moments
-        srmr_g, gfi_g = [], []
+        res_g, gfi_g = [], []
         nel = 0
+        ms = pt.meanstructure
         for g, ram in enumerate(core.rams):
             S, ybar = core.h1[g]
             M, mu = ram.implied(core.theta)
-            ms = pt.meanstructure
-            srmr_g.append(fm.srmr_bentler(S, M, ybar if ms else None, mu if ms else None))
+            res_g.append(fm.residual_summaries(S, M, ybar if ms else None, mu if ms else None))
             if core.datas[g].has_missing:
-                gfi_g.append(fiml_post.gfi_missing(core.datas[g], M, mu))
+                gfi_g.append(fiml_post.gfi_missing(core.datas[g], M, mu, ram.x_block, ram.x_idx))
             else:
                 gfi_g.append(fm.gfi_lisrel(S, M, ybar if ms else None, mu if ms else None,
                                            x_block=ram.x_block, x_idx=ram.x_idx))
             p = S.shape[0]
             nel += p * (p + 1) // 2 + (p if ms else 0)
-        w = np.array([d.N for d in core.datas]) / N
-        out["srmr"] = out["srmr_bentler"] = float(np.dot(w, srmr_g))
+        w = np.array([d.N for d in core.datas]) / ntot
+        for name in ("rmr", "rmr_nomean"):
+            out[name] = float(np.dot(w, [r[name] for r in res_g]))
+        out["srmr"] = float(np.dot(w, [r["srmr_bentler"] for r in res_g]))
+        for name in ("srmr_bentler", "srmr_bentler_nomean", "crmr", "crmr_nomean", "srmr_mplus",
+                     "srmr_mplus_nomean"):
+            out[name] = float(np.dot(w, [r[name] for r in res_g]))
+        # Hoelter's N is NA for df = 0 and chi-square 0; lavaan's complete-data statistic of a
+        # saturated model is 2N F_ML, a rounding residue above machine epsilon (its CN is then 1),
+        # while under FIML the statistic is exactly 0
+        x2_cn = x2 if (df > 0 or fiml) else max(x2, 1.0)
+        out["cn_05"] = fm.cn(x2_cn, df, N, 0.05)
+        out["cn_01"] = fm.cn(x2_cn, df, N, 0.01)
         out["gfi"] = float(np.dot(w, gfi_g))
-        out["agfi"] = 1 - (nel / df) * (1 - out["gfi"]) if df > 0 else np.nan
+        out["agfi"] = fm.agfi(out["gfi"], nel, df)
+        out["pgfi"] = fm.pgfi(out["gfi"], nel, df)
+        out["mfi"] = fm.mfi(x2, df, N)
+        out["ecvi"] = fm.ecvi(x2, k, N)
         return out
 
     def _baseline(self):
@@ -447,7 +508,7 @@ class SEMResult:
         robust indices need the fitted baseline) the model is fitted.
         """
         core = self._core
-        if core.options.scaled_test is None and core.missing == "listwise":
+        if core.options.scaled_test is None and core.missing in ("listwise", "pairwise"):
             return BaselineTest.closed_form(core)
         return self._baseline_fit()
 
@@ -465,6 +526,10 @@ class SEMResult:
             for j in range(len(ov_x)):
                 for i in range(j, len(ov_x)):
                     rows.append(dict(lhs=ov_x[j], op="~~", rhs=ov_x[i], group=g, user=0, exo=1, ustart=np.nan))
+            xf = names.ov_x_free           # fixed_x=False: the covariates covary freely, as in lavaan
+            for j in range(len(xf)):
+                for i in range(j + 1, len(xf)):
+                    rows.append(dict(lhs=xf[j], op="~~", rhs=xf[i], group=g, user=0, exo=0, ustart=np.nan))
             if pt.meanstructure:
                 for v in names.ov:
                     rows.append(dict(lhs=v, op="~1", rhs="", group=g, user=0, exo=int(v in ov_x), ustart=np.nan))
@@ -481,7 +546,8 @@ class SEMResult:
         t["plabel"] = ""
         t["start"] = None
         t["line"] = 0
-        bnames = ModelNames(lv=[], ov=names.ov, ov_ind=[], ov_y=[], ov_x=ov_x, lv_x=[], lv_y=[], eqs_y=[], eqs_x=[])
+        bnames = ModelNames(lv=[], ov=names.ov, ov_ind=[], ov_y=[], ov_x=ov_x, lv_x=[], lv_y=[], eqs_y=[], eqs_x=[],
+                            ov_x_free=list(names.ov_x_free))
         bpt = PT(table=t, names=bnames, ngroups=pt.ngroups, group_labels=pt.group_labels,
                  meanstructure=pt.meanstructure)
         # the scaled baseline tests compute the information matrices they need
@@ -530,7 +596,9 @@ class SEMResult:
             raise ModelSpecificationError("modification indices of a model with general (in)equality constraints "
                                           "are not supported (lavaan's need the constrained score test); refit "
                                           "without the constraints to inspect them")
-        return modification_indices(self)
+        from ._linalg import one_blas_thread
+        with one_blas_thread():
+            return modification_indices(self)
 
     # ------------------------------------------------------------------ bootstrap
     def _bootstrap_vcov(self, boot):
@@ -590,9 +658,13 @@ class SEMResult:
         return pd.DataFrame([(k, self.fit_measures[k]) for k in keys if k in self.fit_measures],
                             columns=["measure", "value"])
 
+    def _missing_label(self) -> str:
+        opt = self.options.get("missing", self.missing)
+        return {"ml": "FIML", "ml.x": "FIML, ml.x", "pairwise": "pairwise"}.get(opt, "listwise")
+
     def summary(self) -> str:
         fmv = self.fit_measures
-        lines = [f"icaf_sem {self.estimator} estimation ({'FIML' if self.missing == 'ml' else 'listwise'}), "
+        lines = [f"icaf_sem {self.estimator} estimation ({self._missing_label()}), "
                  f"N = {self.nobs}, converged: {self.converged}",
                  f"  chi-square = {fmv['chisq']:.3f}, df = {fmv['df']}, p = {fmv['pvalue']:.4f}"]
         if "chisq.scaled" in fmv:
@@ -619,7 +691,7 @@ class SEMResult:
     def _repr_html_(self):
         warn = "".join(f"<li>{w}</li>" for w in self.warnings)
         warn = f"<p><b>Warnings</b></p><ul>{warn}</ul>" if warn else ""
-        return (f"<p><b>icaf_sem</b> {self.estimator} ({'FIML' if self.missing == 'ml' else 'listwise'}), "
+        return (f"<p><b>icaf_sem</b> {self.estimator} ({self._missing_label()}), "
                 f"N = {self.nobs}, converged: {self.converged}</p>{warn}"
                 + self.fit_table().to_html(index=False, float_format=lambda v: f"{v:.3f}")
                 + self.parameters.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
@@ -646,7 +718,8 @@ class SEMResult:
             r2[k if isinstance(k, str) else f"{k[0]}.{k[1]}"] = _clean(v)
         out = {"parameters": params, "fit": {k: _clean(v) for k, v in self.fit_measures.items()},
                "r2": r2, "converged": bool(self.converged), "warnings": list(self.warnings),
-               "estimator": self.estimator, "missing": self.missing, "nobs": self.nobs,
+               "estimator": self.estimator, "missing": self.options.get("missing", self.missing),
+               "nobs": self.nobs, "options": dict(self.options),
                "se": self._core.options.se, "information": self._core.options.information,
                "tests": [{k: _clean(v) for k, v in t.to_dict().items()} for t in self.test_results.values()]}
         if self._want_mi:
@@ -677,15 +750,20 @@ class BaselineTest:
     def closed_form(cls, core: Core) -> "BaselineTest":
         from .estimation.core import n_moments
         ov_x = core.pt.names.ov_x
+        # fixed_x=False: the covariates' block is free (variances, covariances and means counted)
+        ov_xf = core.pt.names.ov_x_free
         chisq, npar = 0.0, 0
         for g, d in enumerate(core.datas):
             S = core.h1[g][0]
             p = S.shape[0]
-            xi = [d.ov.index(v) for v in ov_x if v in d.ov]
+            xi = [d.ov.index(v) for v in list(ov_x) + list(ov_xf) if v in d.ov]
             yi = [i for i in range(p) if i not in xi]
             ld_x = np.linalg.slogdet(S[np.ix_(xi, xi)])[1] if xi else 0.0
-            chisq += d.N * (np.log(np.diag(S)[yi]).sum() + ld_x - np.linalg.slogdet(S)[1])
+            n_g = d.N - 1.0 if core.likelihood == "wishart" else d.N
+            chisq += n_g * (np.log(np.diag(S)[yi]).sum() + ld_x - np.linalg.slogdet(S)[1])
             npar += len(yi) * (2 if core.pt.meanstructure else 1)     # variances (and means) of the y's
+            kf = len(ov_xf)
+            npar += kf * (kf + 1) // 2 + (kf if core.pt.meanstructure else 0)
         return cls(max(float(chisq), 0.0), n_moments(core.pt, core.datas) - npar)
 
 

@@ -25,15 +25,31 @@ from .model.partable import build_partable
 from .model.syntax import parse_model
 
 from .estimation.tests import ESTIMATORS, resolve_options  # noqa: E402  (ML, MLR, MLM, MLMV, MLMVS, MLF)
-MISSING = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml"}
+MISSING = {"listwise": "listwise", "ml": "ml", "fiml": "ml", "direct": "ml", "ml.x": "ml.x",
+           "pairwise": "pairwise", "available.cases": "pairwise"}
+LIKELIHOODS = ("normal", "wishart")
+
+
+def _flag(name, value, allow_none=False):
+    if (value is None and allow_none) or isinstance(value, (bool, np.bool_)) or \
+            (isinstance(value, (int, np.integer)) and value in (0, 1)):
+        return None if value is None else bool(value)
+    raise ModelSpecificationError(f"{name}={value!r} must be True or False"
+                                  + (" (or None for lavaan's default)" if allow_none else ""))
+
 
 
 def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing: str = "listwise",
         se: str | None = None, test=None, cluster: str | None = None, sampling_weights: str | None = None,
         std_lv: bool = False, group: str | None = None, group_equal=(), group_partial=(),
         ordered=False, parameterization: str = "delta", bootstrap: int = 0, seed: int | None = None,
-        progress: bool = False, modindices: bool = True, max_iter: int = 500):
+        progress: bool = False, modindices: bool = True, max_iter: int = 500, meanstructure: bool | None = None,
+        orthogonal: bool = False, auto_fix_first: bool | None = None, fixed_x: bool = True,
+        likelihood: str = "normal", model_type: str = "sem"):
     """Fit a CFA/SEM written in lavaan syntax and return an :class:`~icaf_sem.results.SEMResult`.
+
+    Each keyword is the lavaan option of the same name in snake case; the lavaan call is shown
+    beside it (``sem(model, data = df, ...)``).
 
     Parameters
     ----------
@@ -50,8 +66,11 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
         scores) standard errors.  MLM, MLMV and MLMVS need complete data: with ``missing="ml"`` they
         switch to listwise deletion with a warning, as lavaan does.  ``"GLS"``, ``"ULS"`` and
         ``"WLS"`` (ADF) are the least-squares estimators for continuous items (estimation/wls.py).
-    missing : {"listwise", "ml"}
-        ``"ml"`` is full-information ML (FIML) with a mean structure.
+    missing : {"listwise", "ml", "ml.x", "pairwise"}
+        ``missing = "listwise"`` / ``"ml"`` (FIML, also ``"fiml"``, ``"direct"``) / ``"ml.x"``
+        (FIML that also keeps the cases with a missing exogenous covariate, whose moments are
+        their FIML (EM) estimates) / ``"pairwise"`` (ML on the pairwise-present covariances and
+        available-case means, expected-information SEs; ML only, as in lavaan).
     se : {"standard", "robust.huber.white", "robust.sem", "first.order", "bootstrap", "none"}, optional
         lavaan's ``se=`` (default: the estimator's).  ``"robust.mlr"``/``"robust.mlm"``/``"robust"``
         are accepted as in lavaan.  ``"bootstrap"`` uses ``bootstrap`` draws (1000 when 0) and ``seed``.
@@ -72,13 +91,15 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
         weights normalised to sum to N; as in lavaan, ``estimator="ML"`` becomes ``"MLR"``
         (Huber-White SEs with weighted scores, Yuan-Bentler test).
     std_lv : bool
-        Identify latent variables by fixing their variances to 1 instead of the first loading.
+        ``std.lv = TRUE``: fix the latent variances to 1 instead of the first loading; with
+        ``group_equal`` holding ``"loadings"`` they stay free in every group but the first.
     group : str, optional
-        Column defining groups for a multi-group model.
-    group_equal : sequence of str
-        Parameter kinds held equal across groups (lavaan's ``group.equal``).
-    group_partial : sequence of str
-        Parameters exempt from ``group_equal`` (e.g. ``"visual =~ x2"``).
+        ``group = "col"``: the column defining the groups of a multi-group model.
+    group_equal : str or sequence of str
+        ``group.equal = c("loadings", "intercepts")``: kinds held equal across groups; a plain
+        string is one kind, as in lavaan.
+    group_partial : str or sequence of str
+        ``group.partial = c("visual =~ x2")``: parameters exempt from ``group_equal``.
     ordered : bool or list of str
         ``True`` declares every observed variable of the model ordinal, a list names them
         (lavaan's ``ordered =``): thresholds, polychoric correlations and WLSMV (or another
@@ -91,13 +112,33 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
         ``se = "bootstrap", bootstrap = R`` (bootstrap SEs and percentile CIs); with
         ``test="bollen.stine"`` or an explicit ``se=`` it only sets the number of draws, as in lavaan.
     seed : int, optional
-        Seed for the bootstrap.
+        Seed for the bootstrap (``set.seed()`` before the lavaan call).
     progress : bool
         Show a progress bar for the bootstrap (terminal and Jupyter).
     modindices : bool
-        Compute modification indices (``result.modindices``) for the JSON export.
+        Compute modification indices (``modindices(fit)``) for the JSON export.
     max_iter : int
-        Iteration limit of the optimiser (lavaan's ``control = list(iter.max = ...)``).
+        ``control = list(iter.max = 500)``: iteration limit of the optimiser.
+    meanstructure : bool, optional
+        ``meanstructure = TRUE``: add intercepts and means.  None is lavaan's ``"default"``: a
+        mean structure with FIML, several groups, ``~ 1`` in the syntax or ``model_type="growth"``.
+    orthogonal : bool
+        ``orthogonal = TRUE``: latent covariances not in the syntax are fixed to 0.
+    auto_fix_first : bool, optional
+        ``auto.fix.first = FALSE``: do not fix the first loading of each factor to 1 (set the
+        scale in the syntax, e.g. ``f ~~ 1*f``).  None is lavaan's default, ``!std.lv``.
+    fixed_x : bool
+        ``fixed.x = FALSE``: estimate the variances, covariances and means of the exogenous
+        observed covariates instead of fixing them at their sample values.  A covariate whose
+        variance, covariance or intercept the syntax writes is estimated either way (lavaan's rule).
+    likelihood : {"normal", "wishart"}
+        ``likelihood = "wishart"``: the sample covariance matrix with divisor N - 1 and the test,
+        standard errors and N-based indices on N - G (ML on complete data only).
+    model_type : {"sem", "growth"}
+        ``"growth"`` is lavaan's ``growth()``: observed intercepts fixed to 0, latent means free
+        (see :func:`icaf_sem.growth`).  ``"sem"`` is ``sem()`` and ``cfa()``, whose defaults are
+        the same.
+
 
     Returns
     -------
@@ -109,6 +150,10 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
     >>> res.parameters.head()                                 # doctest: +SKIP
 
     The same model in lavaan: ``sem("ind60 =~ x1 + x2 + x3", data = PoliticalDemocracy)``.
+
+    With options: ``fit(m, hs, std_lv=True, group="school", group_equal="loadings")`` is
+    ``cfa(m, data = HolzingerSwineford1939, std.lv = TRUE, group = "school",
+    group.equal = "loadings")``.
     """
     from .results import SEMResult
 
@@ -117,6 +162,8 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
                         "icaf_sem.load_survey() or pandas.read_csv()")
     if bootstrap and (int(bootstrap) != bootstrap or bootstrap < 0):
         raise ModelSpecificationError(f"bootstrap={bootstrap!r} must be a non-negative whole number of draws")
+    group_equal = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal or ())
+    group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial or ())
     if group_equal and not group:
         raise ModelSpecificationError("group_equal was given without group=; name the grouping column")
 
@@ -134,6 +181,10 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
     if is_ordered or est0 in ("GLS", "ULS", "WLS"):
         given = [k for k, v in (("se", se), ("test", test), ("cluster", cluster),
                                 ("sampling_weights", sampling_weights)) if v is not None]
+        given += [k for k, v, d in (("meanstructure", meanstructure, None), ("orthogonal", orthogonal, False),
+                                    ("auto_fix_first", auto_fix_first, None), ("fixed_x", fixed_x, True),
+                                    ("likelihood", likelihood, "normal"), ("model_type", model_type, "sem"))
+                  if v != d]
         if given:
             what = "ordered items" if is_ordered else f"estimator={est0!r}"
             raise ModelSpecificationError(
@@ -155,8 +206,39 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
         return res
     miss = MISSING.get(str(missing).lower())
     if miss is None:
-        raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise' or 'ml' (FIML)")
-    opts, miss, notes = resolve_options(est, se, test, miss, cluster=cluster is not None)
+        raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'listwise', 'ml' (FIML), "
+                                      "'ml.x' or 'pairwise'")
+    if miss == "pairwise" and (est != "ML" or bootstrap or se is not None or test is not None
+                               or cluster is not None or sampling_weights is not None):
+        # lavaan refuses MLR with pairwise moments (no casewise scores); the bootstrap is not offered here
+        raise ModelSpecificationError(
+            f"missing='pairwise' is supported with estimator='ML' and its default standard errors and test, "
+            f"without bootstrap, cluster= or sampling weights (got estimator={estimator!r}"
+            f"{', bootstrap' if bootstrap else ''}); use missing='ml' (FIML) for the robust options")
+    std_lv = bool(_flag("std_lv", std_lv))
+    meanstructure = _flag("meanstructure", meanstructure, allow_none=True)
+    orthogonal = bool(_flag("orthogonal", orthogonal))
+    auto_fix_first = _flag("auto_fix_first", auto_fix_first, allow_none=True)
+    fixed_x = bool(_flag("fixed_x", fixed_x))
+    lik = str(likelihood).lower()
+    if lik not in LIKELIHOODS:
+        raise ModelSpecificationError(f"likelihood={likelihood!r} is not known; use 'normal' or 'wishart'")
+    if lik == "wishart" and (est != "ML" or miss != "listwise" or bootstrap or se is not None or test is not None
+                             or cluster is not None or sampling_weights is not None):
+        raise ModelSpecificationError(
+            "likelihood='wishart' is supported with estimator='ML' and its default standard errors and test on "
+            "complete data (missing='listwise'), without bootstrap, cluster= or sampling weights; use the default "
+            "likelihood='normal' for the other options")
+    if model_type not in ("sem", "growth"):
+        raise ModelSpecificationError(f"model_type={model_type!r} is not known; use 'sem' (lavaan's sem() and "
+                                      "cfa()) or 'growth' (lavaan's growth())")
+    model_opts = {"meanstructure": meanstructure, "orthogonal": orthogonal,
+                  "auto_fix_first": (not std_lv) if auto_fix_first is None else auto_fix_first,
+                  "fixed_x": fixed_x, "likelihood": lik, "model_type": model_type}
+    opts, miss_core, notes = resolve_options(est, se, test, "ml" if miss == "ml.x" else miss,
+                                             cluster=cluster is not None)
+    if miss_core != ("ml" if miss == "ml.x" else miss):      # the MLM family drops FIML for listwise
+        miss = miss_core
     est = opts.estimator
     if cluster is not None:
         cols = list(map(str, data.columns)) if isinstance(data, pd.DataFrame) else []
@@ -180,7 +262,8 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
         # lavaan forces MLR for ML with sampling weights; the Satorra-Bentler family would need a
         # weighted Gamma, not reproduced here
         if opts.estimator == "ML" and se is None and test is None:
-            opts, miss, notes = resolve_options("MLR", None, None, miss, cluster=cluster is not None)
+            opts, miss_core, notes = resolve_options("MLR", None, None, "ml" if miss == "ml.x" else miss,
+                                                     cluster=cluster is not None)
             est = "MLR"
         if opts.se not in ("robust.huber.white", "robust.cluster", "none") or any(
                 t not in ("standard", "yuan.bentler.mplus") for t in opts.tests if t != "none"):
@@ -203,21 +286,25 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
             warnings.warn(DataWarning(note))
         with _numerical_safety_net("preparing the data"):
             spec = _prepare(stmts, data, estimator=est, missing=miss, std_lv=std_lv, group=group,
-                            group_equal=tuple(group_equal), group_partial=tuple(group_partial), cluster=cluster,
-                            sampling_weights=sampling_weights)
+                            group_equal=group_equal, group_partial=group_partial, cluster=cluster,
+                            sampling_weights=sampling_weights, **model_opts)
         from .estimation.constraints import check_supported
         check_supported(spec["pt"], estimator_opts=opts, bootstrap=bool(bootstrap) or opts.se == "bootstrap"
-                        or "bollen.stine" in opts.tests, missing=miss)
+                        or "bollen.stine" in opts.tests, missing="ml" if miss == "ml.x" else miss)
         if n_boot:                  # before the fit: a request that cannot fit in memory fails at once
             from .estimation.bootstrap import check_bootstrap_memory
             check_bootstrap_memory(n_boot, [d.n for d in spec["datas"]], int(spec["pt"].npar),
                                    len(spec["ov"]), [d.patterns.G if d.has_missing else 0 for d in spec["datas"]],
                                    len(spec["pt"].defined))
         with _numerical_safety_net("estimating the model", spec):
-            core = estimate(spec["pt"], spec["datas"], estimator=est, missing=miss, max_iter=int(max_iter),
-                            options=opts)
+            core = estimate(spec["pt"], spec["datas"], estimator=est, missing="ml" if miss == "ml.x" else miss,
+                            max_iter=int(max_iter), options=opts, likelihood=lik, missing_x=miss == "ml.x")
             _check_user_starts(core)
             result = SEMResult._from_core(core, model=model, spec=spec, modindices=modindices)
+        # the options in force, under their lavaan names in snake case (defaults resolved)
+        result.options = {"estimator": est, "missing": spec["missing_option"], "std_lv": std_lv,
+                          "group": group, "group_equal": list(group_equal), "group_partial": list(group_partial),
+                          **model_opts, "meanstructure": bool(spec["pt"].meanstructure)}
         # lavaan's bootstrap= is a number of draws; here bootstrap=R alone also asks for bootstrap SEs
         # and CIs (se = "bootstrap"), except beside test="bollen.stine" or an explicit se=
         boot_se = opts.se == "bootstrap" or bool(bootstrap and se is None and "bollen.stine" not in opts.tests)
@@ -235,10 +322,35 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
                 result._attach_test(bollen_stine(core, n_boot, seed, run_bootstrap))
     for w in caught:
         collected.append(w)
-    # re-issue the warnings from the caller's frame and record them on the result
+    # re-issue the warnings from the caller's frame and record every one on the result
+    # (the result's own checks are already there)
     for w in collected:
+        msg = str(w.message)
+        if msg not in result.warnings:
+            result.warnings.append(msg)
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return result
+
+
+def growth(model: str, data: pd.DataFrame, **kwargs):
+    """Fit a latent growth model with lavaan's ``growth()`` defaults.
+
+    The observed intercepts are fixed to 0 and the latent means (intercept, slope) are free, with a
+    mean structure; everything else is :func:`fit` (every keyword of :func:`fit` is accepted).
+
+    Examples
+    --------
+    >>> m = "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\\ns =~ 0*t1 + 1*t2 + 2*t3 + 3*t4"
+    >>> res = growth(m, demo_growth)                          # doctest: +SKIP
+
+    The same model in lavaan: ``growth(m, data = Demo.growth)``; it equals
+    ``fit(m, demo_growth, model_type="growth")``.
+    """
+    if "model_type" in kwargs and kwargs["model_type"] != "growth":
+        raise ModelSpecificationError(f"growth() fits model_type='growth'; got model_type={kwargs['model_type']!r} "
+                                      "(use icaf_sem.fit for sem()/cfa() defaults)")
+    kwargs["model_type"] = "growth"
+    return fit(model, data, **kwargs)
 
 
 # ---------------------------------------------------------------------------- numerical safety net
@@ -406,8 +518,12 @@ def _fit_continuous_wls(model, data, *, estimator, missing, std_lv, group, boots
 
 # ---------------------------------------------------------------------------- data preparation
 def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, group_equal, group_partial,
-             cluster=None, sampling_weights=None):
+             cluster=None, sampling_weights=None, meanstructure=None, orthogonal=False, auto_fix_first=None,
+             fixed_x=True, likelihood="normal", model_type="sem"):
     from .model.partable import variable_names
+    missing_x = missing == "ml.x"          # FIML that keeps the cases with a missing covariate
+    if missing_x:
+        missing = "ml"
     names = variable_names([s for s in stmts if s.op in ("=~", "~", "~~", "~1")])
     ov = names.ov
     cols = list(map(str, data.columns))
@@ -466,7 +582,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
         wt = None
         if wt_all is not None:
             wt = wt_all[(data[group] == lab).to_numpy()] if group is not None else wt_all
-        if missing == "ml" and names.ov_x:
+        if missing == "ml" and names.ov_x and fixed_x and not missing_x:
             # lavaan (fixed.x = TRUE) deletes cases with a missing exogenous covariate, with a warning
             xcols = [ov.index(v) for v in names.ov_x]
             miss_x = np.isnan(arr[:, xcols]).any(1)
@@ -474,8 +590,8 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
                 where = f" in group {lab!r}" if group is not None else ""
                 warnings.warn(DataWarning(
                     f"{int(miss_x.sum())} cases{where} were deleted due to missing values in the exogenous "
-                    f"covariate(s) {', '.join(names.ov_x)} (fixed.x, as in lavaan); impute them or model them "
-                    "as endogenous to keep those cases"))
+                    f"covariate(s) {', '.join(names.ov_x)} (fixed.x, as in lavaan); to keep those cases use "
+                    "missing='ml.x' or fixed_x=False, or write the covariates' variances in the syntax"))
                 arr = arr[~miss_x]
                 clus = clus[~miss_x] if clus is not None else None
                 wt = wt[~miss_x] if wt is not None else None
@@ -506,6 +622,9 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
                 raise ResourceError(f"FIML with {gd.patterns.G} missing-data patterns of {len(ov)} variables "
                                     f"needs about {_gib(need)} of memory but about {_gib(available_memory())} "
                                     "is available; use missing='listwise' or fewer variables")
+        if likelihood == "wishart":
+            gd.wishart = True
+            gd.compute()
         if clus is not None:
             gd.cluster = clus[keep]          # rows GroupData keeps (same rule as above)
         wts.append(wt[keep] if wt is not None else None)
@@ -518,10 +637,23 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             w = w * (tot_n / tot_w)
             gd.compute(w)
             gd.weights_sampling = w
-    meanstructure = (missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
-                     or cluster is not None)             # lavaan: cluster= implies a mean structure
+    # lavaan's meanstructure = "default": FIML, several groups, `~ 1` in the syntax, growth(), cluster=;
+    # FIML, `~ 1` and cluster= force it whatever the option says
+    if meanstructure is None:
+        meanstructure = (missing == "ml" or any(s.op == "~1" for s in stmts) or (group is not None)
+                         or model_type == "growth")
+    elif meanstructure is False and (missing == "ml" or cluster is not None):
+        from .errors import ModelSpecificationWarning
+        warnings.warn(ModelSpecificationWarning("missing='ml' (FIML) and cluster= need a mean structure: "
+                                                "meanstructure=False is overridden (as lavaan does); leave "
+                                                "meanstructure unset"))
+    meanstructure = bool(meanstructure or missing == "ml" or any(s.op == "~1" for s in stmts)
+                         or cluster is not None)     # lavaan: cluster= implies a mean structure
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=meanstructure, ngroups=len(labels),
-                        group_labels=labels, group_equal=group_equal, group_partial=group_partial)
+                        group_labels=labels, group_equal=group_equal, group_partial=group_partial,
+                        fixed_x=fixed_x, orthogonal=orthogonal,
+                        auto_fix_first=(not std_lv) if auto_fix_first is None else auto_fix_first,
+                        model_type=model_type)
     # order of the observed variables as the parameter table defines them
     from .estimation.core import n_moments
     df = n_moments(pt, datas) - pt.npar + sum(c[0] == "eq" for c in pt.constraints)
@@ -556,6 +688,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
                 f"the sample covariance matrix{where} is not positive definite (smallest eigenvalue {ev.min():.3g}): "
                 "some variables are linear combinations of others or there are too few rows; drop redundant items"))
     return {"pt": pt, "datas": datas, "group": group, "group_labels": labels, "ov": ov,
+            "missing_option": "ml.x" if missing_x else missing,
             "n_dropped": sum(d.n_dropped for d in datas), "n_input": len(data)}
 
 

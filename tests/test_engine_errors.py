@@ -112,8 +112,8 @@ def test_few_rows_non_positive_definite_warns():
 def test_bad_options():
     with pytest.raises(ModelSpecificationError, match="estimator='PML'"):
         icaf_sem.fit(MODEL, HS, estimator="PML")
-    with pytest.raises(ModelSpecificationError, match="missing='pairwise'"):
-        icaf_sem.fit(MODEL, HS, missing="pairwise")
+    with pytest.raises(ModelSpecificationError, match="missing='two-stage'"):
+        icaf_sem.fit(MODEL, HS, missing="two-stage")
     with pytest.raises(DataError, match="DataFrame"):
         icaf_sem.fit(MODEL, HS.to_numpy())
     # continuous scores declared ordinal: too many categories (ordinal estimation is tests/test_ordinal.py)

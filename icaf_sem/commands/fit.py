@@ -1,6 +1,7 @@
 """``icaf-sem fit``: fit a lavaan-syntax model to a data file and write JSON."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -18,7 +19,9 @@ def add_parser(sub):
                             "WLSMV", "WLSM", "WLSMVS", "ULSMV", "ULSM", "DWLS"],
                    help="lavaan's estimator=: ML (default), MLR, MLM, MLMV, MLMVS, MLF, GLS, ULS or WLS (ADF); with "
                         "--ordered WLSMV (default), WLSM, WLSMVS, ULSMV, ULSM, ULS, DWLS or WLS")
-    p.add_argument("--missing", default="listwise", choices=["listwise", "ml", "fiml", "pairwise"])
+    p.add_argument("--missing", default="listwise", choices=["listwise", "ml", "fiml", "ml.x", "pairwise"],
+                   help="lavaan's missing= (ml = FIML; ml.x also keeps cases with a missing covariate; pairwise: "
+                        "ML, or ordered items)")
     p.add_argument("--se", default=None,
                    help="lavaan's se=: standard, robust.huber.white, robust.sem, first.order, bootstrap, none")
     p.add_argument("--test", default=None,
@@ -32,7 +35,19 @@ def add_parser(sub):
                    help="also write factor scores (lavPredict) to this CSV file")
     p.add_argument("--factor-score-method", default="regression", choices=["regression", "Bartlett"],
                    help="method of --factor-scores (lavPredict's method=)")
-    p.add_argument("--std-lv", action="store_true", help="fix latent variances to 1 instead of the first loading")
+    p.add_argument("--std-lv", action="store_true", help="fix latent variances to 1 instead of the first loading "
+                   "(lavaan std.lv = TRUE)")
+    p.add_argument("--meanstructure", action=argparse.BooleanOptionalAction, default=None,
+                   help="lavaan meanstructure = TRUE/FALSE (default: lavaan's rule)")
+    p.add_argument("--orthogonal", action="store_true", help="latent covariances fixed to 0 (lavaan orthogonal = TRUE)")
+    p.add_argument("--auto-fix-first", action=argparse.BooleanOptionalAction, default=None,
+                   help="fix the first loading of each factor to 1 (lavaan auto.fix.first; default: not --std-lv)")
+    p.add_argument("--fixed-x", action=argparse.BooleanOptionalAction, default=True,
+                   help="exogenous covariates fixed at their sample moments (lavaan fixed.x; default on)")
+    p.add_argument("--likelihood", default="normal", choices=["normal", "wishart"],
+                   help="lavaan likelihood= (wishart: N - 1; ML on complete data)")
+    p.add_argument("--model-type", default="sem", choices=["sem", "cfa", "growth"],
+                   help="defaults of lavaan's sem()/cfa() (the same) or growth()")
     p.add_argument("--group", default=None, help="column defining groups (multi-group model)")
     p.add_argument("--group-equal", default="", help="comma-separated: loadings,intercepts,residuals,means,...")
     p.add_argument("--group-partial", default="", help="comma-separated parameters exempt from --group-equal")
@@ -81,7 +96,10 @@ def run(args) -> int:
     res = icaf_sem.fit(model, data, estimator=args.estimator, missing=args.missing, std_lv=args.std_lv,
                        group=args.group, group_equal=ge, group_partial=gp, ordered=ordered,
                        bootstrap=args.bootstrap, seed=args.seed, progress=sys.stderr.isatty(),
-                       modindices=not args.no_modindices, **extra)
+                       modindices=not args.no_modindices, meanstructure=args.meanstructure,
+                       orthogonal=args.orthogonal, auto_fix_first=args.auto_fix_first, fixed_x=args.fixed_x,
+                       likelihood=args.likelihood,
+                       model_type="growth" if args.model_type == "growth" else "sem", **extra)
     out = res.to_dict()
     scores_csv = None
     if args.factor_scores:

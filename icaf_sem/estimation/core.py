@@ -30,6 +30,7 @@ class Core:
     h1: list                 # per group (sigma, mu) of the saturated model
     estimator: str
     missing: str
+    likelihood: str = "normal"
     logl: float = np.nan
     logl_h1: float = np.nan
     chisq: float = np.nan
@@ -87,15 +88,17 @@ def fill_exo(pt: ParTable, datas, h1):
 
 
 def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="listwise",
-             theta0=None, compute_se=True, h1=None, max_iter: int = 500, options=None) -> Core:
+             theta0=None, compute_se=True, h1=None, max_iter: int = 500, options=None,
+             likelihood: str = "normal", missing_x: bool = False) -> Core:
     """Fit the model in ``pt`` to the groups' data and compute the standard test and SEs.
 
     ``options`` (:class:`~icaf_sem.estimation.tests.Options`) selects the standard errors;
-    by default those lavaan uses for ``estimator``.
+    by default those lavaan uses for ``estimator``.  ``likelihood="wishart"`` (ML, complete data)
+    weighs each group by N_g - 1; ``missing_x`` is lavaan's ``missing = "ml.x"``.
     """
     if options is None:
         from .tests import resolve_options
-        options = resolve_options(estimator, None, None, missing)[0]
+        options = resolve_options(estimator, None, None, missing if missing != "ml.x" else "ml")[0]
     h1 = h1 if h1 is not None else [d.h1() for d in datas]
     fill_exo(pt, datas, h1)
     rams = [GroupRAM(pt, g + 1, d.ov) for g, d in enumerate(datas)]
@@ -140,15 +143,22 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
             its += its1
     core = Core(pt=pt, rams=rams, datas=datas, objective=obj, theta=theta, converged=bool(converged),
                 iterations=int(its), h1=h1, estimator=estimator, missing=missing, ntotal=ntotal, messages=msgs,
-                options=options)
+                options=options, likelihood=likelihood)
     # log-likelihoods and the standard test
     core.logl = -obj(theta) * ntotal
     core.logl_h1 = sum(_h1_logl(d, h1[g], pt.meanstructure) for g, d in enumerate(datas))
     # fixed.x: lavaan reports the likelihood conditional on the exogenous covariates
-    lx = _exo_logl(pt, datas, h1)
+    lx = _exo_logl(pt, datas, h1, complete_formula=missing_x)
     core.logl -= lx
     core.logl_h1 -= lx
     core.chisq = max(2.0 * (core.logl_h1 - core.logl), 0.0) if np.isfinite(core.logl) else np.nan
+    if likelihood == "wishart" and np.isfinite(core.chisq):
+        # the test on N_g - 1 per group: (N_g - 1) F_g, with 2 N_g F_g the group's likelihood ratio
+        x2 = 0.0
+        for g, d in enumerate(datas):
+            f_g = obj.group_loss(g, theta, grad=False)[0]
+            x2 += (d.N - 1.0) / d.N * 2.0 * (_h1_logl(d, h1[g], pt.meanstructure) + f_g)
+        core.chisq = max(x2, 0.0)
     core.chisq_group = _chisq_group(core)
     core.df = n_moments(pt, datas) - pt.npar
     core.constraints = cons
@@ -168,8 +178,12 @@ class _MomentsProxy:
         self.p = d.p
 
 
-def _exo_logl(pt, datas, h1):
-    """Log-likelihood of the exogenous covariates at their saturated moments (0 when there are none)."""
+def _exo_logl(pt, datas, h1, complete_formula=False):
+    """Log-likelihood of the exogenous covariates at their saturated moments (0 when there are none).
+
+    ``complete_formula`` (lavaan's ``missing = "ml.x"``): every case counts as if its covariates
+    were observed, -N/2 (k log 2 pi + log|Sigma_xx| + k), with the FIML (EM) moments.
+    """
     ov_x = pt.names.ov_x
     if not ov_x:
         return 0.0
@@ -178,6 +192,10 @@ def _exo_logl(pt, datas, h1):
         idx = [d.ov.index(v) for v in ov_x]
         sig, mu = h1[g]
         sx, mx = sig[np.ix_(idx, idx)], mu[idx]
+        if complete_formula:
+            k = len(idx)
+            total += -0.5 * d.N * (k * np.log(2 * np.pi) + np.linalg.slogdet(sx)[1] + k)
+            continue
         X = d.X[:, idx]
         ok = ~np.isnan(X)
         for pat in np.unique(ok, axis=0):
@@ -222,14 +240,21 @@ def _h1_logl(d: GroupData, h1, meanstructure):
 
 def _information(core: Core):
     """Information matrix, its inverse and the vcov of the free parameters (lavaan's ``se=`` and
-    ``information=`` defaults for the estimator, see :func:`estimation.tests.resolve_options`)."""
+    ``information=`` defaults for the estimator, see :func:`estimation.tests.resolve_options`).
+
+    Under ``likelihood="wishart"`` each group weighs N_g - 1 and the total is N - G."""
     from . import tests as T
     opts = core.options
     kind = opts.information
     if opts.se in ("robust.sem", "robust.cluster.sem"):
         kind = "expected"
+    wishart = core.likelihood == "wishart"
+    n_eff = core.ntotal - len(core.datas) if wishart else core.ntotal
     try:
-        info = T.information(core, kind, "hessian")
+        if wishart and kind == "expected":
+            info = expected_information(core.rams, [(d.N - 1.0) / n_eff for d in core.datas], core.theta)
+        else:
+            info = T.information(core, kind, "hessian")
     except np.linalg.LinAlgError:
         info = inference.observed_information(core.objective, core.theta)
     core.info = info
@@ -248,7 +273,7 @@ def _information(core: Core):
                               "constrain one of these parameters, or add indicators"))
         return
     core.info_inv = 0.5 * (info_inv + info_inv.T)
-    N = core.ntotal
+    N = n_eff
     if opts.se in ("robust.huber.white", "robust.cluster"):
         B = T.first_order_meat(core)        # per-cluster sums under cluster=
         core.vcov = core.info_inv @ B @ core.info_inv / N

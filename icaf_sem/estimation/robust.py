@@ -103,6 +103,15 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
         A = inference.h1_information(d, sig_t, mu_t, True)[kk]
         Ainv = inference.h1_information_inverse(d, sig_t, mu_t, True, keep)
         C = _complete_h1_info(sig_t)[kk]
+        xf = [ram.ov.index(v) for v in core.pt.names.ov_x_free if v in ram.ov]
+        if xf:
+            # fixed_x=False: lavaan refits the model to the EM moments with lavaan()'s default
+            # fixed.x = TRUE, so the complete-data h1 information (Wc) has zero rows and columns
+            # for the covariates' moments while Wm and the first-order information keep them
+            cx = ~inference.not_x(ram.p, np.array(xf), True)[keep]
+            C = C.copy()
+            C[cx, :] = 0.0
+            C[:, cx] = 0.0
         if version == "V3":
             J = inference.h1_firstorder(d, sig_t, mu_t, True)[kk]
             # tr(C A^-1 J A^-1) with J = S'S/N (S the casewise h1 scores): sum(C * T'T)/N, T = S A^-1
@@ -133,10 +142,12 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
         if version == "V3":
             return tr0 - 2 * np.sum(E * M1.T) + np.sum((E @ M2) * (E @ M3).T)
         return tr0 - np.sum(E * M2.T)
-    return xx3, core.df, k_of(core) / core.df, xx3n, k_of(base) / base.df
+    # df = 0: lavaan's c-hat is k / 0, infinite (the indices then take their df = 0 values)
+    c3 = k_of(core) / core.df if core.df > 0 else np.inf
+    return xx3, core.df, c3, xx3n, k_of(base) / base.df
 
 
-def gfi_missing(data, sigma, mu):
+def gfi_missing(data, sigma, mu, x_block=None, x_idx=None):
     """lavaan's GFI of one group under missing data.
 
     lavaan's WLS.obs under missing data are the available-case means and the pairwise
@@ -147,4 +158,10 @@ def gfi_missing(data, sigma, mu):
     Q, w = _pattern_weights(data, sigma)
     Xg = pd.DataFrame(data.X)
     S_pw = Xg.cov().to_numpy() * (data.N - 1) / data.N
-    return fm.gfi_weighted(S_pw, sigma, Xg.mean().to_numpy(), mu, Q, w)
+    ybar = Xg.mean().to_numpy()
+    if x_block is not None and x_block.any():
+        # moments among fixed exogenous covariates carry no weight (as in the complete-data GFI)
+        S_pw, sigma = np.where(x_block, 0.0, S_pw), np.where(x_block, 0.0, sigma)
+        ybar, mu = ybar.copy(), np.array(mu, float)
+        ybar[x_idx] = mu[x_idx] = 0.0
+    return fm.gfi_weighted(S_pw, sigma, ybar, mu, Q, w)

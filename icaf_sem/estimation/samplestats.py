@@ -183,7 +183,7 @@ class GroupData:
     ----------
     X : ndarray (n, p)
         Observed variables in model order, NaN for missing.
-    missing : {"listwise", "ml"}
+    missing : {"listwise", "ml", "pairwise"}
     """
 
     def __init__(self, X: np.ndarray, ov: list[str], missing: str = "listwise", label=1):
@@ -219,7 +219,18 @@ class GroupData:
             self.N = float(self.n)
         else:
             self.N = float(np.sum(w))
-        if not self.has_missing:
+        if self.missing == "pairwise" and w is None:
+            # lavaan's missing = "pairwise": available-case means and pairwise-present covariances
+            # (divisor n_ij - 1) rescaled by (N - 1) / N
+            import pandas as pd
+            frame = pd.DataFrame(X)
+            self.mean = frame.mean().to_numpy()
+            self.cov = frame.cov().to_numpy() * ((self.N - 1.0) / self.N)
+            if np.isnan(self.cov).any():
+                raise DataError(f"group {self.label!r}: some pair of variables is never observed together, so "
+                                "missing='pairwise' has no covariance for it; use missing='ml' (FIML)")
+            self.pat = None
+        elif not self.has_missing:
             if w is None:
                 self.mean = X.sum(0) / self.N
                 d = X - self.mean
@@ -228,6 +239,9 @@ class GroupData:
                 self.mean = w @ X / self.N
                 d = X - self.mean
                 self.cov = (d * w[:, None]).T @ d / self.N
+            if getattr(self, "wishart", False):
+                # likelihood = "wishart": the unbiased covariance matrix (divisor N - 1)
+                self.cov = self.cov * (self.N / (self.N - 1.0))
             self.pat = None
         else:
             self.pat = self.patterns.stats(w)

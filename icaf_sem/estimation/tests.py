@@ -566,8 +566,9 @@ def yuan_bentler_test(core, which, opts: Options):
             tr += tr_aom - gr.f * tr_h0
     c = tr / df
     c = c if c >= 0 else np.nan
+    extra = {"trace_h1": h1, "trace_h0": h0} if which == "yuan.bentler.mplus" else {}
     return TestResult(which, x2 / c, df, _pchisq_sf(x2 / c, df), scaling_factor=c, trace_ugamma=tr,
-                      stat_group=sg / c)
+                      stat_group=sg / c, extra=extra)
 
 
 def run_tests(core, opts: Options):

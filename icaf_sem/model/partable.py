@@ -12,12 +12,13 @@ parameter per group; estimation only adds numbers to it.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ModelSpecificationError, ModelSyntaxError
+from ..errors import ModelSpecificationError, ModelSpecificationWarning, ModelSyntaxError
 from .syntax import Statement, compile_expression, parse_model
 
 GROUP_EQUAL_OPTIONS = ("loadings", "intercepts", "means", "residuals", "residual.covariances",
@@ -45,6 +46,10 @@ class ModelNames:
     lv_y: list
     eqs_y: list
     eqs_x: list
+    ov_x_random: list = field(default_factory=list)
+    # exogenous covariates estimated because fixed_x=False: their covariances are free parameters
+    # (also in lavaan's independence model)
+    ov_x_free: list = field(default_factory=list)
 
     @property
     def ov_nox(self):
@@ -59,6 +64,12 @@ def variable_names(stmts: list[Statement]) -> ModelNames:
     ov_ind = [v for v in v_ind if v not in lv]
     ov_y_all = [v for v in eqs_y if v not in lv and v not in ov_ind]
     ov_x = [v for v in eqs_x if v not in lv and v not in ov_ind and v not in ov_y_all]
+    # lavaan (lav_partable_vnames): a covariate whose variance, covariance or intercept the syntax
+    # writes is random, not fixed.x: it leaves ov.x and its moments are estimated
+    user_moment = {x for s in stmts if s.op == "~~" for x in (s.lhs, s.rhs)} | \
+        {s.lhs for s in stmts if s.op == "~1"}
+    ov_x_random = [v for v in ov_x if v in user_moment]
+    ov_x = [v for v in ov_x if v not in user_moment]
     extra = []
     for s in stmts:
         if s.op == "~~":
@@ -71,7 +82,7 @@ def variable_names(stmts: list[Statement]) -> ModelNames:
     ov_y = [v for v in ov if v in eqs_y and v not in v_ind and v not in eqs_x and v not in lv]
     lv_y = [v for v in lv if v in eqs_y and v not in v_ind and v not in eqs_x]
     return ModelNames(lv=lv, ov=ov, ov_ind=ov_ind, ov_y=ov_y, ov_x=ov_x, lv_x=lv_x, lv_y=lv_y,
-                      eqs_y=eqs_y, eqs_x=eqs_x)
+                      eqs_y=eqs_y, eqs_x=eqs_x, ov_x_random=ov_x_random)
 
 
 @dataclass
@@ -127,7 +138,8 @@ class ParTable:
 
 def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanstructure: bool = False,
                    fixed_x: bool = True, ngroups: int = 1, group_labels=None, group_equal=(),
-                   group_partial=(), auto_fix_first: bool = True) -> ParTable:
+                   group_partial=(), auto_fix_first: bool | None = None, orthogonal: bool = False,
+                   model_type: str = "sem") -> ParTable:
     """Build the parameter table for ``model`` with lavaan's ``sem()`` defaults.
 
     Parameters
@@ -139,9 +151,18 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
     meanstructure : bool
         Add intercepts (observed: free, latent: fixed to 0).
     fixed_x : bool
-        Treat exogenous observed covariates as fixed (lavaan ``fixed.x = TRUE``).
+        Treat exogenous observed covariates as fixed (lavaan ``fixed.x = TRUE``); with False their
+        variances, covariances (and means) are free parameters.
     ngroups, group_labels, group_equal, group_partial
-        Multi-group settings with lavaan's meaning.
+        Multi-group settings with lavaan's meaning (a plain string is one kind).
+    auto_fix_first : bool
+        Fix the first loading of each latent variable to 1 (lavaan ``auto.fix.first``); None is
+        lavaan's default, ``not std_lv``.
+    orthogonal : bool
+        Fix the covariances among latent variables to 0 (lavaan ``orthogonal = TRUE``).
+    model_type : {"sem", "growth"}
+        ``"growth"``: lavaan's ``growth()`` defaults, observed intercepts fixed to 0 and latent
+        means free (with a mean structure); ``"sem"`` is ``sem()``/``cfa()``.
 
     Examples
     --------
@@ -153,6 +174,16 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
     """
     stmts = parse_model(model) if isinstance(model, str) else model
     group_labels = list(group_labels) if group_labels is not None else list(range(1, ngroups + 1))
+    group_equal = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal)
+    group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
+    if model_type not in ("sem", "growth"):
+        raise ModelSpecificationError(f"model_type={model_type!r} is not known; use 'sem' (sem()/cfa()) or "
+                                      "'growth' (growth())")
+    growth = model_type == "growth"
+    if auto_fix_first is None:
+        auto_fix_first = not std_lv
+    if growth:
+        meanstructure = True
     for ge in group_equal:
         if ge not in GROUP_EQUAL_OPTIONS:
             raise ModelSpecificationError(f"group_equal={ge!r} is not known; use any of {', '.join(GROUP_EQUAL_OPTIONS)}")
@@ -163,8 +194,17 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
     if any(s.op == "~1" for s in par_stmts):
         meanstructure = True
     lv, ov_x = names.lv, names.ov_x if fixed_x else []
+    # with fixed_x=False the covariates' variances and covariances are free parameters (lavaan
+    # adds the covariances among ov.x whatever fixed.x is, and fixes them only with fixed.x = TRUE)
+    x_random_cov = [] if fixed_x else list(names.ov_x)
     if not fixed_x:
+        names.ov_x_free = x_random_cov
         names.ov_x = []
+    elif names.ov_x_random:
+        warnings.warn(ModelSpecificationWarning(
+            f"the model syntax gives variances, covariances or intercepts of the exogenous covariate(s) "
+            f"{', '.join(names.ov_x_random)}: they are now random (estimated, as lavaan does), which adds "
+            "free parameters; remove those formulas to keep them fixed (fixed_x), or pass fixed_x=False"))
 
     rows = []
 
@@ -225,13 +265,23 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
         for j in range(len(ov_x)):
             for i in range(j, len(ov_x)):
                 add(g, ov_x[j], "~~", ov_x[i], exo=1)
+        for j in range(len(x_random_cov)):
+            for i in range(j + 1, len(x_random_cov)):
+                add(g, x_random_cov[j], "~~", x_random_cov[i])
         if meanstructure:
+            if growth and g == 1 and x_random_cov:
+                zeroed = [v for v in x_random_cov if (1, v, "~1", "") not in present]
+                if zeroed:
+                    warnings.warn(ModelSpecificationWarning(
+                        f"growth(): the intercepts of the covariates {', '.join(zeroed)} are fixed to 0 (lavaan's "
+                        "growth() default with fixed_x=False); free them in the syntax (e.g. `x1 ~ 1`) or keep "
+                        "fixed_x=True"))
             for v in ov_nox:
-                add(g, v, "~1", "")
+                add(g, v, "~1", "", fixed=0.0 if growth else None)
             for v in ov_x:
                 add(g, v, "~1", "", exo=1)
             for v in lv:
-                add(g, v, "~1", "", fixed=0.0)
+                add(g, v, "~1", "", fixed=None if growth else 0.0)
 
     # 2. fixing rules (plain lists, arrays and index maps: this runs on every fit; the DataFrame
     #    is made once at the end)
@@ -252,14 +302,19 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
     for g in range(1, ngroups + 1):
         for f in lv:
             idx = loadings.get((g, f), [])
-            if auto_fix_first and not std_lv and idx:
+            if auto_fix_first and idx:
                 first = idx[0]
                 # a user-fixed loading anywhere already sets the scale
                 if not (~free[idx]).any() and not rows[first]["force_free"]:
                     free[first], ustart[first] = False, 1.0
             if std_lv:
+                # lavaan (>= 0.6-4): with equal loadings the latent variances stay free in every
+                # group but the first, unless they are held equal too
+                free_in_g = g > 1 and "loadings" in group_equal and "lv.variances" not in group_equal
                 for i in by_key.get((g, "~~", f, f), []):
                     r = rows[i]
+                    if free_in_g and r["user"] == 0:
+                        continue
                     if r["user"] == 0 or (free[i] and not r["force_free"] and not r["label"]):
                         free[i], ustart[i] = False, 1.0
             # auto.fix.single: a latent variable with one observed indicator -> residual variance 0
@@ -268,6 +323,13 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
                 for i in by_key.get((g, "~~", x, x), []):
                     if rows[i]["user"] == 0:
                         free[i], ustart[i] = False, 0.0
+
+    if orthogonal:
+        lvset0 = set(lv)
+        for i, r in enumerate(rows):
+            if r["op"] == "~~" and r["user"] == 0 and r["lhs"] != r["rhs"] and r["lhs"] in lvset0 \
+                    and r["rhs"] in lvset0:
+                free[i], ustart[i] = False, 0.0
 
     # 3. group equality constraints: shared labels across groups
     if ngroups > 1 and group_equal:
@@ -304,7 +366,7 @@ def build_partable(model: str | list[Statement], *, std_lv: bool = False, meanst
                 continue
             labels_list[i] = f".eq.{r['lhs']}{r['op']}{r['rhs']}"
         # lavaan frees latent means in groups > 1 when intercepts are equal
-        if "intercepts" in group_equal and meanstructure:
+        if "intercepts" in group_equal and meanstructure and not growth:
             for i, r in enumerate(rows):
                 if r["op"] == "~1" and r["lhs"] in lvset and r["group"] > 1 and r["user"] == 0 \
                         and "means" not in group_equal:
