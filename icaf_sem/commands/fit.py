@@ -81,7 +81,10 @@ def read_data(path):
 
 def run(args) -> int:
     import icaf_sem
-    from .._atomic import atomic_write_text
+    from .._atomic import atomic_write_text, check_output_file
+    check_output_file(args.json, "--json")            # before any work, not after a long fit
+    if args.factor_scores:
+        check_output_file(args.factor_scores, "--factor-scores")
     model = read_model(args.model)
     data = read_data(args.data)
     ge = [x.strip() for x in args.group_equal.split(",") if x.strip()]
