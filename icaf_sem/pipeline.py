@@ -193,7 +193,8 @@ def _validate(missing, estimator, bootstrap, seed, alpha):
 # --------------------------------------------------------------------------- the pipeline
 def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", bootstrap: int = 0,
             seed: Optional[int] = None, alpha: float = 0.05, out: Union[str, os.PathLike, None] = None,
-            progress: bool = False, figures: bool = True, clean_options: Optional[dict] = None) -> AnalysisResult:
+            progress: bool = False, figures: bool = True, clean_options: Optional[dict] = None,
+            language: str = "en") -> AnalysisResult:
     """Run the whole pipeline on a raw survey wave.
 
     Parameters
@@ -223,6 +224,10 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         Draw the figures when writing the report.
     clean_options : dict, optional
         Overrides of the questionnaire's cleaning rules (``{"speeder_fraction": 0.3}``).
+    language : {"en", "zh", "both"}, default "en"
+        Language of the report: every title, header, note, verdict and figure label,
+        and the questionnaire's wording and construct names; ``"both"`` is the English
+        report with the Chinese wording beside the English.
 
     Returns
     -------
@@ -249,6 +254,8 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     from .survey.io import load_survey
 
     missing, estimator, bootstrap, seed, alpha = _validate(missing, estimator, bootstrap, seed, alpha)
+    from .report.i18n import check_language
+    language = check_language(language)
     q = load_questionnaire(questionnaire)
     col = _Collector()
 
@@ -278,9 +285,9 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
                         "(fix: check the exclusions in the cleaning flow, or relax the cleaning rules)")
 
     # ---------------------------------------------------------------- descriptives
-    descriptives = col.run("descriptives", T.item_descriptives, data, q)
+    descriptives = col.run("descriptives", T.item_descriptives, data, q, language=language)
     try:
-        normality = col.run("descriptives", T.multivariate_normality, data, q)
+        normality = col.run("descriptives", T.multivariate_normality, data, q, language=language)
     except DataError as exc:   # too few complete cases for Mardia: reported, not fatal
         col.items.append({"stage": "descriptives", "category": "DataWarning",
                           "message": f"Mardia's test skipped: {exc}"})
@@ -303,24 +310,32 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     hyp = col.run("hypotheses", test_hypotheses, sem, q, alpha=alpha)
     effects = defined_effects(sem, q)
 
+    L = language
     tables = {}
-    tables["sample_flow"] = T.sample_flow(cleaned)
-    tables["sample_profile"] = T.sample_profile(data, q)
+    tables["sample_flow"] = T.sample_flow(cleaned, language=L)
+    tables["sample_profile"] = T.sample_profile(data, q, language=L)
+    tables["instrument"] = T.instrument(q, language=L)
     tables["item_descriptives"] = descriptives
     if normality is not None:
         tables["multivariate_normality"] = normality
-    tables["measurement_model"] = T.measurement_model(cfa, rel, sem=sem)
-    tables["discriminant_validity"] = T.discriminant_validity(rel)
-    tables["model_fit"] = T.model_fit(cfa, sem)
-    tables["hypothesis_tests"] = T.hypothesis_tests(hyp)
-    tables["indirect_effects"] = T.indirect_effects(hyp, effects)
+    tables["measurement_model"] = T.measurement_model(cfa, rel, sem=sem, questionnaire=q, language=L)
+    tables["discriminant_validity"] = T.discriminant_validity(rel, questionnaire=q, language=L, n=cfa.nobs)
+    tables["model_fit"] = T.model_fit(cfa, sem, language=L)
+    tables["r_squared"] = T.r_squared(sem, questionnaire=q, language=L)
+    tables["hypothesis_tests"] = T.hypothesis_tests(hyp, questionnaire=q, language=L, n=sem.nobs, bootstrap=bootstrap,
+                                                    se_bootstrap=bool(bootstrap), estimator=estimator)
+    tables["indirect_effects"] = T.indirect_effects(hyp, effects, questionnaire=q, language=L, n=sem.nobs,
+                                                    bootstrap=bootstrap, seed=seed)
+    # Model comparison (full vs partial mediation, direct-only, measurement model): HOOK for
+    # icaf_sem.compare() (lavTestLRT, built on another branch) -- add T.model_comparison(...) here
+    # once compare() is merged; no likelihood-ratio test is computed in the report itself.
     for w in _fit_warnings(tables["model_fit"]):
         col.items.append({"stage": "sem", "category": "FitWarning", "message": w})
 
     result = AnalysisResult(
         questionnaire=q,
         options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap, "seed": seed, "alpha": alpha,
-                 "clean_options": dict(clean_options or {}), "figures": figures},
+                 "clean_options": dict(clean_options or {}), "figures": figures, "language": language},
         input=info, cleaning=cleaned, descriptives=descriptives, cfa=cfa, reliability=rel, sem=sem,
         hypotheses=hyp, effects=effects, tables=tables, warnings=col.items)
     if out is not None:
@@ -337,6 +352,6 @@ def _fit_warnings(fit_table: pd.DataFrame) -> list:
         bad = fit_table[fit_table[okc].apply(lambda v: v is False)]
         bad = bad[bad["measure"].str.match(r"^(CFI|TLI|RMSEA|SRMR)")]
         if len(bad):
-            parts = [f"{r['measure']} = {r[model]:.3f} (cut-off {r['cutoff']})" for _, r in bad.iterrows()]
+            parts = [f"{str(r['measure']).split(' [')[0]} = {r[model]:.3f} (cut-off {r['cutoff']})" for _, r in bad.iterrows()]
             out.append(f"{model.upper()} fit misses the Hu & Bentler (1999) cut-offs: {', '.join(parts)}")
     return out

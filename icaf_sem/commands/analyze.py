@@ -28,6 +28,11 @@ def add_parser(subparsers):
                    help="bootstrap draws for the indirect effects' intervals (e.g. 2000; default 0 = none)")
     p.add_argument("--seed", type=int, default=None, help="seed of the bootstrap (reproducible intervals)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level of the hypotheses (default .05)")
+    p.add_argument("--lang", default="en", choices=["en", "zh", "both"],
+                   help="language of the report: en (default), zh (Chinese: titles, headers, notes, verdicts, "
+                        "figure labels, the questionnaire's Chinese wording) or both (English with the Chinese "
+                        "wording beside it)")
+    p.add_argument("--page-size", default="a4", choices=["a4", "letter"], help="page size of report.docx (default a4)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
     p.set_defaults(func=run)
@@ -45,9 +50,10 @@ def run(args) -> int:
         raise DataError(f"--alpha {args.alpha} must be between 0 and 1 (e.g. --alpha 0.05)")
     res = analyze(args.data, args.questionnaire, missing=args.missing, estimator=args.estimator,
                   bootstrap=args.bootstrap, seed=args.seed, alpha=args.alpha, out=None,
-                  progress=args.bootstrap > 0 and sys.stderr.isatty(), figures=not args.no_figures)
+                  progress=args.bootstrap > 0 and sys.stderr.isatty(), figures=not args.no_figures,
+                  language=args.lang)
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
-    res.files = write_report(res, args.out, command=command)
+    res.files = write_report(res, args.out, command=command, page_size=args.page_size)
     from pathlib import Path
     res.out = Path(args.out)
     if not args.quiet:
