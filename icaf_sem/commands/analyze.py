@@ -24,9 +24,18 @@ def add_parser(subparsers):
     p.add_argument("--missing", default="ml", choices=["ml", "listwise"],
                    help="missing answers: ml = FIML (default) or listwise deletion")
     p.add_argument("--estimator", default="ML", type=str.upper, choices=["ML", "MLR"], help="default ML")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="N",
-                   help="bootstrap draws for the indirect effects' intervals (e.g. 2000; default 0 = none)")
-    p.add_argument("--seed", type=int, default=None, help="seed of the bootstrap (reproducible intervals)")
+    p.add_argument("--bootstrap", type=int, default=5000, metavar="N",
+                   help="bootstrap draws of the structural model (default 5000). They give the percentile and "
+                        "bias-corrected (BC) 95%% intervals of the indirect effects, and the mediation hypotheses "
+                        "are judged on the BC interval. Direct paths keep their ML/MLR standard errors, z, p and "
+                        "normal-theory CIs (unless --se bootstrap). 0 = no bootstrap: indirect effects get "
+                        "delta-method CIs and p values")
+    p.add_argument("--se", default="standard", choices=["standard", "bootstrap"],
+                   help="standard (default): ML/MLR standard errors for every parameter; bootstrap: lavaan's "
+                        "se = \"bootstrap\", every SE, z, p and CI from the bootstrap draws")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the bootstrap; when left out one is drawn and recorded in reproducibility.json, "
+                        "whose rerun command reproduces the intervals exactly")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level of the hypotheses (default .05)")
     p.add_argument("--lang", default="en", choices=["en", "zh", "both"],
                    help="language of the report: en (default), zh (Chinese: titles, headers, notes, verdicts, "
@@ -51,7 +60,7 @@ def run(args) -> int:
     res = analyze(args.data, args.questionnaire, missing=args.missing, estimator=args.estimator,
                   bootstrap=args.bootstrap, seed=args.seed, alpha=args.alpha, out=None,
                   progress=args.bootstrap > 0 and sys.stderr.isatty(), figures=not args.no_figures,
-                  language=args.lang)
+                  language=args.lang, se=args.se)
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
     res.files = write_report(res, args.out, command=command, page_size=args.page_size)
     from pathlib import Path

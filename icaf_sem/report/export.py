@@ -160,7 +160,8 @@ def reproducibility_record(res, command=None) -> dict:
         "reproduce": ("icaf-sem analyze --questionnaire {q} --data {d} --out DIR --missing {m} --estimator {e}"
                       .format(q=res.input.get("questionnaire", "QUESTIONNAIRE.yaml"), d=res.input.get("source"),
                               m=res.options["missing"], e=res.options["estimator"])
-                      + (f" --bootstrap {res.options['bootstrap']}" if res.options["bootstrap"] else "")
+                      + f" --bootstrap {res.options['bootstrap']}"
+                      + (" --se bootstrap" if res.options.get("se") == "bootstrap" else "")
                       + (f" --seed {res.options['seed']}" if res.options["seed"] is not None else "")
                       + (f" --lang {res.options.get('language')}" if res.options.get("language", "en") != "en" else "")),
     })
