@@ -64,7 +64,8 @@ def _abbrev(questionnaire, language: str, codes) -> str:
     cat = catalogue(language)
     names = construct_names(questionnaire)
     pairs = [f"{c} = {cat.name(names[c], c, with_code=False)}" for c in dict.fromkeys(codes) if c in names]
-    return (" " + cat.f("abbrev", pairs="; ".join(pairs))) if pairs else ""
+    sep = "；" if cat.language == "zh" else "; "
+    return (" " + cat.f("abbrev", pairs=sep.join(pairs))) if pairs else ""
 
 
 def construct_names(questionnaire) -> dict:

@@ -110,7 +110,7 @@ TEXT = {
                       "unstandardized, \u03b2 = standardized. "),
     "note.indirect.boot": ("Bootstrap with {draws} draws (seed {seed}): percentile and bias-corrected (BC; lavaan's "
                            "bca.simple) 95% CIs of *b*, and the BC 95% CI of \u03b2; the delta-method CIs are in "
-                           "tables.xlsx and results.json"),
+                           "tables.xlsx and results.json; *p* values are delta-method (normal theory)"),
     "note.indirect.noboot": "Delta-method 95% CI; no bootstrap was run (--bootstrap N for bootstrap CIs)",
     "note.indirect.tail": (". Direct \u03b2 = the X \u2192 Y path. Mediation type after Zhao, Lynch & Chen (2010): "
                            "indirect-only (full), complementary or competitive (partial), direct-only or no effect "

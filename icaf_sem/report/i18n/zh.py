@@ -91,7 +91,7 @@ TEXT = {
                          "（Zhao, Lynch & Chen, 2010）"),
     "note.indirect": "*N* = {n}。间接效应 = X \u2192 M \u2192 Y 路径系数之积；*b* = 非标准化，\u03b2 = 标准化。",
     "note.indirect.boot": ("Bootstrap {draws} 次抽样（随机种子 {seed}）：*b* 的百分位与偏差校正（BC；lavaan 的 bca.simple）"
-                           "95% CI，以及 \u03b2 的偏差校正 95% CI；Delta 法 CI 见 tables.xlsx 与 results.json"),
+                           "95% CI，以及 \u03b2 的偏差校正 95% CI；Delta 法 CI 见 tables.xlsx 与 results.json；*p* 值为 Delta 法（正态理论）结果"),
     "note.indirect.noboot": "Delta 法 95% CI；未运行 Bootstrap（使用 --bootstrap N 获取 Bootstrap 区间）",
     "note.indirect.tail": ("。直接效应 \u03b2 = X \u2192 Y 路径。中介类型依据 Zhao, Lynch & Chen (2010)：仅间接效应（完全中介）、"
                            "互补型或竞争型（部分中介）、仅直接效应或无效应（无中介）。\u201c总效应\u201d行为总效应（直接效应加全部间接效应）。"),
