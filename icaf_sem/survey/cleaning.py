@@ -423,7 +423,7 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
                 key = str(v).strip().casefold() if isinstance(v, str) else None
                 if key is not None and key in known and known[key] != v:
                     fixes.append({"respondent_id": df.at[i, idc], "item": c, "raw_value": _raw_repr(v),
-                                  "action": "category label -> value", "new_value": known[key],
+                                  "action": "category label -> declared value", "new_value": np.nan,
                                   "row": df.at[i, "__row"]})
                     mapped.append(known[key])
                 else:

@@ -1,0 +1,206 @@
+"""The report in every format, in English and in Chinese, on the bundled example wave (issue 12).
+
+One analysis (module-scoped, a small bootstrap) is rendered in both languages; the
+tests read the written files back: table names, italic statistical symbols in the
+Word header runs, APA numbers without a leading zero, full precision in Excel,
+Chinese characters in the HTML and Word files, no missing-glyph warning in the
+Chinese figures.
+"""
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WAVE = ROOT / "icaf_sem" / "data" / "example_wave.csv"
+QUEST = ROOT / "questionnaires" / "icaf.yaml"
+TABLES = ["sample_flow", "sample_profile", "instrument", "item_descriptives", "multivariate_normality",
+          "measurement_model", "discriminant_validity", "model_fit", "r_squared", "hypothesis_tests",
+          "indirect_effects"]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    from icaf_sem import analyze
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return analyze(WAVE, QUEST, bootstrap=30, seed=11, figures=False)
+
+
+@pytest.fixture(scope="module")
+def reports(analysis, tmp_path_factory):
+    out = {}
+    for lang in ("en", "zh"):
+        folder = tmp_path_factory.mktemp(f"report_{lang}")
+        analysis.in_language(lang).write(folder)
+        out[lang] = folder
+    return out
+
+
+def test_tables_by_name_in_every_format(analysis, reports):
+    assert list(analysis.tables) == TABLES
+    for lang, folder in reports.items():
+        for f in ("report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json"):
+            assert (folder / f).is_file(), (lang, f)
+        sheets = pd.ExcelFile(folder / "tables.xlsx").sheet_names
+        assert sheets == ["contents"] + TABLES
+        html = (folder / "report.html").read_text(encoding="utf-8")
+        for k in TABLES:
+            assert f'<section id="{k}">' in html
+
+
+def _docx(folder):
+    from docx import Document
+    return Document(str(folder / "report.docx"))
+
+
+def test_docx_italic_symbols_in_header_runs(reports):
+    doc = _docx(reports["en"])
+    italic, upright = set(), set()
+    for t in doc.tables:
+        for cell in t.rows[0].cells:
+            for run in cell.paragraphs[0].runs:
+                (italic if run.italic else upright).add(run.text.strip())
+    for sym in ("n", "M", "SD", "b", "SE", "z", "p", "df"):
+        assert sym in italic, sym
+    assert not {"M", "SD", "SE", "p", "df"} & upright
+    # A4 by default
+    sec = doc.sections[0]
+    assert abs(sec.page_width.inches - 8.27) < 0.01 and abs(sec.page_height.inches - 11.69) < 0.01
+    # header rows repeat on every page
+    assert all(t.rows[0]._tr.trPr is not None and "tblHeader" in t.rows[0]._tr.trPr.xml for t in doc.tables)
+
+
+def test_html_italic_headers_and_caption(reports):
+    html = (reports["en"] / "report.html").read_text(encoding="utf-8")
+    for sym in ("M", "SD", "b", "SE", "z", "p", "df", "n"):
+        assert f"<th><em>{sym}</em></th>" in html, sym
+    assert '<span class="num">Table 1</span><span class="ttl">Sample flow</span>' in html
+
+
+def _column(df, header):
+    return [str(v) for v in df[header].tolist() if str(v)]
+
+
+def test_no_leading_zero_for_bounded_values(analysis):
+    from icaf_sem.report.tables import display_frame
+    tabs = {k: display_frame(t) for k, t in analysis.tables.items()}
+    bounded = [("measurement_model", "\u03bb"), ("measurement_model", "\u03b1"), ("measurement_model", "CR"),
+               ("measurement_model", "AVE"), ("measurement_model", "*p*"), ("hypothesis_tests", "\u03b2"),
+               ("hypothesis_tests", "*p*"), ("indirect_effects", "\u03b2"), ("r_squared", "*R*\u00b2")]
+    for key, col in bounded:
+        vals = _column(tabs[key], col)
+        assert vals, (key, col)
+        assert not any(re.match(r"^[\u2212-]?0\.", v) for v in vals), (key, col, vals)
+    fit = tabs["model_fit"]
+    rmsea = fit[fit["Measure"].str.startswith("RMSEA")]["SEM"].iloc[0]
+    assert re.fullmatch(r"\.\d{3} \[\.\d{3}, \.\d{3}\]", rmsea), rmsea
+    assert ".000" not in " ".join(_column(tabs["hypothesis_tests"], "*p*"))
+    assert "< .001" in _column(tabs["hypothesis_tests"], "*p*")
+    upper = " ".join(tabs["discriminant_validity"].iloc[:, 1:].stack().astype(str))
+    assert not re.search(r"(^|\s|\[)0\.", upper)
+
+
+def test_xlsx_full_precision_titles_and_frozen_headers(analysis, reports):
+    from openpyxl import load_workbook
+    wb = load_workbook(reports["en"] / "tables.xlsx")
+    ws = wb["hypothesis_tests"]
+    assert ws["A1"].value == "Table 10" and ws["A2"].value == "Hypothesis tests"
+    assert ws.freeze_panes == "A5"
+    heads = [c.value for c in ws[4]]
+    assert "b" in heads and "SE" in heads and "p" in heads and "\u03b2" in heads
+    col = heads.index("b") + 1
+    got = [ws.cell(row=5 + i, column=col).value for i in range(len(analysis.hypotheses))]
+    want = analysis.hypotheses["est"].to_numpy(float)
+    np.testing.assert_allclose(np.array(got, float), want, rtol=1e-14)     # Excel keeps 15 significant digits
+    assert np.abs(np.array(got, float) - np.round(want, 3)).max() > 1e-6   # not the rounded values
+    assert ws.cell(row=5, column=col).number_format == "0.000"
+    note = ws.cell(row=5 + len(analysis.hypotheses) + 1, column=1).value
+    assert note.startswith("Note.") and "*" not in note
+
+
+def test_chinese_report(reports, analysis):
+    folder = reports["zh"]
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "<html lang='zh-Hans'>" in html
+    assert "假设检验" in html and "测量模型" in html and "省级" in html and "数据使用方" in html
+    assert "@font-face" in html           # the CJK subset travels with the file
+    assert "本部门的核心业务依赖于其他部门的工作。" in html     # the questionnaire's Chinese wording
+    doc = _docx(folder)
+    text = "\n".join(p.text for p in doc.paragraphs) + "\n".join(
+        c.text for t in doc.tables for r in t.rows for c in r.cells)
+    assert len(CJK.findall(text)) > 500
+    assert "表 1" in text and "注：" in text and "是" in text
+    ws_note = pd.read_excel(folder / "tables.xlsx", sheet_name="sample_profile", header=None)
+    assert "省级" in ws_note.to_string()
+    # the English report has none
+    assert not CJK.search((reports["en"] / "tables.tex").read_text(encoding="utf-8"))
+
+
+def test_chinese_category_labels_map_to_declared_values():
+    from icaf_sem import load_questionnaire
+    from icaf_sem.survey.cleaning import clean
+    q = load_questionnaire(QUEST)
+    raw = pd.read_csv(WAVE)
+    raw["level"] = raw["level"].map({"province": "省级", "city": " 市级", "county": "County"}).fillna(raw["level"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = clean(raw, q)
+    assert set(res.data["level"].dropna()) <= {"province", "city", "county"}
+    assert (res.cell_fixes["action"] == "category label -> declared value").sum() > 0
+
+
+def test_chinese_figures_have_every_glyph(analysis):
+    import matplotlib.pyplot as plt
+
+    from icaf_sem.report import figures as F
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        figs = [F.likert_bars(analysis.data, analysis.questionnaire, language="zh"),
+                F.path_diagram(analysis.sem, language="zh")]
+        for fig in figs:
+            fig.canvas.draw()
+            plt.close(fig)
+    missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
+    assert not missing, missing[:3]
+
+
+def test_bootstrap_keeps_ml_se_for_direct_paths(analysis):
+    h = analysis.hypotheses
+    p = analysis.sem.parameters
+    direct = h[h["kind"] == "path"].iloc[0]
+    row = p[(p["lhs"] == direct["lhs"]) & (p["op"] == "~") & (p["rhs"] == direct["rhs"])].iloc[0]
+    assert row["se"] != row["boot_se"] and direct["se"] == row["se"]
+    assert set(h.loc[h["kind"] == "mediation", "ci_method"]) == {"bootstrap bias-corrected"}
+    assert set(h.loc[h["kind"] == "path", "ci_method"]) == {"normal"}
+    note = analysis.tables["indirect_effects"].attrs["note"]
+    assert "30 draws (seed 11)" in note
+    rep = json.loads((Path(analysis.out) / "reproducibility.json").read_text()) if analysis.out else None
+    assert rep is None or "--seed 11" in rep["reproduce"]
+
+
+def test_seed_drawn_and_recorded_when_none_given():
+    from icaf_sem import analyze
+    from icaf_sem.report.export import reproducibility_record
+    df = pd.read_csv(ROOT / "icaf_sem" / "data" / "example_wave_clean.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(WAVE, QUEST, bootstrap=5, figures=False)
+    assert isinstance(res.options["seed"], int)
+    rec = reproducibility_record(res)
+    assert f"--seed {res.options['seed']}" in rec["reproduce"] and "--bootstrap 5" in rec["reproduce"]
+    assert len(df)
+
+
+def test_language_is_validated():
+    from icaf_sem import analyze
+    from icaf_sem.errors import ModelSpecificationError
+    with pytest.raises(ModelSpecificationError, match="language='fr'"):
+        analyze(WAVE, QUEST, language="fr")
