@@ -164,7 +164,9 @@ def display_frame(df: pd.DataFrame, minus: str = "\u2212") -> pd.DataFrame:
                 vals.append(f"[{a}, {b}]" if a or b else "")
             cols[head] = vals
         else:
-            vals = [format_value(v, f, yes_no) for v, f in zip(series.tolist(), fmts)]
+            vmap = attrs.get("value_map", {}).get(c, {})
+            vals = [vmap.get(v, format_value(v, f, yes_no)) if isinstance(v, str) else format_value(v, f, yes_no)
+                    for v, f in zip(series.tolist(), fmts)]
             if c in inline:     # RMSEA .019 [.008, .026]: the interval in the value's cell
                 lo, hi = inline[c]
                 for i, (a, b, f) in enumerate(zip(df[lo].tolist(), df[hi].tolist(), fmts)):
@@ -673,12 +675,6 @@ def indirect_effects(hypotheses: pd.DataFrame, effects: Optional[pd.DataFrame] =
         row["path"] = _arrow(r["path"])
         # the delta-method interval, whatever decided the hypothesis
         row["ci_lower"], row["ci_upper"] = r["est"] - z * r["se"], r["est"] + z * r["se"]
-        mt, mc = row.get("mediation_type"), row.get("mediation_class")
-        row["mediation_type"] = cat.get(f"med.{mt}", mt) if isinstance(mt, str) else None
-        row["mediation_class"] = cat.get(f"medc.{mc}", mc) if isinstance(mc, str) else None
-        if isinstance(mt, str) and isinstance(mc, str):
-            row["mediation_type"] = f"{row['mediation_type']} ({row['mediation_class']})" \
-                if cat.text_language == "en" else f"{row['mediation_type']}（{row['mediation_class']}）"
         rows.append(row)
     total_word = "total" if cat.text_language == "en" else "总效应"
     if effects is not None:
@@ -722,6 +718,12 @@ def indirect_effects(hypotheses: pd.DataFrame, effects: Optional[pd.DataFrame] =
                 formats=formats, ci_pairs=ci_pairs)
     # shown in exports: the bootstrap intervals replace the delta-method one; the type names the class
     out.attrs["hidden"] = (["ci_lower", "ci_upper"] if boot else []) + ["mediation_class"]
+    # the type codes stay in the frame (tidy); exports show them in the report's language with their class
+    klass = {"indirect-only": "full", "complementary": "partial", "competitive": "partial", "direct-only": "none",
+             "no-effect": "none"}
+    fmt = "{} ({})" if cat.text_language == "en" else "{}（{}）"
+    out.attrs["value_map"] = {"mediation_type": {t: fmt.format(cat[f"med.{t}"], cat[f"medc.{c}"])
+                                                 for t, c in klass.items()}}
     return out
 
 
