@@ -250,7 +250,7 @@ def _fit_with_bootstrap(fit, syntax, data, *, estimator, missing, bootstrap, see
 def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", bootstrap: int = DEFAULT_BOOTSTRAP,
             seed: Optional[int] = None, alpha: float = 0.05, out: Union[str, os.PathLike, None] = None,
             progress: bool = False, figures: bool = True, clean_options: Optional[dict] = None,
-            language: str = "en", se: str = "standard") -> AnalysisResult:
+            language: str = "en", se: str = "standard", reliability: Optional[str] = None) -> AnalysisResult:
     """Run the whole pipeline on a raw survey wave.
 
     Parameters
@@ -272,6 +272,11 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     seed : int, optional
         Seed of the bootstrap; the same seed gives the same intervals.  When none is
         given one is drawn and recorded (``options["seed"]``, reproducibility.json).
+    reliability : {"em", "complete"}, optional
+        Sample of alpha, item-total statistics and HTMT.  ``"em"`` (the default under
+        FIML) computes them from the saturated EM covariance matrix of the same N
+        respondents as the CFA and SEM (Enders 2003), so every table rests on one N;
+        ``"complete"`` (the default under listwise deletion) uses the complete cases.
     se : {"standard", "bootstrap"}, default "standard"
         ``"bootstrap"`` is lavaan's ``se = "bootstrap"``: every standard error, z, p
         and CI comes from the draws.
@@ -323,6 +328,13 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
                                       "default) or 'bootstrap' (lavaan's se = \"bootstrap\", needs bootstrap > 0)")
     if se == "bootstrap" and not bootstrap:
         raise ModelSpecificationError("se='bootstrap' needs bootstrap draws; fix: pass bootstrap=5000 (or more)")
+    reliability_basis = reliability or ("em" if missing == "ml" else "complete")
+    if reliability_basis not in ("em", "complete"):
+        raise ModelSpecificationError(f"reliability={reliability!r} is not supported; use 'em' (saturated EM "
+                                      "covariance of every respondent, Enders 2003) or 'complete' (complete cases)")
+    if reliability_basis == "em" and missing != "ml":
+        raise ModelSpecificationError("reliability='em' needs missing='ml' (FIML); with listwise deletion every "
+                                      "statistic already uses the complete cases")
     if bootstrap and seed is None:     # drawn and recorded, so that the rerun reproduces the intervals
         seed = int(np.random.SeedSequence().entropy % (2 ** 31 - 1))
     q = load_questionnaire(questionnaire)
@@ -364,7 +376,7 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
 
     # ---------------------------------------------------------------- CFA, reliability and validity
     cfa = col.run("cfa", fit, q.cfa_syntax(), data, estimator=estimator, missing=missing)
-    rel = col.run("reliability", reliability_report, data, questionnaire=q, fitted=cfa)
+    rel = col.run("reliability", _reliability, data, q, cfa, reliability_basis)
 
     # ---------------------------------------------------------------- SEM and hypotheses
     sem = col.run("sem", _fit_with_bootstrap, fit, q.model_syntax(), data, estimator=estimator, missing=missing,
@@ -390,12 +402,47 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     result = AnalysisResult(
         questionnaire=q,
         options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap, "seed": seed, "alpha": alpha,
-                 "clean_options": dict(clean_options or {}), "figures": figures, "language": language, "se": se},
+                 "clean_options": dict(clean_options or {}), "figures": figures, "language": language, "se": se,
+                 "reliability": reliability_basis},
         input=info, cleaning=cleaned, descriptives=descriptives, cfa=cfa, reliability=rel, sem=sem,
         hypotheses=hyp, effects=effects, tables=tables, warnings=col.items)
     if out is not None:
         result.write(out)
     return result
+
+
+def _reliability(data, q, cfa, basis):
+    """Reliability and validity on one sample: the EM covariance of every respondent, or the complete cases."""
+    from .errors import ReliabilityWarning
+    from .measurement.reliability import reliability_report
+    from .measurement.saturated import reliability_on_cov
+    if basis == "complete":
+        rel = reliability_report(data, questionnaire=q, fitted=cfa)
+        rel.basis = "complete_cases"
+        return rel
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rel = reliability_report(data, questionnaire=q, fitted=cfa)
+    em = reliability_on_cov(rel, cfa.sample_cov, int(cfa.nobs))
+    for w in caught:    # complete-case messages no longer apply; verdicts are judged again below
+        m = str(w.message)
+        if "complete cases" in m or m.startswith(("construct '", "constructs '")):
+            continue
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for _, v in em.verdicts.iterrows():
+        if v["ok"] is False or v["ok"] == False:  # noqa: E712
+            warnings.warn(f"construct {v['construct']!r}: {v['criterion']} = {v['value']:.3f} is below "
+                          f"{v['threshold']:.2f} ({v['source']})", ReliabilityWarning, stacklevel=2)
+    for _, d in em.discriminant.iterrows():
+        if d["htmt_ok"] is False or d["htmt_ok"] == False:  # noqa: E712
+            warnings.warn(f"constructs {d['construct_a']!r} and {d['construct_b']!r}: HTMT = {d['htmt']:.3f} is not "
+                          f"below {d['htmt_threshold']:.2f} (Henseler, Ringle & Sarstedt 2015)", ReliabilityWarning,
+                          stacklevel=2)
+        if d["fornell_larcker_ok"] is False or d["fornell_larcker_ok"] == False:  # noqa: E712
+            warnings.warn(f"constructs {d['construct_a']!r} and {d['construct_b']!r}: latent correlation "
+                          f"{d['latent_cor']:.3f} is not below both sqrt(AVE) ({d['sqrt_ave_a']:.3f}, "
+                          f"{d['sqrt_ave_b']:.3f}) (Fornell & Larcker 1981)", ReliabilityWarning, stacklevel=2)
+    return em
 
 
 def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, normality=None, language="en",

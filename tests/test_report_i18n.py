@@ -204,3 +204,27 @@ def test_language_is_validated():
     from icaf_sem.errors import ModelSpecificationError
     with pytest.raises(ModelSpecificationError, match="language='fr'"):
         analyze(WAVE, QUEST, language="fr")
+
+
+def test_one_sample_per_table_under_fiml(analysis):
+    """alpha and HTMT come from the EM covariance of the CFA's N respondents (Enders 2003)."""
+    from icaf_sem.measurement.reliability import cronbach_alpha
+    from icaf_sem.measurement.saturated import alpha_from_cov
+    rel = analysis.reliability
+    assert rel.basis == "em" and rel.n == analysis.cfa.nobs == analysis.sem.nobs
+    cov = analysis.cfa.sample_cov
+    q = analysis.questionnaire
+    got = rel.constructs.set_index("construct")["alpha"]
+    for c, its in q.constructs.items():
+        assert got[c] == pytest.approx(alpha_from_cov(cov, its)["alpha"], abs=1e-12)
+    # the same formula on the complete-case ML covariance is psych::alpha's raw alpha
+    cc = analysis.data[q.items].dropna()
+    cc_cov = pd.DataFrame(np.cov(cc.to_numpy(float), rowvar=False, ddof=0), index=q.items, columns=q.items)
+    ref = cronbach_alpha(cc, dict(q.constructs)).set_index("construct")["alpha"]
+    for c, its in q.constructs.items():
+        assert alpha_from_cov(cc_cov, its)["alpha"] == pytest.approx(ref[c], abs=1e-12)
+    n = analysis.cfa.nobs
+    for key in ("measurement_model", "discriminant_validity", "hypothesis_tests", "r_squared"):
+        assert f"*N* = {n}" in analysis.tables[key].attrs["note"], key
+    assert "EM" in analysis.tables["measurement_model"].attrs["note"]
+    assert not any("complete cases" in w["message"] for w in analysis.warnings)

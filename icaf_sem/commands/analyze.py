@@ -33,6 +33,10 @@ def add_parser(subparsers):
     p.add_argument("--se", default="standard", choices=["standard", "bootstrap"],
                    help="standard (default): ML/MLR standard errors for every parameter; bootstrap: lavaan's "
                         "se = \"bootstrap\", every SE, z, p and CI from the bootstrap draws")
+    p.add_argument("--reliability", default=None, choices=["em", "complete"],
+                   help="sample of alpha, item-total statistics and HTMT: em = the saturated EM covariance of every "
+                        "respondent, the same N as the CFA and SEM (default under --missing ml; Enders 2003); "
+                        "complete = complete cases only (default under --missing listwise)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the bootstrap; when left out one is drawn and recorded in reproducibility.json, "
                         "whose rerun command reproduces the intervals exactly")
@@ -60,7 +64,7 @@ def run(args) -> int:
     res = analyze(args.data, args.questionnaire, missing=args.missing, estimator=args.estimator,
                   bootstrap=args.bootstrap, seed=args.seed, alpha=args.alpha, out=None,
                   progress=args.bootstrap > 0 and sys.stderr.isatty(), figures=not args.no_figures,
-                  language=args.lang, se=args.se)
+                  language=args.lang, se=args.se, reliability=args.reliability)
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
     res.files = write_report(res, args.out, command=command, page_size=args.page_size)
     from pathlib import Path

@@ -99,7 +99,8 @@ def results_dict(res) -> dict:
         "options": res.options,
         "input": res.input,
         "n": {"raw_rows": cl.n_raw, "analysed": cl.n_clean, "sem": sem.nobs, "cfa": res.cfa.nobs,
-              "reliability_complete_cases": res.reliability.n},
+              "reliability": res.reliability.n,
+              "reliability_basis": getattr(res.reliability, "basis", "complete_cases")},
         "cleaning": {"flow": _records(cl.flow), "exclusions_by_reason": cl.exclusions["reason"].value_counts().to_dict()
                      if len(cl.exclusions) else {}, "n_cell_fixes": int(len(cl.cell_fixes)),
                      "n_flags": int(len(cl.flags)), "warnings": list(cl.warnings)},
@@ -161,6 +162,8 @@ def reproducibility_record(res, command=None) -> dict:
                       .format(q=res.input.get("questionnaire", "QUESTIONNAIRE.yaml"), d=res.input.get("source"),
                               m=res.options["missing"], e=res.options["estimator"])
                       + f" --bootstrap {res.options['bootstrap']}"
+                      + (" --reliability complete" if res.options.get("reliability") == "complete"
+                         and res.options["missing"] == "ml" else "")
                       + (" --se bootstrap" if res.options.get("se") == "bootstrap" else "")
                       + (f" --seed {res.options['seed']}" if res.options["seed"] is not None else "")
                       + (f" --lang {res.options.get('language')}" if res.options.get("language", "en") != "en" else "")),

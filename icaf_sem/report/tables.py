@@ -404,7 +404,7 @@ def measurement_model(cfa, reliability, sem=None, questionnaire=None, language: 
                                      "composite_reliability", "ave"])
     th = reliability.thresholds
     n_cfa = getattr(cfa, "nobs", None)
-    basis = getattr(reliability, "alpha_basis", "complete_cases")
+    basis = getattr(reliability, "basis", "complete_cases")
     alpha_basis = cat.f("note.alpha_em", n=n_cfa) if basis == "em" else cat.f("note.alpha_cc", n=reliability.n)
     note = cat.f("note.measurement_model", n=n_cfa,
                  missing=cat["fiml"] if getattr(cfa, "missing", "") == "ml" else cat["listwise"],
@@ -453,7 +453,7 @@ def discriminant_validity(reliability, questionnaire=None, language: str = "en",
         if why:
             fails.append(f"{d['construct_a']}\u2013{d['construct_b']} ({', '.join(why)})")
     th = reliability.thresholds
-    basis = getattr(reliability, "alpha_basis", "complete_cases")
+    basis = getattr(reliability, "basis", "complete_cases")
     htmt_basis = cat["note.htmt_em"] if basis == "em" else cat.f("note.htmt_cc", n=reliability.n)
     note = (cat.f("note.discriminant", n=n if n is not None else reliability.n, htmt_basis=htmt_basis,
                   t_htmt=_cut(th.htmt))

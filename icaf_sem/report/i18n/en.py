@@ -74,12 +74,12 @@ TEXT = {
                     "or a bootstrap."),
     "note.measurement_model": ("CFA of the first-order constructs (*N* = {n}, {missing}). \u03bb = standardized "
                                "loading (std.all); *b* = unstandardized loading, the first item of each construct "
-                               "fixed to 1 (its *SE* left blank). \u03b1 = Cronbach's alpha ({alpha_basis}); "
+                               "fixed to 1 (its *SE* left blank). \u03b1 = Cronbach's alpha, {alpha_basis}; "
                                "CR = composite reliability; AVE = average variance extracted. Thresholds: \u03b1 and "
                                "CR \u2265 {t_alpha} (Nunnally & Bernstein, 1994; Hair et al., 2019), AVE \u2265 {t_ave} "
                                "(Fornell & Larcker, 1981)."),
     "note.alpha_cc": "complete cases, *n* = {n}",
-    "note.alpha_em": "from the EM (saturated) covariance matrix of the same *N* = {n} respondents (Enders, 2003)",
+    "note.alpha_em": "computed from the EM (saturated) covariance matrix of the same *N* = {n} respondents (Enders, 2003)",
     "note.second_order": " Rows for second-order constructs come from the structural model.",
     "note.discriminant": ("*N* = {n}. Diagonal (bold): square root of the AVE (\u221aAVE). Below the diagonal: "
                           "latent correlations from the CFA. Above the diagonal: heterotrait\u2013monotrait ratios "

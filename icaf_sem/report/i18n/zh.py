@@ -64,7 +64,7 @@ TEXT = {
                     "结果显著时宜采用稳健（MLR）标准误或 Bootstrap。"),
     "note.measurement_model": ("一阶构念的验证性因子分析（*N* = {n}，{missing}）。\u03bb = 标准化因子载荷（std.all）；"
                                "*b* = 非标准化载荷，各构念首个题项固定为 1（其 *SE* 留空）。\u03b1 = Cronbach's \u03b1"
-                               "（{alpha_basis}）；CR = 组合信度；AVE = 平均方差抽取量。标准：\u03b1 与 CR \u2265 {t_alpha}"
+                               "，{alpha_basis}；CR = 组合信度；AVE = 平均方差抽取量。标准：\u03b1 与 CR \u2265 {t_alpha}"
                                "（Nunnally & Bernstein, 1994; Hair et al., 2019），AVE \u2265 {t_ave}（Fornell & Larcker, 1981）。"),
     "note.alpha_cc": "完整个案，*n* = {n}",
     "note.alpha_em": "基于同一批 *N* = {n} 名受访者的 EM（饱和）协方差矩阵（Enders, 2003）",
