@@ -25,7 +25,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, IcafWarning, ModelSpecificationError
+from .errors import DataError, IcafError, IcafWarning, ModelSpecificationError
 
 __all__ = ["analyze", "AnalysisResult"]
 
@@ -83,6 +83,7 @@ class AnalysisResult:
     warnings: list = field(default_factory=list)
     out: Optional[Path] = None
     files: list = field(default_factory=list)
+    extras: dict = field(default_factory=dict)
 
     @property
     def data(self) -> pd.DataFrame:
@@ -144,7 +145,7 @@ class AnalysisResult:
         new.tables = build_tables(self.cleaning, self.questionnaire, self.cfa, self.reliability, self.sem,
                                   self.hypotheses, self.effects, normality=norm, language=lang,
                                   bootstrap=o["bootstrap"], seed=o["seed"], se=o.get("se", "standard"),
-                                  estimator=o["estimator"])
+                                  estimator=o["estimator"], extras=self.extras)
         new.out, new.files = None, []
         return new
 
@@ -250,7 +251,8 @@ def _fit_with_bootstrap(fit, syntax, data, *, estimator, missing, bootstrap, see
 def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", bootstrap: int = DEFAULT_BOOTSTRAP,
             seed: Optional[int] = None, alpha: float = 0.05, out: Union[str, os.PathLike, None] = None,
             progress: bool = False, figures: bool = True, clean_options: Optional[dict] = None,
-            language: str = "en", se: str = "standard", reliability: Optional[str] = None) -> AnalysisResult:
+            language: str = "en", se: str = "standard", reliability: Optional[str] = None,
+            invariance: Union[bool, list] = True, method_bias: bool = True) -> AnalysisResult:
     """Run the whole pipeline on a raw survey wave.
 
     Parameters
@@ -277,6 +279,13 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         FIML) computes them from the saturated EM covariance matrix of the same N
         respondents as the CFA and SEM (Enders 2003), so every table rests on one N;
         ``"complete"`` (the default under listwise deletion) uses the complete cases.
+    invariance : bool or list of str, default True
+        Measurement invariance (configural, metric, scalar) across every category
+        column of the questionnaire (``level``, ``role``), or across the columns
+        listed; a column whose smallest group has fewer than 30 respondents is
+        named in the table's note instead.  False skips it.
+    method_bias : bool, default True
+        Common-method bias table (Harman, ULMC, full-collinearity VIFs).
     se : {"standard", "bootstrap"}, default "standard"
         ``"bootstrap"`` is lavaan's ``se = "bootstrap"``: every standard error, z, p
         and CI comes from the draws.
@@ -391,8 +400,26 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     hyp = col.run("hypotheses", test_hypotheses, sem, q, alpha=alpha)
     effects = defined_effects(sem, q)
 
+    # ---------------------------------------------------------------- second order, method bias, invariance
+    extras = {}
+    if q.spec.higher_order:
+        extras["cfa2"] = col.run("cfa", fit, q.measurement_syntax(), data, estimator=estimator, missing=missing)
+    if method_bias:
+        from .measurement.method_bias import unmeasured_method_factor
+        try:
+            extras["ulmc"] = col.run("method_bias", unmeasured_method_factor, data, q.cfa_syntax(),
+                                     estimator=estimator, missing=missing)
+        except IcafError as exc:
+            col.items.append({"stage": "method_bias", "category": type(exc).__name__,
+                              "message": f"the unmeasured latent method construct could not be fitted: {exc}"})
+            extras["ulmc"] = None
+    if invariance:
+        extras["invariance"], extras["invariance_skipped"] = col.run(
+            "invariance", _invariance, data, q, invariance, estimator, missing)
+
     tables = build_tables(cleaned, q, cfa, rel, sem, hyp, effects, descriptives=descriptives, normality=normality,
-                          language=language, bootstrap=bootstrap, seed=seed, se=se, estimator=estimator)
+                          language=language, bootstrap=bootstrap, seed=seed, se=se, estimator=estimator,
+                          extras=extras)
     # Model comparison (full vs partial mediation, direct-only, measurement model): HOOK for
     # icaf_sem.compare() (lavTestLRT, built on another branch) -- add T.model_comparison(...) here
     # once compare() is merged; no likelihood-ratio test is computed in the report itself.
@@ -405,7 +432,7 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
                  "clean_options": dict(clean_options or {}), "figures": figures, "language": language, "se": se,
                  "reliability": reliability_basis},
         input=info, cleaning=cleaned, descriptives=descriptives, cfa=cfa, reliability=rel, sem=sem,
-        hypotheses=hyp, effects=effects, tables=tables, warnings=col.items)
+        hypotheses=hyp, effects=effects, tables=tables, warnings=col.items, extras=extras)
     if out is not None:
         result.write(out)
     return result
@@ -446,7 +473,7 @@ def _reliability(data, q, cfa, basis):
 
 
 def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, normality=None, language="en",
-                 bootstrap=0, seed=None, se="standard", estimator="ML") -> dict:
+                 bootstrap=0, seed=None, se="standard", estimator="ML", extras=None) -> dict:
     """The report's tables (:mod:`icaf_sem.report.tables`) in ``language``, in report order."""
     from .report import tables as T
     L = language
@@ -462,13 +489,46 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
         tables["multivariate_normality"] = normality
     tables["measurement_model"] = T.measurement_model(cfa, rel, sem=sem, questionnaire=q, language=L)
     tables["discriminant_validity"] = T.discriminant_validity(rel, questionnaire=q, language=L, n=cfa.nobs)
-    tables["model_fit"] = T.model_fit(cfa, sem, language=L)
+    extras = extras or {}
+    if extras.get("cfa2") is not None:
+        tables["second_order"] = T.second_order(extras["cfa2"], questionnaire=q, language=L)
+    tables["model_fit"] = T.model_fit(cfa, sem, language=L, cfa2=extras.get("cfa2"))
+    if "ulmc" in extras:
+        tables["common_method_bias"] = T.common_method_bias(cfa.sample_cov, q, int(cfa.nobs), ulmc=extras["ulmc"],
+                                                            language=L)
+    if "invariance" in extras:
+        tables["measurement_invariance"] = T.measurement_invariance(extras["invariance"],
+                                                                    extras["invariance_skipped"], language=L)
     tables["r_squared"] = T.r_squared(sem, questionnaire=q, language=L)
     tables["hypothesis_tests"] = T.hypothesis_tests(hyp, questionnaire=q, language=L, n=sem.nobs, bootstrap=bootstrap,
                                                     se_bootstrap=se == "bootstrap", estimator=estimator)
     tables["indirect_effects"] = T.indirect_effects(hyp, effects, questionnaire=q, language=L, n=sem.nobs,
                                                     bootstrap=bootstrap, seed=seed)
+    try:
+        tables["modification_indices"] = T.modification_indices(sem, language=L, questionnaire=q)
+    except IcafError:    # reported in results.json; the report goes on without the table
+        pass
     return tables
+
+
+def _invariance(data, q, which, estimator, missing):
+    """Invariance across the questionnaire's category columns; returns (results, skipped reasons)."""
+    from .invariance import MIN_GROUP_SIZE, check_groups
+    from .invariance import invariance as run_invariance
+    cols = [c for c, spec in q.metadata.items() if spec.get("kind") == "category"] if which is True else list(which)
+    results, skipped = {}, {}
+    for c in cols:
+        if c not in data.columns:
+            raise DataError(f"invariance column {c!r} is not in the data; fix: use one of "
+                            f"{[k for k in q.metadata if k in data.columns]}")
+        try:
+            check_groups(data, c, min_size=MIN_GROUP_SIZE)
+        except DataError as exc:
+            skipped[c] = str(exc).split(";")[0]
+            continue
+        results[c] = run_invariance(q.cfa_syntax(), data, group=c, levels=("configural", "metric", "scalar"),
+                                    estimator=estimator, missing=missing)
+    return results, skipped
 
 
 def _fit_warnings(fit_table: pd.DataFrame) -> list:

@@ -306,8 +306,9 @@ def html_fragment(res) -> str:
 
 SECTIONS = [("section.sample", ["sample_flow", "sample_profile", "instrument"]),
             ("section.items", ["item_descriptives", "multivariate_normality"]),
-            ("section.measurement", ["measurement_model", "discriminant_validity"]),
-            ("section.fit", ["model_fit"]),
+            ("section.measurement", ["measurement_model", "discriminant_validity", "second_order",
+                                     "common_method_bias", "measurement_invariance"]),
+            ("section.fit", ["model_fit", "model_comparison", "modification_indices"]),
             ("section.hypotheses", ["r_squared", "hypothesis_tests", "indirect_effects"])]
 FIGURES_IN = {"section.items": ["likert", "correlation_heatmap"], "section.measurement": ["latent_correlations"],
               "section.hypotheses": ["path_diagram"]}

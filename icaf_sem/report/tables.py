@@ -488,7 +488,7 @@ def _meets(value: float, direction: str, cutoff: float):
     return bool(value >= cutoff) if direction == ">=" else bool(value <= cutoff)
 
 
-def model_fit(cfa=None, sem=None, *, robust: Optional[bool] = None, language: str = "en") -> pd.DataFrame:
+def model_fit(cfa=None, sem=None, *, robust: Optional[bool] = None, language: str = "en", cfa2=None) -> pd.DataFrame:
     """Fit of the CFA and the structural model against the usual cut-offs.
 
     Parameters
@@ -509,7 +509,7 @@ def model_fit(cfa=None, sem=None, *, robust: Optional[bool] = None, language: st
         cut-offs of Hu & Bentler (1999).
     """
     cat = catalogue(language)
-    models = {"cfa": cfa, "sem": sem}
+    models = {"cfa": cfa, "cfa2": cfa2, "sem": sem}
     fms = {k: (m.fit_measures if m is not None else {}) for k, m in models.items()}
     if robust is None:
         robust = any(getattr(m, "estimator", "ML") == "MLR" for m in models.values() if m is not None)
@@ -541,8 +541,8 @@ def model_fit(cfa=None, sem=None, *, robust: Optional[bool] = None, language: st
             ci = ("rmsea.ci.lower.robust", "rmsea.ci.upper.robust") if robust else ("rmsea.ci.lower", "rmsea.ci.upper")
             label = label + " [90% CI]"
         add(label, lambda f, key=key: _fit_value(f, key), direction, cut, src, fmt="r3", ci=ci)
-    cols = ["measure", "cfa", "sem", "cutoff", "cfa_ok", "sem_ok", "source", "cfa_ci_lower", "cfa_ci_upper",
-            "sem_ci_lower", "sem_ci_upper", "_fmt"]
+    cols = ["measure"] + list(models) + ["cutoff"] + [f"{k}_ok" for k in models] + ["source"] + \
+        [f"{k}_ci_{s}" for k in models for s in ("lower", "upper")] + ["_fmt"]
     df = pd.DataFrame(rows, columns=cols)
     fmts = df.pop("_fmt").tolist()
     for k in models:
@@ -560,7 +560,8 @@ def model_fit(cfa=None, sem=None, *, robust: Optional[bool] = None, language: st
                     n=getattr(est, "nobs", ""))
     note = how + cat["note.model_fit"]
     labels = {"measure": cat["h.measure"], "cfa": cat["h.cfa"], "sem": cat["h.sem"], "cutoff": cat["h.cutoff"],
-              "cfa_ok": cat["h.cfa_ok"], "sem_ok": cat["h.sem_ok"], "source": cat["h.source"]}
+              "cfa_ok": cat["h.cfa_ok"], "sem_ok": cat["h.sem_ok"], "source": cat["h.source"],
+              "cfa2": cat["h.cfa2"], "cfa2_ok": cat["h.cfa2"] + (" \u2713" if cat.text_language == "zh" else " meets")}
     formats = {k: fmts for k in present}
     formats.update({f"{k}_ci_{s}": fmts for k in present for s in ("lower", "upper")})
     formats.update({f"{k}_ok": "bool" for k in present})
@@ -793,3 +794,154 @@ def instrument(questionnaire, language: str = "en") -> pd.DataFrame:
                  labels={"construct": cat["h.construct"], "item": cat["h.code"], "wording": cat["h.wording"],
                          "wording_zh": cat["h.wording_zh"], "source": cat["h.source"], "reverse": cat["h.reverse"]},
                  formats={c: "str" for c in cols})
+
+
+# --------------------------------------------------------------------------- second-order constructs
+def second_order(cfa2, questionnaire=None, language: str = "en") -> pd.DataFrame:
+    """CR and AVE of every second-order construct from the second-order measurement model.
+
+    ``construct, component, loading`` (standardized loading of the first-order construct),
+    ``composite_reliability = (sum l)^2 / ((sum l)^2 + sum(1 - l^2))`` and ``ave = mean(l^2)``
+    on the construct's first row (Fornell & Larcker 1981 on the second-order loadings).
+    """
+    cat = catalogue(language)
+    t = cfa2.parameters
+    lvs = set(t.loc[t["op"] == "=~", "lhs"])
+    hi = t[(t["op"] == "=~") & t["rhs"].isin(lvs)]
+    rows = []
+    for c in dict.fromkeys(hi["lhs"]):
+        lam = hi.loc[hi["lhs"] == c, "std_all"].to_numpy(float)
+        s = lam.sum()
+        cr = s ** 2 / (s ** 2 + (1 - lam ** 2).sum())
+        for k, (_, r) in enumerate(hi[hi["lhs"] == c].iterrows()):
+            rows.append({"construct": c, "component": r["rhs"], "loading": r["std_all"],
+                         "pvalue": r["pvalue"] if r["free"] else math.nan,
+                         "composite_reliability": cr if k == 0 else math.nan,
+                         "ave": float((lam ** 2).mean()) if k == 0 else math.nan})
+    df = pd.DataFrame(rows, columns=["construct", "component", "loading", "pvalue", "composite_reliability", "ave"])
+    note = cat.f("note.second_order_table", n=getattr(cfa2, "nobs", "")) + _abbrev(
+        questionnaire, language, list(df["construct"]) + list(df["component"]))
+    return _meta(df, cat["title.second_order"], note, key="second_order", language=language,
+                 group_columns=["construct"],
+                 labels={"construct": cat["h.construct"], "component": cat["h.component"], "loading": cat["h.lambda"],
+                         "pvalue": cat["h.p"], "composite_reliability": cat["h.cr"], "ave": cat["h.ave"]},
+                 formats={"loading": "r3", "pvalue": "p", "composite_reliability": "r3", "ave": "r3"})
+
+
+# --------------------------------------------------------------------------- common-method bias
+def common_method_bias(cov: pd.DataFrame, questionnaire, n: int, ulmc=None, language: str = "en") -> pd.DataFrame:
+    """Harman's single factor, the unmeasured latent method construct and full-collinearity VIFs.
+
+    Parameters
+    ----------
+    cov : DataFrame
+        Covariance matrix of the items (under FIML the EM saturated matrix of all n respondents).
+    questionnaire : Questionnaire
+    n : int
+        Respondents behind ``cov``.
+    ulmc : MethodFactorResult, optional
+        :func:`icaf_sem.measurement.method_bias.unmeasured_method_factor`.
+
+    Returns
+    -------
+    DataFrame
+        ``test, statistic, value, cutoff, flagged``: the first principal component's share
+        of the item variance (Harman; psych::principal's ``Vaccounted``), ULMC's Δχ², Δdf,
+        p, ΔCFI and mean method variance, and one VIF per construct: the diagonal of the
+        inverse correlation matrix of the unit-weighted construct composites (Kock 2015,
+        cut-off 3.3).
+    """
+    cat = catalogue(language)
+    q = questionnaire
+    items = [i for i in q.items if i in cov.index]
+    S = cov.loc[items, items].to_numpy(float)
+    d = np.sqrt(np.diag(S))
+    R = S / np.outer(d, d)
+    share = float(np.linalg.eigvalsh(R)[-1] / len(items))
+    rows = [{"test": cat["cmb.harman"], "statistic": cat["cmb.harman_stat"], "value": 100 * share,
+             "cutoff": "< 50%", "flagged": share >= 0.5, "_fmt": "f1"}]
+    if ulmc is not None:
+        fm = ulmc.fit.set_index("model")
+        m = fm.iloc[-1]
+        rows += [{"test": cat["cmb.ulmc"], "statistic": "\u0394\u03c7\u00b2", "value": m["delta_chisq"], "cutoff": "",
+                  "flagged": None, "_fmt": "f2"},
+                 {"test": cat["cmb.ulmc"], "statistic": "\u0394*df*", "value": m["delta_df"], "cutoff": "",
+                  "flagged": None, "_fmt": "int"},
+                 {"test": cat["cmb.ulmc"], "statistic": "*p*", "value": m["p_delta"], "cutoff": "", "flagged": None,
+                  "_fmt": "p"},
+                 {"test": cat["cmb.ulmc"], "statistic": "\u0394CFI", "value": m["delta_cfi"], "cutoff": "< .01",
+                  "flagged": bool(abs(m["delta_cfi"]) >= 0.01) if np.isfinite(m["delta_cfi"]) else None, "_fmt": "r3"},
+                 {"test": cat["cmb.ulmc"], "statistic": cat["cmb.method_var"], "value": 100 * ulmc.method_variance,
+                  "cutoff": "< 25%", "flagged": bool(ulmc.method_variance >= 0.25), "_fmt": "f1"}]
+    cons = {c: [i for i in its if i in items] for c, its in q.constructs.items()}
+    W = np.zeros((len(items), len(cons)))
+    for j, its in enumerate(cons.values()):
+        for i in its:
+            W[items.index(i), j] = 1.0
+    C = W.T @ S @ W
+    dc = np.sqrt(np.diag(C))
+    vif = np.diag(np.linalg.inv(C / np.outer(dc, dc)))
+    for c, v in zip(cons, vif):
+        rows.append({"test": cat["cmb.vif"], "statistic": c, "value": float(v), "cutoff": "\u2264 3.3",
+                     "flagged": bool(v > 3.3), "_fmt": "f2"})
+    df = pd.DataFrame(rows)
+    fmts = df.pop("_fmt").tolist()
+    df["value"] = df["value"].astype(float)
+    df["flagged"] = df["flagged"].astype(object)
+    note = cat.f("note.cmb", n=n) + _abbrev(q, language, list(cons))
+    return _meta(df, cat["title.common_method_bias"], note, key="common_method_bias", language=language,
+                 group_columns=["test"],
+                 labels={"test": cat["h.test_name"], "statistic": cat["h.statistic"], "value": cat["h.value"],
+                         "cutoff": cat["h.cutoff"], "flagged": cat["h.flagged"]},
+                 formats={"value": fmts, "flagged": "bool", "cutoff": "str", "statistic": "str"})
+
+
+# --------------------------------------------------------------------------- modification indices
+def modification_indices(sem, top: int = 10, language: str = "en", questionnaire=None) -> pd.DataFrame:
+    """The ``top`` largest modification indices of the structural model with their expected parameter changes."""
+    cat = catalogue(language)
+    mi = sem.modindices
+    mi = mi[np.isfinite(mi["mi"])].sort_values("mi", ascending=False).head(top)
+    df = pd.DataFrame({"parameter": [f"{a} {o} {b}" for a, o, b in zip(mi["lhs"], mi["op"], mi["rhs"])],
+                       "mi": mi["mi"].astype(float).to_numpy(), "epc": mi["epc"].astype(float).to_numpy(),
+                       "sepc_all": mi["sepc_all"].astype(float).to_numpy()})
+    note = cat.f("note.mi", n=getattr(sem, "nobs", ""), top=top) + _abbrev(
+        questionnaire, language, _codes_in(df["parameter"]))
+    return _meta(df, cat["title.modification_indices"], note, key="modification_indices", language=language,
+                 labels={"parameter": cat["h.parameter"], "mi": "MI", "epc": "EPC", "sepc_all": cat["h.sepc"]},
+                 formats={"mi": "f2", "epc": "f3", "sepc_all": "f3", "parameter": "str"})
+
+
+# --------------------------------------------------------------------------- invariance
+def measurement_invariance(results: dict, skipped: dict, language: str = "en", questionnaire=None) -> pd.DataFrame:
+    """The invariance sequence per grouping column (``results``: column -> InvarianceResult).
+
+    ``skipped`` maps a column to the reason it was not tested (a group too small, one group only).
+    """
+    cat = catalogue(language)
+    rows = []
+    for col, res in results.items():
+        t = res.table
+        for _, r in t.iterrows():
+            rows.append({"grouping": col, "step": str(r.get("step", r.name)), "chisq": r.get("chisq"),
+                         "df": r.get("df"), "cfi": r.get("cfi"), "rmsea": r.get("rmsea"), "srmr": r.get("srmr"),
+                         "delta_cfi": r.get("delta_cfi"), "delta_rmsea": r.get("delta_rmsea"),
+                         "invariant": bool(r["invariant"]) if r.get("invariant") is not None and
+                         not (isinstance(r.get("invariant"), float) and math.isnan(r.get("invariant"))) else None})
+    df = pd.DataFrame(rows, columns=["grouping", "step", "chisq", "df", "cfi", "rmsea", "srmr", "delta_cfi",
+                                     "delta_rmsea", "invariant"])
+    for c in ("chisq", "df", "cfi", "rmsea", "srmr", "delta_cfi", "delta_rmsea"):
+        df[c] = df[c].astype(float)
+    df["invariant"] = df["invariant"].astype(object)
+    sizes = "; ".join(f"{col}: " + ", ".join(f"{k} {v}" for k, v in r.group_sizes.items())
+                      for col, r in results.items()) if results else ""
+    note = cat.f("note.invariance", sizes=sizes or "\u2014")
+    if skipped:
+        note += " " + cat.f("note.invariance.skipped", why="; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    return _meta(df, cat["title.invariance"], note, key="measurement_invariance", language=language,
+                 group_columns=["grouping"],
+                 labels={"grouping": cat["h.grouping"], "step": cat["h.step"], "chisq": "\u03c7\u00b2",
+                         "df": "*df*", "cfi": "CFI", "rmsea": "RMSEA", "srmr": "SRMR", "delta_cfi": "\u0394CFI",
+                         "delta_rmsea": "\u0394RMSEA", "invariant": cat["h.invariant"]},
+                 formats={"chisq": "f2", "df": "int", "cfi": "r3", "rmsea": "r3", "srmr": "r3", "delta_cfi": "r3",
+                          "delta_rmsea": "r3", "invariant": "bool"})

@@ -120,6 +120,38 @@ TEXT = {
                        "*k* \u2212 1), *k* = number of predictors."),
     "note.instrument": ("Seven-point scale from {low} to {high}. Reverse-keyed items (marked R) are scored "
                         "{rev} before analysis."),
+    "title.second_order": "Second-order constructs: loadings, composite reliability and AVE",
+    "title.common_method_bias": "Common-method bias",
+    "title.modification_indices": "Largest modification indices of the structural model",
+    "title.invariance": "Measurement invariance across groups",
+    "h.component": "First-order construct", "h.test_name": "Test", "h.value": "Value", "h.flagged": "Flagged",
+    "h.parameter": "Parameter", "h.sepc": "Standardized EPC", "h.grouping": "Grouping", "h.invariant": "Invariant",
+    "cmb.harman": "Harman's single factor", "cmb.harman_stat": "% variance, first unrotated component",
+    "cmb.ulmc": "Unmeasured latent method construct (ULMC)", "cmb.method_var": "% method variance (mean)",
+    "cmb.vif": "Full-collinearity VIF",
+    "note.second_order_table": ("*N* = {n}; second-order measurement model (CFA with the second-order constructs). "
+                                "\u03bb = standardized loading of the first-order construct; CR = composite "
+                                "reliability (\u03a3\u03bb)\u00b2 / [(\u03a3\u03bb)\u00b2 + \u03a3(1 \u2212 "
+                                "\u03bb\u00b2)]; AVE = mean \u03bb\u00b2 (Fornell & Larcker, 1981). McDonald's "
+                                "\u03c9 of the second order is not computed."),
+    "note.cmb": ("*N* = {n}; computed from the item covariance matrix of the analysed respondents. Harman's single "
+                 "factor: the first unrotated principal component should explain less than 50% of the item variance "
+                 "(Podsakoff et al., 2003), a weak test. ULMC: the CFA with and without a method factor loading on "
+                 "every item (equal loadings, uncorrelated with the traits); \u0394\u03c7\u00b2 is the "
+                 "likelihood-ratio test, method variance the mean squared standardized method loading (Williams et "
+                 "al., 1989; Podsakoff et al., 2003). VIF = full-collinearity variance inflation factor of each "
+                 "construct's unit-weighted composite on all others; above 3.3 suggests common-method bias "
+                 "(Kock, 2015)."),
+    "note.mi": ("*N* = {n}. The {top} largest modification indices (MI: the expected drop of \u03c7\u00b2 when the "
+                "parameter is freed) with the expected parameter change (EPC) and its standardized value "
+                "(lavaan's sepc.all). Freeing parameters only on this basis capitalizes on chance "
+                "(MacCallum et al., 1992)."),
+    "note.invariance": ("Multi-group CFA of the first-order measurement model (lavaan's group.equal); each step adds "
+                        "equality constraints to the previous one. A step is invariant when \u0394CFI \u2265 "
+                        "\u2212.010 and \u0394RMSEA \u2264 .015 (Cheung & Rensvold, 2002; Chen, 2007). Group sizes: "
+                        "{sizes}."),
+    "note.invariance.skipped": "Not tested: {why}.",
+    "h.cfa2": "Second-order CFA",
     # ------------------------------------------------------------------ figures
     "fig.path_diagram": "Structural model with standardized coefficients",
     "fig.latent_correlations": "Latent correlations (CFA)",

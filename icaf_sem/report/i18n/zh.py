@@ -98,6 +98,30 @@ TEXT = {
     "note.r_squared": ("*N* = {n}。*R*\u00b2 = 结构模型中预测变量对该构念方差的解释比例；调整 *R*\u00b2 = 1 \u2212 "
                        "(1 \u2212 *R*\u00b2)(*N* \u2212 1)/(*N* \u2212 *k* \u2212 1)，*k* 为预测变量个数。"),
     "note.instrument": "七点量表，从\u201c{low}\u201d到\u201c{high}\u201d。反向计分题项（标记 R）在分析前按 {rev} 重新计分。",
+    "title.second_order": "二阶构念：因子载荷、组合信度与 AVE",
+    "title.common_method_bias": "共同方法偏差检验",
+    "title.modification_indices": "结构模型中最大的修正指数",
+    "title.invariance": "跨组测量不变性",
+    "h.component": "一阶构念", "h.test_name": "检验", "h.value": "数值", "h.flagged": "提示偏差",
+    "h.parameter": "参数", "h.sepc": "标准化 EPC", "h.grouping": "分组变量", "h.invariant": "不变",
+    "cmb.harman": "Harman 单因子检验", "cmb.harman_stat": "第一个未旋转主成分解释的方差 %",
+    "cmb.ulmc": "不可测潜在方法因子（ULMC）", "cmb.method_var": "方法方差 %（均值）",
+    "cmb.vif": "完全共线性 VIF",
+    "note.second_order_table": ("*N* = {n}；二阶测量模型（含二阶构念的 CFA）。\u03bb = 一阶构念的标准化载荷；CR = 组合信度 "
+                                "(\u03a3\u03bb)\u00b2 / [(\u03a3\u03bb)\u00b2 + \u03a3(1 \u2212 \u03bb\u00b2)]；"
+                                "AVE = \u03bb\u00b2 的均值（Fornell & Larcker, 1981）。未计算二阶 McDonald's \u03c9。"),
+    "note.cmb": ("*N* = {n}；基于所分析受访者的题项协方差矩阵计算。Harman 单因子检验：第一个未旋转主成分解释的方差应低于 50%"
+                 "（Podsakoff et al., 2003），该检验较弱。ULMC：比较含与不含方法因子（载荷相等、与特质因子不相关）的 CFA；"
+                 "\u0394\u03c7\u00b2 为似然比检验，方法方差为方法因子标准化载荷平方的均值（Williams et al., 1989; "
+                 "Podsakoff et al., 2003）。VIF = 各构念等权合成分数对其余构念的完全共线性方差膨胀因子，大于 3.3 提示存在"
+                 "共同方法偏差（Kock, 2015）。"),
+    "note.mi": ("*N* = {n}。最大的 {top} 个修正指数（MI：释放该参数后 \u03c7\u00b2 的预期下降值）及预期参数改变量（EPC）"
+                "和标准化 EPC（lavaan 的 sepc.all）。仅据此释放参数会利用偶然性（MacCallum et al., 1992）。"),
+    "note.invariance": ("一阶测量模型的多组 CFA（lavaan 的 group.equal）；每一步在上一步基础上增加等同约束。当 "
+                        "\u0394CFI \u2265 \u2212.010 且 \u0394RMSEA \u2264 .015 时视为不变（Cheung & Rensvold, "
+                        "2002; Chen, 2007）。各组人数：{sizes}。"),
+    "note.invariance.skipped": "未检验：{why}。",
+    "h.cfa2": "二阶 CFA",
     "fig.path_diagram": "结构模型及标准化路径系数",
     "fig.latent_correlations": "潜变量相关系数（CFA）",
     "fig.correlation_heatmap": "题项相关系数（成对删除）",
