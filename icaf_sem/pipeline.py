@@ -409,6 +409,8 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         try:
             extras["ulmc"] = col.run("method_bias", unmeasured_method_factor, data, q.cfa_syntax(),
                                      estimator=estimator, missing=missing)
+            for m in extras["ulmc"].warnings:
+                col.items.append({"stage": "method_bias", "category": "EstimationWarning", "message": f"ULMC {m}"})
         except IcafError as exc:
             col.items.append({"stage": "method_bias", "category": type(exc).__name__,
                               "message": f"the unmeasured latent method construct could not be fitted: {exc}"})
@@ -498,7 +500,8 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
                                                             language=L)
     if "invariance" in extras:
         tables["measurement_invariance"] = T.measurement_invariance(extras["invariance"],
-                                                                    extras["invariance_skipped"], language=L)
+                                                                    extras["invariance_skipped"], language=L,
+                                                                    questionnaire=q)
     tables["r_squared"] = T.r_squared(sem, questionnaire=q, language=L)
     tables["hypothesis_tests"] = T.hypothesis_tests(hyp, questionnaire=q, language=L, n=sem.nobs, bootstrap=bootstrap,
                                                     se_bootstrap=se == "bootstrap", estimator=estimator)

@@ -21,8 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 WAVE = ROOT / "icaf_sem" / "data" / "example_wave.csv"
 QUEST = ROOT / "questionnaires" / "icaf.yaml"
 TABLES = ["sample_flow", "sample_profile", "instrument", "item_descriptives", "multivariate_normality",
-          "measurement_model", "discriminant_validity", "model_fit", "r_squared", "hypothesis_tests",
-          "indirect_effects"]
+          "measurement_model", "discriminant_validity", "second_order", "model_fit", "common_method_bias",
+          "measurement_invariance", "r_squared", "hypothesis_tests", "indirect_effects", "modification_indices"]
+SHOWN = ["sample_flow", "sample_profile", "instrument", "item_descriptives", "multivariate_normality",
+         "measurement_model", "discriminant_validity", "second_order", "common_method_bias", "measurement_invariance",
+         "model_fit", "modification_indices", "r_squared", "hypothesis_tests", "indirect_effects"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -31,7 +34,7 @@ def analysis():
     from icaf_sem import analyze
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return analyze(WAVE, QUEST, bootstrap=30, seed=11, figures=False)
+        return analyze(WAVE, QUEST, bootstrap=30, seed=11, figures=False, invariance=["role"])
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,7 @@ def test_tables_by_name_in_every_format(analysis, reports):
         for f in ("report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json"):
             assert (folder / f).is_file(), (lang, f)
         sheets = pd.ExcelFile(folder / "tables.xlsx").sheet_names
-        assert sheets == ["contents"] + TABLES
+        assert sheets == ["contents"] + SHOWN
         html = (folder / "report.html").read_text(encoding="utf-8")
         for k in TABLES:
             assert f'<section id="{k}">' in html
@@ -112,7 +115,7 @@ def test_xlsx_full_precision_titles_and_frozen_headers(analysis, reports):
     from openpyxl import load_workbook
     wb = load_workbook(reports["en"] / "tables.xlsx")
     ws = wb["hypothesis_tests"]
-    assert ws["A1"].value == "Table 10" and ws["A2"].value == "Hypothesis tests"
+    assert ws["A1"].value == f"Table {SHOWN.index('hypothesis_tests') + 1}" and ws["A2"].value == "Hypothesis tests"
     assert ws.freeze_panes == "A5"
     heads = [c.value for c in ws[4]]
     assert "b" in heads and "SE" in heads and "p" in heads and "\u03b2" in heads
@@ -228,3 +231,38 @@ def test_one_sample_per_table_under_fiml(analysis):
         assert f"*N* = {n}" in analysis.tables[key].attrs["note"], key
     assert "EM" in analysis.tables["measurement_model"].attrs["note"]
     assert not any("complete cases" in w["message"] for w in analysis.warnings)
+
+
+def test_method_bias_harman_and_vifs_against_independent_computations(analysis):
+    from icaf_sem.measurement.method_bias import harman_single_factor
+    from icaf_sem.report.tables import common_method_bias
+    q = analysis.questionnaire
+    cc = analysis.data[q.items].dropna()
+    cov = pd.DataFrame(np.cov(cc.to_numpy(float), rowvar=False, ddof=0), index=q.items, columns=q.items)
+    t = common_method_bias(cov, q, len(cc))
+    harman = harman_single_factor(cc)     # psych::principal's first component
+    assert t["value"].iloc[0] == pytest.approx(100 * float(harman["variance_explained"].iloc[0]), rel=1e-10)
+    # VIF of each unit-weighted composite: 1 / (1 - R^2) of its OLS regression on the others
+    scores = pd.DataFrame({c: cc[its].sum(axis=1) for c, its in q.constructs.items()})
+    vifs = t[t["value"].notna()].iloc[-len(scores.columns):].set_index("statistic")["value"]
+    for c in scores:
+        X = np.column_stack([np.ones(len(scores)), scores.drop(columns=c).to_numpy()])
+        y = scores[c].to_numpy()
+        resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+        r2 = 1 - resid.var() / y.var()
+        assert vifs[c] == pytest.approx(1 / (1 - r2), rel=1e-9)
+
+
+def test_second_order_and_invariance_tables(analysis):
+    so = analysis.tables["second_order"]
+    cr = so[so["construct"] == "CR"]
+    lam = cr["loading"].to_numpy()
+    assert cr["composite_reliability"].iloc[0] == pytest.approx(lam.sum() ** 2 / (lam.sum() ** 2 + (1 - lam ** 2).sum()))
+    assert cr["ave"].iloc[0] == pytest.approx((lam ** 2).mean())
+    fit = analysis.tables["model_fit"]
+    assert "cfa2" in fit.columns and fit["cfa2"].notna().all()
+    inv = analysis.tables["measurement_invariance"]
+    assert inv["step"].tolist() == ["configural", "metric", "scalar"]
+    assert "provider" in inv.attrs["note"]
+    mi = analysis.tables["modification_indices"]
+    assert len(mi) == 10 and mi["mi"].is_monotonic_decreasing

@@ -871,8 +871,10 @@ def common_method_bias(cov: pd.DataFrame, questionnaire, n: int, ulmc=None, lang
                   "_fmt": "p"},
                  {"test": cat["cmb.ulmc"], "statistic": "\u0394CFI", "value": m["delta_cfi"], "cutoff": "< .01",
                   "flagged": bool(abs(m["delta_cfi"]) >= 0.01) if np.isfinite(m["delta_cfi"]) else None, "_fmt": "r3"},
-                 {"test": cat["cmb.ulmc"], "statistic": cat["cmb.method_var"], "value": 100 * ulmc.method_variance,
-                  "cutoff": "< 25%", "flagged": bool(ulmc.method_variance >= 0.25), "_fmt": "f1"}]
+                 ] + ([{"test": cat["cmb.ulmc"], "statistic": cat["cmb.method_var"],
+                        "value": 100 * ulmc.method_variance, "cutoff": "< 25%",
+                        "flagged": bool(ulmc.method_variance >= 0.25), "_fmt": "f1"}]
+                      if np.isfinite(ulmc.method_variance) else [])
     cons = {c: [i for i in its if i in items] for c, its in q.constructs.items()}
     W = np.zeros((len(items), len(cons)))
     for j, its in enumerate(cons.values()):
@@ -888,7 +890,10 @@ def common_method_bias(cov: pd.DataFrame, questionnaire, n: int, ulmc=None, lang
     fmts = df.pop("_fmt").tolist()
     df["value"] = df["value"].astype(float)
     df["flagged"] = df["flagged"].astype(object)
-    note = cat.f("note.cmb", n=n) + _abbrev(q, language, list(cons))
+    note = cat.f("note.cmb", n=n)
+    if ulmc is not None and ulmc.warnings:
+        note += " " + cat.f("note.cmb.trouble", k=len(ulmc.warnings))
+    note += _abbrev(q, language, list(cons))
     return _meta(df, cat["title.common_method_bias"], note, key="common_method_bias", language=language,
                  group_columns=["test"],
                  labels={"test": cat["h.test_name"], "statistic": cat["h.statistic"], "value": cat["h.value"],
@@ -923,7 +928,10 @@ def measurement_invariance(results: dict, skipped: dict, language: str = "en", q
     for col, res in results.items():
         t = res.table
         for _, r in t.iterrows():
-            rows.append({"grouping": col, "step": str(r.get("step", r.name)), "chisq": r.get("chisq"),
+            label = _text((questionnaire.metadata.get(col, {}).get("label") or {}) if questionnaire else {},
+                          language, col)
+            step = str(r.get("step", r.name))
+            rows.append({"grouping": label, "step": cat.get(f"inv.{step}", step), "chisq": r.get("chisq"),
                          "df": r.get("df"), "cfi": r.get("cfi"), "rmsea": r.get("rmsea"), "srmr": r.get("srmr"),
                          "delta_cfi": r.get("delta_cfi"), "delta_rmsea": r.get("delta_rmsea"),
                          "invariant": bool(r["invariant"]) if r.get("invariant") is not None and

@@ -150,6 +150,10 @@ TEXT = {
                         "equality constraints to the previous one. A step is invariant when \u0394CFI \u2265 "
                         "\u2212.010 and \u0394RMSEA \u2264 .015 (Cheung & Rensvold, 2002; Chen, 2007). Group sizes: "
                         "{sizes}."),
+    "note.cmb.trouble": ("The method model had estimation problems ({k} warning(s), listed at the top of the report): "
+                         "read the ULMC rows with care; a method variance is reported only when the method factor's "
+                         "variance is admissible."),
+    "inv.configural": "configural", "inv.metric": "metric", "inv.scalar": "scalar", "inv.strict": "strict",
     "note.invariance.skipped": "Not tested: {why}.",
     "h.cfa2": "Second-order CFA",
     # ------------------------------------------------------------------ figures

@@ -120,6 +120,8 @@ TEXT = {
     "note.invariance": ("一阶测量模型的多组 CFA（lavaan 的 group.equal）；每一步在上一步基础上增加等同约束。当 "
                         "\u0394CFI \u2265 \u2212.010 且 \u0394RMSEA \u2264 .015 时视为不变（Cheung & Rensvold, "
                         "2002; Chen, 2007）。各组人数：{sizes}。"),
+    "note.cmb.trouble": "方法因子模型存在估计问题（{k} 条警告，见报告开头），ULMC 结果需谨慎解读；仅在方法因子方差可接受时报告方法方差。",
+    "inv.configural": "形态不变", "inv.metric": "弱不变（载荷）", "inv.scalar": "强不变（截距）", "inv.strict": "严格不变",
     "note.invariance.skipped": "未检验：{why}。",
     "h.cfa2": "二阶 CFA",
     "fig.path_diagram": "结构模型及标准化路径系数",
