@@ -541,22 +541,9 @@ class SEMResult:
                             columns=["measure", "value"])
 
     def summary(self) -> str:
-        fmv = self.fit_measures
-        lines = [f"icaf_sem {self.estimator} estimation ({'FIML' if self.missing == 'ml' else 'listwise'}), "
-                 f"N = {self.nobs}, converged: {self.converged}",
-                 f"  chi-square = {fmv['chisq']:.3f}, df = {fmv['df']}, p = {fmv['pvalue']:.4f}"]
-        if "chisq.scaled" in fmv:
-            lines.append(f"  scaled chi-square (Yuan-Bentler) = {fmv['chisq.scaled']:.3f}, "
-                         f"scaling factor = {fmv['chisq.scaling.factor']:.4f}")
-        lines.append(f"  CFI = {fmv['cfi']:.3f}  TLI = {fmv['tli']:.3f}  RMSEA = {fmv['rmsea']:.3f} "
-                     f"[{fmv['rmsea.ci.lower']:.3f}, {fmv['rmsea.ci.upper']:.3f}]  SRMR = {fmv['srmr']:.3f}")
-        if self.warnings:
-            lines.append("Warnings:")
-            lines += [f"  ! {w}" for w in self.warnings]
-        lines.append("")
-        show = self.parameters.copy()
-        lines.append(show.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        return "\n".join(lines)
+        """lavaan's ``summary(fit, standardized = TRUE)`` layout; shown as text when left bare in a notebook."""
+        from .report.display import lavaan_summary
+        return lavaan_summary(self)
 
     def __repr__(self):
         fmv = self.fit_measures
@@ -564,12 +551,11 @@ class SEMResult:
                 f"chisq={fmv['chisq']:.2f} df={fmv['df']} cfi={fmv['cfi']:.3f} rmsea={fmv['rmsea']:.3f}>")
 
     def _repr_html_(self):
-        warn = "".join(f"<li>{w}</li>" for w in self.warnings)
-        warn = f"<p><b>Warnings</b></p><ul>{warn}</ul>" if warn else ""
-        return (f"<p><b>icaf_sem</b> {self.estimator} ({'FIML' if self.missing == 'ml' else 'listwise'}), "
-                f"N = {self.nobs}, converged: {self.converged}</p>{warn}"
-                + self.fit_table().to_html(index=False, float_format=lambda v: f"{v:.3f}")
-                + self.parameters.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
+        from .report.display import html_table
+        head = (f"{self.estimator} ({'FIML' if self.missing == 'ml' else 'listwise'}), N = {self.nobs}, "
+                f"converged: {self.converged}")
+        return (html_table(self.fit_table(), title="Fit measures", note=head, warnings=self.warnings)
+                + html_table(self.parameters, title="Parameter estimates"))
 
     def as_latex(self) -> str:
         return self.parameters.to_latex(index=False, float_format="%.3f", na_rep="")

@@ -266,3 +266,18 @@ def test_second_order_and_invariance_tables(analysis):
     assert "provider" in inv.attrs["note"]
     mi = analysis.tables["modification_indices"]
     assert len(mi) == 10 and mi["mi"].is_monotonic_decreasing
+
+
+def test_summary_in_lavaan_layout_and_html_reprs(analysis):
+    s = analysis.sem.summary()
+    assert repr(s) == str(s)                       # shown as text when left bare in a notebook
+    order = ["Model Test User Model:", "User Model versus Baseline Model:", "Root Mean Square Error of Approximation:",
+             "Latent Variables:", "Regressions:", "Covariances:", "Variances:", "Defined Parameters:"]
+    pos = [s.index(k) for k in order]
+    assert pos == sorted(pos)
+    first = next(line for line in s.splitlines() if line.startswith("    bc1"))
+    assert first.split()[1] == "1.000" and len(first.split()) == 4     # fixed loading: est, std.lv, std.all only
+    for obj in (analysis.reliability, analysis.sem, analysis.extras["invariance"]["role"], analysis):
+        h = obj._repr_html_()
+        assert "<style>" in h and "caption" in h
+    assert 'class="warn"' in analysis.reliability._repr_html_() or not analysis.reliability.warnings
