@@ -466,6 +466,7 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float, cat=None):
         _set_cell_border(cell, top=12, bottom=6)
     numeric_col = [j > 0 and d.iloc[:, j].map(lambda v: not v or not _is_text_cell(str(v))).all()
                    and d.iloc[:, j].astype(bool).any() for j in range(ncol)]
+    col_text_w = [0.062 * max([_text_len(str(v)) for v in d.iloc[:, j]] + [1]) + 0.1 for j in range(ncol)]
     for i, (_, row) in enumerate(d.iterrows(), start=1):
         cells = rows[i].cells
         for j, v in enumerate(row):
@@ -474,13 +475,11 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float, cat=None):
             cell.text = ""
             para = cell.paragraphs[0]
             text = str(v)
-            if numeric_col[j] and text and "[" not in text:
-                # decimal-aligned: a decimal tab stop near the middle of the cell
-                _decimal_tab(para, max(0.25, widths[j] / 2 - 0.02))
-                text = "\t" + text
-                para.alignment = WD_ALIGN_PARAGRAPH.LEFT
-            elif numeric_col[j]:
-                para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            if numeric_col[j]:
+                # a column has one number format, so right-aligned numbers line up on the decimal point;
+                # the right indent centres the column of numbers under its header
+                para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                para.paragraph_format.right_indent = Inches(max(0.0, (widths[j] - col_text_w[j]) / 2 - 0.05))
             else:
                 para.alignment = WD_ALIGN_PARAGRAPH.LEFT
             run = para.add_run(text)
@@ -504,12 +503,18 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float, cat=None):
     return table
 
 
+def _text_len(s: str) -> int:
+    """Printed width in Latin characters: a CJK character (or full-width sign) counts as two."""
+    return sum(2 if ("\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef") else 1 for ch in s) + s.count("\u2192")
+
+
 def _natural_widths(d: pd.DataFrame) -> list:
     """Width in inches each column needs at 8-9 pt (longest cell, header words may wrap)."""
     out = []
     for c in d.columns:
-        longest = max([len(str(v)) + str(v).count("\u2192") for v in d[c]]
-                      + [max(len(w) for w in str(c).split()) if str(c).split() else 1])
+        head = strip_markup(str(c))
+        longest = max([_text_len(str(v)) for v in d[c]]
+                      + [max(_text_len(w) for w in head.split()) if head.split() else 1])
         out.append(max(0.5, 0.2 + 0.062 * min(longest, 40)))
     return out
 
