@@ -409,8 +409,6 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         try:
             extras["ulmc"] = col.run("method_bias", unmeasured_method_factor, data, q.cfa_syntax(),
                                      estimator=estimator, missing=missing)
-            for m in extras["ulmc"].warnings:
-                col.items.append({"stage": "method_bias", "category": "EstimationWarning", "message": f"ULMC {m}"})
         except IcafError as exc:
             col.items.append({"stage": "method_bias", "category": type(exc).__name__,
                               "message": f"the unmeasured latent method construct could not be fitted: {exc}"})
