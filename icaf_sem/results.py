@@ -23,6 +23,75 @@ PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z",
 Z975 = float(stats.norm.ppf(0.975))
 
 
+class FitMeasures(dict):
+    """lavaan's fit measures; the robust family (``cfi.robust`` ...) is computed when first read.
+
+    A ``dict``: reading a key it does not hold yet, iterating, ``len`` or ``repr`` completes it.
+    """
+
+    def __init__(self, values, lazy=None):
+        super().__init__(values)
+        self._lazy = lazy
+
+    def _complete(self):
+        if self._lazy is not None:
+            f, self._lazy = self._lazy, None
+            self.update(f())
+
+    def __getitem__(self, key):
+        if not dict.__contains__(self, key):
+            self._complete()
+        return dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        if not dict.__contains__(self, key):
+            self._complete()
+        return dict.get(self, key, default)
+
+    def __contains__(self, key):
+        if not dict.__contains__(self, key):
+            self._complete()
+        return dict.__contains__(self, key)
+
+    def keys(self):
+        self._complete()
+        return dict.keys(self)
+
+    def values(self):
+        self._complete()
+        return dict.values(self)
+
+    def items(self):
+        self._complete()
+        return dict.items(self)
+
+    def __iter__(self):
+        self._complete()
+        return dict.__iter__(self)
+
+    def __len__(self):
+        self._complete()
+        return dict.__len__(self)
+
+    def __repr__(self):
+        self._complete()
+        return dict.__repr__(self)
+
+    def __eq__(self, other):
+        self._complete()
+        return dict.__eq__(self, other)
+
+    __hash__ = None
+
+    def copy(self):
+        self._complete()
+        return dict(self)
+
+    def __reduce__(self):
+        self._complete()
+        return (dict, (dict(self),))
+
+
 class SEMResult:
     """The result of :func:`icaf_sem.fit`.
 
@@ -357,19 +426,24 @@ class SEMResult:
         if robust:
             out["cfi.scaled"] = fm.cfi(x2s, df, x2ns, dfn)
             out["tli.scaled"] = fm.tli(x2s, df, x2ns, dfn)
-        # robust indices
-        xx3 = df3 = c3 = xx3n = c3n = np.nan
-        if fiml:
-            try:
-                r = fiml_post.fiml_corrected(core, base, version="V3" if robust else "V6")
-                xx3, df3, c3, xx3n, c3n = r
-            except (np.linalg.LinAlgError, ValueError):
-                pass
-        elif robust:
-            xx3, df3, c3, xx3n, c3n = x2, df, c, x2n, cn
-        if robust or fiml:
-            out["cfi.robust"] = fm.cfi(xx3, df, xx3n, dfn, c3, c3n)
-            out["tli.robust"] = fm.tli(xx3, df, xx3n, dfn, c3, c3n)
+        # robust indices: computed when first read (FIML-corrected ones cost more than the fit itself)
+        def robust_family():
+            extra = {}
+            xx3 = df3 = c3 = xx3n = c3n = np.nan
+            if fiml:
+                try:
+                    r = fiml_post.fiml_corrected(core, base, version="V3" if robust else "V6")
+                    xx3, df3, c3, xx3n, c3n = r
+                except (np.linalg.LinAlgError, ValueError):
+                    pass
+            elif robust:
+                xx3, df3, c3, xx3n, c3n = x2, df, c, x2n, cn
+            extra["cfi.robust"] = fm.cfi(xx3, df, xx3n, dfn, c3, c3n)
+            extra["tli.robust"] = fm.tli(xx3, df, xx3n, dfn, c3, c3n)
+            extra["rmsea.robust"] = fm.rmsea(xx3, df3, N, G, c3)
+            lo_, up_ = fm.rmsea_ci(xx3, df3, N, G, c3)
+            extra["rmsea.ci.lower.robust"], extra["rmsea.ci.upper.robust"] = lo_, up_
+            return extra
         out["nfi"] = fm.nfi(x2, x2n)
         out["rni"] = fm.rni(x2, df, x2n, dfn)
         out["logl"] = core.logl
@@ -390,10 +464,6 @@ class SEMResult:
             lo, up = fm.rmsea_ci(x2s, df, N, G)
             out["rmsea.ci.lower.scaled"], out["rmsea.ci.upper.scaled"] = lo, up
             out["rmsea.pvalue.scaled"] = fm.rmsea_pvalue(x2s, df, N, G)
-        if robust or fiml:
-            out["rmsea.robust"] = fm.rmsea(xx3, df3, N, G, c3)
-            lo, up = fm.rmsea_ci(xx3, df3, N, G, c3)
-            out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = lo, up
         # residual-based measures, against the saturated (h1) moments
         srmr_g, gfi_g = [], []
         nel = 0
@@ -413,7 +483,7 @@ class SEMResult:
         out["srmr"] = out["srmr_bentler"] = float(np.dot(w, srmr_g))
         out["gfi"] = float(np.dot(w, gfi_g))
         out["agfi"] = 1 - (nel / df) * (1 - out["gfi"]) if df > 0 else np.nan
-        return out
+        return FitMeasures(out, robust_family if (robust or fiml) else None)
 
     def _baseline(self):
         """The independence model of lavaan (variances, and means under a mean structure).
