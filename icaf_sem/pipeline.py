@@ -164,11 +164,36 @@ class AnalysisResult:
 
 # --------------------------------------------------------------------------- helpers
 class _Collector:
-    def __init__(self):
+    """Runs each stage, keeps its IcafWarnings for the report and shows each one once, at the user's call.
+
+    With ``progress``, a line per stage goes to stderr (``[3/9] cfa ... 1.2 s``).
+    """
+
+    ORDER = ["clean", "descriptives", "cfa", "reliability", "sem", "hypotheses", "second_order", "method_bias",
+             "invariance"]
+
+    def __init__(self, progress: bool = False):
+        import time
         self.items: list = []
         self._seen: set = set()
+        self._progress = progress
+        self._stage = None
+        self._t0 = self._t = time.perf_counter()
+
+    def _announce(self, stage: str) -> None:
+        import sys
+        import time
+        if not self._progress or stage == self._stage:
+            return
+        now = time.perf_counter()
+        k = self.ORDER.index(stage) + 1 if stage in self.ORDER else 0
+        sys.stderr.write(f"icaf-sem analyze [{k}/{len(self.ORDER)}] {stage} ... "
+                         f"({now - self._t0:.1f} s elapsed)\n")
+        sys.stderr.flush()
+        self._stage, self._t = stage, now
 
     def run(self, stage: str, func, *args, **kwargs):
+        self._announce(stage)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             value = func(*args, **kwargs)
@@ -176,12 +201,12 @@ class _Collector:
             if not issubclass(w.category, IcafWarning):
                 continue   # other libraries' noise stays out of the report
             msg = " ".join(str(w.message).split())
-            key = (stage, msg)
-            if key in self._seen:
-                continue
-            self._seen.add(key)
+            if msg in self._seen:
+                continue     # once, even when two stages raise the same message
+            self._seen.add(msg)
             self.items.append({"stage": stage, "category": w.category.__name__, "message": msg})
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            # shown at the line that called analyze(), not inside the library
+            warnings.warn(w.message if isinstance(w.message, Warning) else w.category(msg), stacklevel=3)
         return value
 
 
@@ -295,7 +320,8 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         Folder for the report (report.html, report.docx, tables.xlsx, tables.tex,
         results.json, reproducibility.json, figures/); written whole or not at all.
     progress : bool
-        Show the bootstrap progress bar.
+        A line per stage on stderr and the bootstrap progress bar (the CLI turns it on
+        on a terminal).
     figures : bool, default True
         Draw the figures when writing the report.
     clean_options : dict, optional
@@ -347,7 +373,7 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     if bootstrap and seed is None:     # drawn and recorded, so that the rerun reproduces the intervals
         seed = int(np.random.SeedSequence().entropy % (2 ** 31 - 1))
     q = load_questionnaire(questionnaire)
-    col = _Collector()
+    col = _Collector(progress=progress)
 
     # ---------------------------------------------------------------- input and cleaning
     if isinstance(raw, pd.DataFrame):
@@ -403,7 +429,8 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     # ---------------------------------------------------------------- second order, method bias, invariance
     extras = {}
     if q.spec.higher_order:
-        extras["cfa2"] = col.run("cfa", fit, q.measurement_syntax(), data, estimator=estimator, missing=missing)
+        extras["cfa2"] = col.run("second_order", fit, q.measurement_syntax(), data, estimator=estimator,
+                                 missing=missing)
     if method_bias:
         from .measurement.method_bias import unmeasured_method_factor
         try:

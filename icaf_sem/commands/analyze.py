@@ -63,9 +63,11 @@ def run(args) -> int:
         raise DataError(f"--alpha {args.alpha} must be between 0 and 1 (e.g. --alpha 0.05)")
     res = analyze(args.data, args.questionnaire, missing=args.missing, estimator=args.estimator,
                   bootstrap=args.bootstrap, seed=args.seed, alpha=args.alpha, out=None,
-                  progress=args.bootstrap > 0 and sys.stderr.isatty(), figures=not args.no_figures,
+                  progress=sys.stderr.isatty() and not args.quiet, figures=not args.no_figures,
                   language=args.lang, se=args.se, reliability=args.reliability)
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
+    if sys.stderr.isatty() and not args.quiet:
+        sys.stderr.write("icaf-sem analyze: writing the report (html, docx, xlsx, tex, json, figures) ...\n")
     res.files = write_report(res, args.out, command=command, page_size=args.page_size)
     from pathlib import Path
     res.out = Path(args.out)
