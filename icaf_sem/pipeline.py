@@ -536,7 +536,9 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
         tables["modification_indices"] = T.modification_indices(sem, language=L, questionnaire=q)
     except IcafError:    # reported in results.json; the report goes on without the table
         pass
-    return tables
+    from .report.export import SECTIONS      # the dict's order is the report's numbering
+    order = [k for _, keys in SECTIONS for k in keys if k in tables]
+    return {k: tables[k] for k in order + [k for k in tables if k not in order]}
 
 
 def _invariance(data, q, which, estimator, missing):
