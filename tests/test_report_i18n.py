@@ -281,3 +281,15 @@ def test_summary_in_lavaan_layout_and_html_reprs(analysis):
         h = obj._repr_html_()
         assert "<style>" in h and "caption" in h
     assert 'class="warn"' in analysis.reliability._repr_html_() or not analysis.reliability.warnings
+
+
+def test_both_languages_put_the_chinese_wording_beside_the_english(analysis):
+    both = analysis.in_language("both")
+    inst = both.tables["instrument"]
+    assert {"wording", "wording_zh"} <= set(inst.columns)
+    row = inst[inst["item"] == "bc1"].iloc[0]
+    assert row["wording_zh"] == "本部门的核心业务依赖于其他部门的工作。" and not CJK.search(row["wording"])
+    assert "省级" in " ".join(both.tables["sample_profile"]["category"]) and "Province" in " ".join(
+        both.tables["sample_profile"]["category"])
+    assert both.tables["hypothesis_tests"].attrs["title"] == "Hypothesis tests"
+    assert analysis.tables["hypothesis_tests"].attrs["title"] == "Hypothesis tests"    # the original is untouched
