@@ -277,8 +277,12 @@ class InvarianceResult:
         return f"<InvarianceResult group={self.group!r} steps={list(self.table['step'])} highest={self.highest_level!r}>"
 
     def _repr_html_(self):
-        return (self.table.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="")
-                + f"<p>{self.cutoff_note()}</p>")
+        from .report.display import html_table
+        cols = [c for c in ("step", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "delta_chisq", "delta_df",
+                            "delta_pvalue", "delta_cfi", "delta_rmsea", "invariant") if c in self.table.columns]
+        sizes = ", ".join(f"{k}: {v}" for k, v in self.group_sizes.items())
+        return html_table(self.table[cols], title=f"Measurement invariance across {self.group} ({sizes})",
+                          note=self.cutoff_note())
 
     def to_dict(self) -> dict:
         def clean(v):

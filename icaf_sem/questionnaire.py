@@ -55,6 +55,7 @@ class ScaleSpec(_Strict):
 class MetadataSpec(_Strict):
     kind: Literal["id", "category", "duration", "numeric", "text"] = "text"
     values: Optional[list[str]] = None
+    value_labels: dict[str, dict[str, str]] = Field(default_factory=dict)
     unit: Optional[str] = None
     label: dict[str, str] = Field(default_factory=dict)
 
@@ -66,6 +67,7 @@ class SubdimensionSpec(_Strict):
 
 class ConstructSpec(_Strict):
     name: dict[str, str] = Field(default_factory=dict)
+    source: Optional[str] = None
     definition: dict[str, str] = Field(default_factory=dict)
     items: dict[str, dict[str, str]]
     subdimensions: dict[str, SubdimensionSpec] = Field(default_factory=dict)

@@ -23,6 +23,75 @@ PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z",
 Z975 = float(stats.norm.ppf(0.975))
 
 
+class FitMeasures(dict):
+    """lavaan's fit measures; the robust family (``cfi.robust`` ...) is computed when first read.
+
+    A ``dict``: reading a key it does not hold yet, iterating, ``len`` or ``repr`` completes it.
+    """
+
+    def __init__(self, values, lazy=None):
+        super().__init__(values)
+        self._lazy = lazy
+
+    def _complete(self):
+        if self._lazy is not None:
+            f, self._lazy = self._lazy, None
+            self.update(f())
+
+    def __getitem__(self, key):
+        if not dict.__contains__(self, key):
+            self._complete()
+        return dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        if not dict.__contains__(self, key):
+            self._complete()
+        return dict.get(self, key, default)
+
+    def __contains__(self, key):
+        if not dict.__contains__(self, key):
+            self._complete()
+        return dict.__contains__(self, key)
+
+    def keys(self):
+        self._complete()
+        return dict.keys(self)
+
+    def values(self):
+        self._complete()
+        return dict.values(self)
+
+    def items(self):
+        self._complete()
+        return dict.items(self)
+
+    def __iter__(self):
+        self._complete()
+        return dict.__iter__(self)
+
+    def __len__(self):
+        self._complete()
+        return dict.__len__(self)
+
+    def __repr__(self):
+        self._complete()
+        return dict.__repr__(self)
+
+    def __eq__(self, other):
+        self._complete()
+        return dict.__eq__(self, other)
+
+    __hash__ = None
+
+    def copy(self):
+        self._complete()
+        return dict(self)
+
+    def __reduce__(self):
+        self._complete()
+        return (dict, (dict(self),))
+
+
 class SEMResult:
     """The result of :func:`icaf_sem.fit`.
 
@@ -395,27 +464,39 @@ class SEMResult:
         if scaled:
             out.update({"baseline.chisq.scaled": x2ns, "baseline.df.scaled": dfns,
                         "baseline.pvalue.scaled": pval(x2ns, dfns), "baseline.chisq.scaling.factor": cn})
-        # the robust statistic, its df and c-hat (model and baseline), and the scaled statistic
-        xx3 = df3 = c3 = xx3s = xx3n = c3n = nan
-        if fiml:
-            try:
-                xx3, df3, c3, xx3n, c3n = fiml_post.fiml_corrected(core, base, version="V3" if scaled else "V6")
-                xx3s = xx3 / c3
-            except (np.linalg.LinAlgError, ValueError):
-                pass
-        elif robust_test:
-            xx3, df3, xx3n = x2, df, x2n
-            c3 = T.robust_c_hat(tst, df)
-            c3n = T.robust_c_hat(tsb, dfn) if tsb is not None else nan
-            xx3s = x2 / c3 if df > 0 else x2
+        level, close_h0, notclose_h0 = 0.90, 0.05, 0.08
+
+        def robust_family():
+            """The robust statistic, its df and c-hat (model and baseline) and the indices built on them;
+            computed when one is first read (the FIML-corrected ones cost more than the fit itself)."""
+            xx3 = df3 = c3 = xx3s = xx3n = c3n = nan
+            if fiml:
+                try:
+                    xx3, df3, c3, xx3n, c3n = fiml_post.fiml_corrected(core, base, version="V3" if scaled else "V6")
+                    xx3s = xx3 / c3
+                except (np.linalg.LinAlgError, ValueError):
+                    pass
+            elif robust_test:
+                xx3, df3, xx3n = x2, df, x2n
+                c3 = T.robust_c_hat(tst, df)
+                c3n = T.robust_c_hat(tsb, dfn) if tsb is not None else nan
+                xx3s = x2 / c3 if df > 0 else x2
+            # complete data: the scaled statistic and the scaling factor
+            return {"cfi.robust": fm.cfi(xx3, df, xx3n, dfn, c3, c3n),
+                    "tli.robust": fm.tli(xx3, df, xx3n, dfn, c3, c3n),
+                    "nnfi.robust": fm.nnfi(xx3, df, xx3n, dfn, c3, c3n),
+                    "rni.robust": fm.rni(xx3, df, xx3n, dfn, c3, c3n),
+                    "rmsea.robust": fm.rmsea(xx3, df3, N, G, c3),
+                    **dict(zip(("rmsea.ci.lower.robust", "rmsea.ci.upper.robust"),
+                               fm.rmsea_ci(xx3s, df3, N, G, c3, level=level))),
+                    "rmsea.pvalue.robust": fm.rmsea_pvalue(xx3s, df3, N, G, c3, h0=close_h0),
+                    "rmsea.notclose.pvalue.robust": fm.rmsea_pvalue(xx3s, df3, N, G, c3, h0=notclose_h0,
+                                                                    close=False)}
         out["cfi"] = fm.cfi(x2, df, x2n, dfn)
         out["tli"] = fm.tli(x2, df, x2n, dfn)
         if scaled:
             out["cfi.scaled"] = fm.cfi(x2s, dfs, x2ns, dfns)
             out["tli.scaled"] = fm.tli(x2s, dfs, x2ns, dfns)
-        if robust:
-            out["cfi.robust"] = fm.cfi(xx3, df, xx3n, dfn, c3, c3n)
-            out["tli.robust"] = fm.tli(xx3, df, xx3n, dfn, c3, c3n)
         for suffix, (a, da, b, db) in [("", (x2, df, x2n, dfn))] + (
                 [(".scaled", (x2s, dfs, x2ns, dfns))] if scaled else []):
             out["nnfi" + suffix] = fm.nnfi(a, da, b, db)
@@ -424,9 +505,6 @@ class SEMResult:
             out["pnfi" + suffix] = fm.pnfi(a, da, b, db)
             out["ifi" + suffix] = fm.ifi(a, da, b, db)
             out["rni" + suffix] = fm.rni(a, da, b, db)
-        if robust:
-            out["nnfi.robust"] = fm.nnfi(xx3, df, xx3n, dfn, c3, c3n)
-            out["rni.robust"] = fm.rni(xx3, df, xx3n, dfn, c3, c3n)
         out["logl"] = core.logl
         out["unrestricted.logl"] = core.logl_h1
         out["aic"] = -2 * core.logl + 2 * k
@@ -441,7 +519,6 @@ class SEMResult:
             nx_free = int((pt.arrays()["free"] > 0).sum())
             out["scaling.factor.h0"] = h0 / nx_free if (df > 0 and nx_free) else nan
         # RMSEA family (lav_fit_rmsea_lavobject)
-        level, close_h0, notclose_h0 = 0.90, 0.05, 0.08
         out["rmsea"] = fm.rmsea(x2, df, N, G)
         out["rmsea.ci.lower"], out["rmsea.ci.upper"] = fm.rmsea_ci(x2, df, N, G, level=level)
         out["rmsea.ci.level"] = level
@@ -459,12 +536,6 @@ class SEMResult:
             out["rmsea.ci.lower.scaled"], out["rmsea.ci.upper.scaled"] = fm.rmsea_ci(xx2, df2, N, G, level=level)
             out["rmsea.pvalue.scaled"] = fm.rmsea_pvalue(xx2, df2, N, G, h0=close_h0)
             out["rmsea.notclose.pvalue.scaled"] = fm.rmsea_pvalue(xx2, df2, N, G, h0=notclose_h0, close=False)
-        if robust:
-            # the robust statistic with its c-hat (complete data: the scaled statistic and the scaling factor)
-            out["rmsea.robust"] = fm.rmsea(xx3, df3, N, G, c3)
-            out["rmsea.ci.lower.robust"], out["rmsea.ci.upper.robust"] = fm.rmsea_ci(xx3s, df3, N, G, c3, level=level)
-            out["rmsea.pvalue.robust"] = fm.rmsea_pvalue(xx3s, df3, N, G, c3, h0=close_h0)
-            out["rmsea.notclose.pvalue.robust"] = fm.rmsea_pvalue(xx3s, df3, N, G, c3, h0=notclose_h0, close=False)
         # residual-based measures, against the saturated (h1) moments
         res_g, gfi_g = [], []
         nel = 0
@@ -498,7 +569,7 @@ class SEMResult:
         out["pgfi"] = fm.pgfi(out["gfi"], nel, df)
         out["mfi"] = fm.mfi(x2, df, N)
         out["ecvi"] = fm.ecvi(x2, k, N)
-        return out
+        return FitMeasures(out, robust_family if robust else None)
 
     def _baseline(self):
         """The independence model of lavaan (variances, and means under a mean structure).
@@ -663,25 +734,9 @@ class SEMResult:
         return {"ml": "FIML", "ml.x": "FIML, ml.x", "pairwise": "pairwise"}.get(opt, "listwise")
 
     def summary(self) -> str:
-        fmv = self.fit_measures
-        lines = [f"icaf_sem {self.estimator} estimation ({self._missing_label()}), "
-                 f"N = {self.nobs}, converged: {self.converged}",
-                 f"  chi-square = {fmv['chisq']:.3f}, df = {fmv['df']}, p = {fmv['pvalue']:.4f}"]
-        if "chisq.scaled" in fmv:
-            lines.append(f"  scaled chi-square ({self._core.options.scaled_test}) = {fmv['chisq.scaled']:.3f}, "
-                         f"df = {fmv['df.scaled']:.4g}, scaling factor = {fmv['chisq.scaling.factor']:.4f}")
-        bs = self.test_results.get("bollen.stine")
-        if bs is not None:
-            lines.append(f"  Bollen-Stine bootstrap p = {bs.pvalue:.4f} ({int(bs.boot_length)} draws)")
-        lines.append(f"  CFI = {fmv['cfi']:.3f}  TLI = {fmv['tli']:.3f}  RMSEA = {fmv['rmsea']:.3f} "
-                     f"[{fmv['rmsea.ci.lower']:.3f}, {fmv['rmsea.ci.upper']:.3f}]  SRMR = {fmv['srmr']:.3f}")
-        if self.warnings:
-            lines.append("Warnings:")
-            lines += [f"  ! {w}" for w in self.warnings]
-        lines.append("")
-        show = self.parameters.copy()
-        lines.append(show.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        return "\n".join(lines)
+        """lavaan's ``summary(fit, standardized = TRUE)`` layout; shown as text when left bare in a notebook."""
+        from .report.display import lavaan_summary
+        return lavaan_summary(self)
 
     def __repr__(self):
         fmv = self.fit_measures
@@ -689,12 +744,11 @@ class SEMResult:
                 f"chisq={fmv['chisq']:.2f} df={fmv['df']} cfi={fmv['cfi']:.3f} rmsea={fmv['rmsea']:.3f}>")
 
     def _repr_html_(self):
-        warn = "".join(f"<li>{w}</li>" for w in self.warnings)
-        warn = f"<p><b>Warnings</b></p><ul>{warn}</ul>" if warn else ""
-        return (f"<p><b>icaf_sem</b> {self.estimator} ({self._missing_label()}), "
-                f"N = {self.nobs}, converged: {self.converged}</p>{warn}"
-                + self.fit_table().to_html(index=False, float_format=lambda v: f"{v:.3f}")
-                + self.parameters.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
+        from .report.display import html_table
+        head = (f"{self.estimator} ({'FIML' if self.missing == 'ml' else 'listwise'}), N = {self.nobs}, "
+                f"converged: {self.converged}")
+        return (html_table(self.fit_table(), title="Fit measures", note=head, warnings=self.warnings)
+                + html_table(self.parameters, title="Parameter estimates"))
 
     def as_latex(self) -> str:
         return self.parameters.to_latex(index=False, float_format="%.3f", na_rep="")

@@ -60,7 +60,7 @@ def test_simulated_wave_runs_through_analyze(name, seed):
     """Raw simulated wave (with planted flaws) -> clean -> CFA -> SEM -> hypotheses, in English."""
     q = load_questionnaire(ROOT / "questionnaires" / f"{name}.yaml")
     sim = simulate_wave(q, n=220, seed=seed, return_truth=True)
-    res = analyze(sim.raw, q, figures=False)
+    res = analyze(sim.raw, q, figures=False, bootstrap=0)
     assert res.cleaning.n_clean == len(sim.clean)
     h = res.hypotheses
     assert list(h["id"]) == [x.id for x in q.hypotheses]

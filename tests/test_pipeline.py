@@ -29,7 +29,7 @@ def run(tmp_path_factory):
     raw = tmp_path_factory.mktemp("raw") / RAW.name
     shutil.copy(RAW, raw)
     before = raw.read_bytes()
-    res = analyze(raw, "questionnaires/icaf.yaml", out=out)
+    res = analyze(raw, "questionnaires/icaf.yaml", out=out, bootstrap=0)
     return res, out, raw, before
 
 

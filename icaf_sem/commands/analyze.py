@@ -28,10 +28,28 @@ def add_parser(subparsers):
     p.add_argument("--missing", default="ml", choices=["ml", "listwise"],
                    help="missing answers: ml = FIML (default) or listwise deletion")
     p.add_argument("--estimator", default="ML", type=str.upper, choices=["ML", "MLR"], help="default ML")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="N",
-                   help="bootstrap draws for the indirect effects' intervals (e.g. 2000; default 0 = none)")
-    p.add_argument("--seed", type=int, default=None, help="seed of the bootstrap (reproducible intervals)")
+    p.add_argument("--bootstrap", type=int, default=5000, metavar="N",
+                   help="bootstrap draws of the structural model (default 5000). They give the percentile and "
+                        "bias-corrected (BC) 95%% intervals of the indirect effects, and the mediation hypotheses "
+                        "are judged on the BC interval. Direct paths keep their ML/MLR standard errors, z, p and "
+                        "normal-theory CIs (unless --se bootstrap). 0 = no bootstrap: indirect effects get "
+                        "delta-method CIs and p values")
+    p.add_argument("--se", default="standard", choices=["standard", "bootstrap"],
+                   help="standard (default): ML/MLR standard errors for every parameter; bootstrap: lavaan's "
+                        "se = \"bootstrap\", every SE, z, p and CI from the bootstrap draws")
+    p.add_argument("--reliability", default=None, choices=["em", "complete"],
+                   help="sample of alpha, item-total statistics and HTMT: em = the saturated EM covariance of every "
+                        "respondent, the same N as the CFA and SEM (default under --missing ml; Enders 2003); "
+                        "complete = complete cases only (default under --missing listwise)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the bootstrap; when left out one is drawn and recorded in reproducibility.json, "
+                        "whose rerun command reproduces the intervals exactly")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level of the hypotheses (default .05)")
+    p.add_argument("--lang", default="en", choices=["en", "zh", "both"],
+                   help="language of the report: en (default), zh (Chinese: titles, headers, notes, verdicts, "
+                        "figure labels, the questionnaire's Chinese wording) or both (English with the Chinese "
+                        "wording beside it)")
+    p.add_argument("--page-size", default="a4", choices=["a4", "letter"], help="page size of report.docx (default a4)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
     p.set_defaults(func=run)
@@ -55,9 +73,12 @@ def run(args) -> int:
         raise DataError(f"--alpha {args.alpha} must be between 0 and 1 (e.g. --alpha 0.05)")
     res = analyze(args.data, args.questionnaire, missing=args.missing, estimator=args.estimator,
                   bootstrap=args.bootstrap, seed=args.seed, alpha=args.alpha, out=None,
-                  progress=args.bootstrap > 0 and sys.stderr.isatty(), figures=not args.no_figures)
+                  progress=sys.stderr.isatty() and not args.quiet, figures=not args.no_figures,
+                  language=args.lang, se=args.se, reliability=args.reliability)
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
-    res.files = write_report(res, args.out, command=command)
+    if sys.stderr.isatty() and not args.quiet:
+        sys.stderr.write("icaf-sem analyze: writing the report (html, docx, xlsx, tex, json, figures) ...\n")
+    res.files = write_report(res, args.out, command=command, page_size=args.page_size)
     from pathlib import Path
     res.out = Path(args.out)
     if not args.quiet:

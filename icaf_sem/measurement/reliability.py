@@ -916,6 +916,15 @@ class ReliabilityReport:
     def __repr__(self) -> str:  # pragma: no cover - cosmetic
         return f"ReliabilityReport(n={self.n}, constructs={list(self.constructs['construct'])})"
 
+    def _repr_html_(self) -> str:
+        from ..report.display import html_table
+        basis = getattr(self, "basis", "complete_cases")
+        note = (f"n = {self.n} ({'EM covariance of every respondent, Enders 2003' if basis == 'em' else 'complete cases'}"
+                "). CR = composite reliability; AVE = average variance extracted.")
+        return (html_table(self.constructs, title="Reliability and convergent validity", note=note,
+                           warnings=self.warnings)
+                + html_table(self.discriminant, title="Discriminant validity (HTMT, Fornell-Larcker)"))
+
 
 def _check_close_pairs(close_pairs, cons) -> list:
     """Each close pair names two different constructs of the model (an unknown name is an error)."""

@@ -30,19 +30,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .tables import display_frame
+from .i18n import catalogue
+from .tables import display_frame, excel_headers, markup_runs, strip_markup
 
 __all__ = ["write_report", "results_dict", "reproducibility_record", "html_report", "html_fragment",
            "write_docx", "write_xlsx", "latex_tables", "REPORT_FILES"]
 
 REPORT_FILES = ["report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json"]
-FIGURES = {
-    "path_diagram": "Structural model with standardized coefficients",
-    "latent_correlations": "Latent correlations (CFA)",
-    "correlation_heatmap": "Item correlations",
-    "likert": "Distribution of answers by construct",
-    "nca": "Necessary Condition Analysis: scatter plots with ceiling lines",
-}
+FIGURES = ["path_diagram", "latent_correlations", "correlation_heatmap", "likert", "nca"]
+
+
+def _cat(res):
+    return catalogue(res.options.get("language", "en"))
+
+
+def figure_caption(res, key: str) -> str:
+    """The caption of figure ``key`` in the report's language, construct codes spelled out."""
+    from .tables import _abbrev
+    cat = _cat(res)
+    text = cat.get(f"fig.{key}", key)
+    if key in ("path_diagram", "latent_correlations"):
+        codes = list(res.reliability.latent_correlations.index) if key == "latent_correlations" and \
+            res.reliability.latent_correlations is not None else \
+            list(dict.fromkeys(res.sem.parameters.loc[res.sem.parameters["op"] == "~", "lhs"].tolist()
+                               + res.sem.parameters.loc[res.sem.parameters["op"] == "~", "rhs"].tolist()))
+        text += "." + strip_markup(_abbrev(res.questionnaire, cat.language, codes))
+    return text
 
 
 # --------------------------------------------------------------------------- JSON
@@ -86,7 +99,8 @@ def results_dict(res) -> dict:
         "options": res.options,
         "input": res.input,
         "n": {"raw_rows": cl.n_raw, "analysed": cl.n_clean, "sem": sem.nobs, "cfa": res.cfa.nobs,
-              "reliability_complete_cases": res.reliability.n},
+              "reliability": res.reliability.n,
+              "reliability_basis": getattr(res.reliability, "basis", "complete_cases")},
         "cleaning": {"flow": _records(cl.flow), "exclusions_by_reason": cl.exclusions["reason"].value_counts().to_dict()
                      if len(cl.exclusions) else {}, "n_cell_fixes": int(len(cl.cell_fixes)),
                      "n_flags": int(len(cl.flags)), "warnings": list(cl.warnings)},
@@ -149,8 +163,12 @@ def reproducibility_record(res, command=None) -> dict:
         "reproduce": ("icaf-sem analyze --questionnaire {q} --data {d} --out DIR --missing {m} --estimator {e}"
                       .format(q=res.input.get("questionnaire", "QUESTIONNAIRE.yaml"), d=res.input.get("source"),
                               m=res.options["missing"], e=res.options["estimator"])
-                      + (f" --bootstrap {res.options['bootstrap']}" if res.options["bootstrap"] else "")
-                      + (f" --seed {res.options['seed']}" if res.options["seed"] is not None else "")),
+                      + f" --bootstrap {res.options['bootstrap']}"
+                      + (" --reliability complete" if res.options.get("reliability") == "complete"
+                         and res.options["missing"] == "ml" else "")
+                      + (" --se bootstrap" if res.options.get("se") == "bootstrap" else "")
+                      + (f" --seed {res.options['seed']}" if res.options["seed"] is not None else "")
+                      + (f" --lang {res.options.get('language')}" if res.options.get("language", "en") != "en" else "")),
     })
 
 
@@ -160,16 +178,17 @@ def draw_figures(res, folder: Path) -> dict:
     from . import figures as F
 
     q = res.questionnaire
-    out = {}   # in the order the report shows them
-    fig = F.likert_bars(res.data, q)
+    lang = res.options.get("language", "en")
+    out = {}   # in the order the report shows them; no titles inside: the report's captions name them
+    fig = F.likert_bars(res.data, q, language=lang, title=None)
     out["likert"] = F.save_figure(fig, folder, "likert")[0]
-    fig = F.correlation_heatmap(res.data, q, title="Item correlations (pairwise)")
+    fig = F.correlation_heatmap(res.data, q, title=None)
     out["correlation_heatmap"] = F.save_figure(fig, folder, "correlation_heatmap")[0]
     lc = res.reliability.latent_correlations
     if lc is not None:
-        fig = F.correlation_heatmap(lc, title="Latent correlations (CFA)", annot=True)
+        fig = F.correlation_heatmap(lc, title=None, annot=True)
         out["latent_correlations"] = F.save_figure(fig, folder, "latent_correlations")[0]
-    fig = F.path_diagram(res.sem, alpha=res.options["alpha"])
+    fig = F.path_diagram(res.sem, alpha=res.options["alpha"], language=lang)
     out["path_diagram"] = F.save_figure(fig, folder, "path_diagram")[0]
     if getattr(res, "necessity", None) is not None:
         out["nca"] = F.save_figure(F.nca_scatter_grid(res.necessity), folder, "nca")[0]
@@ -178,7 +197,7 @@ def draw_figures(res, folder: Path) -> dict:
 
 # --------------------------------------------------------------------------- HTML
 _CSS = """
-body{font-family:"Segoe UI",Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+body{font-family:"Segoe UI",Helvetica,Arial,"Noto Sans SC","Noto Sans SC Embedded","PingFang SC","Microsoft YaHei",sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc;padding-bottom:.2em}
 .meta{color:#555;font-size:.92em}
 .warnings{background:#fff6e5;border:1px solid #f0b44c;border-left:6px solid #e69500;padding:.6em 1em;margin:1em 0}
@@ -187,7 +206,8 @@ h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:2em;border-
 .ok{background:#eef8ee;border:1px solid #8cc48c;padding:.5em 1em}
 table.apa{border-collapse:collapse;margin:.4em 0 .3em 0;font-size:.86em}
 table.apa caption{caption-side:top;text-align:left;padding-bottom:.4em}
-table.apa caption .num{font-weight:bold;display:block} table.apa caption .ttl{font-style:italic}
+table.apa caption .num{font-weight:bold;display:block;margin-bottom:.5em} table.apa caption .ttl{font-style:italic;display:block}
+table.apa th em{font-style:italic;font-weight:600}
 table.apa thead th{border-top:2px solid #000;border-bottom:1px solid #000;padding:.3em .6em;text-align:center;font-weight:600}
 table.apa td{padding:.22em .6em;text-align:right;white-space:nowrap}
 table.apa td.txt{text-align:left}
@@ -195,26 +215,33 @@ table.apa tbody tr:last-child td{border-bottom:2px solid #000}
 table.apa td.diag{font-weight:bold}
 p.note{font-size:.82em;color:#333;max-width:1000px;margin-top:.2em} p.note em{font-style:italic}
 figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee} #fig-likert img{max-width:760px} #fig-latent_correlations img{max-width:640px} figcaption{font-size:.9em}
-figcaption .num{font-weight:bold} nav ol{columns:2;font-size:.92em}
+figcaption .num{font-weight:bold;display:block;margin-bottom:.4em} figcaption .ttl{font-style:italic;display:block} nav ol{columns:2;font-size:.92em}
 """
 
 
-def _html_table(t: pd.DataFrame, number: int) -> str:
+def _html_markup(text: str) -> str:
+    """Escape ``text`` and render its ``*italic*`` marks as ``<em>``."""
+    return "".join(f"<em>{html.escape(t)}</em>" if it else html.escape(t) for t, it in markup_runs(str(text)))
+
+
+def _is_text_cell(raw: str) -> bool:
+    t = raw.strip("[]").replace(".", "").replace(",", "").replace(" ", "").replace("\u2212", "").replace("<", "") \
+        .replace("[", "").replace("]", "")
+    return not t.isdigit()
+
+
+def _html_table(t: pd.DataFrame, number: int, cat=None) -> str:
+    cat = cat or catalogue(t.attrs.get("language", "en"))
     d = display_frame(t)
     diag = t.attrs.get("diagonal", False)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in d.columns)
-    text_cols = {i for i, c in enumerate(t.columns[:len(d.columns)])
-                 if not pd.api.types.is_numeric_dtype(t[c]) or pd.api.types.is_bool_dtype(t[c])}
-    # map display columns back to text alignment: text when every value is non-numeric-looking
+    head = "".join(f"<th>{_html_markup(c)}</th>" for c in d.columns)
     body = []
     for i, (_, row) in enumerate(d.iterrows()):
         cells = []
         for j, v in enumerate(row):
             raw = str(v)
-            is_txt = j in text_cols and not raw.strip("[]").replace(".", "").replace(",", "").replace(" ", "") \
-                .replace("\u2212", "").replace("<", "").isdigit()
             cls = []
-            if is_txt:
+            if raw and _is_text_cell(raw):
                 cls.append("txt")
             if diag and j == i + 1:
                 cls.append("diag")
@@ -224,83 +251,124 @@ def _html_table(t: pd.DataFrame, number: int) -> str:
     title = html.escape(t.attrs.get("title", ""))
     note = t.attrs.get("note", "")
     key = t.attrs.get("key", f"t{number}")
-    return (f'<section id="{key}"><table class="apa"><caption><span class="num">Table {number}</span>'
+    return (f'<section id="{key}"><table class="apa"><caption><span class="num">{cat["table"]} {number}</span>'
             f'<span class="ttl">{title}</span></caption><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
-            f'</tbody></table>' + (f'<p class="note"><em>Note.</em> {html.escape(note)}</p>' if note else "")
+            f'</tbody></table>' + (f'<p class="note"><em>{cat["note"]}</em> {_html_markup(note)}</p>' if note else "")
             + "</section>")
 
 
 def _warnings_html(res) -> str:
+    cat = _cat(res)
     if not res.warnings:
-        return '<div class="ok">No warnings: every stage ran without statistical trouble.</div>'
+        return f'<div class="ok">{html.escape(cat["no_warnings"])}</div>'
     items = "".join(f'<li><span class="stage">{html.escape(w["stage"])}</span> '
                     f'({html.escape(w["category"])}): {html.escape(w["message"])}</li>' for w in res.warnings)
-    return f'<div class="warnings" id="warnings"><h2>Warnings ({len(res.warnings)})</h2><ul>{items}</ul></div>'
+    return (f'<div class="warnings" id="warnings"><h2>{html.escape(cat.f("warnings", n=len(res.warnings)))}</h2>'
+            f'<ul>{items}</ul></div>')
 
 
 def _meta_line(res) -> str:
+    from .tables import format_value
+    cat = _cat(res)
     o = res.options
     fm = res.sem.fit_measures
     h = res.hypotheses
-    return (f'{html.escape(str(res.input.get("source")))}: {res.cleaning.n_raw} rows, {res.cleaning.n_clean} respondents '
-            f'analysed. {o["estimator"]}, {"FIML" if o["missing"] == "ml" else "listwise deletion"}'
-            + (f', {o["bootstrap"]} bootstrap draws (seed {o["seed"]})' if o["bootstrap"] else "")
-            + f'. SEM: CFI = {fm["cfi"]:.3f}, RMSEA = {fm["rmsea"]:.3f}, SRMR = {fm["srmr"]:.3f}. '
-            f'Hypotheses supported: {int(h["supported"].sum())} of {len(h)}.')
+    return html.escape(cat.f(
+        "meta", source=res.input.get("source"), n_raw=res.cleaning.n_raw, n=res.cleaning.n_clean,
+        estimator=o["estimator"], missing=cat["fiml"] if o["missing"] == "ml" else cat["listwise"],
+        boot=cat.f("meta.boot", draws=o["bootstrap"], seed=o["seed"]) if o["bootstrap"] else "",
+        cfi=format_value(fm["cfi"], "r3"), rmsea=format_value(fm["rmsea"], "r3"), srmr=format_value(fm["srmr"], "r3"),
+        k=int(h["supported"].sum()), h=len(h)))
+
+
+_FRAGMENT_CSS = """<style>
+.icaf-report{font-family:"Segoe UI",Helvetica,Arial,"Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;color:inherit;text-align:left}
+.icaf-report table.apa{border-collapse:collapse;margin:.4em 0 .3em 0;font-size:.86em}
+.icaf-report table.apa caption{caption-side:top;text-align:left;padding-bottom:.4em}
+.icaf-report table.apa caption .num{font-weight:bold;display:block;margin-bottom:.4em}
+.icaf-report table.apa caption .ttl{font-style:italic;display:block}
+.icaf-report table.apa thead th{border-top:2px solid currentColor;border-bottom:1px solid currentColor;padding:.3em .6em;text-align:center;background:none}
+.icaf-report table.apa td{padding:.22em .6em;text-align:right;white-space:nowrap;background:none}
+.icaf-report table.apa td.txt{text-align:left} .icaf-report table.apa td.diag{font-weight:bold}
+.icaf-report table.apa tbody tr:last-child td{border-bottom:2px solid currentColor}
+.icaf-report table.apa tbody tr:nth-child(odd){background:none}
+.icaf-report p.note{font-size:.82em;max-width:1000px;margin-top:.2em;text-align:left}
+.icaf-report .warnings{background:#fff6e5;color:#222;border:1px solid #f0b44c;border-left:6px solid #e69500;padding:.6em 1em;margin:1em 0}
+.icaf-report .warnings h2{margin:.2em 0;font-size:1.05em} .icaf-report .stage{font-weight:600;color:#8a5300}
+.icaf-report .ok{background:#eef8ee;color:#222;border:1px solid #8cc48c;padding:.5em 1em}
+</style>"""
 
 
 def html_fragment(res) -> str:
-    """The warnings, the summary and the tables as HTML (for Jupyter's rich display)."""
-    parts = [f'<p class="meta">{_meta_line(res)}</p>', _warnings_html(res)]
+    """The warnings, the summary and the tables as HTML with its own CSS (for Jupyter's rich display)."""
+    cat = _cat(res)
+    parts = [_FRAGMENT_CSS, f'<p class="meta">{_meta_line(res)}</p>', _warnings_html(res)]
     for k, (name, t) in enumerate(res.tables.items(), start=1):
-        parts.append(_html_table(t, k))
-    return "<div>" + "".join(parts) + "</div>"
+        parts.append(_html_table(t, k, cat))
+    return '<div class="icaf-report">' + "".join(parts) + "</div>"
+
+
+SECTIONS = [("section.sample", ["sample_flow", "sample_profile", "instrument"]),
+            ("section.items", ["item_descriptives", "multivariate_normality"]),
+            ("section.measurement", ["measurement_model", "discriminant_validity", "second_order",
+                                     "common_method_bias", "measurement_invariance"]),
+            ("section.fit", ["model_fit", "model_comparison", "modification_indices"]),
+            ("section.hypotheses", ["r_squared", "hypothesis_tests", "indirect_effects"]),
+            ("section.necessity", ["necessity_tests", "necessity_bottlenecks"])]
+FIGURES_IN = {"section.items": ["likert", "correlation_heatmap"], "section.measurement": ["latent_correlations"],
+              "section.hypotheses": ["path_diagram"], "section.necessity": ["nca"]}
+
+
+def table_order(res) -> list:
+    """Table keys in the order the report shows (and numbers) them."""
+    order = [k for _, keys in SECTIONS for k in keys if k in res.tables]
+    return order + [k for k in res.tables if k not in order]
+
+
+def figure_order(figures: dict) -> list:
+    order = [f for _, fs in FIGURES_IN.items() for f in fs if f in figures]
+    return order + [f for f in figures if f not in order]
 
 
 def html_report(res, figures: dict) -> str:
-    """The self-contained report.html text (figures embedded as base64 PNG)."""
+    """The self-contained report.html text (figures embedded as base64 PNG, CJK font subset embedded)."""
     from .. import __version__
+    from .fonts import html_font_face
+    cat = _cat(res)
     q = res.questionnaire
-    toc = "".join(f'<li><a href="#{t.attrs.get("key", k)}">Table {i}. {html.escape(t.attrs.get("title", k))}</a></li>'
-                  for i, (k, t) in enumerate(res.tables.items(), start=1))
-    toc += "".join(f'<li><a href="#fig-{k}">Figure {i}. {html.escape(FIGURES.get(k, k))}</a></li>'
-                   for i, k in enumerate(figures, start=1))
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(q.name)}: analysis report"
-             f"</title><style>{_CSS}</style></head><body>",
-             f"<h1>{html.escape(q.name)}: analysis report</h1>",
-             f'<p class="meta">{_meta_line(res)}<br>Generated by icaf_sem {__version__}. Input SHA-256 '
+    numbers = {k: i for i, k in enumerate(table_order(res), start=1)}
+    fig_numbers = {k: i for i, k in enumerate(figure_order(figures), start=1)}
+    toc = "".join(f'<li><a href="#{res.tables[k].attrs.get("key", k)}">{cat["table"]} {i}. '
+                  f'{html.escape(res.tables[k].attrs.get("title", k))}</a></li>' for k, i in numbers.items())
+    toc += "".join(f'<li><a href="#fig-{k}">{cat["figure"]} {i}. {html.escape(cat.get("fig." + k, k))}</a></li>'
+                   for k, i in fig_numbers.items())
+    title = html.escape(cat.f("report_title", name=q.name))
+    parts = [f'<h1>{title}</h1>',
+             f'<p class="meta">{_meta_line(res)}<br>{html.escape(cat.f("generated", version=__version__))} '
              f'<code>{html.escape(str(res.input.get("sha256")))}</code>.</p>',
-             _warnings_html(res), f"<nav><h2>Contents</h2><ol>{toc}</ol></nav>"]
-    sections = [("Sample", ["sample_flow", "sample_profile"]),
-                ("Items and normality", ["item_descriptives", "multivariate_normality"]),
-                ("Measurement model, reliability and validity", ["measurement_model", "discriminant_validity"]),
-                ("Model fit", ["model_fit"]),
-                ("Hypotheses", ["hypothesis_tests", "indirect_effects"])]
-    if "necessity_tests" in res.tables:
-        sections.append(("Necessary conditions", ["necessity_tests", "necessity_bottlenecks"]))
-    numbers = {k: i for i, k in enumerate(res.tables, start=1)}
-    fig_numbers = {k: i for i, k in enumerate(figures, start=1)}
-    fig_in = {"Items and normality": ["likert", "correlation_heatmap"],
-              "Measurement model, reliability and validity": ["latent_correlations"],
-              "Hypotheses": ["path_diagram"], "Necessary conditions": ["nca"]}
+             _warnings_html(res), f"<nav><h2>{cat['contents']}</h2><ol>{toc}</ol></nav>"]
     done = set()
-    for head, keys in sections:
-        parts.append(f"<h2>{html.escape(head)}</h2>")
-        for k in keys:
-            if k in res.tables:
-                parts.append(_html_table(res.tables[k], numbers[k]))
-                done.add(k)
-        for f in fig_in.get(head, []):
-            if f in figures:
-                b64 = base64.b64encode(Path(figures[f]).read_bytes()).decode("ascii")
-                parts.append(f'<figure id="fig-{f}"><figcaption><span class="num">Figure {fig_numbers[f]}.</span> '
-                             f'{html.escape(FIGURES.get(f, f))}</figcaption>'
-                             f'<img alt="{html.escape(FIGURES.get(f, f))}" src="data:image/png;base64,{b64}"></figure>')
-    rest = [k for k in res.tables if k not in done]
-    for k in rest:
-        parts.append(_html_table(res.tables[k], numbers[k]))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    for head, keys in SECTIONS + [("section.other", [k for k in res.tables if k not in
+                                                      {x for _, ks in SECTIONS for x in ks}])]:
+        present = [k for k in keys if k in res.tables]
+        figs = [f for f in FIGURES_IN.get(head, []) if f in figures]
+        if not present and not figs:
+            continue
+        parts.append(f"<h2>{html.escape(cat[head])}</h2>")
+        for k in present:
+            parts.append(_html_table(res.tables[k], numbers[k], cat))
+            done.add(k)
+        for f in figs:
+            b64 = base64.b64encode(Path(figures[f]).read_bytes()).decode("ascii")
+            cap = figure_caption(res, f)
+            parts.append(f'<figure id="fig-{f}"><figcaption><span class="num">{cat["figure"]} {fig_numbers[f]}</span>'
+                         f'<span class="ttl">{html.escape(cap)}</span></figcaption>'
+                         f'<img alt="{html.escape(cap)}" src="data:image/png;base64,{b64}"></figure>')
+    body = "\n".join(parts)
+    face = html_font_face(body) if cat.language != "en" or any("\u3000" <= ch <= "\u9fff" for ch in body) else ""
+    lang = "zh-Hans" if cat.language == "zh" else "en"
+    return (f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{title}</title>"
+            f"<style>{face}{_CSS}</style></head><body>\n{body}\n</body></html>")
 
 
 # --------------------------------------------------------------------------- Word
@@ -325,15 +393,57 @@ def _set_cell_border(cell, **edges):
             el.set(qn("w:val"), "nil")
 
 
-def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
+def _east_asian(run, font: str = "SimSun") -> None:
+    """Name the East Asian font of a Word run (Chinese text)."""
+    from docx.oxml.ns import qn
+    rpr = run._element.get_or_add_rPr()
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        from docx.oxml import OxmlElement
+        rfonts = OxmlElement("w:rFonts")
+        rpr.insert(0, rfonts)
+    rfonts.set(qn("w:eastAsia"), font)
+
+
+def _add_markup(para, text: str, size=None, bold=False):
+    """Add ``text`` to a paragraph as runs, ``*x*`` in italics."""
+    runs = []
+    for piece, italic in markup_runs(str(text)):
+        r = para.add_run(piece)
+        r.italic = italic or None
+        if bold:
+            r.bold = True
+        if size is not None:
+            r.font.size = size
+        runs.append(r)
+    return runs
+
+
+def _repeat_header(row) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    trPr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:tblHeader")
+    el.set(qn("w:val"), "true")
+    trPr.append(el)
+
+
+def _decimal_tab(para, pos_in: float) -> None:
+    from docx.enum.text import WD_TAB_ALIGNMENT
+    from docx.shared import Inches
+    para.paragraph_format.tab_stops.add_tab_stop(Inches(pos_in), WD_TAB_ALIGNMENT.DECIMAL)
+
+
+def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float, cat=None):
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Inches, Pt
 
+    cat = cat or catalogue(t.attrs.get("language", "en"))
     d = display_frame(t)
     p = doc.add_paragraph()
-    p.add_run(f"Table {number}").bold = True
-    p.paragraph_format.space_after = Pt(0)
+    p.add_run(f"{cat['table']} {number}").bold = True
+    p.paragraph_format.space_after = Pt(6)
     p.paragraph_format.keep_with_next = True
     p = doc.add_paragraph()
     p.add_run(t.attrs.get("title", "")).italic = True
@@ -348,17 +458,20 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
         col.width = Inches(widths[j])      # the grid LibreOffice lays out by
     diag = t.attrs.get("diagonal", False)
     rows = list(table.rows)
+    _repeat_header(rows[0])                # repeated on every page the table runs to
     head_cells = rows[0].cells
     for j, c in enumerate(d.columns):
         cell = head_cells[j]
         cell.text = ""
-        run = cell.paragraphs[0].add_run(str(c))
-        run.font.size = size
+        _add_markup(cell.paragraphs[0], str(c), size=size)
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         cell.paragraphs[0].paragraph_format.space_after = Pt(0)
         cell.paragraphs[0].paragraph_format.keep_with_next = True
         cell.width = Inches(widths[j])
         _set_cell_border(cell, top=12, bottom=6)
+    numeric_col = [j > 0 and d.iloc[:, j].map(lambda v: not v or not _is_text_cell(str(v))).all()
+                   and d.iloc[:, j].astype(bool).any() for j in range(ncol)]
+    col_text_w = [0.062 * max([_text_len(str(v)) for v in d.iloc[:, j]] + [1]) + 0.1 for j in range(ncol)]
     for i, (_, row) in enumerate(d.iterrows(), start=1):
         cells = rows[i].cells
         for j, v in enumerate(row):
@@ -366,22 +479,28 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
             cell.width = Inches(widths[j])
             cell.text = ""
             para = cell.paragraphs[0]
-            run = para.add_run(str(v))
+            text = str(v)
+            if numeric_col[j]:
+                # a column has one number format, so right-aligned numbers line up on the decimal point;
+                # the right indent centres the column of numbers under its header
+                para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                para.paragraph_format.right_indent = Inches(max(0.0, (widths[j] - col_text_w[j]) / 2 - 0.05))
+            else:
+                para.alignment = WD_ALIGN_PARAGRAPH.LEFT
+            run = para.add_run(text)
             run.font.size = size
             if diag and j == i:
                 run.bold = True
-            txt = j == 0 or not any(ch.isdigit() for ch in str(v))
-            para.alignment = WD_ALIGN_PARAGRAPH.LEFT if (txt and j < 3) else WD_ALIGN_PARAGRAPH.CENTER
             para.paragraph_format.space_after = Pt(0)
-            if len(d) <= 30:
+            if len(d) <= 20:
                 para.paragraph_format.keep_with_next = True     # a short table stays on one page
             if i == len(d):
                 _set_cell_border(cell, bottom=12)
     note = t.attrs.get("note", "")
     if note:
         p = doc.add_paragraph()
-        p.add_run("Note. ").italic = True
-        p.add_run(note)
+        p.add_run(cat["note"] + " ").italic = True
+        _add_markup(p, note)
         p.paragraph_format.space_before = Pt(3)
         p.paragraph_format.space_after = Pt(18)
         for run in p.runs:
@@ -389,12 +508,18 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float):
     return table
 
 
+def _text_len(s: str) -> int:
+    """Printed width in Latin characters: a CJK character (or full-width sign) counts as two."""
+    return sum(2 if ("\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef") else 1 for ch in s) + s.count("\u2192")
+
+
 def _natural_widths(d: pd.DataFrame) -> list:
     """Width in inches each column needs at 8-9 pt (longest cell, header words may wrap)."""
     out = []
     for c in d.columns:
-        longest = max([len(str(v)) + str(v).count("\u2192") for v in d[c]]
-                      + [max(len(w) for w in str(c).split()) if str(c).split() else 1])
+        head = strip_markup(str(c))
+        longest = max([_text_len(str(v)) for v in d[c]]
+                      + [max(_text_len(w) for w in head.split()) if head.split() else 1])
         out.append(max(0.5, 0.2 + 0.062 * min(longest, 40)))
     return out
 
@@ -405,55 +530,86 @@ def _column_widths(d: pd.DataFrame, total: float) -> list:
     return [w * scale for w in nat]
 
 
-def write_docx(res, path, figures: dict) -> None:
-    """report.docx: APA tables (horizontal rules only, numbered, italic titles, notes) and figures."""
+PAGE_SIZES = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
+
+
+def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
+    """report.docx: APA tables (horizontal rules only, numbered, italic titles and symbols, notes) and figures.
+
+    Parameters
+    ----------
+    page_size : {"a4", "letter"}, default "a4"
+    """
     from docx import Document
     from docx.enum.section import WD_ORIENT
+    from docx.oxml.ns import qn
     from docx.shared import Inches, Pt
 
+    from ..errors import ModelSpecificationError
+    if str(page_size).lower() not in PAGE_SIZES:
+        raise ModelSpecificationError(f"page_size={page_size!r} is not known; use 'a4' (default) or 'letter'")
+    pw, ph = PAGE_SIZES[str(page_size).lower()]
+    cat = _cat(res)
     doc = Document()
-    st = doc.styles["Normal"]
-    st.font.name = "Times New Roman"
-    st.font.size = Pt(11)
+    for name in ("Normal", "Heading 1", "Heading 2", "List Bullet"):
+        st = doc.styles[name]
+        if name == "Normal":
+            st.font.name = "Times New Roman"
+            st.font.size = Pt(11)
+        rpr = st.element.get_or_add_rPr()
+        rfonts = rpr.find(qn("w:rFonts"))
+        if rfonts is None:
+            from docx.oxml import OxmlElement
+            rfonts = OxmlElement("w:rFonts")
+            rpr.insert(0, rfonts)
+        rfonts.set(qn("w:eastAsia"), "SimSun")      # Chinese text: SimSun (宋体), the usual face of Chinese papers
+    lang_el = doc.styles["Normal"].element.get_or_add_rPr()
+    from docx.oxml import OxmlElement
+    le = OxmlElement("w:lang")
+    le.set(qn("w:val"), "en-US")
+    le.set(qn("w:eastAsia"), "zh-CN")
+    lang_el.append(le)
     sec = doc.sections[0]
+    sec.page_width, sec.page_height = Inches(pw), Inches(ph)
     sec.left_margin = sec.right_margin = Inches(0.9)
-    doc.add_heading(f"{res.questionnaire.name}: analysis report", level=1)
+    text_w = pw - 1.8
+    doc.add_heading(cat.f("report_title", name=res.questionnaire.name), level=1)
     doc.add_paragraph(_plain(_meta_line(res)))
-    doc.add_heading("Warnings", level=2)
+    doc.add_heading(cat["warnings_heading"], level=2)
     if res.warnings:
         for w in res.warnings:
             doc.add_paragraph(f"[{w['stage']}] {w['message']}", style="List Bullet")
     else:
-        doc.add_paragraph("No warnings: every stage ran without statistical trouble.")
-    for k, (name, t) in enumerate(res.tables.items(), start=1):
-        wide = sum(_natural_widths(display_frame(t))) > 6.9
+        doc.add_paragraph(cat["no_warnings"])
+    for k, name in enumerate(table_order(res), start=1):
+        t = res.tables[name]
+        wide = sum(_natural_widths(display_frame(t))) > text_w + 0.4
         cur = doc.sections[-1]
         want_land = wide
         is_land = cur.orientation == WD_ORIENT.LANDSCAPE
         if want_land != is_land:
             new = doc.add_section()
             new.orientation = WD_ORIENT.LANDSCAPE if want_land else WD_ORIENT.PORTRAIT
-            w_, h_ = new.page_width, new.page_height
-            if (want_land and w_ < h_) or (not want_land and w_ > h_):
-                new.page_width, new.page_height = h_, w_
+            new.page_width, new.page_height = (Inches(ph), Inches(pw)) if want_land else (Inches(pw), Inches(ph))
             new.left_margin = new.right_margin = Inches(0.9)
-        _docx_table(doc, t, k, 9.0 if want_land else 6.5)
+        _docx_table(doc, t, k, (ph - 1.8) if want_land else text_w, cat)
     if figures and doc.sections[-1].orientation == WD_ORIENT.LANDSCAPE:
         new = doc.add_section()
         new.orientation = WD_ORIENT.PORTRAIT
-        new.page_width, new.page_height = new.page_height, new.page_width
-    for i, (f, png) in enumerate(figures.items(), start=1):
+        new.page_width, new.page_height = Inches(pw), Inches(ph)
+    for i, f in enumerate(figure_order(figures), start=1):
+        png = figures[f]
         p = doc.add_paragraph()
-        p.add_run(f"Figure {i}").bold = True
+        p.add_run(f"{cat['figure']} {i}").bold = True
         p.paragraph_format.keep_with_next = True
         p = doc.add_paragraph()
-        p.add_run(FIGURES.get(f, f)).italic = True
+        p.add_run(figure_caption(res, f)).italic = True
         p.paragraph_format.keep_with_next = True
-        height = Inches(8.0) if f == "likert" else None
+        height = Inches(min(8.0, ph - 3.2)) if f == "likert" else None
         if height is not None:
             doc.add_picture(str(png), height=height)
         else:
-            doc.add_picture(str(png), width=Inches(6.3 if f != "latent_correlations" else 5.0))
+            doc.add_picture(str(png), width=Inches(min(6.3, text_w) if f != "latent_correlations" else 5.0))
     doc.save(str(path))
 
 
@@ -472,30 +628,76 @@ def _sheet_name(key: str, used: set) -> str:
     return name
 
 
+_XLSX_FORMATS = {"f1": "0.0", "f2": "0.00", "f3": "0.000", "r2": "0.00", "r3": "0.000", "int": "0", "p": "0.000"}
+
+
 def write_xlsx(res, path) -> None:
-    """tables.xlsx: a contents sheet, then one sheet per table (numbers rounded to 3 decimals)."""
+    """tables.xlsx: a contents sheet, then one sheet per table.
+
+    Each sheet starts with "Table k" and the title, then the header row (the
+    report's headers, frozen), the rows, and the note.  Numbers are stored at full
+    precision with a number format (never rounded values); p < .001 shows as 0.000
+    but the cell holds the exact p value.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    cat = _cat(res)
+    order = table_order(res)
     used: set = {"contents"}
-    contents = pd.DataFrame([{"sheet": "", "table": i, "title": t.attrs.get("title", k), "note": t.attrs.get("note", "")}
-                             for i, (k, t) in enumerate(res.tables.items(), start=1)])
-    names = [_sheet_name(k, used) for k in res.tables]
-    contents["sheet"] = names
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        contents.to_excel(xw, sheet_name="contents", index=False)
-        for name, (k, t) in zip(names, res.tables.items()):
-            frame = t.copy()
-            for c in frame.columns:
-                if pd.api.types.is_float_dtype(frame[c]):
-                    frame[c] = frame[c].round(3)
-                elif frame[c].dtype == object:
-                    frame[c] = frame[c].map(lambda v: v if not isinstance(v, (list, dict)) else str(v))
-            frame.to_excel(xw, sheet_name=name, index=False)
-            ws = xw.sheets[name]
-            for col_cells in ws.columns:
-                width = max(len(str(c.value)) if c.value is not None else 0 for c in col_cells)
-                ws.column_dimensions[col_cells[0].column_letter].width = min(60, max(8, width + 2))
-        ws = xw.sheets["contents"]
-        for letter, w in zip("ABCD", (24, 7, 60, 100)):
-            ws.column_dimensions[letter].width = w
+    names = [_sheet_name(k, used) for k in order]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "contents"
+    ws.append(["Sheet", cat["table"], "Title", cat["note"].rstrip(".：:")])
+    for c in ws[1]:
+        c.font = Font(bold=True)
+    for i, (name, k) in enumerate(zip(names, order), start=1):
+        t = res.tables[k]
+        ws.append([name, i, t.attrs.get("title", k), strip_markup(t.attrs.get("note", ""))])
+    ws.freeze_panes = "A2"
+    for letter, w in zip("ABCD", (24, 7, 60, 100)):
+        ws.column_dimensions[letter].width = w
+    for i, (name, k) in enumerate(zip(names, order), start=1):
+        t = res.tables[k]
+        sh = wb.create_sheet(name)
+        sh.cell(row=1, column=1, value=f"{cat['table']} {i}").font = Font(bold=True)
+        sh.cell(row=2, column=1, value=t.attrs.get("title", k)).font = Font(italic=True)
+        heads = excel_headers(t)
+        for j, h in enumerate(heads, start=1):
+            c = sh.cell(row=4, column=j, value=h)
+            c.font = Font(bold=True)
+            c.alignment = Alignment(horizontal="center", vertical="bottom", wrap_text=True)
+        formats = t.attrs.get("formats", {})
+        yes_no = t.attrs.get("yes_no", ("Yes", "No"))
+        for r_i, (_, row) in enumerate(t.iterrows()):
+            for j, col in enumerate(t.columns, start=1):
+                v = row[col]
+                fmt = formats.get(col)
+                f_row = fmt[r_i] if isinstance(fmt, list) else fmt
+                if isinstance(v, (bool, np.bool_)):
+                    v = yes_no[0] if v else yes_no[1]
+                elif isinstance(v, (float, np.floating)):
+                    v = None if not np.isfinite(v) else float(v)
+                elif isinstance(v, (np.integer,)):
+                    v = int(v)
+                elif v is None or (not isinstance(v, str) and pd.isna(v)):
+                    v = None
+                elif not isinstance(v, (str, int)):
+                    v = str(v)
+                c = sh.cell(row=5 + r_i, column=j, value=v)
+                if isinstance(v, float):
+                    c.number_format = _XLSX_FORMATS.get(f_row or "f3", "0.000")
+        note = strip_markup(t.attrs.get("note", ""))
+        if note:
+            c = sh.cell(row=5 + len(t) + 1, column=1, value=f"{cat['note']} {note}")
+            c.alignment = Alignment(wrap_text=False)
+        sh.freeze_panes = "A5"
+        for j, h in enumerate(heads, start=1):
+            vals = [len(str(x)) for x in t.iloc[:, j - 1].tolist() if x is not None]
+            sh.column_dimensions[get_column_letter(j)].width = min(60, max(8, len(h) + 2, *(v + 2 for v in vals[:200])))
+    wb.save(str(path))
 
 
 # --------------------------------------------------------------------------- LaTeX
@@ -515,10 +717,16 @@ def _tex(s) -> str:
     return out
 
 
+def _tex_markup(text) -> str:
+    return "".join(rf"\emph{{{_tex(t)}}}" if it else _tex(t) for t, it in markup_runs(str(text)))
+
+
 def latex_tables(res) -> str:
     """Every table as a booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
     lines = ["% Tables of the analysis; generated by icaf_sem. Requires \\usepackage{booktabs}.", ""]
-    for k, (name, t) in enumerate(res.tables.items(), start=1):
+    cat = _cat(res)
+    for k, name in enumerate(table_order(res), start=1):
+        t = res.tables[name]
         d = display_frame(t, minus="\u2212")
         diag = t.attrs.get("diagonal", False)
         align = "".join("l" if (j == 0 or (d[c].map(lambda v: not any(ch.isdigit() for ch in str(v))).all()
@@ -526,7 +734,7 @@ def latex_tables(res) -> str:
         lines += [r"\begin{table}[htbp]", r"\centering", rf"\caption{{{_tex(t.attrs.get('title', name))}}}",
                   rf"\label{{tab:{name}}}", r"\small" if len(d.columns) <= 8 else r"\scriptsize",
                   rf"\begin{{tabular}}{{{align}}}", r"\toprule",
-                  " & ".join(_tex(c) for c in d.columns) + r" \\", r"\midrule"]
+                  " & ".join(_tex_markup(c) for c in d.columns) + r" \\", r"\midrule"]
         for i, (_, row) in enumerate(d.iterrows(), start=1):
             cells = [_tex(v) for v in row]
             if diag and i < len(cells):
@@ -535,13 +743,13 @@ def latex_tables(res) -> str:
         lines += [r"\bottomrule", r"\end{tabular}"]
         note = t.attrs.get("note", "")
         if note:
-            lines += [r"\par\smallskip", rf"\parbox{{\linewidth}}{{\footnotesize\emph{{Note.}} {_tex(note)}}}"]
+            lines += [r"\par\smallskip", rf"\parbox{{\linewidth}}{{\footnotesize\emph{{{_tex(cat['note'])}}} {_tex_markup(note)}}}"]
         lines += [r"\end{table}", ""]
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- the folder
-def write_report(res, out, *, command=None) -> list:
+def write_report(res, out, *, command=None, page_size: str = "a4") -> list:
     """Write the whole report folder, whole or not at all; returns the paths written.
 
     Parameters
@@ -562,7 +770,7 @@ def write_report(res, out, *, command=None) -> list:
         figdir.mkdir()
         figs = draw_figures(res, figdir) if res.options.get("figures", True) else {}
         (stage / "report.html").write_text(html_report(res, figs), encoding="utf-8")
-        write_docx(res, stage / "report.docx", figs)
+        write_docx(res, stage / "report.docx", figs, page_size=page_size)
         write_xlsx(res, stage / "tables.xlsx")
         (stage / "tables.tex").write_text(latex_tables(res), encoding="utf-8")
         (stage / "results.json").write_text(json.dumps(results_dict(res), indent=2, allow_nan=False,

@@ -31,6 +31,8 @@ def _plt():
         except Exception:  # pragma: no cover
             pass
     import matplotlib.pyplot as plt
+    from .fonts import register_matplotlib
+    register_matplotlib()      # Chinese labels: Noto Sans SC as the fallback of DejaVu Sans
     return plt
 
 
@@ -62,7 +64,8 @@ def _layers(nodes: list, edges: list) -> dict:
     return layer
 
 
-def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names: Optional[dict] = None):
+def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names: Optional[dict] = None,
+                 language: str = "en"):
     """Draw the structural model of a fitted result.
 
     Parameters
@@ -73,6 +76,10 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
         Paths with p >= ``alpha`` are dashed and grey.
     names : dict, optional
         Construct -> label shown under the code in the node.
+    title : str, optional
+        Drawn inside the figure; leave it out when a caption names the figure.
+    language : {"en", "zh", "both"}
+        Language of the figure's legend.
 
     Returns
     -------
@@ -80,6 +87,9 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
     """
     plt = _plt()
     from matplotlib.patches import Ellipse, FancyArrowPatch
+
+    from .i18n import catalogue
+    cat = catalogue(language)
 
     t = sem.parameters
     t = t[t["group"].isin([0, 1])] if "group" in t.columns else t
@@ -116,7 +126,7 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
         ax.text(x, y + (0.12 if endo else 0), label, ha="center", va="center", fontsize=10 if not names else 7.5,
                 fontweight="bold", zorder=4)
         if endo and n in r2:
-            ax.text(x, y - 0.33, f"R\u00b2 = {_fmt_coef(r2[n])}", ha="center", va="center", fontsize=8, zorder=4)
+            ax.text(x, y - 0.33, cat.f("fig.r2", v=_fmt_coef(r2[n])), ha="center", va="center", fontsize=8, zorder=4)
 
     def border(p, q):
         """Point on the ellipse around p in the direction of q."""
@@ -206,8 +216,7 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
                 color="#10244d" if sig else "#666666",
                 bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.95), zorder=5)
     ax.set_xlim(-2.6, W + 1.6)
-    ax.text(W / 2, -H / 2 - 1.3, "Standardized coefficients (std.all). * p < .05, ** p < .01, *** p < .001; "
-            "dashed: not significant.", ha="center", va="center", fontsize=7.5, color="#444444")
+    ax.text(W / 2, -H / 2 - 1.3, cat["fig.path_note"], ha="center", va="center", fontsize=7.5, color="#444444")
     if title:
         ax.set_title(title, fontsize=11)
     fig.tight_layout()
@@ -216,7 +225,7 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
 
 # --------------------------------------------------------------------------- heatmap
 def correlation_heatmap(data: pd.DataFrame, questionnaire=None, *, items: Optional[list] = None,
-                        annot: Optional[bool] = None, title: str = "Item correlations"):
+                        annot: Optional[bool] = None, title: Optional[str] = None):
     """Heatmap of the pairwise correlations of the items (or of any square correlation DataFrame).
 
     Parameters
@@ -255,14 +264,15 @@ def correlation_heatmap(data: pd.DataFrame, questionnaire=None, *, items: Option
     for b in bounds[:-1]:
         ax.plot([0, b], [b, b], color="black", lw=0.8)       # the lower triangle only
         ax.plot([b, b], [b, n], color="black", lw=0.8)
-    ax.set_title(title, fontsize=11)
+    if title:
+        ax.set_title(title, fontsize=11)
     ax.tick_params(labelsize=7 if n > 20 else 9)
     fig.tight_layout()
     return fig
 
 
 # --------------------------------------------------------------------------- Likert bars
-def likert_bars(data: pd.DataFrame, questionnaire, *, language: str = "en"):
+def likert_bars(data: pd.DataFrame, questionnaire, *, language: str = "en", title: Optional[str] = None):
     """Diverging stacked bars of the answers, one panel per construct.
 
     The neutral answer (the scale's midpoint, when the scale has an odd number of
@@ -277,7 +287,11 @@ def likert_bars(data: pd.DataFrame, questionnaire, *, language: str = "en"):
     colors = [cmap(0.1 + 0.8 * i / (k - 1)) for i in range(k)]
     if k % 2 == 1:
         colors[k // 2] = (0.82, 0.82, 0.82, 1.0)
-    labels = [q.scale_labels.get(v, {}).get(language, str(v)) for v in values]
+    lab_lang = "zh" if language == "zh" else "en"
+    labels = [q.scale_labels.get(v, {}).get(lab_lang, str(v)) for v in values]
+    if language == "both":
+        labels = [f"{q.scale_labels.get(v, {}).get('en', v)} / {q.scale_labels.get(v, {}).get('zh', '')}".rstrip(" /")
+                  for v in values]
     cons = list(q.constructs.items())
     heights = [len(its) + 1.2 for _, its in cons]
     fig, axes = plt.subplots(len(cons), 1, figsize=(9, 0.34 * sum(heights) + 1.6),
@@ -308,7 +322,8 @@ def likert_bars(data: pd.DataFrame, questionnaire, *, language: str = "en"):
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(y)
         ax.set_yticklabels(its, fontsize=8)
-        name = q.spec.constructs[c].name.get(language, "") if hasattr(q, "spec") else ""
+        nm = q.spec.constructs[c].name if hasattr(q, "spec") else {}
+        name = (nm.get(lab_lang, "") if language != "both" else " / ".join(x for x in (nm.get("en"), nm.get("zh")) if x))
         ax.set_title(f"{c}" + (f" \u2013 {name}" if name else ""), fontsize=9, loc="left")
         ax.set_xlim(-100, 100)
         for side in ("top", "right"):
@@ -317,8 +332,9 @@ def likert_bars(data: pd.DataFrame, questionnaire, *, language: str = "en"):
     axes[-1].set_xticklabels([f"{abs(x)}%" for x in range(-100, 101, 25)], fontsize=8)
     handles, labs = axes[0].get_legend_handles_labels()
     fig.legend(handles, labs, loc="lower center", ncol=min(k, 4), fontsize=7.5, frameon=False)
-    fig.suptitle("Distribution of answers by construct", fontsize=11)
-    fig.tight_layout(rect=(0, 0.055 if k > 4 else 0.035, 1, 0.98))
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.055 if k > 4 else 0.035, 1, 0.98 if title else 1.0))
     return fig
 
 

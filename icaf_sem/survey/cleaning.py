@@ -481,6 +481,23 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
         df[dcol] = pd.Series(vals, index=df.index, dtype=float)
     for c, spec in q.metadata.items():
         if spec["kind"] == "category" and c in df.columns and spec.get("values"):
+            # a category written in any language of the questionnaire (省级, "Province ") is its declared value
+            known = {}
+            for v in spec["values"]:
+                known[str(v).strip().casefold()] = v
+                for text in (spec.get("value_labels") or {}).get(str(v), {}).values():
+                    known[str(text).strip().casefold()] = v
+            mapped = []
+            for i, v in df[c].items():
+                key = str(v).strip().casefold() if isinstance(v, str) else None
+                if key is not None and key in known and known[key] != v:
+                    fixes.append({"respondent_id": df.at[i, idc], "item": c, "raw_value": _raw_repr(v),
+                                  "action": "category label -> declared value", "new_value": np.nan,
+                                  "row": df.at[i, "__row"]})
+                    mapped.append(known[key])
+                else:
+                    mapped.append(v)
+            df[c] = pd.Series(mapped, index=df.index, dtype=object)
             allowed = {str(v) for v in spec["values"]}
             odd = sorted({str(v) for v in df[c].dropna() if str(v) not in allowed})
             if odd:
