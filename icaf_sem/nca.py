@@ -94,9 +94,9 @@ TEXT = {
                             "level of the outcome (% of its observed range). NN = not necessary; NA = not "
                             "reached within the observed range."),
         "labels": {"id": "Hypothesis", "condition": "Condition", "outcome": "Outcome", "ceiling": "Ceiling",
-                   "level": "Outcome level (%)", "effect_size": "d", "effect_class": "Size", "p_value": "p",
+                   "level": "Outcome level (%)", "effect_size": "*d*", "effect_class": "Size", "p_value": "*p*",
                    "required": "Required level (%)", "supported": "Supported", "reason": "Verdict",
-                   "n": "N", "accuracy": "Accuracy (%)"},
+                   "n": "*N*", "accuracy": "Accuracy (%)"},
         "supported": "supported", "not_supported": "not supported",
         "reasons": {"small": "d below {d_min:g}", "p": "p \u2265 {alpha:g}", "nn": "not necessary at this level",
                     "ok": "necessary in degree"},
@@ -115,9 +115,9 @@ TEXT = {
         "bottleneck_note": ("在结果变量的给定水平（占其观测范围的百分比）下，各条件所需的最低水平（占其观测范围的百分比）。"
                             "NN = 非必要；NA = 在观测范围内无法达到。"),
         "labels": {"id": "假设", "condition": "条件", "outcome": "结果", "ceiling": "上限线",
-                   "level": "结果水平（%）", "effect_size": "d", "effect_class": "效应大小", "p_value": "p",
+                   "level": "结果水平（%）", "effect_size": "*d*", "effect_class": "效应大小", "p_value": "*p*",
                    "required": "所需水平（%）", "supported": "是否支持", "reason": "结论",
-                   "n": "N", "accuracy": "准确度（%）"},
+                   "n": "*N*", "accuracy": "准确度（%）"},
         "supported": "支持", "not_supported": "不支持",
         "reasons": {"small": "d 低于 {d_min:g}", "p": "p \u2265 {alpha:g}", "nn": "在该水平上非必要",
                     "ok": "程度上的必要条件"},

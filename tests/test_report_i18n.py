@@ -22,10 +22,12 @@ WAVE = ROOT / "icaf_sem" / "data" / "example_wave.csv"
 QUEST = ROOT / "questionnaires" / "icaf.yaml"
 TABLES = ["sample_flow", "sample_profile", "instrument", "item_descriptives", "multivariate_normality",
           "measurement_model", "discriminant_validity", "second_order", "model_fit", "common_method_bias",
-          "measurement_invariance", "r_squared", "hypothesis_tests", "indirect_effects", "modification_indices"]
+          "measurement_invariance", "r_squared", "hypothesis_tests", "indirect_effects", "modification_indices",
+          "necessity_tests", "necessity_bottlenecks"]
 SHOWN = ["sample_flow", "sample_profile", "instrument", "item_descriptives", "multivariate_normality",
          "measurement_model", "discriminant_validity", "second_order", "common_method_bias", "measurement_invariance",
-         "model_fit", "modification_indices", "r_squared", "hypothesis_tests", "indirect_effects"]
+         "model_fit", "modification_indices", "r_squared", "hypothesis_tests", "indirect_effects",
+         "necessity_tests", "necessity_bottlenecks"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -34,7 +36,7 @@ def analysis():
     from icaf_sem import analyze
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return analyze(WAVE, QUEST, bootstrap=30, seed=11, figures=False, invariance=["role"])
+        return analyze(WAVE, QUEST, bootstrap=100, seed=11, figures=False, invariance=["role"])
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +186,7 @@ def test_bootstrap_keeps_ml_se_for_direct_paths(analysis):
     assert set(h.loc[h["kind"] == "mediation", "ci_method"]) == {"bootstrap bias-corrected"}
     assert set(h.loc[h["kind"] == "path", "ci_method"]) == {"normal"}
     note = analysis.tables["indirect_effects"].attrs["note"]
-    assert "30 draws (seed 11)" in note
+    assert "100 draws (seed 11)" in note
     rep = json.loads((Path(analysis.out) / "reproducibility.json").read_text()) if analysis.out else None
     assert rep is None or "--seed 11" in rep["reproduce"]
 

@@ -487,16 +487,20 @@ def clean(data: Union[pd.DataFrame, str, Path], questionnaire: Union[Questionnai
                 known[str(v).strip().casefold()] = v
                 for text in (spec.get("value_labels") or {}).get(str(v), {}).values():
                     known[str(text).strip().casefold()] = v
-            mapped = []
+            mapped, changed = [], []
             for i, v in df[c].items():
                 key = str(v).strip().casefold() if isinstance(v, str) else None
                 if key is not None and key in known and known[key] != v:
-                    fixes.append({"respondent_id": df.at[i, idc], "item": c, "raw_value": _raw_repr(v),
-                                  "action": "category label -> declared value", "new_value": np.nan,
-                                  "row": df.at[i, "__row"]})
+                    changed.append((i, v))
                     mapped.append(known[key])
                 else:
                     mapped.append(v)
+            if changed:
+                lab = np.array([i for i, _ in changed], dtype=object)
+                fixes.append(pd.DataFrame({"respondent_id": df.loc[lab, idc].to_numpy(), "item": c,
+                                           "raw_value": [_raw_repr(v) for _, v in changed],
+                                           "action": "category label -> declared value", "new_value": np.nan,
+                                           "row": df.loc[lab, "__row"].to_numpy()}, columns=CELL_FIX_COLUMNS))
             df[c] = pd.Series(mapped, index=df.index, dtype=object)
             allowed = {str(v) for v in spec["values"]}
             odd = sorted({str(v) for v in df[c].dropna() if str(v) not in allowed})
