@@ -83,6 +83,8 @@ def main() -> int:
     ap.add_argument("--mb", type=float, default=100.0, help="size of the raw export for clean (MB)")
     ap.add_argument("--n", type=int, default=100_000, help="respondents for analyze")
     ap.add_argument("--figures", action="store_true", help="analyze with figures (default --no-figures)")
+    ap.add_argument("--bootstrap", type=int, default=None,
+                    help="analyze's --bootstrap (default: the CLI's default of 5,000 draws)")
     a = ap.parse_args()
     exe = [sys.executable, "-m", "icaf_sem"]
     load0 = f"{os.getloadavg()[0]:.1f}"
@@ -98,9 +100,11 @@ def main() -> int:
         if a.only in (None, "analyze"):
             raw = make_analyze_input(tmp, a.n)
             cmd = exe + ["analyze", "-q", "questionnaires/icaf.yaml", "-d", str(raw), "-o", str(tmp / "report"),
-                         "--quiet"] + ([] if a.figures else ["--no-figures"])
+                         "--quiet"] + ([] if a.figures else ["--no-figures"]) + \
+                ([] if a.bootstrap is None else ["--bootstrap", str(a.bootstrap)])
             secs, cpu, rss, code, tail = run_measured(cmd)
-            rows.append((f"analyze, {a.n:,} respondents" + (" (+figures)" if a.figures else ""),
+            rows.append((f"analyze, {a.n:,} respondents" + (" (+figures)" if a.figures else "")
+                         + ("" if a.bootstrap is None else f", --bootstrap {a.bootstrap}"),
                          secs, cpu, rss, code, 60, 2048, tail))
     print(f"load average before/after: {load0} / {os.getloadavg()[0]:.1f} (on a busy machine, wall time >> CPU time)")
     print("| command | wall s | CPU s (user+sys) | peak RSS MB | exit | target | verdict (wall) |")
