@@ -37,7 +37,12 @@ def run_measured(cmd: list) -> tuple[float, float, float, int, str]:
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, ru = os.wait4(proc.pid, 0)
+        try:
+            _, status, ru = os.wait4(proc.pid, 0)
+        except BaseException:        # interrupted or killed by a time limit: never leave the command running
+            proc.kill()
+            proc.wait()
+            raise
         secs = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
@@ -77,7 +82,13 @@ def make_analyze_input(folder: Path, n: int, seed: int = 2) -> Path:
     return path
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> int:
+    import signal
+    signal.signal(signal.SIGTERM, _interrupt)   # `timeout` sends SIGTERM: run_measured then stops its child
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", choices=["clean", "analyze"], default=None)
     ap.add_argument("--mb", type=float, default=100.0, help="size of the raw export for clean (MB)")
