@@ -23,6 +23,25 @@ PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z",
 Z975 = float(stats.norm.ppf(0.975))
 
 
+def parameter_frame(lhs, op, rhs, group, label, free, est, se, std_lv, std_all) -> pd.DataFrame:
+    """lavaan's ``parameterEstimates(fit, standardized = TRUE)`` columns from the row arrays:
+    z, p and the 95 % normal interval added; fixed rows get no test and the value as interval."""
+    est, se = np.asarray(est, float), np.asarray(se, float)
+    free = np.asarray(free, int)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, est / se, np.nan)
+    pvalue = 2 * stats.norm.sf(np.abs(z))
+    ci_lower, ci_upper = est - Z975 * se, est + Z975 * se
+    fixed = (free == 0) & (np.asarray(op, dtype=object) != ":=")
+    z[fixed] = pvalue[fixed] = np.nan
+    ci_lower[fixed] = ci_upper[fixed] = est[fixed]
+    return pd.DataFrame({
+        "lhs": lhs, "op": op, "rhs": rhs, "group": np.asarray(group, int),
+        "label": ["" if (x is None or x != x) else str(x) for x in label], "free": free,
+        "est": est, "se": se, "z": z, "pvalue": pvalue, "ci_lower": ci_lower, "ci_upper": ci_upper,
+        "std_lv": np.asarray(std_lv, float), "std_all": np.asarray(std_all, float)}, columns=PARAM_COLUMNS)
+
+
 class FitMeasures(dict):
     """lavaan's fit measures; the robust family (``cfi.robust`` ...) is computed when first read.
 
@@ -289,21 +308,7 @@ class SEMResult:
             se = np.concatenate([se, np.sqrt(np.clip(np.diag(d_cov), 0, None))])
             std_lv = np.concatenate([std_lv, self._defined_values(std_lv)])
             std_all = np.concatenate([std_all, self._defined_values(std_all)])
-        est, se = np.asarray(est, float), np.asarray(se, float)
-        free_col = np.asarray(free_col, int)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(se > 0, est / se, np.nan)
-        pvalue = 2 * stats.norm.sf(np.abs(z))
-        ci_lower, ci_upper = est - Z975 * se, est + Z975 * se
-        # fixed rows: no test, the interval is the value itself
-        fixed = (free_col == 0) & (np.asarray(op, dtype=object) != ":=")
-        z[fixed] = pvalue[fixed] = np.nan
-        ci_lower[fixed] = ci_upper[fixed] = est[fixed]
-        return pd.DataFrame({
-            "lhs": lhs, "op": op, "rhs": rhs, "group": np.asarray(group, int),
-            "label": ["" if (x is None or x != x) else str(x) for x in label], "free": free_col,
-            "est": est, "se": se, "z": z, "pvalue": pvalue, "ci_lower": ci_lower, "ci_upper": ci_upper,
-            "std_lv": np.asarray(std_lv, float), "std_all": np.asarray(std_all, float)}, columns=PARAM_COLUMNS)
+        return parameter_frame(lhs, op, rhs, group, label, free_col, est, se, std_lv, std_all)
 
     def _label_values(self, est):
         out = {}

@@ -54,9 +54,6 @@ CAT_ESTIMATORS = {
     "ULS": ("ULS", "standard", "standard"),
     "WLS": ("WLS", "standard", "standard"),
 }
-Z975 = float(stats.norm.ppf(0.975))
-PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue",
-                 "ci_lower", "ci_upper", "std_lv", "std_all"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1104,19 +1101,8 @@ class OrdinalResult:
             se = np.concatenate([se, np.sqrt(np.clip(np.diag(d_cov), 0, None))])
             std_lv = np.concatenate([std_lv, self._defined(std_lv)])
             std_all = np.concatenate([std_all, self._defined(std_all)])
-        free_col = np.asarray(free_col, int)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(se > 0, est / se, np.nan)
-        pvalue = 2 * stats.norm.sf(np.abs(z))
-        ci_lower, ci_upper = est - Z975 * se, est + Z975 * se
-        fixed = (free_col == 0) & (np.asarray(op, dtype=object) != ":=")
-        z[fixed] = pvalue[fixed] = np.nan
-        ci_lower[fixed] = ci_upper[fixed] = est[fixed]
-        return pd.DataFrame({
-            "lhs": lhs, "op": op, "rhs": rhs, "group": np.asarray(group, int),
-            "label": ["" if (x is None or x != x) else str(x) for x in label], "free": free_col,
-            "est": est, "se": se, "z": z, "pvalue": pvalue, "ci_lower": ci_lower, "ci_upper": ci_upper,
-            "std_lv": np.asarray(std_lv, float), "std_all": np.asarray(std_all, float)}, columns=PARAM_COLUMNS)
+        from ..results import parameter_frame
+        return parameter_frame(lhs, op, rhs, group, label, free_col, est, se, std_lv, std_all)
 
     def _defined(self, rowvals):
         a = self._m.pt.arrays()
