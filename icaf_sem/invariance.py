@@ -33,7 +33,6 @@ The R equivalent::
 from __future__ import annotations
 
 import json
-import math
 import warnings
 
 import numpy as np
@@ -285,14 +284,7 @@ class InvarianceResult:
                           note=self.cutoff_note())
 
     def to_dict(self) -> dict:
-        def clean(v):
-            if isinstance(v, (float, np.floating)):
-                return None if not math.isfinite(float(v)) else float(v)
-            if isinstance(v, (np.integer,)):
-                return int(v)
-            if isinstance(v, np.bool_):
-                return bool(v)
-            return v
+        from ._json import json_value as clean
         return {
             "group": self.group, "group_labels": [clean(g) for g in self.group_labels],
             "group_sizes": {str(k): int(v) for k, v in self.group_sizes.items()},

@@ -4,7 +4,6 @@ warnings, and the ways to show them (``summary()``, ``to_frame()``,
 """
 from __future__ import annotations
 
-import math
 import warnings
 from functools import cached_property
 
@@ -17,6 +16,7 @@ from .estimation import fit_measures as fm
 from .estimation import robust as fiml_post
 from ._linalg import is_pd
 from .estimation.core import Core, estimate
+from ._json import json_value as _clean
 
 PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue",
                  "ci_lower", "ci_upper", "std_lv", "std_all"]
@@ -824,11 +824,3 @@ class BaselineTest:
             kf = len(ov_xf)
             npar += kf * (kf + 1) // 2 + (kf if core.pt.meanstructure else 0)
         return cls(max(float(chisq), 0.0), n_moments(core.pt, core.datas) - npar)
-
-
-def _clean(v):
-    if isinstance(v, (np.floating, float)):
-        return None if not math.isfinite(float(v)) else float(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    return v

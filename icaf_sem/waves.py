@@ -20,7 +20,6 @@ from __future__ import annotations
 import html
 import io
 import json
-import math
 import warnings
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import pandas as pd
 
 from .errors import DataError, DataWarning, ModelSpecificationError
 from .invariance import STEP_CONSTRAINTS, chisq_difference, invariance, satorra_bentler_2001
+from ._json import json_value as _clean
 
 WAVE_COLUMN = "wave"
 
@@ -228,18 +228,6 @@ class WaveComparison:
         parts.append("</section>")
         return "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Comparing waves</title></head><body>" \
                + "\n".join(parts) + "</body></html>"
-
-
-def _clean(v):
-    if isinstance(v, (float, np.floating)):
-        return None if not math.isfinite(float(v)) else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    if v is pd.NA:
-        return None
-    return v
 
 
 def _structural(q):

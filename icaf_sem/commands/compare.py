@@ -3,11 +3,11 @@ or, with ``--vuong``, Vuong's tests of two non-nested models (``nonnest2::vuongt
 from __future__ import annotations
 
 import json
-import math
 import sys
 
 from ..errors import ModelSpecificationError
 from .fit import read_data, read_model
+from .._json import json_value as _clean
 
 
 def add_parser(sub):
@@ -33,15 +33,6 @@ def add_parser(sub):
     p.add_argument("--json", required=True, help="output JSON file (written whole or not at all)")
     p.set_defaults(func=run)
     return p
-
-
-def _clean(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if hasattr(v, "item"):
-        v = v.item()
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-    return v
 
 
 def run(args) -> int:

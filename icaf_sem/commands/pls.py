@@ -5,6 +5,7 @@ import json
 import sys
 
 from .fit import read_data, read_model
+from .._json import json_ready as _clean
 
 
 def add_parser(sub):
@@ -37,24 +38,6 @@ def add_parser(sub):
     p.add_argument("--json", required=True, help="output JSON file (written whole or not at all)")
     p.set_defaults(func=run)
     return p
-
-
-def _clean(x):
-    """JSON-ready: NaN/inf -> null, numpy scalars -> Python numbers."""
-    import math
-
-    import numpy as np
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    return x
 
 
 def _predict_arg(v):

@@ -41,6 +41,7 @@ from ..model.matrices import GroupRAM
 from ..model.partable import ParTable, build_partable, variable_names
 from . import fit_measures as fm
 from .categorical import ordinal_stats, _numeric_block, SQRT_EPS
+from .._json import json_value as _clean
 
 CAT_ESTIMATORS = {
     # estimator: (weight, se, test)
@@ -1366,16 +1367,6 @@ def _crmr(res):
         ecor = res.residuals[g][st.ncor0:]
         tot += res._fg[g] * math.sqrt(np.mean(ecor ** 2)) if len(ecor) else 0.0
     return tot
-
-
-def _clean(v):
-    if isinstance(v, (np.floating, float)):
-        return None if not math.isfinite(float(v)) else float(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
 
 
 # ================================================================================================
