@@ -47,16 +47,8 @@ class ConstraintSet:
         return np.array([float(c[2](env)) for c in items], dtype=float)
 
     def jacobian(self, theta, which, h=1e-6):
-        theta = np.asarray(theta, float)
-        items = self.eq if which == "eq" else self.ineq
-        J = np.zeros((len(items), len(theta)))
-        for j in range(len(theta)):
-            step = h * max(1.0, abs(theta[j]))
-            tp, tm = theta.copy(), theta.copy()
-            tp[j] += step
-            tm[j] -= step
-            J[:, j] = (self.values(tp, which) - self.values(tm, which)) / (2 * step)
-        return J
+        from .inference import jacobian
+        return jacobian(lambda t: self.values(t, which), np.asarray(theta, float), h=h)
 
     def n_eq(self, theta):
         """Rank of the equality constraints' Jacobian (lavaan adds it to the degrees of freedom)."""

@@ -1085,11 +1085,9 @@ class OrdinalResult:
         if pt.defined:
             def dvals(th):
                 return self._defined(self._row_values(th))
+            from .inference import jacobian
             d_est = dvals(theta)
-            h = 1e-6 * np.maximum(1.0, np.abs(theta))
-            J = np.column_stack([(dvals(theta + h[k] * np.eye(len(theta))[k]) -
-                                  dvals(theta - h[k] * np.eye(len(theta))[k])) / (2 * h[k])
-                                 for k in range(len(theta))])
+            J = jacobian(dvals, np.asarray(theta, float))
             d_cov = J @ V @ J.T
             names = [d[0] for d in pt.defined]
             lhs += names
