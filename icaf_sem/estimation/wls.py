@@ -883,18 +883,14 @@ class OrdinalResult:
         out["cfi"] = fm.cfi(X2, df, X2n, dfn)
         out["tli"] = fm.tli(X2, df, X2n, dfn)
         out["nnfi"] = out["tli"]
-        out["rfi"] = _rfi(X2, df, X2n, dfn)
-        out["nfi"] = _nfi(X2, df, X2n, dfn)
-        out["pnfi"] = (df / dfn) * (X2n - X2) / X2n if dfn > 0 and X2n > 0 else np.nan
-        out["ifi"] = _ifi(X2, df, X2n)
-        out["rni"] = fm.rni(X2, df, X2n, dfn)
+        out.update(_incremental(X2, df, X2n, dfn))
         if sc is not None:
             out["cfi.scaled"] = fm.cfi(sc["stat"], sc["df"], bsc["stat"], bsc["df"])
             out["tli.scaled"] = fm.tli(sc["stat"], sc["df"], bsc["stat"], bsc["df"])
             out["nnfi.scaled"] = out["tli.scaled"]
-            out["rfi.scaled"] = _rfi(sc["stat"], sc["df"], bsc["stat"], bsc["df"])
-            out["nfi.scaled"] = _nfi(sc["stat"], sc["df"], bsc["stat"], bsc["df"])
-            out["ifi.scaled"] = _ifi(sc["stat"], sc["df"], bsc["stat"])
+            out["rfi.scaled"] = fm.rfi(sc["stat"], sc["df"], bsc["stat"], bsc["df"])
+            out["nfi.scaled"] = fm.nfi(sc["stat"], bsc["stat"], sc["df"], bsc["df"])
+            out["ifi.scaled"] = fm.ifi(sc["stat"], sc["df"], bsc["stat"], bsc["df"])
             out["rni.scaled"] = fm.rni(sc["stat"], sc["df"], bsc["stat"], bsc["df"])
         robust = self.test_kind in ("scaled.shifted", "satorra.bentler")
         cm = self.catml if robust else None
@@ -1312,25 +1308,10 @@ def _scaled(kind, X2, df, tr, tr2):
             "trace.UGamma": tr, "trace.UGamma2": tr2}
 
 
-def _rfi(X2, df, X2n, dfn):
-    if df > dfn or not (df > 0 and dfn > 0):
-        return np.nan
-    t1, t2 = X2n / dfn - X2 / df, X2n / dfn
-    return 1.0 if t1 < 0 or t2 < 0 else t1 / t2
-
-
-def _nfi(X2, df, X2n, dfn):
-    """lavaan's lav_fit_nfi: NA when the model has more df than the baseline."""
-    if df > dfn or np.isclose(X2n, 0):
-        return np.nan
-    return (X2n - X2) / X2n if df > 0 else 1.0
-
-
-def _ifi(X2, df, X2n):
-    t1, t2 = X2n - X2, X2n - df
-    if t2 < 0:
-        return 1.0
-    return np.nan if np.isclose(t2, 0) else t1 / t2
+def _incremental(X2, df, X2n, dfn) -> dict:
+    """RFI, NFI, PNFI, IFI and RNI against the baseline, by lavaan's rules (estimation/fit_measures.py)."""
+    return {"rfi": fm.rfi(X2, df, X2n, dfn), "nfi": fm.nfi(X2, X2n, df, dfn), "pnfi": fm.pnfi(X2, df, X2n, dfn),
+            "ifi": fm.ifi(X2, df, X2n, dfn), "rni": fm.rni(X2, df, X2n, dfn)}
 
 
 def _cfi_r(X2, df, X2n, dfn, c, cn):
@@ -1531,11 +1512,7 @@ class ContinuousWLSResult(OrdinalResult):
                "baseline.chisq": X2n, "baseline.df": dfn, "baseline.pvalue": B["standard"]["pvalue"],
                "cfi": fm.cfi(X2, df, X2n, dfn), "tli": fm.tli(X2, df, X2n, dfn)}
         out["nnfi"] = out["tli"]
-        out["rfi"] = _rfi(X2, df, X2n, dfn)
-        out["nfi"] = _nfi(X2, df, X2n, dfn)
-        out["pnfi"] = (df / dfn) * (X2n - X2) / X2n if dfn > 0 and X2n > 0 else np.nan
-        out["ifi"] = _ifi(X2, df, X2n)
-        out["rni"] = fm.rni(X2, df, X2n, dfn)
+        out.update(_incremental(X2, df, X2n, dfn))
         out["rmsea"] = fm.rmsea(X2, df, Nr, G)
         out["rmsea.ci.lower"], out["rmsea.ci.upper"] = fm.rmsea_ci(X2, df, Nr, G)
         out["rmsea.pvalue"] = fm.rmsea_pvalue(X2, df, Nr, G)
