@@ -537,22 +537,8 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             f"nor latent variables (defined with =~); check the spelling (data columns: "
             f"{', '.join(cols[:12])}{' ...' if len(cols) > 12 else ''})")
     # one float array (n x p) for the observed variables; only non-numeric columns go through pandas
-    dtypes = dict(zip(cols, data.dtypes))
-    plain = [v for v in ov if dtypes[v].kind in "iuf"]          # integer or float (not bool, not text)
-    if len(plain) == len(ov):
-        Xa = data.take(data.columns.get_indexer(ov), axis=1).to_numpy(dtype=float)
-    else:
-        Xa = np.empty((len(data), len(ov)))
-        for j, v in enumerate(ov):
-            col = data[v]
-            if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-                conv = pd.to_numeric(col, errors="coerce")
-                bad = col[conv.isna() & col.notna() & (col.astype(str).str.strip() != "")]
-                if len(bad):
-                    raise DataError(f"column {v!r} holds text ({bad.iloc[0]!r} in row {bad.index[0]!r}); item "
-                                    "columns must be numeric: clean the wave first (icaf-sem clean) or recode the text")
-                col = conv
-            Xa[:, j] = col.astype(float).to_numpy()
+    from ._columns import numeric_block
+    Xa = numeric_block(data, ov)
     if np.isinf(Xa).any():
         bad = [v for j, v in enumerate(ov) if np.isinf(Xa[:, j]).any()]
         raise DataError(f"the data hold infinite values (column(s) {', '.join(map(repr, bad))}); replace them "

@@ -673,19 +673,9 @@ def polychoric_matrix(data, columns=None):
 
 
 def _numeric_block(data, cols):
-    import pandas as pd
-    X = np.empty((len(data), len(cols)))
-    for j, c in enumerate(cols):
-        col = data[c]
-        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-            conv = pd.to_numeric(col, errors="coerce")
-            bad = col[conv.isna() & col.notna() & (col.astype(str).str.strip() != "")]
-            if len(bad):
-                raise DataError(f"ordered column {c!r} holds text ({bad.iloc[0]!r} in row {bad.index[0]!r}); "
-                                "ordinal items must be numeric codes: recode the labels to 1, 2, 3, ...")
-            col = conv
-        X[:, j] = col.astype(float).to_numpy()
-    return X
+    from .._columns import numeric_block
+    return numeric_block(data, cols, what="ordered column",
+                         fix="ordinal items must be numeric codes: recode the labels to 1, 2, 3, ...")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1438,7 +1438,8 @@ def fit_continuous(stmts, data, *, model_text, estimator, std_lv, missing, group
     if absent:
         raise ModelSpecificationError(f"variable(s) {', '.join(map(repr, absent))} appear in the model but are "
                                       "neither columns of the data nor latent variables")
-    X = _numeric_block(data, ov)
+    from .._columns import numeric_block
+    X = numeric_block(data, ov)           # continuous items: the ML path's message
     keep = ~np.isnan(X).any(1)
     X = X[keep]
     if len(X) <= len(ov):
