@@ -23,6 +23,23 @@ PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z",
 Z975 = float(stats.norm.ppf(0.975))
 
 
+def append_defined(rows, values, defined, d_est, d_cov, d_std_lv, d_std_all):
+    """Append the ``:=`` rows to the row lists ``rows`` = (lhs, op, rhs, group, label, free) in place,
+    and return the value arrays ``values`` = (est, se, std_lv, std_all) extended by them (delta-method
+    SEs from ``d_cov``)."""
+    lhs, op, rhs, group, label, free = rows
+    names = [d[0] for d in defined]
+    lhs += names
+    op += [":="] * len(names)
+    rhs += [d[1] for d in defined]
+    group += [0] * len(names)
+    label += names
+    free += [0] * len(names)
+    est, se, std_lv, std_all = values
+    return (np.concatenate([est, d_est]), np.concatenate([se, np.sqrt(np.clip(np.diag(d_cov), 0, None))]),
+            np.concatenate([std_lv, d_std_lv]), np.concatenate([std_all, d_std_all]))
+
+
 def parameter_frame(lhs, op, rhs, group, label, free, est, se, std_lv, std_all) -> pd.DataFrame:
     """lavaan's ``parameterEstimates(fit, standardized = TRUE)`` columns from the row arrays:
     z, p and the 95 % normal interval added; fixed rows get no test and the value as interval."""
@@ -297,17 +314,9 @@ class SEMResult:
                 J = np.zeros((len(d_est), 0))
             d_cov = J @ V @ J.T
             self._defined_cov = d_cov
-            names = [d[0] for d in pt.defined]
-            lhs += names
-            op += [":="] * len(names)
-            rhs += [d[1] for d in pt.defined]
-            group += [0] * len(names)
-            label += names
-            free_col += [0] * len(names)
-            est = np.concatenate([est, d_est])
-            se = np.concatenate([se, np.sqrt(np.clip(np.diag(d_cov), 0, None))])
-            std_lv = np.concatenate([std_lv, self._defined_values(std_lv)])
-            std_all = np.concatenate([std_all, self._defined_values(std_all)])
+            est, se, std_lv, std_all = append_defined(
+                (lhs, op, rhs, group, label, free_col), (est, se, std_lv, std_all), pt.defined, d_est, d_cov,
+                self._defined_values(std_lv), self._defined_values(std_all))
         return parameter_frame(lhs, op, rhs, group, label, free_col, est, se, std_lv, std_all)
 
     def _label_values(self, est):

@@ -1085,17 +1085,10 @@ class OrdinalResult:
             d_est = dvals(theta)
             J = jacobian(dvals, np.asarray(theta, float))
             d_cov = J @ V @ J.T
-            names = [d[0] for d in pt.defined]
-            lhs += names
-            op += [":="] * len(names)
-            rhs += [d[1] for d in pt.defined]
-            group += [0] * len(names)
-            label += names
-            free_col += [0] * len(names)
-            est = np.concatenate([est, d_est])
-            se = np.concatenate([se, np.sqrt(np.clip(np.diag(d_cov), 0, None))])
-            std_lv = np.concatenate([std_lv, self._defined(std_lv)])
-            std_all = np.concatenate([std_all, self._defined(std_all)])
+            from ..results import append_defined
+            est, se, std_lv, std_all = append_defined(
+                (lhs, op, rhs, group, label, free_col), (est, se, std_lv, std_all), pt.defined, d_est, d_cov,
+                self._defined(std_lv), self._defined(std_all))
         from ..results import parameter_frame
         return parameter_frame(lhs, op, rhs, group, label, free_col, est, se, std_lv, std_all)
 
