@@ -483,18 +483,22 @@ class SEMResult:
         def robust_family():
             """The robust statistic, its df and c-hat (model and baseline) and the indices built on them;
             computed when one is first read (the FIML-corrected ones cost more than the fit itself)."""
-            xx3 = df3 = c3 = xx3s = xx3n = c3n = nan
+            # lav_fit_rmsea_lavobject: c3 (c.hat3) enters the robust RMSEA, while its interval and
+            # p-values take the scaled statistic with the test's own scaling factor (c.hat); the two
+            # differ for scaled.shifted, where c.hat3 = a (df - b) / df
+            xx3 = df3 = c3 = c_hat = xx3s = xx3n = c3n = nan
             if fiml:
                 try:
                     xx3, df3, c3, xx3n, c3n = fiml_post.fiml_corrected(core, base, version="V3" if scaled else "V6")
-                    xx3s = xx3 / c3
+                    xx3s, c_hat = xx3 / c3, c3
                 except (np.linalg.LinAlgError, ValueError):
                     pass
             elif robust_test:
                 xx3, df3, xx3n = x2, df, x2n
                 c3 = T.robust_c_hat(tst, df)
                 c3n = T.robust_c_hat(tsb, dfn) if tsb is not None else nan
-                xx3s = x2 / c3 if df > 0 else x2
+                c_hat = tst.scaling_factor
+                xx3s = tst.stat if df > 0 else x2
             # complete data: the scaled statistic and the scaling factor
             return {"cfi.robust": fm.cfi(xx3, df, xx3n, dfn, c3, c3n),
                     "tli.robust": fm.tli(xx3, df, xx3n, dfn, c3, c3n),
@@ -502,9 +506,9 @@ class SEMResult:
                     "rni.robust": fm.rni(xx3, df, xx3n, dfn, c3, c3n),
                     "rmsea.robust": fm.rmsea(xx3, df3, N, G, c3),
                     **dict(zip(("rmsea.ci.lower.robust", "rmsea.ci.upper.robust"),
-                               fm.rmsea_ci(xx3s, df3, N, G, c3, level=level))),
-                    "rmsea.pvalue.robust": fm.rmsea_pvalue(xx3s, df3, N, G, c3, h0=close_h0),
-                    "rmsea.notclose.pvalue.robust": fm.rmsea_pvalue(xx3s, df3, N, G, c3, h0=notclose_h0,
+                               fm.rmsea_ci(xx3s, df3, N, G, c_hat, level=level))),
+                    "rmsea.pvalue.robust": fm.rmsea_pvalue(xx3s, df3, N, G, c_hat, h0=close_h0),
+                    "rmsea.notclose.pvalue.robust": fm.rmsea_pvalue(xx3s, df3, N, G, c_hat, h0=notclose_h0,
                                                                     close=False)}
         out["cfi"] = fm.cfi(x2, df, x2n, dfn)
         out["tli"] = fm.tli(x2, df, x2n, dfn)

@@ -1510,16 +1510,22 @@ class ContinuousWLSResult(OrdinalResult):
         out["rmsea"] = fm.rmsea(X2, df, Nr, G)
         out["rmsea.ci.lower"], out["rmsea.ci.upper"] = fm.rmsea_ci(X2, df, Nr, G)
         out["rmsea.pvalue"] = fm.rmsea_pvalue(X2, df, Nr, G)
+        # lavaan's names around the RMSEA family; like the RMSEA, Hoelter's N, McDonald's index
+        # and the ECVI use N - 1 here (the statistic is (N - 1) F), while fmin is X2 / (2 N)
+        out["rmsea.ci.level"], out["rmsea.close.h0"], out["rmsea.notclose.h0"] = 0.90, 0.05, 0.08
+        out["rmsea.notclose.pvalue"] = fm.rmsea_pvalue(X2, df, Nr, G, h0=0.08, close=False)
+        out["fmin"] = X2 / (2.0 * self.nobs)
         st = self._m.stats[0]
         S, Sig = st.S, self.implied_sigma[0]
-        E = S - Sig
-        p = S.shape[0]
-        out["rmr"] = out["rmr_nomean"] = float(np.sqrt(np.mean(E[st.I, st.J] ** 2)))
-        sd = np.sqrt(np.diag(S))
-        out["srmr"] = out["srmr_bentler"] = out["srmr_bentler_nomean"] = fm.srmr_bentler(S, Sig)
-        Rs, Rh = S / np.outer(sd, sd), Sig / np.outer(np.sqrt(np.diag(Sig)), np.sqrt(np.diag(Sig)))
-        off = st.I != st.J
-        out["crmr"] = out["crmr_nomean"] = float(np.sqrt(np.mean((Rs - Rh)[st.I[off], st.J[off]] ** 2)))
+        res = fm.residual_summaries(S, Sig)
+        out["srmr"] = res["srmr_bentler"]
+        for name in ("rmr", "rmr_nomean", "srmr_bentler", "srmr_bentler_nomean", "crmr", "crmr_nomean",
+                     "srmr_mplus", "srmr_mplus_nomean"):
+            out[name] = float(res[name])
+        out["cn_05"] = fm.cn(X2, df, Nr, 0.05)
+        out["cn_01"] = fm.cn(X2, df, Nr, 0.01)
+        out["mfi"] = fm.mfi(X2, df, Nr)
+        out["ecvi"] = fm.ecvi(X2, self._m.npar, Nr)
         e = st.wls_obs - Sig[st.I, st.J]
         W = np.diag(self._Ws[0]) if self._Wfs[0] is None else self._Wfs[0]
         gfi = 1 - float(e @ W @ e) / float(st.wls_obs @ W @ st.wls_obs)

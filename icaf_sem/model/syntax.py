@@ -166,6 +166,13 @@ def _parse_modifier(mods: list[str], line: int, stmt: str) -> Modifier:
     return m
 
 
+_UNSUPPORTED_OPS = {
+    "<~": "a formative composite; for composites fit PLS-SEM with icaf_sem.pls, mode B",
+    "~*~": "a scaling factor of an ordered item; icaf_sem sets them by the parameterization option",
+    "|": "a threshold; icaf_sem adds the thresholds of ordered items itself",
+}
+
+
 def _check_name(name: str, line: int, stmt: str, what: str) -> str:
     if not _IDENT_RE.match(name):
         raise ModelSyntaxError(f"line {line}: {what} {name!r} in `{stmt}` is not a valid variable name "
@@ -241,9 +248,13 @@ def parse_model(text: str) -> list[Statement]:
             parse_expression(rhs, f"line {line}")
             out.append(Statement(lhs, op, rhs, line, expr=rhs))
             continue
-        if op in ("<~", "~*~", "|"):
-            raise ModelSyntaxError(f"line {line}: the operator {op!r} in `{stmt}` is not supported by icaf_sem; "
-                                   "use =~, ~, ~~, ~1 and := only")
+        if op in _UNSUPPORTED_OPS:
+            raise ModelSyntaxError(f"line {line}: the operator {op!r} in `{stmt}` ({_UNSUPPORTED_OPS[op]}) "
+                                   "is not supported by icaf_sem; use =~, ~, ~~, ~1, :=, == and < / > only")
+        if re.match(r"\s*efa\s*\(", lhs):
+            raise ModelSyntaxError(f"line {line}: `{stmt}` is an exploratory SEM block (lavaan's efa()), which "
+                                   "icaf_sem does not fit; write a confirmatory model with =~ (cross-loadings "
+                                   "may be added as extra =~ terms)")
         if not lhs:
             raise ModelSyntaxError(f"line {line}: `{stmt}` has nothing before {op!r}")
         if not rhs:
