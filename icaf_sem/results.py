@@ -545,10 +545,15 @@ class SEMResult:
         out["rmsea.notclose.pvalue"] = fm.rmsea_pvalue(x2, df, N, G, h0=notclose_h0, close=False)
         out["rmsea.notclose.h0"] = notclose_h0
         if scaled:
-            if sc in ("mean.var.adjusted", "scaled.shifted"):
-                xx2, df2 = x2s, dfs            # the adjusted statistic on its own df
+            # lav_fit_rmsea_lavobject: scaled.shifted takes its statistic on df; every other scaled
+            # test the unscaled statistic against the trace of U Gamma (df x c for Satorra-Bentler
+            # and Yuan-Bentler; tr(U Gamma) itself for mean.var.adjusted, whose c is tr / df-hat)
+            if sc == "scaled.shifted":
+                xx2, df2 = x2s, dfs
+            elif sc == "mean.var.adjusted":
+                tr = getattr(tst, "trace_ugamma", nan)
+                xx2, df2 = x2, (tr if (df > 0 and np.isfinite(tr) and tr != 0) else nan)
             else:
-                # the unscaled statistic against df x c (lavaan's trace of U Gamma)
                 xx2, df2 = x2, (c * df if (df > 0 and np.isfinite(c) and c * df != 0) else nan)
             out["rmsea.scaled"] = fm.rmsea(xx2, df2, N, G)
             out["rmsea.ci.lower.scaled"], out["rmsea.ci.upper.scaled"] = fm.rmsea_ci(xx2, df2, N, G, level=level)

@@ -649,6 +649,11 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             f"moments (df = {df}): it is not identified; fix or constrain parameters (e.g. equal loadings) or add indicators")
     for d in datas:
         where = f" in group {d.label!r}" if group is not None else ""
+        if missing == "listwise" and d.n <= len(d.ov):
+            raise DataError(f"only {d.n} complete respondent(s){where} for {len(d.ov)} observed variables: the "
+                            "sample covariance matrix is singular with fewer respondents than variables + 1; "
+                            "collect more responses, use fewer items, or use missing='ml' if rows were "
+                            "dropped for missing answers")
         try:
             S, mu = d.h1()
             ev = np.linalg.eigvalsh(S)
