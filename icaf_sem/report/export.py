@@ -742,7 +742,7 @@ def write_xlsx(res, path) -> None:
 # --------------------------------------------------------------------------- LaTeX
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-_TEX_UNICODE = {"\u03b2": r"$\beta$", "\u03bb": r"$\lambda$", "\u03b1": r"$\alpha$", "\u03c7\u00b2": r"$\chi^2$",
+_TEX_UNICODE = {"\u03b2": r"$\beta$", "\u03bb": r"$\lambda$", "\u03b1": r"$\alpha$", "\u03c1": r"$\rho$", "\u03c7\u00b2": r"$\chi^2$",
                 "\u03c7": r"$\chi$", "\u2265": r"$\geq$", "\u2264": r"$\leq$", "\u2192": r"$\rightarrow$",
                 "\u2194": r"$\leftrightarrow$", "\u2212": "$-$", "\u00b2": r"$^2$", "\u2013": "--",
                 "\u2014": "---", "\u221a": r"$\surd$", "<": r"$<$", ">": r"$>$"}
