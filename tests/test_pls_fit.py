@@ -38,8 +38,30 @@ def test_fit_equals_adanco(case):
     for m, v in ref["fit"].items():
         for which in ("saturated", "estimated"):
             assert fit.loc[m, which] == pytest.approx(v[which], rel=1e-5), (m, which)
+    for m, v in ref["fit"].items():
+        for which in ("saturated", "estimated"):
+            assert set(v) >= {which, which + "_hi95", which + "_hi99"}
     d = res.to_dict()["model_fit"]
     assert d["SRMR"]["estimated"] == pytest.approx(ref["fit"]["SRMR"]["estimated"], rel=1e-5)
+
+
+@pytest.mark.parametrize("case", ["common_factor_plsc", "composite_mode_b"])
+def test_fit_test_quantiles_agree_with_adanco(case):
+    """HI95/HI99 of the Bollen-Stine bootstrap: Monte Carlo quantiles on both sides (ADANCO's draws are
+    unknown), so within 5 % (HI95) and 15 % (HI99) of ADANCO's."""
+    ref = json.loads((FIX / "fit" / "adanco_fit.json").read_text())["cases"][case]
+    data = pd.read_csv(FIX / "fit" / "satisfaction.csv")
+    res = _pls(ref["model"], data, scheme=ref["scheme"], consistent=ref["consistent"], tol=ref["tol"])
+    ft = res.fit_test(draws=1000, seed=1).set_index(["model", "measure"])
+    assert (ft["draws"] > 900).all()
+    for m, v in ref["fit"].items():
+        for which in ("saturated", "estimated"):
+            r = ft.loc[(which, m)]
+            assert r["value"] == pytest.approx(v[which], rel=1e-5)
+            assert r["hi95"] == pytest.approx(v[which + "_hi95"], rel=0.05), (m, which)
+            assert r["hi99"] == pytest.approx(v[which + "_hi99"], rel=0.15), (m, which)
+            assert r["pvalue"] < 0.01          # ADANCO: every value is above its HI99 (the model does not fit)
+    assert res.fit_test(draws=50, seed=3).equals(res.fit_test(draws=50, seed=3))
 
 
 # --------------------------------------------------------------------------- the hand-built route

@@ -114,6 +114,15 @@ class PLSResult:
         from .fit import model_fit
         return model_fit(self._est, repeated_indicators=bool(self._alias))
 
+    def fit_test(self, *, draws=1000, seed=None):
+        """Bootstrap-based exact fit test: HI95 and HI99 of SRMR, d_ULS and d_G for the saturated and the
+        estimated model (Bollen-Stine rotated resamples; :func:`icaf_sem.pls.fit.fit_test`)."""
+        from .fit import fit_test
+        o = self.options
+        return fit_test(self._data, self.spec, self.items, self._est, draws=draws, seed=seed, scheme=o["scheme"],
+                        consistent=o["consistent"], max_iter=o["max_iter"], tol=o["tol"],
+                        repeated_indicators=bool(self._alias))
+
     @cached_property
     def effects(self) -> pd.DataFrame:
         return assess.effects_table(self._est)
