@@ -31,7 +31,7 @@ def _quiet(f, *a, **k):
 @pytest.fixture(scope="module")
 def pls_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("pls") / "report"
-    res = _quiet(analyze, RAW, "icaf", method="pls", bootstrap=200, seed=7, out=out, language="zh", figures=False)
+    res = _quiet(analyze, RAW, "icaf", method="pls", bootstrap=120, seed=7, out=out, language="zh", figures=False)
     return res, out
 
 
@@ -95,6 +95,10 @@ def test_pls_report_tables_and_files(pls_run):
     np.testing.assert_allclose(first.loc[rel.index, "rho_a"], rel["rho_a"])
     fit = res.tables["pls_model_fit"].set_index("measure")
     np.testing.assert_allclose(fit["estimated"], r.model_fit.set_index("measure")["estimated"])
+    ft = res.pls.fit_test.set_index(["model", "measure"])       # the exact fit test, same draws and seed
+    assert (ft["draws"] <= 120).all() and (ft["draws"] > 90).all()
+    np.testing.assert_allclose(fit["est_hi95"], [ft.loc[("estimated", m), "hi95"] for m in fit.index])
+    np.testing.assert_allclose(fit["sat_hi99"], [ft.loc[("saturated", m), "hi99"] for m in fit.index])
     # Chinese titles, every file, the IPMA figure, the JSON
     assert res.tables["pls_hypotheses"].attrs["title"] == pls_text.ZH["title.pls_hypotheses"]
     for f in ("report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json"):
@@ -153,3 +157,20 @@ def test_cli_pls_flags_need_a_pls_method(tmp_path):
     r = subprocess.run([sys.executable, "-m", "icaf_sem", "analyze", "-q", "icaf", "-d", str(RAW), "-o",
                         str(tmp_path / "o"), "--pls-consistent"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--method pls" in r.stderr
+
+
+def test_cli_pls_writes_model_fit_and_fit_test(tmp_path):
+    from icaf_sem import cli
+    model = tmp_path / "m.lav"
+    model.write_text("ind60 =~ x1 + x2 + x3\ndem60 =~ y1 + y2 + y3 + y4\ndem60 ~ ind60\n")
+    out = tmp_path / "o.json"
+    rc = _quiet(cli.main, ["pls", "--model", str(model), "--data", str(FIX / "political_democracy.csv"),
+                           "--fit-test", "40", "--seed", "2", "--json", str(out)])
+    assert rc == 0
+    js = json.loads(out.read_text())
+    data = pd.read_csv(FIX / "political_democracy.csv")
+    res = _quiet(icaf_sem.pls, model.read_text(), data)
+    mf = res.model_fit.set_index("measure")
+    assert js["model_fit"]["d_G"]["saturated"] == pytest.approx(mf.loc["d_G", "saturated"])
+    ft = res.fit_test(draws=40, seed=2)
+    assert [r["hi95"] for r in js["fit_test"]] == pytest.approx(ft["hi95"].tolist())

@@ -3,7 +3,8 @@
 :func:`run_pls_stage` estimates the questionnaire's PLS model (``Questionnaire.pls_syntax()``: every
 construct a mode-A composite, the higher-order constructs CR and DC by the disjoint two-stage approach
 unless ``hoc="repeated_indicators"``) with a percentile bootstrap, PLSpredict (10 folds, 10
-repetitions, SmartPLS's defaults) and an IPMA of every final outcome, and judges the questionnaire's
+repetitions, SmartPLS's defaults), the exact fit test (HI95/HI99, with the same draws) and an IPMA of
+every final outcome, and judges the questionnaire's
 hypotheses the way the CB-SEM pipeline does (:func:`pls_hypotheses`).  The report's PLS tables are in
 :mod:`icaf_sem.report.pls_tables`.
 """
@@ -46,6 +47,8 @@ class PLSAnalysis:
         ``scheme, consistent, missing, hoc, bootstrap, seed, alpha, predict_folds, predict_repetitions``.
     notes : list of str
         Parts of the stage that were skipped, and why (e.g. PLSpredict for an endogenous HOC).
+    fit_test : DataFrame or None
+        The bootstrap-based exact fit test (HI95/HI99) with the same draws and seed, when bootstrapped.
     """
 
     result: Any
@@ -54,10 +57,12 @@ class PLSAnalysis:
     syntax: str
     options: dict
     notes: list = field(default_factory=list)
+    fit_test: Optional[pd.DataFrame] = None
 
     def to_dict(self) -> dict:
         from .._json import json_ready
         return json_ready({"options": self.options, "model": self.syntax, "notes": list(self.notes),
+                           "fit_test": None if self.fit_test is None else self.fit_test.to_dict(orient="records"),
                            "result": self.result.to_dict(),
                            "hypotheses": self.hypotheses.to_dict(orient="records"),
                            "ipma": {k: v.to_dict() for k, v in self.ipma.items()}})
@@ -132,7 +137,14 @@ def run_pls_stage(data: pd.DataFrame, questionnaire, *, bootstrap: int = 5000, s
             notes.append(f"IPMA of {target} not computed: {exc}")
     hyp = pls_hypotheses(res, questionnaire, alpha=alpha)
     opts = dict(o, bootstrap=boot, seed=seed, alpha=alpha, ci="percentile")
-    return PLSAnalysis(res, hyp, ipmas, syntax, opts, notes)
+    fit_test = None
+    if boot >= 20 and o["hoc"] != "repeated_indicators":     # SmartPLS's "complete bootstrap"
+        from ..errors import EstimationError
+        try:
+            fit_test = res.fit_test(draws=boot, seed=seed)
+        except EstimationError as exc:
+            notes.append(f"exact fit test not computed: {exc}")
+    return PLSAnalysis(res, hyp, ipmas, syntax, opts, notes, fit_test)
 
 
 def pls_hypotheses(result, questionnaire, alpha: float = 0.05) -> pd.DataFrame:

@@ -244,12 +244,23 @@ def model_fit(stage, questionnaire=None, language: str = "en") -> pd.DataFrame:
     """``measure, saturated, estimated`` (SRMR, d_ULS, d_G; :mod:`icaf_sem.pls.fit`)."""
     cat = catalogue(language)
     f = stage.result.model_fit
-    df = pd.DataFrame({"measure": f["measure"].tolist(), "saturated": f["saturated"].astype(float).to_numpy(),
-                       "estimated": f["estimated"].astype(float).to_numpy()})
-    return _meta(df, cat["title.pls_model_fit"], cat["pnote.fit"], key="pls_model_fit", language=language,
-                 labels={"measure": cat["ph.measure"], "saturated": cat["ph.saturated"],
-                         "estimated": cat["ph.estimated"]},
-                 formats={"saturated": "f3", "estimated": "f3", "measure": "str"})
+    df = pd.DataFrame({"measure": f["measure"].tolist(), "saturated": f["saturated"].astype(float).to_numpy()})
+    ft = getattr(stage, "fit_test", None)
+    note = cat["pnote.fit"]
+    labels = {"measure": cat["ph.measure"], "saturated": cat["ph.saturated"], "estimated": cat["ph.estimated"]}
+    if ft is not None:
+        t = ft.set_index(["model", "measure"])
+        for model, short in (("saturated", "sat"), ("estimated", "est")):
+            if model == "estimated":
+                df["estimated"] = f["estimated"].astype(float).to_numpy()
+            for q in ("hi95", "hi99"):
+                df[f"{short}_{q}"] = [float(t.loc[(model, m), q]) for m in df["measure"]]
+                labels[f"{short}_{q}"] = cat[f"ph.{short}_{q}"]
+        note += " " + cat.f("pnote.fit_test", draws=int(ft["draws"].min()), seed=stage.options.get("seed"))
+    else:
+        df["estimated"] = f["estimated"].astype(float).to_numpy()
+    return _meta(df, cat["title.pls_model_fit"], note, key="pls_model_fit", language=language, labels=labels,
+                 formats={c: "f3" for c in df.columns if c != "measure"} | {"measure": "str"})
 
 
 def predict(stage, questionnaire=None, language: str = "en") -> pd.DataFrame:

@@ -31,6 +31,12 @@ EN = {
     "ph.mean": "*M* (bootstrap)", "ph.se": "*SE*", "ph.f2": "*f*\u00b2", "ph.f2_size": "Effect size",
     "ph.r2": "*R*\u00b2", "ph.adj_r2": "Adjusted *R*\u00b2", "ph.r2_ci": "*R*\u00b2 {level}% CI",
     "ph.measure": "Measure", "ph.saturated": "Saturated model", "ph.estimated": "Estimated model",
+    "ph.sat_hi95": "Saturated HI95", "ph.sat_hi99": "Saturated HI99", "ph.est_hi95": "Estimated HI95",
+    "ph.est_hi99": "Estimated HI99",
+    "pnote.fit_test": ("HI95 and HI99: 95% and 99% quantiles of the discrepancy over at least {draws} "
+                       "Bollen\u2013Stine bootstrap samples (data rotated to the model-implied correlations, "
+                       "seed {seed}); a value above HI95 (HI99) rejects exact fit at the 5% (1%) level "
+                       "(Dijkstra & Henseler 2015)."),
     "ph.q2": "*Q*\u00b2_predict", "ph.rmse": "RMSE (PLS)", "ph.mae": "MAE (PLS)",
     "ph.lm_rmse": "RMSE (LM)", "ph.lm_mae": "MAE (LM)", "ph.pls_better": "PLS RMSE < LM",
     "ph.target": "Target", "ph.importance": "Importance", "ph.performance": "Performance",
@@ -109,6 +115,11 @@ ZH = {
     "ph.mean": "*M*（自助法）", "ph.se": "*SE*", "ph.f2": "*f*\u00b2", "ph.f2_size": "效应量",
     "ph.r2": "*R*\u00b2", "ph.adj_r2": "调整 *R*\u00b2", "ph.r2_ci": "*R*\u00b2 {level}% 置信区间",
     "ph.measure": "指标", "ph.saturated": "饱和模型", "ph.estimated": "估计模型",
+    "ph.sat_hi95": "饱和模型 HI95", "ph.sat_hi99": "饱和模型 HI99", "ph.est_hi95": "估计模型 HI95",
+    "ph.est_hi99": "估计模型 HI99",
+    "pnote.fit_test": ("HI95 与 HI99：至少 {draws} 个 Bollen\u2013Stine 自助样本（数据旋转至模型隐含相关，种子 {seed}）"
+                       "中差异值的 95% 与 99% 分位数；数值高于 HI95（HI99）即在 5%（1%）水平上拒绝精确拟合"
+                       "（Dijkstra & Henseler 2015）。"),
     "ph.q2": "*Q*\u00b2_predict", "ph.rmse": "RMSE（PLS）", "ph.mae": "MAE（PLS）",
     "ph.lm_rmse": "RMSE（LM）", "ph.lm_mae": "MAE（LM）", "ph.pls_better": "PLS RMSE < LM",
     "ph.target": "目标构念", "ph.importance": "重要性", "ph.performance": "绩效",
