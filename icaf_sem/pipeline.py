@@ -68,6 +68,9 @@ class AnalysisResult:
     out : Path or None
         The report folder when one was written.
     files : list of Path
+    pls : PLSAnalysis or None
+        The PLS-SEM stage (``method="pls"`` or ``"both"``; in ``extras["pls"]``).  With ``method="pls"``
+        ``cfa``, ``reliability``, ``sem``, ``hypotheses`` and ``effects`` are None.
     """
 
     questionnaire: Any
@@ -94,6 +97,9 @@ class AnalysisResult:
     @property
     def parameters(self) -> pd.DataFrame:
         """The structural model's parameter table."""
+        if self.sem is None:
+            raise ModelSpecificationError("this analysis ran with method='pls': there is no CB-SEM parameter table; "
+                                          "use res.pls.result.paths (or rerun with method='both')")
         return self.sem.parameters
 
     @property
@@ -197,7 +203,7 @@ class _Collector:
     """
 
     ORDER = ["clean", "descriptives", "cfa", "reliability", "sem", "hypotheses", "second_order", "method_bias",
-             "invariance"]
+             "invariance", "pls"]
 
     def __init__(self, progress: bool = False):
         import time
@@ -344,7 +350,9 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         reports it (:mod:`icaf_sem.pls.report`: measurement model, HTMT with bootstrap CIs, Fornell-Larcker,
         cross-loadings, VIF, paths with bootstrap *t*, *p* and CIs, f², R², model fit, PLSpredict, IPMA,
         the hypotheses judged as CB-SEM's); ``"both"``: both, with a table that puts the CB-SEM and PLS
-        estimates of every hypothesis side by side.  PLS uses the same ``bootstrap`` draws and ``seed``.
+        estimates of every hypothesis side by side.  PLS uses the same ``bootstrap`` draws and ``seed``;
+        its missing data follow ``pls_options["missing"]`` (the CB-SEM options ``estimator``, ``se``,
+        ``reliability``, ``invariance`` and ``method_bias`` do not apply to it).
     pls_options : dict, optional
         PLS settings (:data:`icaf_sem.pls.report.PLS_DEFAULTS`): ``scheme`` ("path"), ``consistent``
         (False; True = PLSc), ``missing`` ("listwise" or "mean"), ``hoc`` ("two_stage" or
