@@ -2,6 +2,7 @@
 
     icaf-sem analyze --questionnaire questionnaires/icaf.yaml --data RAW --out DIR
                      [--bootstrap 2000] [--seed S] [--missing ml|listwise] [--estimator ML|MLR] [--alpha 0.05]
+                     [--method cb|pls|both [--pls-scheme S] [--pls-consistent] [--pls-missing M] [--pls-hoc H]]
 
 DIR gets report.html, report.docx, tables.xlsx, tables.tex, results.json,
 reproducibility.json and figures/ (PNG and SVG), written whole or not at all.
