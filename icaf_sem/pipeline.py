@@ -29,7 +29,8 @@ from .errors import DataError, IcafError, IcafWarning, ModelSpecificationError
 
 __all__ = ["analyze", "AnalysisResult"]
 
-STAGES = ["clean", "descriptives", "cfa", "reliability", "sem", "hypotheses", "nca", "report"]
+STAGES = ["clean", "descriptives", "cfa", "reliability", "sem", "hypotheses", "pls", "nca", "report"]
+METHODS = ("cb", "pls", "both")
 
 
 @dataclass
@@ -67,6 +68,9 @@ class AnalysisResult:
     out : Path or None
         The report folder when one was written.
     files : list of Path
+    pls : PLSAnalysis or None
+        The PLS-SEM stage (``method="pls"`` or ``"both"``; in ``extras["pls"]``).  With ``method="pls"``
+        ``cfa``, ``reliability``, ``sem``, ``hypotheses`` and ``effects`` are None.
     """
 
     questionnaire: Any
@@ -93,7 +97,15 @@ class AnalysisResult:
     @property
     def parameters(self) -> pd.DataFrame:
         """The structural model's parameter table."""
+        if self.sem is None:
+            raise ModelSpecificationError("this analysis ran with method='pls': there is no CB-SEM parameter table; "
+                                          "use res.pls.result.paths (or rerun with method='both')")
         return self.sem.parameters
+
+    @property
+    def pls(self):
+        """The PLS-SEM stage (:class:`icaf_sem.pls.report.PLSAnalysis`) of ``method="pls"``/``"both"``, else None."""
+        return self.extras.get("pls")
 
     @property
     def warning_messages(self) -> list:
@@ -101,6 +113,17 @@ class AnalysisResult:
 
     def summary(self) -> str:
         """A short text account: sample, fit, hypotheses supported, warnings."""
+        if self.sem is None:           # method="pls"
+            from .pls.report import summary_lines
+            lines = summary_lines(self)
+            if self.necessity is not None:
+                lines.append(self.necessity.summary())
+            if self.warnings:
+                lines.append(f"Warnings ({len(self.warnings)}):")
+                lines += [f"  ! {m}" for m in self.warning_messages]
+            if self.out is not None:
+                lines.append(f"Report written to {self.out}")
+            return "\n".join(lines)
         fm = self.sem.fit_measures
         h = self.hypotheses
         lines = [f"{self.questionnaire.name}: {self.cleaning.n_raw} rows -> {self.cleaning.n_clean} respondents "
@@ -113,6 +136,9 @@ class AnalysisResult:
             lines.append(f"  {r['id']:<5} {r['path']:<18} std = {r['std_all']:+.3f}  p = {r['pvalue']:.4f}  "
                          f"{'supported' if r['supported'] else 'not supported'}"
                          + (f"  ({r['mediation_type']})" if isinstance(r["mediation_type"], str) else ""))
+        if self.pls is not None:
+            from .pls.report import summary_lines
+            lines += summary_lines(self)[1:]
         if self.necessity is not None:
             lines.append(self.necessity.summary())
         if self.warnings:
@@ -123,8 +149,9 @@ class AnalysisResult:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"AnalysisResult({self.cleaning.n_clean} respondents, {len(self.hypotheses)} hypotheses, "
-                f"{int(self.hypotheses['supported'].sum())} supported, {len(self.warnings)} warnings)")
+        h = self.hypotheses if self.hypotheses is not None else self.pls.hypotheses
+        return (f"AnalysisResult({self.cleaning.n_clean} respondents, {len(h)} hypotheses, "
+                f"{int((h['supported'] == True).sum())} supported, {len(self.warnings)} warnings)")  # noqa: E712
 
     def _repr_html_(self) -> str:
         from .report.export import html_fragment
@@ -176,7 +203,7 @@ class _Collector:
     """
 
     ORDER = ["clean", "descriptives", "cfa", "reliability", "sem", "hypotheses", "second_order", "method_bias",
-             "invariance"]
+             "invariance", "pls"]
 
     def __init__(self, progress: bool = False):
         import time
@@ -283,7 +310,8 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
             seed: Optional[int] = None, alpha: float = 0.05, out: Union[str, os.PathLike, None] = None,
             progress: bool = False, figures: bool = True, clean_options: Optional[dict] = None,
             language: str = "en", se: str = "standard", reliability: Optional[str] = None,
-            invariance: Union[bool, list] = True, method_bias: bool = True) -> AnalysisResult:
+            invariance: Union[bool, list] = True, method_bias: bool = True, method: str = "cb",
+            pls_options: Optional[dict] = None) -> AnalysisResult:
     """Run the whole pipeline on a raw survey wave.
 
     Parameters
@@ -317,6 +345,18 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         named in the table's note instead.  False skips it.
     method_bias : bool, default True
         Common-method bias table (Harman, ULMC, full-collinearity VIFs).
+    method : {"cb", "pls", "both"}, default "cb"
+        ``"cb"``: covariance-based SEM (CFA, SEM, lavaan's numbers); ``"pls"``: PLS-SEM only, as SmartPLS
+        reports it (:mod:`icaf_sem.pls.report`: measurement model, HTMT with bootstrap CIs, Fornell-Larcker,
+        cross-loadings, VIF, paths with bootstrap *t*, *p* and CIs, f², R², model fit, PLSpredict, IPMA,
+        the hypotheses judged as CB-SEM's); ``"both"``: both, with a table that puts the CB-SEM and PLS
+        estimates of every hypothesis side by side.  PLS uses the same ``bootstrap`` draws and ``seed``;
+        its missing data follow ``pls_options["missing"]`` (the CB-SEM options ``estimator``, ``se``,
+        ``reliability``, ``invariance`` and ``method_bias`` do not apply to it).
+    pls_options : dict, optional
+        PLS settings (:data:`icaf_sem.pls.report.PLS_DEFAULTS`): ``scheme`` ("path"), ``consistent``
+        (False; True = PLSc), ``missing`` ("listwise" or "mean"), ``hoc`` ("two_stage" or
+        "repeated_indicators"), ``predict_folds`` (10), ``predict_repetitions`` (10).
     se : {"standard", "bootstrap"}, default "standard"
         ``"bootstrap"`` is lavaan's ``se = "bootstrap"``: every standard error, z, p
         and CI comes from the draws.
@@ -362,6 +402,15 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     from .survey.io import load_survey
 
     missing, estimator, bootstrap, seed, alpha = _validate(missing, estimator, bootstrap, seed, alpha)
+    if method not in METHODS:
+        raise ModelSpecificationError(f"method={method!r} is not supported; use 'cb' (covariance-based SEM, the "
+                                      "default), 'pls' (PLS-SEM) or 'both'")
+    if pls_options is not None and method == "cb":
+        raise ModelSpecificationError("pls_options were given with method='cb'; fix: pass method='pls' or 'both'")
+    if pls_options is not None:
+        from .pls.report import _check_options
+        _check_options(dict(pls_options))
+    cb = method in ("cb", "both")
     from .report.i18n import check_language
     language = check_language(language)
     if se not in ("standard", "bootstrap"):
@@ -407,7 +456,7 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         info["questionnaire_sha256"] = _sha256_file(qpath)
     cleaned = col.run("clean", clean, raw_df, q, **dict(clean_options or {}))
     data = cleaned.data
-    if bootstrap:         # the draws' memory, checked before the CFA and SEM are fitted
+    if bootstrap and cb:  # the draws' memory, checked before the CFA and SEM are fitted
         from .estimation.bootstrap import check_bootstrap_memory
         check_bootstrap_memory(bootstrap, [len(data)], 0, 0, [0])     # the weights alone (fit() checks the rest)
     if len(data) < 10:
@@ -422,6 +471,14 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         col.items.append({"stage": "descriptives", "category": "DataWarning",
                           "message": f"Mardia's test skipped: {exc}"})
         normality = None
+    if method == "pls":          # PLS-SEM only: no CFA/SEM stages (icaf_sem/pls/report.py)
+        from .pls.report import analyze_pls_only
+        return analyze_pls_only(col, q, info, cleaned, descriptives, normality, bootstrap=bootstrap, seed=seed,
+                                alpha=alpha, language=language, pls_options=pls_options, out=out,
+                                options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap,
+                                         "seed": seed, "alpha": alpha, "clean_options": dict(clean_options or {}),
+                                         "figures": figures, "language": language, "se": se,
+                                         "reliability": reliability_basis, "method": method})
 
     # ---------------------------------------------------------------- CFA, reliability and validity
     cfa = col.run("cfa", fit, q.cfa_syntax(), data, estimator=estimator, missing=missing)
@@ -457,6 +514,10 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     if invariance:
         extras["invariance"], extras["invariance_skipped"] = col.run(
             "invariance", _invariance, data, q, invariance, estimator, missing)
+    if method == "both":
+        from .pls.report import pls_stage_in_pipeline
+        pls_stage_in_pipeline(col, extras, data, q, bootstrap=bootstrap, seed=seed, alpha=alpha,
+                              pls_options=pls_options, required=False)
 
     tables = build_tables(cleaned, q, cfa, rel, sem, hyp, effects, descriptives=descriptives, normality=normality,
                           language=language, bootstrap=bootstrap, seed=seed, se=se, estimator=estimator,
@@ -482,7 +543,7 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         questionnaire=q,
         options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap, "seed": seed, "alpha": alpha,
                  "clean_options": dict(clean_options or {}), "figures": figures, "language": language, "se": se,
-                 "reliability": reliability_basis},
+                 "reliability": reliability_basis, "method": method},
         input=info, cleaning=cleaned, descriptives=descriptives, cfa=cfa, reliability=rel, sem=sem,
         hypotheses=hyp, effects=effects, tables=tables, warnings=col.items, necessity=necessity, extras=extras)
     if out is not None:
@@ -539,6 +600,8 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
     tables["item_descriptives"] = descriptives
     if normality is not None:
         tables["multivariate_normality"] = normality
+    if cfa is None:       # method="pls": the PLS-SEM tables only
+        return _with_pls_tables(tables, q, L, extras or {}, None)
     tables["measurement_model"] = T.measurement_model(cfa, rel, sem=sem, questionnaire=q, language=L)
     tables["discriminant_validity"] = T.discriminant_validity(rel, questionnaire=q, language=L, n=cfa.nobs)
     extras = extras or {}
@@ -561,6 +624,14 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
         tables["modification_indices"] = T.modification_indices(sem, language=L, questionnaire=q)
     except IcafError:    # reported in results.json; the report goes on without the table
         pass
+    return _with_pls_tables(tables, q, L, extras, hyp)
+
+
+def _with_pls_tables(tables, q, L, extras, hyp) -> dict:
+    """Add the PLS-SEM tables (``method="pls"``/``"both"``) and put every table in report order."""
+    if extras.get("pls") is not None:
+        from .report.pls_tables import pls_report_tables
+        tables.update(pls_report_tables(extras["pls"], q, language=L, cb_hypotheses=hyp))
     from .report.export import SECTIONS      # the dict's order is the report's numbering
     order = [k for _, keys in SECTIONS for k in keys if k in tables]
     return {k: tables[k] for k in order + [k for k in tables if k not in order]}

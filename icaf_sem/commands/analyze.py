@@ -2,6 +2,7 @@
 
     icaf-sem analyze --questionnaire questionnaires/icaf.yaml --data RAW --out DIR
                      [--bootstrap 2000] [--seed S] [--missing ml|listwise] [--estimator ML|MLR] [--alpha 0.05]
+                     [--method cb|pls|both [--pls-scheme S] [--pls-consistent] [--pls-missing M] [--pls-hoc H]]
 
 DIR gets report.html, report.docx, tables.xlsx, tables.tex, results.json,
 reproducibility.json and figures/ (PNG and SVG), written whole or not at all.
@@ -49,6 +50,16 @@ def add_parser(subparsers):
                    help="language of the report: en (default), zh (Chinese: titles, headers, notes, verdicts, "
                         "figure labels, the questionnaire's Chinese wording) or both (English with the Chinese "
                         "wording beside it)")
+    p.add_argument("--method", default="cb", choices=["cb", "pls", "both"],
+                   help="cb (default): covariance-based SEM; pls: PLS-SEM as SmartPLS reports it (same bootstrap "
+                        "draws and seed); both: both, with a table of every hypothesis under each method")
+    p.add_argument("--pls-scheme", default=None, choices=["path", "factor", "centroid"],
+                   help="PLS inner weighting (default path)")
+    p.add_argument("--pls-consistent", action="store_true", help="PLSc: =~ constructs as common factors")
+    p.add_argument("--pls-missing", default=None, choices=["listwise", "mean"],
+                   help="PLS missing values: listwise (casewise deletion, default) or mean replacement")
+    p.add_argument("--pls-hoc", default=None, choices=["two_stage", "repeated_indicators"],
+                   help="PLS higher-order constructs: disjoint two-stage (default) or repeated indicators")
     p.add_argument("--page-size", default="a4", choices=["a4", "letter"], help="page size of report.docx (default a4)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
@@ -71,10 +82,17 @@ def run(args) -> int:
         raise DataError(f"--bootstrap {args.bootstrap} must be 0 or more draws (e.g. --bootstrap 2000)")
     if not 0 < args.alpha < 1:  # also NaN
         raise DataError(f"--alpha {args.alpha} must be between 0 and 1 (e.g. --alpha 0.05)")
+    pls_options = {k: v for k, v in (("scheme", args.pls_scheme), ("missing", args.pls_missing),
+                                     ("hoc", args.pls_hoc)) if v is not None}
+    if args.pls_consistent:
+        pls_options["consistent"] = True
+    if pls_options and args.method == "cb":
+        raise DataError("--pls-* options need --method pls or --method both")
     res = analyze(args.data, args.questionnaire, missing=args.missing, estimator=args.estimator,
                   bootstrap=args.bootstrap, seed=args.seed, alpha=args.alpha, out=None,
                   progress=sys.stderr.isatty() and not args.quiet, figures=not args.no_figures,
-                  language=args.lang, se=args.se, reliability=args.reliability)
+                  language=args.lang, se=args.se, reliability=args.reliability, method=args.method,
+                  pls_options=pls_options if args.method != "cb" else None)
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
     if sys.stderr.isatty() and not args.quiet:
         sys.stderr.write("icaf-sem analyze: writing the report (html, docx, xlsx, tex, json, figures) ...\n")

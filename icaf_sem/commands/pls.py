@@ -34,6 +34,8 @@ def add_parser(sub):
     p.add_argument("--group", default=None, help="multi-group analysis (MICOM, PLS-MGA) across this column")
     p.add_argument("--groups", default=None, help="the two groups to compare, comma-separated")
     p.add_argument("--permutations", type=int, default=1000, help="MICOM/permutation draws for --group")
+    p.add_argument("--fit-test", type=int, default=0, metavar="N",
+                   help="bootstrap-based exact fit test with N Bollen-Stine draws (HI95/HI99 of SRMR, d_ULS, d_G)")
     p.add_argument("--max-iter", type=int, default=300)
     p.add_argument("--json", required=True, help="output JSON file (written whole or not at all)")
     p.set_defaults(func=run)
@@ -66,6 +68,8 @@ def run(args) -> int:
     out = res.to_dict()
     if args.ipma:
         out["ipma"] = res.ipma(args.ipma, scale_min=args.scale_min, scale_max=args.scale_max).to_dict()
+    if args.fit_test:
+        out["fit_test"] = res.fit_test(draws=args.fit_test, seed=args.seed).to_dict("records")
     if args.cvpat:
         folds = _predict_arg(args.predict)
         tab = res.cvpat(folds=None if folds in (None, "loo") else folds, repetitions=args.repetitions,

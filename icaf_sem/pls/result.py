@@ -23,7 +23,7 @@ class PLSResult:
     Tables (pandas DataFrames, numbers unrounded, NaN where a value does not exist):
     ``paths`` (with bootstrap columns when bootstrapped), ``outer`` (loadings and weights),
     ``cross_loadings``, ``r2``, ``reliability`` (alpha, rho_A, rho_C, AVE), ``htmt``, ``htmt2``,
-    ``fornell_larcker``, ``f2``, ``vif_inner``, ``vif_outer``, ``construct_correlations``,
+    ``fornell_larcker``, ``f2``, ``vif_inner``, ``vif_outer``, ``construct_correlations``, ``model_fit`` (SRMR, d_ULS, d_G),
     ``effects`` (direct, indirect, total), ``specific_indirect``, ``predict`` (PLSpredict, when asked),
     ``bootstrap`` (every bootstrapped statistic, when asked), ``scores`` (construct scores).
     """
@@ -107,6 +107,21 @@ class PLSResult:
     @cached_property
     def construct_correlations(self) -> pd.DataFrame:
         return assess.construct_correlations(self._est)
+
+    @cached_property
+    def model_fit(self) -> pd.DataFrame:
+        """SRMR, d_ULS and d_G of the saturated and the estimated model (:mod:`icaf_sem.pls.fit`)."""
+        from .fit import model_fit
+        return model_fit(self._est, repeated_indicators=bool(self._alias))
+
+    def fit_test(self, *, draws=1000, seed=None):
+        """Bootstrap-based exact fit test: HI95 and HI99 of SRMR, d_ULS and d_G for the saturated and the
+        estimated model (Bollen-Stine rotated resamples; :func:`icaf_sem.pls.fit.fit_test`)."""
+        from .fit import fit_test
+        o = self.options
+        return fit_test(self._data, self.spec, self.items, self._est, draws=draws, seed=seed, scheme=o["scheme"],
+                        consistent=o["consistent"], max_iter=o["max_iter"], tol=o["tol"],
+                        repeated_indicators=bool(self._alias))
 
     @cached_property
     def effects(self) -> pd.DataFrame:
@@ -202,6 +217,11 @@ class PLSResult:
             "specific_indirect": [{k: (_num(v) if k == "est" else v) for k, v in r.items()}
                                   for r in self.specific_indirect.to_dict("records")],
         }
+        if self._alias:
+            out["model_fit"] = None
+        else:
+            out["model_fit"] = {r.measure: {"saturated": _num(r.saturated), "estimated": _num(r.estimated)}
+                                for r in self.model_fit.itertuples(index=False)}
         if self._predict is not None:
             out["predict"] = {i: {k: _num(row[k]) for k in ("rmse", "mae", "q2_predict", "lm_rmse", "lm_mae",
                                                            "lm_q2_predict")}
@@ -220,6 +240,8 @@ class PLSResult:
         parts = [head, "", "Structural paths", fmt(self.paths), "", "R2", fmt(self.r2), "",
                  "Reliability and convergent validity", fmt(self.reliability), "", "HTMT", fmt(self.htmt), "",
                  "f2", fmt(self.f2)]
+        if not self._alias:
+            parts += ["", "Model fit", fmt(self.model_fit.set_index("measure"))]
         if self._predict is not None:
             parts += ["", "PLSpredict", fmt(self._predict)]
         if self._boot is not None:

@@ -37,7 +37,7 @@ __all__ = ["write_report", "results_dict", "reproducibility_record", "html_repor
            "write_docx", "write_xlsx", "latex_tables", "REPORT_FILES"]
 
 REPORT_FILES = ["report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json"]
-FIGURES = ["path_diagram", "latent_correlations", "correlation_heatmap", "likert", "nca"]
+FIGURES = ["path_diagram", "latent_correlations", "correlation_heatmap", "likert", "nca", "ipma"]
 
 
 def _cat(res):
@@ -48,6 +48,11 @@ def figure_caption(res, key: str) -> str:
     """The caption of figure ``key`` in the report's language, construct codes spelled out."""
     from .tables import _abbrev
     cat = _cat(res)
+    if key == "ipma":           # PLS-SEM importance-performance map (report/pls_tables.py)
+        targets = list(res.pls.ipma)
+        return cat.f("fig.ipma", target=", ".join(targets)) + "." + strip_markup(
+            _abbrev(res.questionnaire, cat.language, targets + [c for t in res.pls.ipma.values()
+                                                                for c in t.constructs.index]))
     text = cat.get(f"fig.{key}", key)
     if key in ("path_diagram", "latent_correlations"):
         codes = list(res.reliability.latent_correlations.index) if key == "latent_correlations" and \
@@ -92,6 +97,19 @@ def _records(df: pd.DataFrame) -> list:
 def results_dict(res) -> dict:
     """Every number of an :class:`~icaf_sem.pipeline.AnalysisResult`, JSON-ready (NaN -> null)."""
     sem = res.sem
+    pls = getattr(res, "pls", None)
+    if sem is None:       # method="pls"
+        cl = res.cleaning
+        return _jsonable({
+            "questionnaire": res.questionnaire.name, "options": res.options, "input": res.input,
+            "n": {"raw_rows": cl.n_raw, "analysed": cl.n_clean, "pls": pls.result.nobs if pls else None},
+            "cleaning": {"flow": _records(cl.flow), "n_cell_fixes": int(len(cl.cell_fixes)),
+                         "n_flags": int(len(cl.flags)), "warnings": list(cl.warnings)},
+            "descriptives": _records(res.descriptives), "pls": pls.to_dict() if pls else None,
+            "necessity": res.necessity.to_dict() if getattr(res, "necessity", None) is not None else None,
+            "warnings": res.warnings,
+            "tables": {k: {"title": t.attrs.get("title", k), "note": t.attrs.get("note", ""), "rows": _records(t)}
+                       for k, t in res.tables.items()}})
     r2 = {k if isinstance(k, str) else f"{k[0]}.{k[1]}": v for k, v in sem.r2.items()}
     cl = res.cleaning
     out = {
@@ -127,6 +145,8 @@ def results_dict(res) -> dict:
                                                     "message": f"modification indices could not be computed: {exc}"}]
     if getattr(res, "necessity", None) is not None:
         out["necessity"] = res.necessity.to_dict()
+    if pls is not None:
+        out["pls"] = pls.to_dict()
     boot = getattr(sem, "boot", None)
     if boot is not None:
         summ = getattr(boot, "summary_dict", None)
@@ -157,12 +177,15 @@ def reproducibility_record(res, command=None) -> dict:
         "options": res.options,
         "seed": res.options.get("seed"),
         "cleaning_rules": res.cleaning.rules.model_dump() if getattr(res.cleaning, "rules", None) is not None else None,
-        "models": {"cfa": res.cfa.model, "sem": res.sem.model},
+        "models": ({"cfa": res.cfa.model, "sem": res.sem.model} if res.sem is not None else {})
+        | ({"pls": res.pls.syntax, "pls_options": res.pls.options} if getattr(res, "pls", None) is not None else {}),
         "command": command,
         "created_utc": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "reproduce": ("icaf-sem analyze --questionnaire {q} --data {d} --out DIR --missing {m} --estimator {e}"
                       .format(q=res.input.get("questionnaire", "QUESTIONNAIRE.yaml"), d=res.input.get("source"),
                               m=res.options["missing"], e=res.options["estimator"])
+                      + (f" --method {res.options['method']}" if res.options.get("method", "cb") != "cb" else "")
+                      + (_pls_flags(res.pls.options) if getattr(res, "pls", None) is not None else "")
                       + f" --bootstrap {res.options['bootstrap']}"
                       + (" --reliability complete" if res.options.get("reliability") == "complete"
                          and res.options["missing"] == "ml" else "")
@@ -170,6 +193,12 @@ def reproducibility_record(res, command=None) -> dict:
                       + (f" --seed {res.options['seed']}" if res.options["seed"] is not None else "")
                       + (f" --lang {res.options.get('language')}" if res.options.get("language", "en") != "en" else "")),
     })
+
+
+def _pls_flags(o: dict) -> str:
+    """The ``--pls-*`` flags that reproduce the PLS stage's options."""
+    return (f" --pls-scheme {o['scheme']} --pls-missing {o['missing']} --pls-hoc {o['hoc']}"
+            + (" --pls-consistent" if o.get("consistent") else ""))
 
 
 # --------------------------------------------------------------------------- figures
@@ -184,12 +213,16 @@ def draw_figures(res, folder: Path) -> dict:
     out["likert"] = F.save_figure(fig, folder, "likert")[0]
     fig = F.correlation_heatmap(res.data, q, title=None)
     out["correlation_heatmap"] = F.save_figure(fig, folder, "correlation_heatmap")[0]
-    lc = res.reliability.latent_correlations
+    lc = res.reliability.latent_correlations if res.reliability is not None else None
     if lc is not None:
         fig = F.correlation_heatmap(lc, title=None, annot=True)
         out["latent_correlations"] = F.save_figure(fig, folder, "latent_correlations")[0]
-    fig = F.path_diagram(res.sem, alpha=res.options["alpha"], language=lang)
-    out["path_diagram"] = F.save_figure(fig, folder, "path_diagram")[0]
+    if res.sem is not None:
+        fig = F.path_diagram(res.sem, alpha=res.options["alpha"], language=lang)
+        out["path_diagram"] = F.save_figure(fig, folder, "path_diagram")[0]
+    if getattr(res, "pls", None) is not None and res.pls.ipma:
+        from .pls_tables import ipma_figure
+        out["ipma"] = F.save_figure(ipma_figure(res.pls.ipma, language=lang), folder, "ipma")[0]
     if getattr(res, "necessity", None) is not None:
         out["nca"] = F.save_figure(F.nca_scatter_grid(res.necessity), folder, "nca")[0]
     return out
@@ -271,6 +304,9 @@ def _meta_line(res) -> str:
     from .tables import format_value
     cat = _cat(res)
     o = res.options
+    if res.sem is None:           # method="pls"
+        from ..pls.report import meta_text
+        return html.escape(meta_text(res, cat))
     fm = res.sem.fit_measures
     h = res.hypotheses
     return html.escape(cat.f(
@@ -314,9 +350,12 @@ SECTIONS = [("section.sample", ["sample_flow", "sample_profile", "instrument"]),
                                      "common_method_bias", "measurement_invariance"]),
             ("section.fit", ["model_fit", "model_comparison", "modification_indices"]),
             ("section.hypotheses", ["r_squared", "hypothesis_tests", "indirect_effects"]),
+            ("section.pls", ["pls_measurement", "pls_discriminant", "pls_htmt", "pls_cross_loadings",
+                             "pls_collinearity", "pls_structural", "pls_r2", "pls_model_fit", "pls_predict",
+                             "pls_ipma", "pls_hypotheses", "method_comparison"]),
             ("section.necessity", ["necessity_tests", "necessity_bottlenecks"])]
 FIGURES_IN = {"section.items": ["likert", "correlation_heatmap"], "section.measurement": ["latent_correlations"],
-              "section.hypotheses": ["path_diagram"], "section.necessity": ["nca"]}
+              "section.hypotheses": ["path_diagram"], "section.pls": ["ipma"], "section.necessity": ["nca"]}
 
 
 def table_order(res) -> list:
@@ -703,7 +742,7 @@ def write_xlsx(res, path) -> None:
 # --------------------------------------------------------------------------- LaTeX
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-_TEX_UNICODE = {"\u03b2": r"$\beta$", "\u03bb": r"$\lambda$", "\u03b1": r"$\alpha$", "\u03c7\u00b2": r"$\chi^2$",
+_TEX_UNICODE = {"\u03b2": r"$\beta$", "\u03bb": r"$\lambda$", "\u03b1": r"$\alpha$", "\u03c1": r"$\rho$", "\u03c7\u00b2": r"$\chi^2$",
                 "\u03c7": r"$\chi$", "\u2265": r"$\geq$", "\u2264": r"$\leq$", "\u2192": r"$\rightarrow$",
                 "\u2194": r"$\leftrightarrow$", "\u2212": "$-$", "\u00b2": r"$^2$", "\u2013": "--",
                 "\u2014": "---", "\u221a": r"$\surd$", "<": r"$<$", ">": r"$>$"}

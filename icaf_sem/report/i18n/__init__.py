@@ -65,5 +65,7 @@ def catalogue(language: str = "en") -> Catalogue:
         if missing:     # a key without translation would silently fall back to English
             raise KeyError(f"the Chinese catalogue lacks {sorted(missing)[:5]}")
         cat = Catalogue(zh.TEXT)
+    from . import pls as _pls          # the PLS-SEM sections' texts
+    cat.update(_pls.ZH if lang == "zh" else _pls.EN)
     cat.language = lang
     return cat
