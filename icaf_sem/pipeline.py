@@ -150,8 +150,8 @@ class AnalysisResult:
                                   bootstrap=o["bootstrap"], seed=o["seed"], se=o.get("se", "standard"),
                                   estimator=o["estimator"], extras=self.extras)
         if self.necessity is not None:
-            new.tables["necessity_tests"] = T.necessity_tests(self.necessity, language=lang)
-            new.tables["necessity_bottlenecks"] = T.necessity_bottlenecks(self.necessity, language=lang)
+            from .nca import necessity_report_tables
+            new.tables.update(necessity_report_tables(self.necessity, language=lang))
         new.out, new.files = None, []
         return new
 
@@ -283,7 +283,8 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
             seed: Optional[int] = None, alpha: float = 0.05, out: Union[str, os.PathLike, None] = None,
             progress: bool = False, figures: bool = True, clean_options: Optional[dict] = None,
             language: str = "en", se: str = "standard", reliability: Optional[str] = None,
-            invariance: Union[bool, list] = True, method_bias: bool = True) -> AnalysisResult:
+            invariance: Union[bool, list] = True, method_bias: bool = True,
+            nca_scores: str = "mean") -> AnalysisResult:
     """Run the whole pipeline on a raw survey wave.
 
     Parameters
@@ -317,6 +318,11 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         named in the table's note instead.  False skips it.
     method_bias : bool, default True
         Common-method bias table (Harman, ULMC, full-collinearity VIFs).
+    nca_scores : {"mean", "factor", "pls"}, default "mean"
+        Scores of the necessity hypotheses (NCA): construct means of the complete cases, CB-SEM
+        factor scores (lavPredict regression method, first-order CFA; higher-order constructs from
+        the second-order measurement model) or PLS-SEM construct scores; see
+        :func:`icaf_sem.nca.necessity_scores`.  The report's note names the source.
     se : {"standard", "bootstrap"}, default "standard"
         ``"bootstrap"`` is lavaan's ``se = "bootstrap"``: every standard error, z, p
         and CI comes from the draws.
@@ -364,6 +370,10 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     missing, estimator, bootstrap, seed, alpha = _validate(missing, estimator, bootstrap, seed, alpha)
     from .report.i18n import check_language
     language = check_language(language)
+    from .nca import SCORE_SOURCES
+    if nca_scores not in SCORE_SOURCES:
+        raise ModelSpecificationError(f"nca_scores={nca_scores!r} is not supported; use 'mean' (construct means), "
+                                      "'factor' (CB-SEM factor scores) or 'pls' (PLS-SEM construct scores)")
     if se not in ("standard", "bootstrap"):
         raise ModelSpecificationError(f"se={se!r} is not supported; use 'standard' (ML/MLR standard errors, the "
                                       "default) or 'bootstrap' (lavaan's se = \"bootstrap\", needs bootstrap > 0)")
@@ -465,16 +475,16 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     # icaf_sem.compare() (lavTestLRT) -- add T.model_comparison(...) here; no likelihood-ratio test is
     # computed in the report itself.
     necessity = None
-    if q.necessity.hypotheses:   # NCA of the necessity hypotheses on construct mean scores
-        from .nca import test_necessity
+    if q.necessity.hypotheses:   # NCA of the necessity hypotheses (scores: nca_scores) and the cIPMA
+        from .nca import run_necessity_stage, necessity_report_tables
         try:
-            necessity = col.run("nca", test_necessity, data, q, alpha=alpha)
+            necessity = col.run("nca", run_necessity_stage, data, q, scores=nca_scores, cfa=cfa,
+                                cfa2=extras.get("cfa2"), alpha=alpha, missing=missing, estimator=estimator)
         except DataError as exc:   # e.g. too few complete cases for the scores: reported, not fatal
             col.items.append({"stage": "nca", "category": "DataWarning",
                               "message": f"necessity hypotheses not tested: {' '.join(str(exc).split())}"})
         else:
-            tables["necessity_tests"] = T.necessity_tests(necessity, language=language)
-            tables["necessity_bottlenecks"] = T.necessity_bottlenecks(necessity, language=language)
+            tables.update(necessity_report_tables(necessity, language=language))
     for w in _fit_warnings(tables["model_fit"]):
         col.items.append({"stage": "sem", "category": "FitWarning", "message": w})
 
@@ -482,7 +492,7 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         questionnaire=q,
         options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap, "seed": seed, "alpha": alpha,
                  "clean_options": dict(clean_options or {}), "figures": figures, "language": language, "se": se,
-                 "reliability": reliability_basis},
+                 "reliability": reliability_basis, "nca_scores": nca_scores},
         input=info, cleaning=cleaned, descriptives=descriptives, cfa=cfa, reliability=rel, sem=sem,
         hypotheses=hyp, effects=effects, tables=tables, warnings=col.items, necessity=necessity, extras=extras)
     if out is not None:

@@ -49,6 +49,9 @@ def add_parser(subparsers):
                    help="language of the report: en (default), zh (Chinese: titles, headers, notes, verdicts, "
                         "figure labels, the questionnaire's Chinese wording) or both (English with the Chinese "
                         "wording beside it)")
+    p.add_argument("--nca-scores", default="mean", choices=["mean", "factor", "pls"],
+                   help="scores of the necessity hypotheses (NCA): construct means (default), CB-SEM factor scores "
+                        "(lavPredict regression method) or PLS-SEM construct scores")
     p.add_argument("--page-size", default="a4", choices=["a4", "letter"], help="page size of report.docx (default a4)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
@@ -74,7 +77,7 @@ def run(args) -> int:
     res = analyze(args.data, args.questionnaire, missing=args.missing, estimator=args.estimator,
                   bootstrap=args.bootstrap, seed=args.seed, alpha=args.alpha, out=None,
                   progress=sys.stderr.isatty() and not args.quiet, figures=not args.no_figures,
-                  language=args.lang, se=args.se, reliability=args.reliability)
+                  language=args.lang, se=args.se, reliability=args.reliability, nca_scores=args.nca_scores)
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
     if sys.stderr.isatty() and not args.quiet:
         sys.stderr.write("icaf-sem analyze: writing the report (html, docx, xlsx, tex, json, figures) ...\n")

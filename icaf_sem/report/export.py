@@ -37,7 +37,7 @@ __all__ = ["write_report", "results_dict", "reproducibility_record", "html_repor
            "write_docx", "write_xlsx", "latex_tables", "REPORT_FILES"]
 
 REPORT_FILES = ["report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json"]
-FIGURES = ["path_diagram", "latent_correlations", "correlation_heatmap", "likert", "nca"]
+FIGURES = ["path_diagram", "latent_correlations", "correlation_heatmap", "likert", "nca", "cipma"]
 
 
 def _cat(res):
@@ -192,6 +192,9 @@ def draw_figures(res, folder: Path) -> dict:
     out["path_diagram"] = F.save_figure(fig, folder, "path_diagram")[0]
     if getattr(res, "necessity", None) is not None:
         out["nca"] = F.save_figure(F.nca_scatter_grid(res.necessity), folder, "nca")[0]
+        if getattr(res.necessity, "cipma", None):
+            from ..cipma import cipma_figure
+            out["cipma"] = F.save_figure(cipma_figure(res.necessity.cipma, language=lang), folder, "cipma")[0]
     return out
 
 
@@ -314,9 +317,9 @@ SECTIONS = [("section.sample", ["sample_flow", "sample_profile", "instrument"]),
                                      "common_method_bias", "measurement_invariance"]),
             ("section.fit", ["model_fit", "model_comparison", "modification_indices"]),
             ("section.hypotheses", ["r_squared", "hypothesis_tests", "indirect_effects"]),
-            ("section.necessity", ["necessity_tests", "necessity_bottlenecks"])]
+            ("section.necessity", ["necessity_tests", "necessity_bottlenecks", "cipma"])]
 FIGURES_IN = {"section.items": ["likert", "correlation_heatmap"], "section.measurement": ["latent_correlations"],
-              "section.hypotheses": ["path_diagram"], "section.necessity": ["nca"]}
+              "section.hypotheses": ["path_diagram"], "section.necessity": ["nca", "cipma"]}
 
 
 def table_order(res) -> list:
