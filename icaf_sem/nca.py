@@ -1238,7 +1238,8 @@ def necessity_scores(data: pd.DataFrame, questionnaire, source: str = "mean", *,
           (``questionnaire.measurement_syntax()``);
         * ``"pls"``: PLS-SEM construct scores (:attr:`PLSResult.scores`) of
           ``questionnaire.pls_syntax()`` (path weighting, two-stage higher-order constructs,
-          listwise deletion).
+          listwise deletion): the dimensions' scores from stage 1, every other construct's from
+          the stage-2 model whose paths are reported (as SmartPLS and the IPMA score them).
     cfa, cfa2 : SEMResult, optional
         Already fitted first- and second-order measurement models (fitted here when needed).
     pls_result : PLSResult, optional
@@ -1285,8 +1286,26 @@ def necessity_scores(data: pd.DataFrame, questionnaire, source: str = "mean", *,
         if pls_result is None:
             from .pls import pls
             pls_result = pls(q.pls_syntax(), data, missing="listwise")
-        out = pls_result.scores.copy()
+        out = _pls_final_scores(pls_result)
     out.attrs["source"] = source
+    return out
+
+
+def _pls_final_scores(result) -> pd.DataFrame:
+    """PLS construct scores of the model whose paths are reported: with two-stage higher-order constructs,
+    the dimensions from stage 1 and every construct of the stage-2 model (the HOCs and the other
+    constructs) from stage 2, as SmartPLS's stage-2 model and the IPMA (icaf_sem.pls.ipma) score them.
+    (``PLSResult.scores`` keeps the stage-1 scores of the constructs that are not HOCs.)"""
+    out = result.scores.copy()
+    est = result._est
+    if len(est.stages) == 2:
+        X = result._data
+        Z = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
+        st2 = est.stages[1]
+        Z2 = np.concatenate([Z, out[st2.layout.columns[Z.shape[1]:]].to_numpy()], axis=1)
+        s2 = Z2 @ st2.W[0]
+        for k, c in enumerate(st2.layout.constructs):
+            out[c] = s2[:, k]
     return out
 
 
