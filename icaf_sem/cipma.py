@@ -360,6 +360,9 @@ def cipma_figure(results, ax=None, *, language: str = "en"):
         xlo, xhi = float(t["importance"].min()), float(t["importance"].max())
         xpad = max(0.05, 0.2 * (xhi - xlo))
         a.set_xlim(min(0.0, xlo) - xpad, xhi + xpad)
-        a.legend(fontsize=7, loc="lower right", frameon=False, markerscale=0.6)
+        leg = a.legend(fontsize=7, loc="lower right", frameon=False)
+        for h in getattr(leg, "legend_handles", None) or getattr(leg, "legendHandles", []):
+            if hasattr(h, "set_sizes"):
+                h.set_sizes([30])
     fig.tight_layout()
     return fig

@@ -5,6 +5,9 @@ Reference numbers:
 * tests/fixtures/nca/factor_scores.csv and score_sources.json: made by
   tests/fixtures/nca/make_score_sources.R with lavaan 0.6-14 (cfa(..., missing = "ml"), lavPredict)
   and NCA 5.0.1 (nca_analysis on those factor scores) on the cleaned ICAF wave 1;
+* tests/fixtures/nca/cipma_nca.json: made by make_cipma.R with NCA 5.0.1 on cipma_scores.csv (the IPMA's
+  0-100 scores, written by make_cipma_scores.py): d, the required level (bottleneck.x = "actual") and the
+  share of cases below it (bottleneck.x = "percentile") at the target level;
 * PLS importance, performance and 0-100 scores come from icaf_sem.pls.ipma (tested against SmartPLS
   definitions in the PLS tests); here the cIPMA is checked to combine them with NCA consistently.
 """
@@ -231,3 +234,21 @@ def test_cli_cipma(tmp_path):
     assert d["cipma"]["target"] == "EB" and d["cipma"]["target_level"] == 80
     assert [r["construct"] for r in d["cipma"]["table"]] == ["CR", "DC"]
     assert not math.isnan(d["cipma"]["table"][0]["cases_below_pct"])
+
+
+@pytest.mark.parametrize("case", ["PW", "EB", "PW60"])
+@pytest.mark.parametrize("ceiling", ["ce_fdh", "cr_fdh"])
+def test_cipma_nca_side_equals_nca(case, ceiling):
+    """d, the required level (NCA bottleneck.x = "actual") and the share of cases below it (bottleneck.x =
+    "percentile") at the target level equal NCA 5.0.1 on the same 0-100 scores (make_cipma.R)."""
+    from icaf_sem.nca import _nca_string
+    ref = json.loads((FIX / "cipma_nca.json").read_text(encoding="utf-8"))[case]
+    sc = pd.read_csv(FIX / "cipma_scores.csv")
+    ip = pd.DataFrame({"importance": 0.1, "performance": sc[ref["x"]].mean()}, index=ref["x"])
+    r = combine_ipma_nca(ip, sc, ref["y"], target_level=ref["level"], ceiling=ceiling, permutations=1, seed=1)
+    for _, row in r.table.iterrows():
+        x = row["construct"]
+        assert row["effect_size"] == pytest.approx(ref["effect_size"][x][ceiling], rel=1e-9, abs=1e-12)
+        assert _nca_string(row["required"], row["required_status"], "actual") == ref["actual"][ceiling][x]
+        pct_status = "NN" if row["cases_below"] == 0 else ""
+        assert _nca_string(row["cases_below_pct"], pct_status, "percentile") == ref["percentile"][ceiling][x]
