@@ -1343,8 +1343,13 @@ def run_necessity_stage(data: pd.DataFrame, questionnaire, *, scores: str = "mea
     need_pls = scores == "pls" or (cipma and q.necessity.cipma_level is not None)
     if need_pls:
         from .pls import pls
+        what = "the PLS scores" if scores == "pls" else "the cIPMA"
         try:
-            pls_result = pls(q.pls_syntax(), data, missing="listwise")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                pls_result = pls(q.pls_syntax(), data, missing="listwise")
+            for w in caught:      # said again with the reason the PLS model was estimated
+                warnings.warn(f"PLS-SEM for {what}: {w.message}", w.category, stacklevel=2)
         except IcafError as exc:
             if scores == "pls":
                 raise
