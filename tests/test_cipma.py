@@ -252,3 +252,24 @@ def test_cipma_nca_side_equals_nca(case, ceiling):
         assert _nca_string(row["required"], row["required_status"], "actual") == ref["actual"][ceiling][x]
         pct_status = "NN" if row["cases_below"] == 0 else ""
         assert _nca_string(row["cases_below_pct"], pct_status, "percentile") == ref["percentile"][ceiling][x]
+
+
+def test_analyze_cli_passes_the_score_source(monkeypatch, tmp_path, capsys):
+    """``icaf-sem analyze --nca-scores pls`` reaches analyze(nca_scores="pls"); a bad value is one error line."""
+    from icaf_sem import cli, pipeline
+    seen = {}
+
+    def fake_analyze(*args, **kwargs):
+        seen.update(kwargs)
+        raise ModelSpecificationError("stop here")
+
+    monkeypatch.setattr(pipeline, "analyze", fake_analyze)
+    argv = ["analyze", "-q", "questionnaires/icaf.yaml", "-d", "icaf_sem/data/example_wave.csv",
+            "-o", str(tmp_path / "out"), "--nca-scores", "pls"]
+    assert cli.main(argv) == 2 and seen["nca_scores"] == "pls"
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv[:-1] + ["fs"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and "--nca-scores" in err[0]
+    assert not (tmp_path / "out").exists()
