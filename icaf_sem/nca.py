@@ -1340,7 +1340,13 @@ def run_necessity_stage(data: pd.DataFrame, questionnaire, *, scores: str = "mea
     from .questionnaire import load_questionnaire
     q = load_questionnaire(questionnaire)
     pls_result = None
-    need_pls = scores == "pls" or (cipma and q.necessity.cipma_level is not None)
+    want_cipma = cipma and q.necessity.cipma_level is not None
+    if want_cipma and q.necessity.permutations < 1:
+        warnings.warn("cIPMA not computed: it judges necessity by the permutation test's p, and the necessity "
+                      "block sets permutations: 0 (fix: permutations: 10000, or cipma_level: null)", DataWarning,
+                      stacklevel=2)
+        want_cipma = False
+    need_pls = scores == "pls" or want_cipma
     if need_pls:
         from .pls import pls
         what = "the PLS scores" if scores == "pls" else "the cIPMA"
@@ -1359,7 +1365,7 @@ def run_necessity_stage(data: pd.DataFrame, questionnaire, *, scores: str = "mea
                           estimator=estimator)
     nres = test_necessity(data, q, scores=sc, alpha=alpha, source=TEXT["en"]["sources"][scores])
     nres.options["scores_source"] = scores
-    if cipma and pls_result is not None and q.necessity.cipma_level is not None:
+    if want_cipma and pls_result is not None:
         from .cipma import cipma as run_cipma
         spec = q.necessity
         a = float(spec.alpha if spec.alpha is not None else alpha)
@@ -1367,7 +1373,7 @@ def run_necessity_stage(data: pd.DataFrame, questionnaire, *, scores: str = "mea
             try:
                 nres.cipma[y] = run_cipma(pls_result, y, target_level=spec.cipma_level, scale_min=q.spec.scale.min,
                                           scale_max=q.spec.scale.max, ceiling=spec.ceiling,
-                                          permutations=max(int(spec.permutations), 1), seed=spec.seed,
+                                          permutations=int(spec.permutations), seed=spec.seed,
                                           d_min=spec.d_min, alpha=a)
             except IcafError as exc:
                 warnings.warn(f"cIPMA for {y!r} not computed: {' '.join(str(exc).split())}", DataWarning,

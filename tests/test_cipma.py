@@ -207,6 +207,13 @@ def test_necessity_stage_names_its_source_and_adds_the_cipma(icaf):
     finally:
         q.necessity.permutations = 10000
     assert nres.options["scores_source"] == "pls" and set(nres.cipma) == {"PW", "EB"}
+    q.necessity.permutations = 0            # no permutation test: no cIPMA (its verdict needs p), said so
+    try:
+        with pytest.warns(DataWarning, match="cIPMA not computed"):
+            n0 = run_necessity_stage(clean, q, scores="mean")
+    finally:
+        q.necessity.permutations = 10000
+    assert n0.cipma == {} and "cipma" not in necessity_report_tables(n0)
     tabs = necessity_report_tables(nres, language="zh")
     assert "PLS-SEM 构念得分" in tabs["necessity_tests"].attrs["note"]
     assert list(tabs) == ["necessity_tests", "necessity_bottlenecks", "cipma"]
@@ -234,6 +241,9 @@ def test_cli_cipma(tmp_path):
     assert d["cipma"]["target"] == "EB" and d["cipma"]["target_level"] == 80
     assert [r["construct"] for r in d["cipma"]["table"]] == ["CR", "DC"]
     assert not math.isnan(d["cipma"]["table"][0]["cases_below_pct"])
+    rc = main(["nca", "--data", str(CLEAN), "--questionnaire", "questionnaires/icaf.yaml", "--x", "DQ", "--y", "EB",
+               "--permutations", "0", "--cipma", "80", "--json", str(tmp_path / "p0.json")])
+    assert rc == 2 and not (tmp_path / "p0.json").exists()
 
 
 @pytest.mark.parametrize("case", ["PW", "EB", "PW60"])

@@ -66,6 +66,10 @@ def run(args) -> int:
         from ..errors import ModelSpecificationError
         raise ModelSpecificationError("--cipma needs --questionnaire (the PLS-SEM model and the items' scale); "
                                       "give the cleaned item file as --data")
+    if args.cipma is not None and args.permutations < 1:
+        from ..errors import ModelSpecificationError
+        raise ModelSpecificationError(f"--cipma with --permutations {args.permutations}: the cIPMA judges necessity "
+                                      "by the permutation test's p; give --permutations 10000 (or drop --cipma)")
     if args.questionnaire:
         data = construct_scores(data, args.questionnaire)
     x = [s.strip() for s in args.x.split(",") if s.strip()]
@@ -80,7 +84,7 @@ def run(args) -> int:
         q = load_questionnaire(args.questionnaire)
         cp = cipma(pls(q.pls_syntax(), items, missing="listwise"), res.y, target_level=args.cipma,
                    scale_min=q.spec.scale.min, scale_max=q.spec.scale.max,
-                   permutations=max(int(args.permutations), 1), seed=args.seed)
+                   permutations=int(args.permutations), seed=args.seed)
         out["cipma"] = cp.to_dict()
     if args.plots:
         from ..report.figures import save_figure
