@@ -58,7 +58,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, DataWarning, ModelSpecificationError
+from .errors import DataError, DataWarning, IcafError, ModelSpecificationError
 
 __all__ = ["nca", "NCAResult", "construct_scores", "rescale_scores", "nca_plot", "effect_size_class",
            "test_necessity", "NecessityResult", "CEILINGS", "BOTTLENECK_UNITS", "TEXT"]
@@ -102,6 +102,12 @@ TEXT = {
                     "ok": "necessary in degree"},
         "classes": {"none": "none", "small": "small", "medium": "medium", "large": "large",
                     "very large": "very large"},
+        "source_note": "Ceiling: {ceiling}; scores: {scores}.",
+        "sources": {"mean": "construct mean scores (complete cases)",
+                    "factor": ("CB-SEM factor scores (lavPredict, regression method) of the first-order CFA; "
+                               "higher-order constructs from the second-order measurement model"),
+                    "pls": "PLS-SEM construct scores (path weighting, two-stage higher-order constructs, listwise)",
+                    "user": "user scores"},
     },
     "zh": {
         "title": "必要条件分析（NCA）",
@@ -122,6 +128,11 @@ TEXT = {
         "reasons": {"small": "d 低于 {d_min:g}", "p": "p \u2265 {alpha:g}", "nn": "在该水平上非必要",
                     "ok": "程度上的必要条件"},
         "classes": {"none": "无", "small": "小", "medium": "中", "large": "大", "very large": "非常大"},
+        "source_note": "上限线：{ceiling}；得分：{scores}。",
+        "sources": {"mean": "构念均值得分（完整个案）",
+                    "factor": "一阶验证性因子分析的 CB-SEM 因子得分（lavPredict 回归法）；高阶构念取自二阶测量模型",
+                    "pls": "PLS-SEM 构念得分（路径加权，高阶构念两阶段法，成列删除）",
+                    "user": "用户提供的得分"},
     },
 }
 
@@ -1062,12 +1073,13 @@ class NecessityResult:
         ``ceiling, d_min, alpha, permutations, seed, scores`` as used.
     """
 
-    def __init__(self, table, results, scores, options, hypotheses):
+    def __init__(self, table, results, scores, options, hypotheses, cipma=None):
         self.table = table
         self.results = results
         self.scores = scores
         self.options = options
         self.hypotheses = hypotheses
+        self.cipma = cipma or {}     # outcome -> CIPMAResult (icaf_sem.cipma), filled by run_necessity_stage
 
     @property
     def warnings(self) -> list:
@@ -1078,8 +1090,11 @@ class NecessityResult:
 
     def to_dict(self) -> dict:
         from .report.export import _jsonable
-        return _jsonable({"options": self.options, "hypotheses": self.table.to_dict(orient="records"),
-                          "analyses": {y: r.to_dict() for y, r in self.results.items()}})
+        out = {"options": self.options, "hypotheses": self.table.to_dict(orient="records"),
+               "analyses": {y: r.to_dict() for y, r in self.results.items()}}
+        if self.cipma:
+            out["cipma"] = {y: r.to_dict() for y, r in self.cipma.items()}
+        return _jsonable(out)
 
     def summary(self) -> str:
         t = self.table
@@ -1091,6 +1106,8 @@ class NecessityResult:
             lines.append(f"  {r['id']:<5} {r['condition']} -> {r['outcome']} at {r['level']:g}%: d = "
                          f"{r['effect_size']:.3f} ({r['effect_class']}), p = {r['p_value']:.4f}, required {req}: "
                          f"{'supported' if r['supported'] else 'not supported'} ({r['reason']})")
+        lines.append(f"  scores: {self.options['scores']}")
+        lines += [c.summary() for c in self.cipma.values()]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -1111,7 +1128,7 @@ class NecessityResult:
 
 def test_necessity(data: pd.DataFrame, questionnaire, *, scores: Optional[pd.DataFrame] = None,
                    alpha: float = 0.05, seed: Optional[int] = None,
-                   permutations: Optional[int] = None) -> NecessityResult:
+                   permutations: Optional[int] = None, source: Optional[str] = None) -> NecessityResult:
     """Test the questionnaire's necessity hypotheses (its ``necessity:`` block) with NCA.
 
     Parameters
@@ -1127,6 +1144,9 @@ def test_necessity(data: pd.DataFrame, questionnaire, *, scores: Optional[pd.Dat
         Level of the permutation test, unless the block sets ``alpha``.
     seed, permutations : int, optional
         Override the block's ``seed`` and ``permutations``.
+    source : str, optional
+        How ``scores`` were made, for the report's note (default "user scores"); see
+        :func:`necessity_scores` and :func:`run_necessity_stage`.
 
     Returns
     -------
@@ -1146,7 +1166,7 @@ def test_necessity(data: pd.DataFrame, questionnaire, *, scores: Optional[pd.Dat
     if not hyps:
         raise ModelSpecificationError(f"the questionnaire {q.name!r} declares no necessity hypotheses; fix: add a "
                                       "'necessity:' block with hypotheses (see questionnaires/icaf.yaml)")
-    source = "user scores"
+    source = source or "user scores"
     if scores is None:
         scores = construct_scores(data, q, missing="complete")
         source = "construct mean scores (complete cases)"
@@ -1194,6 +1214,183 @@ def test_necessity(data: pd.DataFrame, questionnaire, *, scores: Optional[pd.Dat
     options = {"ceiling": ceiling, "d_min": spec.d_min, "alpha": a, "permutations": reps, "seed": sd,
                "scores": source}
     return NecessityResult(table, results, scores, options, hyps)
+
+
+# =========================================================================== score sources (analyze)
+SCORE_SOURCES = ("mean", "factor", "pls")
+
+
+def necessity_scores(data: pd.DataFrame, questionnaire, source: str = "mean", *, cfa=None, cfa2=None,
+                     pls_result=None, missing: str = "ml", estimator: str = "ML") -> pd.DataFrame:
+    """The construct scores the necessity hypotheses are tested on.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The cleaned wave (items scored).
+    questionnaire : Questionnaire or path
+    source : {"mean", "factor", "pls"}
+        * ``"mean"``: construct means of the complete cases (:func:`construct_scores`);
+        * ``"factor"``: CB-SEM factor scores, lavaan's ``lavPredict(fit)`` (regression method), of the
+          first-order CFA (``questionnaire.cfa_syntax()``: every first-order construct, freely
+          correlated, so the scores do not rest on the structural hypotheses); a higher-order
+          construct named in a hypothesis takes its score from the second-order measurement model
+          (``questionnaire.measurement_syntax()``);
+        * ``"pls"``: PLS-SEM construct scores (:attr:`PLSResult.scores`) of
+          ``questionnaire.pls_syntax()`` (path weighting, two-stage higher-order constructs,
+          listwise deletion): the dimensions' scores from stage 1, every other construct's from
+          the stage-2 model whose paths are reported (as SmartPLS and the IPMA score them).
+    cfa, cfa2 : SEMResult, optional
+        Already fitted first- and second-order measurement models (fitted here when needed).
+    pls_result : PLSResult, optional
+        An already estimated PLS model of ``questionnaire.pls_syntax()``.
+    missing, estimator : str
+        Used when ``cfa``/``cfa2`` are fitted here (lavaan's ``missing``/``estimator``).
+
+    Returns
+    -------
+    DataFrame
+        One column per construct (``attrs["source"]`` names the source).
+
+    Examples
+    --------
+    >>> necessity_scores(clean, q, "factor")              # doctest: +SKIP
+
+    lavaan: ``lavPredict(cfa(q_cfa_syntax, data = clean, missing = "ml"))``.
+    """
+    from .questionnaire import load_questionnaire
+    q = load_questionnaire(questionnaire)
+    if source not in SCORE_SOURCES:
+        raise ModelSpecificationError(f"nca_scores={source!r} is not supported; use 'mean' (construct means), "
+                                      "'factor' (CB-SEM factor scores) or 'pls' (PLS-SEM construct scores)")
+    if source == "mean":
+        out = construct_scores(data, q, missing="complete")
+    elif source == "factor":
+        from .scores import factor_scores
+        from .sem import fit
+        needed = {c for h in q.necessity.hypotheses for c in (h.condition, h.outcome)}
+        if cfa is None:
+            cfa = fit(q.cfa_syntax(), data, missing=missing, estimator=estimator)
+        out = factor_scores(cfa)
+        higher = [c for c in q.higher_order if c in needed]
+        if higher:
+            if cfa2 is None:
+                cfa2 = fit(q.measurement_syntax(), data, missing=missing, estimator=estimator)
+            f2 = factor_scores(cfa2)
+            if len(f2) != len(out):
+                raise DataError(f"the first-order CFA scores {len(out)} and the second-order model {len(f2)} "
+                                "respondents; fix: fit both on the same data with the same missing-data option")
+            for c in higher:
+                out[c] = f2[c].to_numpy()
+    else:
+        if pls_result is None:
+            from .pls import pls
+            pls_result = pls(q.pls_syntax(), data, missing="listwise")
+        out = _pls_final_scores(pls_result)
+    out.attrs["source"] = source
+    return out
+
+
+def _pls_final_scores(result) -> pd.DataFrame:
+    """PLS construct scores of the model whose paths are reported: with two-stage higher-order constructs,
+    the dimensions from stage 1 and every construct of the stage-2 model (the HOCs and the other
+    constructs) from stage 2, as SmartPLS's stage-2 model and the IPMA (icaf_sem.pls.ipma) score them.
+    (``PLSResult.scores`` keeps the stage-1 scores of the constructs that are not HOCs.)"""
+    out = result.scores.copy()
+    est = result._est
+    if len(est.stages) == 2:
+        X = result._data
+        Z = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
+        st2 = est.stages[1]
+        Z2 = np.concatenate([Z, out[st2.layout.columns[Z.shape[1]:]].to_numpy()], axis=1)
+        s2 = Z2 @ st2.W[0]
+        for k, c in enumerate(st2.layout.constructs):
+            out[c] = s2[:, k]
+    return out
+
+
+def run_necessity_stage(data: pd.DataFrame, questionnaire, *, scores: str = "mean", cfa=None, cfa2=None,
+                        alpha: float = 0.05, missing: str = "ml", estimator: str = "ML",
+                        cipma: bool = True) -> NecessityResult:
+    """``analyze``'s NCA stage: the necessity hypotheses on the chosen scores, and the cIPMA.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The cleaned wave.
+    questionnaire : Questionnaire or path
+    scores : {"mean", "factor", "pls"}
+        The score source (:func:`necessity_scores`); the report's note names it.
+    cfa, cfa2 : SEMResult, optional
+        ``analyze``'s first- and second-order measurement models (reused for ``"factor"``).
+    alpha : float
+    missing, estimator : str
+        For measurement models fitted here.
+    cipma : bool, default True
+        Also run the combined importance-performance map analysis (:mod:`icaf_sem.cipma`) for each
+        outcome of the hypotheses that is endogenous in the PLS model, at the block's
+        ``cipma_level`` (0-100; none when the block sets it to null).  A cIPMA that cannot be
+        computed becomes a :class:`~icaf_sem.errors.DataWarning`, not an error.
+
+    Returns
+    -------
+    NecessityResult
+        With ``options["scores_source"]`` and ``cipma`` (outcome -> CIPMAResult).
+    """
+    from .questionnaire import load_questionnaire
+    q = load_questionnaire(questionnaire)
+    pls_result = None
+    want_cipma = cipma and q.necessity.cipma_level is not None
+    if want_cipma and q.necessity.permutations < 1:
+        warnings.warn("cIPMA not computed: it judges necessity by the permutation test's p, and the necessity "
+                      "block sets permutations: 0 (fix: permutations: 10000, or cipma_level: null)", DataWarning,
+                      stacklevel=2)
+        want_cipma = False
+    need_pls = scores == "pls" or want_cipma
+    if need_pls:
+        from .pls import pls
+        what = "the PLS scores" if scores == "pls" else "the cIPMA"
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                pls_result = pls(q.pls_syntax(), data, missing="listwise")
+            for w in caught:      # said again with the reason the PLS model was estimated
+                warnings.warn(f"PLS-SEM for {what}: {w.message}", w.category, stacklevel=2)
+        except IcafError as exc:
+            if scores == "pls":
+                raise
+            warnings.warn(f"cIPMA not computed: the PLS-SEM model could not be estimated ({exc})", DataWarning,
+                          stacklevel=2)
+    sc = necessity_scores(data, q, scores, cfa=cfa, cfa2=cfa2, pls_result=pls_result, missing=missing,
+                          estimator=estimator)
+    nres = test_necessity(data, q, scores=sc, alpha=alpha, source=TEXT["en"]["sources"][scores])
+    nres.options["scores_source"] = scores
+    if want_cipma and pls_result is not None:
+        from .cipma import cipma as run_cipma
+        spec = q.necessity
+        a = float(spec.alpha if spec.alpha is not None else alpha)
+        for y in dict.fromkeys(h.outcome for h in q.necessity.hypotheses):
+            try:
+                nres.cipma[y] = run_cipma(pls_result, y, target_level=spec.cipma_level, scale_min=q.spec.scale.min,
+                                          scale_max=q.spec.scale.max, ceiling=spec.ceiling,
+                                          permutations=int(spec.permutations), seed=spec.seed,
+                                          d_min=spec.d_min, alpha=a)
+            except IcafError as exc:
+                warnings.warn(f"cIPMA for {y!r} not computed: {' '.join(str(exc).split())}", DataWarning,
+                              stacklevel=2)
+    return nres
+
+
+def necessity_report_tables(necessity: NecessityResult, language: str = "en") -> dict:
+    """The report's NCA tables in ``language``: ``necessity_tests``, ``necessity_bottlenecks`` and, when a
+    cIPMA was run, ``cipma`` (:func:`icaf_sem.cipma.cipma_table`)."""
+    from .report import tables as T
+    out = {"necessity_tests": T.necessity_tests(necessity, language=language),
+           "necessity_bottlenecks": T.necessity_bottlenecks(necessity, language=language)}
+    if necessity.cipma:
+        from .cipma import cipma_table
+        out["cipma"] = cipma_table(necessity.cipma, language=language)
+    return out
 
 
 # =========================================================================== figure

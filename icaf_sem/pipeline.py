@@ -177,8 +177,8 @@ class AnalysisResult:
                                   bootstrap=o["bootstrap"], seed=o["seed"], se=o.get("se", "standard"),
                                   estimator=o["estimator"], extras=self.extras)
         if self.necessity is not None:
-            new.tables["necessity_tests"] = T.necessity_tests(self.necessity, language=lang)
-            new.tables["necessity_bottlenecks"] = T.necessity_bottlenecks(self.necessity, language=lang)
+            from .nca import necessity_report_tables
+            new.tables.update(necessity_report_tables(self.necessity, language=lang))
         new.out, new.files = None, []
         return new
 
@@ -311,7 +311,7 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
             progress: bool = False, figures: bool = True, clean_options: Optional[dict] = None,
             language: str = "en", se: str = "standard", reliability: Optional[str] = None,
             invariance: Union[bool, list] = True, method_bias: bool = True, method: str = "cb",
-            pls_options: Optional[dict] = None) -> AnalysisResult:
+            pls_options: Optional[dict] = None, nca_scores: str = "mean") -> AnalysisResult:
     """Run the whole pipeline on a raw survey wave.
 
     Parameters
@@ -357,6 +357,11 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         PLS settings (:data:`icaf_sem.pls.report.PLS_DEFAULTS`): ``scheme`` ("path"), ``consistent``
         (False; True = PLSc), ``missing`` ("listwise" or "mean"), ``hoc`` ("two_stage" or
         "repeated_indicators"), ``predict_folds`` (10), ``predict_repetitions`` (10).
+    nca_scores : {"mean", "factor", "pls"}, default "mean"
+        Scores of the necessity hypotheses (NCA): construct means of the complete cases, CB-SEM
+        factor scores (lavPredict regression method, first-order CFA; higher-order constructs from
+        the second-order measurement model) or PLS-SEM construct scores; see
+        :func:`icaf_sem.nca.necessity_scores`.  The report's note names the source.
     se : {"standard", "bootstrap"}, default "standard"
         ``"bootstrap"`` is lavaan's ``se = "bootstrap"``: every standard error, z, p
         and CI comes from the draws.
@@ -413,6 +418,10 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     cb = method in ("cb", "both")
     from .report.i18n import check_language
     language = check_language(language)
+    from .nca import SCORE_SOURCES
+    if nca_scores not in SCORE_SOURCES:
+        raise ModelSpecificationError(f"nca_scores={nca_scores!r} is not supported; use 'mean' (construct means), "
+                                      "'factor' (CB-SEM factor scores) or 'pls' (PLS-SEM construct scores)")
     if se not in ("standard", "bootstrap"):
         raise ModelSpecificationError(f"se={se!r} is not supported; use 'standard' (ML/MLR standard errors, the "
                                       "default) or 'bootstrap' (lavaan's se = \"bootstrap\", needs bootstrap > 0)")
@@ -473,12 +482,20 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         normality = None
     if method == "pls":          # PLS-SEM only: no CFA/SEM stages (icaf_sem/pls/report.py)
         from .pls.report import analyze_pls_only
-        return analyze_pls_only(col, q, info, cleaned, descriptives, normality, bootstrap=bootstrap, seed=seed,
-                                alpha=alpha, language=language, pls_options=pls_options, out=out,
-                                options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap,
-                                         "seed": seed, "alpha": alpha, "clean_options": dict(clean_options or {}),
-                                         "figures": figures, "language": language, "se": se,
-                                         "reliability": reliability_basis, "method": method})
+        result = analyze_pls_only(col, q, info, cleaned, descriptives, normality, bootstrap=bootstrap, seed=seed,
+                                  alpha=alpha, language=language, pls_options=pls_options, out=None,
+                                  options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap,
+                                           "seed": seed, "alpha": alpha, "clean_options": dict(clean_options or {}),
+                                           "figures": figures, "language": language, "se": se,
+                                           "reliability": reliability_basis, "method": method,
+                                           "nca_scores": nca_scores})
+        # the necessity hypotheses are tested under every method (factor scores from a CFA fitted there)
+        result.necessity = _necessity_stage(col, data, q, result.tables, nca_scores=nca_scores, cfa=None,
+                                            cfa2=None, alpha=alpha, missing=missing, estimator=estimator,
+                                            language=language)
+        if out is not None:
+            result.write(out)
+        return result
 
     # ---------------------------------------------------------------- CFA, reliability and validity
     cfa = col.run("cfa", fit, q.cfa_syntax(), data, estimator=estimator, missing=missing)
@@ -525,17 +542,8 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     # Model comparison (full vs partial mediation, direct-only, measurement model): HOOK for
     # icaf_sem.compare() (lavTestLRT) -- add T.model_comparison(...) here; no likelihood-ratio test is
     # computed in the report itself.
-    necessity = None
-    if q.necessity.hypotheses:   # NCA of the necessity hypotheses on construct mean scores
-        from .nca import test_necessity
-        try:
-            necessity = col.run("nca", test_necessity, data, q, alpha=alpha)
-        except DataError as exc:   # e.g. too few complete cases for the scores: reported, not fatal
-            col.items.append({"stage": "nca", "category": "DataWarning",
-                              "message": f"necessity hypotheses not tested: {' '.join(str(exc).split())}"})
-        else:
-            tables["necessity_tests"] = T.necessity_tests(necessity, language=language)
-            tables["necessity_bottlenecks"] = T.necessity_bottlenecks(necessity, language=language)
+    necessity = _necessity_stage(col, data, q, tables, nca_scores=nca_scores, cfa=cfa, cfa2=extras.get("cfa2"),
+                                 alpha=alpha, missing=missing, estimator=estimator, language=language)
     for w in _fit_warnings(tables["model_fit"]):
         col.items.append({"stage": "sem", "category": "FitWarning", "message": w})
 
@@ -543,7 +551,7 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         questionnaire=q,
         options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap, "seed": seed, "alpha": alpha,
                  "clean_options": dict(clean_options or {}), "figures": figures, "language": language, "se": se,
-                 "reliability": reliability_basis, "method": method},
+                 "reliability": reliability_basis, "method": method, "nca_scores": nca_scores},
         input=info, cleaning=cleaned, descriptives=descriptives, cfa=cfa, reliability=rel, sem=sem,
         hypotheses=hyp, effects=effects, tables=tables, warnings=col.items, necessity=necessity, extras=extras)
     if out is not None:
@@ -627,6 +635,24 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
     return _with_pls_tables(tables, q, L, extras, hyp)
 
 
+def _necessity_stage(col, data, q, tables, *, nca_scores, cfa, cfa2, alpha, missing, estimator, language):
+    """NCA of the questionnaire's necessity hypotheses (scores: ``nca_scores``) and the cIPMA; adds the
+    tables to ``tables`` and returns the NecessityResult (None without necessity hypotheses, or when
+    the scores cannot be formed: that is reported as a DataWarning, not fatal)."""
+    if not q.necessity.hypotheses:
+        return None
+    from .nca import run_necessity_stage, necessity_report_tables
+    try:
+        necessity = col.run("nca", run_necessity_stage, data, q, scores=nca_scores, cfa=cfa, cfa2=cfa2,
+                            alpha=alpha, missing=missing, estimator=estimator)
+    except DataError as exc:   # e.g. too few complete cases for the scores
+        col.items.append({"stage": "nca", "category": "DataWarning",
+                          "message": f"necessity hypotheses not tested: {' '.join(str(exc).split())}"})
+        return None
+    tables.update(necessity_report_tables(necessity, language=language))
+    return necessity
+
+
 def _with_pls_tables(tables, q, L, extras, hyp) -> dict:
     """Add the PLS-SEM tables (``method="pls"``/``"both"``) and put every table in report order."""
     if extras.get("pls") is not None:
@@ -652,8 +678,11 @@ def _invariance(data, q, which, estimator, missing):
         except DataError as exc:
             skipped[c] = str(exc).split(";")[0]
             continue
-        results[c] = run_invariance(q.cfa_syntax(), data, group=c, levels=("configural", "metric", "scalar"),
-                                    estimator=estimator, missing=missing)
+        try:
+            results[c] = run_invariance(q.cfa_syntax(), data, group=c, levels=("configural", "metric", "scalar"),
+                                        estimator=estimator, missing=missing)
+        except DataError as exc:   # e.g. a group with fewer complete respondents than items (listwise)
+            skipped[c] = " ".join(str(exc).split(";")[0].split())
     return results, skipped
 
 

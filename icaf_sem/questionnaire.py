@@ -151,6 +151,8 @@ class NecessitySpec(_Strict):
     ``ceiling`` decides the verdict (CE-FDH suits discrete scores such as item means),
     ``d_min`` is the smallest effect size that counts (Dul 2016: .1), ``alpha`` the level of
     the permutation test (default: the analysis' alpha), ``permutations`` and ``seed`` the test.
+    ``cipma_level`` is the target level (0-100 rescaled scores) of the combined importance-performance
+    map analysis that ``analyze`` adds for each outcome (:mod:`icaf_sem.cipma`); null turns it off.
     """
 
     ceiling: Literal["ce_fdh", "cr_fdh"] = "ce_fdh"
@@ -158,6 +160,7 @@ class NecessitySpec(_Strict):
     alpha: Optional[float] = Field(default=None, gt=0, lt=1)
     permutations: int = Field(default=10000, ge=0)
     seed: Optional[int] = None
+    cipma_level: Optional[float] = Field(default=85.0, ge=0, le=100)   # cIPMA target level (0-100); null = no cIPMA
     hypotheses: list[NecessityHypothesisSpec] = Field(default_factory=list)
 
 

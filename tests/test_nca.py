@@ -392,11 +392,17 @@ def test_necessity_block_validation():
 
 def test_analyze_runs_the_nca_stage():
     from icaf_sem import analyze
+    from icaf_sem.scores import factor_scores
     res = analyze(Path("icaf_sem/data/example_wave.csv"), "questionnaires/icaf.yaml", missing="listwise",
-                  figures=False)
+                  figures=False, bootstrap=0, nca_scores="factor", invariance=False, method_bias=False)
     assert res.necessity is not None and len(res.necessity.table) == 5
-    assert {"necessity_tests", "necessity_bottlenecks"} <= set(res.tables)
-    assert "necessity" in res.to_dict()
+    assert {"necessity_tests", "necessity_bottlenecks", "cipma"} <= set(res.tables)
+    assert "necessity" in res.to_dict() and res.options["nca_scores"] == "factor"
+    # the hypotheses were tested on the factor scores of analyze's own first-order CFA (lavPredict)
+    assert np.allclose(res.necessity.scores[["DQ", "PW"]], factor_scores(res.cfa)[["DQ", "PW"]])
+    assert "CB-SEM factor scores" in res.tables["necessity_tests"].attrs["note"]
+    zh = res.in_language("zh")
+    assert "因子得分" in zh.tables["necessity_tests"].attrs["note"] and zh.tables["cipma"].attrs["title"].startswith("组合")
 
 
 # --------------------------------------------------------------------------- random data sets (make_fuzz.R)

@@ -60,6 +60,9 @@ def add_parser(subparsers):
                    help="PLS missing values: listwise (casewise deletion, default) or mean replacement")
     p.add_argument("--pls-hoc", default=None, choices=["two_stage", "repeated_indicators"],
                    help="PLS higher-order constructs: disjoint two-stage (default) or repeated indicators")
+    p.add_argument("--nca-scores", default="mean", choices=["mean", "factor", "pls"],
+                   help="scores of the necessity hypotheses (NCA): construct means (default), CB-SEM factor scores "
+                        "(lavPredict regression method) or PLS-SEM construct scores")
     p.add_argument("--page-size", default="a4", choices=["a4", "letter"], help="page size of report.docx (default a4)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
@@ -92,7 +95,7 @@ def run(args) -> int:
                   bootstrap=args.bootstrap, seed=args.seed, alpha=args.alpha, out=None,
                   progress=sys.stderr.isatty() and not args.quiet, figures=not args.no_figures,
                   language=args.lang, se=args.se, reliability=args.reliability, method=args.method,
-                  pls_options=pls_options if args.method != "cb" else None)
+                  pls_options=pls_options if args.method != "cb" else None, nca_scores=args.nca_scores)
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
     if sys.stderr.isatty() and not args.quiet:
         sys.stderr.write("icaf-sem analyze: writing the report (html, docx, xlsx, tex, json, figures) ...\n")

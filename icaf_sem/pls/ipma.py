@@ -30,10 +30,12 @@ class IPMAWarning(IcafWarning):
 
 
 class IPMAResult:
-    """``constructs`` and ``indicators`` tables (importance, performance) and :meth:`plot`."""
+    """``constructs`` and ``indicators`` tables (importance, performance), :meth:`plot`, and ``scores``:
+    the 0-100 rescaled construct scores of every case (their column means are the performances)."""
 
-    def __init__(self, target, constructs, indicators, warnings_):
+    def __init__(self, target, constructs, indicators, warnings_, scores=None):
         self.target, self.constructs, self.indicators, self.warnings = target, constructs, indicators, warnings_
+        self.scores = scores
 
     def to_dict(self):
         return {"target": self.target, "constructs": self.constructs.reset_index().to_dict("records"),
@@ -154,4 +156,5 @@ def ipma(result, target, *, scale_min=None, scale_max=None) -> IPMAResult:
                              "importance": wt[(c, ind)] * T[i, j], "performance": Xr[:, col].mean()})
     cons = pd.DataFrame(crow, columns=["construct", "importance", "performance"]).set_index("construct")
     inds = pd.DataFrame(irow, columns=["indicator", "construct", "weight", "importance", "performance"])
-    return IPMAResult(target, cons, inds.set_index("indicator"), warn)
+    rescaled = pd.DataFrame(scores)          # every construct, dimensions of a HOC included
+    return IPMAResult(target, cons, inds.set_index("indicator"), warn, scores=rescaled)

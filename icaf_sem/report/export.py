@@ -37,7 +37,7 @@ __all__ = ["write_report", "results_dict", "reproducibility_record", "html_repor
            "write_docx", "write_xlsx", "latex_tables", "REPORT_FILES"]
 
 REPORT_FILES = ["report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json"]
-FIGURES = ["path_diagram", "latent_correlations", "correlation_heatmap", "likert", "nca", "ipma"]
+FIGURES = ["path_diagram", "latent_correlations", "correlation_heatmap", "likert", "nca", "cipma", "ipma"]
 
 
 def _cat(res):
@@ -225,6 +225,9 @@ def draw_figures(res, folder: Path) -> dict:
         out["ipma"] = F.save_figure(ipma_figure(res.pls.ipma, language=lang), folder, "ipma")[0]
     if getattr(res, "necessity", None) is not None:
         out["nca"] = F.save_figure(F.nca_scatter_grid(res.necessity), folder, "nca")[0]
+        if getattr(res.necessity, "cipma", None):
+            from ..cipma import cipma_figure
+            out["cipma"] = F.save_figure(cipma_figure(res.necessity.cipma, language=lang), folder, "cipma")[0]
     return out
 
 
@@ -353,9 +356,9 @@ SECTIONS = [("section.sample", ["sample_flow", "sample_profile", "instrument"]),
             ("section.pls", ["pls_measurement", "pls_discriminant", "pls_htmt", "pls_cross_loadings",
                              "pls_collinearity", "pls_structural", "pls_r2", "pls_model_fit", "pls_predict",
                              "pls_ipma", "pls_hypotheses", "method_comparison"]),
-            ("section.necessity", ["necessity_tests", "necessity_bottlenecks"])]
+            ("section.necessity", ["necessity_tests", "necessity_bottlenecks", "cipma"])]
 FIGURES_IN = {"section.items": ["likert", "correlation_heatmap"], "section.measurement": ["latent_correlations"],
-              "section.hypotheses": ["path_diagram"], "section.pls": ["ipma"], "section.necessity": ["nca"]}
+              "section.hypotheses": ["path_diagram"], "section.pls": ["ipma"], "section.necessity": ["nca", "cipma"]}
 
 
 def table_order(res) -> list:

@@ -761,8 +761,9 @@ def necessity_tests(necessity, language: str = "en") -> pd.DataFrame:
         "reason": ["; ".join(tx["reasons"][c].format(d_min=o["d_min"], alpha=o["alpha"]) for c in codes.split(","))
                    if codes else tx["reasons"]["ok"] for codes in t["reason_codes"]]})
     lab = tx["labels"]
-    note = tx["note"].format(reps=o["permutations"], d_min=o["d_min"], alpha=o["alpha"]) + \
-        f" Ceiling: {o['ceiling'].upper().replace('_', '-')}; scores: {o['scores']}."
+    src = tx["sources"].get(o.get("scores_source", ""), o["scores"])    # which scores: named in the note
+    note = tx["note"].format(reps=o["permutations"], d_min=o["d_min"], alpha=o["alpha"]) + " " + \
+        tx["source_note"].format(ceiling=o["ceiling"].upper().replace("_", "-"), scores=src)
     out = _meta(df, tx["title"], note, key="necessity_tests",
                 labels={"id": lab["id"], "path": f"{lab['condition']} \u2192 {lab['outcome']}", "level": lab["level"],
                         "n": lab["n"], "effect_size": lab["effect_size"], "effect_class": lab["effect_class"],

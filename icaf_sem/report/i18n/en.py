@@ -158,6 +158,7 @@ TEXT = {
     "h.cfa2": "Second-order CFA",
     # ------------------------------------------------------------------ figures
     "fig.nca": "Necessary Condition Analysis: scatter plots with ceiling lines",
+    "fig.cipma": "Combined importance-performance map (cIPMA): importance, performance and necessity",
     "fig.path_diagram": "Structural model with standardized coefficients",
     "fig.latent_correlations": "Latent correlations (CFA)",
     "fig.correlation_heatmap": "Item correlations (pairwise)",

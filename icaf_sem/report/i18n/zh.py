@@ -125,6 +125,7 @@ TEXT = {
     "note.invariance.skipped": "未检验：{why}。",
     "h.cfa2": "二阶 CFA",
     "fig.nca": "必要条件分析：散点图及上限线",
+    "fig.cipma": "组合重要性-绩效图（cIPMA）：重要性、绩效与必要性",
     "fig.path_diagram": "结构模型及标准化路径系数",
     "fig.latent_correlations": "潜变量相关系数（CFA）",
     "fig.correlation_heatmap": "题项相关系数（成对删除）",
