@@ -116,29 +116,22 @@ class AnalysisResult:
         if self.sem is None:           # method="pls"
             from .pls.report import summary_lines
             lines = summary_lines(self)
-            if self.necessity is not None:
-                lines.append(self.necessity.summary())
-            if self.warnings:
-                lines.append(f"Warnings ({len(self.warnings)}):")
-                lines += [f"  ! {m}" for m in self.warning_messages]
-            if self.out is not None:
-                lines.append(f"Report written to {self.out}")
-            return "\n".join(lines)
-        fm = self.sem.fit_measures
-        h = self.hypotheses
-        lines = [f"{self.questionnaire.name}: {self.cleaning.n_raw} rows -> {self.cleaning.n_clean} respondents "
-                 f"({'FIML' if self.options['missing'] == 'ml' else 'listwise'}, {self.options['estimator']}"
-                 + (f", {self.options['bootstrap']} bootstrap draws" if self.options["bootstrap"] else "") + ")",
-                 f"SEM fit: chi2 = {fm['chisq']:.2f}, df = {fm['df']}, CFI = {fm['cfi']:.3f}, TLI = {fm['tli']:.3f}, "
-                 f"RMSEA = {fm['rmsea']:.3f}, SRMR = {fm['srmr']:.3f}",
-                 f"Hypotheses supported: {int(h['supported'].sum())} of {len(h)}"]
-        for _, r in h.iterrows():
-            lines.append(f"  {r['id']:<5} {r['path']:<18} std = {r['std_all']:+.3f}  p = {r['pvalue']:.4f}  "
-                         f"{'supported' if r['supported'] else 'not supported'}"
-                         + (f"  ({r['mediation_type']})" if isinstance(r["mediation_type"], str) else ""))
-        if self.pls is not None:
-            from .pls.report import summary_lines
-            lines += summary_lines(self)[1:]
+        else:
+            fm = self.sem.fit_measures
+            h = self.hypotheses
+            lines = [f"{self.questionnaire.name}: {self.cleaning.n_raw} rows -> {self.cleaning.n_clean} respondents "
+                     f"({'FIML' if self.options['missing'] == 'ml' else 'listwise'}, {self.options['estimator']}"
+                     + (f", {self.options['bootstrap']} bootstrap draws" if self.options["bootstrap"] else "") + ")",
+                     f"SEM fit: chi2 = {fm['chisq']:.2f}, df = {fm['df']}, CFI = {fm['cfi']:.3f}, "
+                     f"TLI = {fm['tli']:.3f}, RMSEA = {fm['rmsea']:.3f}, SRMR = {fm['srmr']:.3f}",
+                     f"Hypotheses supported: {int(h['supported'].sum())} of {len(h)}"]
+            for _, r in h.iterrows():
+                lines.append(f"  {r['id']:<5} {r['path']:<18} std = {r['std_all']:+.3f}  p = {r['pvalue']:.4f}  "
+                             f"{'supported' if r['supported'] else 'not supported'}"
+                             + (f"  ({r['mediation_type']})" if isinstance(r["mediation_type"], str) else ""))
+            if self.pls is not None:
+                from .pls.report import summary_lines
+                lines += summary_lines(self)[1:]
         if self.necessity is not None:
             lines.append(self.necessity.summary())
         if self.warnings:
