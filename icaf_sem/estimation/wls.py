@@ -142,9 +142,17 @@ def prepare(stmts, data, *, ordered, estimator, parameterization, std_lv, group,
             "n_dropped": n_dropped, "n_input": len(data)}
 
 
-def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labels, group_equal, group_partial):
+def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labels, group_equal, group_partial,
+                           identification="lavaan"):
     """lavaan's parameter table for ordered indicators: residual variances fixed (delta: to
-    1 - explained variance, theta: to 1), threshold rows ``x | t1``, scaling rows ``x ~*~ x``."""
+    1 - explained variance, theta: to 1), threshold rows ``x | t1``, scaling rows ``x ~*~ x``.
+
+    ``identification="wu.estabrook.2016"`` (delta, std_lv, used by the ordinal invariance sequence)
+    follows semTools' ``measEq.syntax(ID.cat = "Wu.Estabrook.2016")`` in groups 2, 3, ...: with equal
+    thresholds the item intercepts are free, and so are the scaling factors of items with two or more
+    thresholds; once the intercepts are equal too they are fixed to 0 again and the latent means and
+    every scaling factor are free."""
+    we = identification == "wu.estabrook.2016"
     ge = [g for g in group_equal if g != "thresholds"]
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=False, ngroups=len(labels), group_labels=labels,
                         group_equal=ge, group_partial=group_partial)
@@ -201,7 +209,10 @@ def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labe
         for v in ov:
             if v not in ordset:
                 continue
-            if free_extra and g > 0 and parameterization == "delta":
+            free_scale = free_extra and g > 0 and parameterization == "delta"
+            if we and free_scale and "intercepts" not in group_equal:
+                free_scale = len(stats_g[g].th[ov.index(v)]) >= 2     # a binary item's scale stays 1
+            if free_scale:
                 k += 1
                 rows.append(dict(lhs=v, op="~*~", rhs=v, group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
                                  label="", start=1.0, line=0))
@@ -216,10 +227,15 @@ def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labe
                 rows.append(dict(lhs=v, op="~1", rhs="", group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
                                  label="", start=float(stats_g[g].th[j][0]), line=0))
                 continue
+            if we and free_extra and g > 0 and "intercepts" not in group_equal:
+                k += 1                            # W&E: free item intercepts (latent means stay 0)
+                rows.append(dict(lhs=v, op="~1", rhs="", group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
+                                 label="", start=0.0, line=0))
+                continue
             rows.append(dict(lhs=v, op="~1", rhs="", group=g + 1, user=0, free=0, ustart=0.0, exo=0, label="",
                              start=None, line=0))
         for f in pt.names.lv:
-            if free_extra and g > 0 and "means" not in group_equal:
+            if free_extra and g > 0 and "means" not in group_equal and (not we or "intercepts" in group_equal):
                 k += 1
                 rows.append(dict(lhs=f, op="~1", rhs="", group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
                                  label="", start=0.0, line=0))
@@ -558,7 +574,7 @@ def gauss_newton(model, theta0, Ws, Wfs, max_iter=500, tol=1e-10):
 
 # ------------------------------------------------------------------------------------------------
 def fit_ordinal(stmts, data, *, model_text, ordered, estimator, parameterization, std_lv, group, group_equal,
-                group_partial, missing, max_iter=500):
+                group_partial, missing, max_iter=500, identification="lavaan"):
     est = estimator.upper()
     if est not in CAT_ESTIMATORS:
         raise ModelSpecificationError(f"estimator={estimator!r} is not available for ordered items; use one of "
@@ -577,7 +593,7 @@ def fit_ordinal(stmts, data, *, model_text, ordered, estimator, parameterization
     stats_g = spec["stats"]
     pt = build_ordinal_partable(stmts, spec["ov"], stats_g, std_lv=std_lv, parameterization=parameterization,
                                 labels=spec["labels"], group_equal=tuple(group_equal),
-                                group_partial=tuple(group_partial))
+                                group_partial=tuple(group_partial), identification=identification)
     model = OrdinalModel(pt, spec["ov"], stats_g, parameterization)
     wkind, se_kind, test_kind = CAT_ESTIMATORS[est]
     WW = [_weights(st, wkind) for st in stats_g]
