@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import (ConvergenceWarning, DataError, HeywoodWarning, IdentificationError, IdentificationWarning,
+from ..errors import (BootstrapWarning, ConvergenceWarning, DataError, HeywoodWarning, IdentificationError, IdentificationWarning,
                       ModelSpecificationError)
 from ..model.matrices import GroupRAM
 from ..model.partable import ParTable, build_partable, variable_names
@@ -1262,12 +1262,27 @@ class OrdinalResult:
                 + self.fit_table().to_html(index=False, float_format=lambda v: f"{v:.3f}")
                 + self.parameters.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
 
+    def _attach_bootstrap(self, boot):
+        """lavaan's ``se = "bootstrap"``: SEs, z, p and percentile CIs from the draws
+        (:mod:`icaf_sem.estimation.ordinal_bootstrap`); tests and standardized values unchanged."""
+        self.boot = boot
+        self.se_kind = "bootstrap"
+        self.parameters = boot.annotate(self.parameters)
+        for msg in boot.messages:
+            self._warn(BootstrapWarning, msg)
+
     def to_dict(self) -> dict:
         params = []
         for r in self.parameters.to_dict("records"):
             row = {k: _clean(r[k]) for k in ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue",
                                              "ci_lower", "ci_upper", "std_lv", "std_all"]}
             row["group"] = int(r["group"]) if r["op"] != ":=" else 1
+            if self.boot is not None and "boot_pct_lower" in r and _clean(r["boot_se"]) is not None:
+                row["boot_se"] = _clean(r["boot_se"])
+                row["boot_ci"] = {"percentile": {"lower": _clean(r["boot_pct_lower"]),
+                                                 "upper": _clean(r["boot_pct_upper"])},
+                                  "bias_corrected": {"lower": _clean(r["boot_bc_lower"]),
+                                                     "upper": _clean(r["boot_bc_upper"])}}
             params.append(row)
         out = {"parameters": params, "fit": {k: _clean(v) for k, v in self.fit_measures.items()},
                "r2": {k: _clean(v) for k, v in self.r2.items()}, "converged": self.converged,
@@ -1280,6 +1295,8 @@ class OrdinalResult:
                                 "trace_UGamma": _clean(self.trUG), "trace_UGamma2": _clean(self.trUG2)}}
         if self.spec["n_dropped"]:
             out["n_dropped"] = self.spec["n_dropped"]
+        if self.boot is not None:
+            out["bootstrap"] = self.boot.summary_dict()
         if getattr(self, "_want_mi", True):
             try:
                 out["modindices"] = [{k: _clean(v) for k, v in r.items()}
