@@ -149,6 +149,9 @@ class AnalysisResult:
                                   self.hypotheses, self.effects, normality=norm, language=lang,
                                   bootstrap=o["bootstrap"], seed=o["seed"], se=o.get("se", "standard"),
                                   estimator=o["estimator"], extras=self.extras)
+        if o.get("ordered"):
+            _ordinal_tables(new.tables, self.questionnaire, self.cfa, self.sem, self.reliability, self.extras,
+                            o.get("categories"), o["estimator"], o["missing"], lang)
         if self.necessity is not None:
             new.tables["necessity_tests"] = T.necessity_tests(self.necessity, language=lang)
             new.tables["necessity_bottlenecks"] = T.necessity_bottlenecks(self.necessity, language=lang)
@@ -537,7 +540,8 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
                           language=language, bootstrap=bootstrap, seed=seed, se=se, estimator=estimator,
                           extras=extras)
     if ordered:
-        _ordinal_tables(tables, q, cfa, sem, rel, extras, ncat, estimator, missing, language)
+        _ordinal_tables(tables, q, cfa, sem, rel, extras, max(ncat.values()) if ncat else None, estimator, missing,
+                        language)
     # Model comparison (full vs partial mediation, direct-only, measurement model): HOOK for
     # icaf_sem.compare() (lavTestLRT) -- add T.model_comparison(...) here; no likelihood-ratio test is
     # computed in the report itself.
@@ -727,7 +731,7 @@ def _append_note(table, text):
     table.attrs["note"] = (note + " " + text).strip()
 
 
-def _ordinal_tables(tables, q, cfa, sem, rel, extras, ncat, estimator, missing, language):
+def _ordinal_tables(tables, q, cfa, sem, rel, extras, k, estimator, missing, language):
     """Ordered items: state the choice, show ordinal alpha / categorical omega, the ordinal invariance
     sequence on its scaled indices and (optionally) the continuous fit side by side."""
     import copy
@@ -735,7 +739,7 @@ def _ordinal_tables(tables, q, cfa, sem, rel, extras, ncat, estimator, missing, 
     from .report.tables import _meta
     L = "zh" if language == "zh" else "en"
     tx = _ORD_TEXT[L]
-    k = max(ncat.values()) if ncat else float("nan")
+    k = float("nan") if k is None else k
     miss = {"en": {"listwise": "listwise", "pairwise": "pairwise"},
             "zh": {"listwise": "列表", "pairwise": "成对"}}[L][missing]
     if "model_fit" in tables:

@@ -62,3 +62,10 @@ def test_category_recommendation():
     d = pd.read_csv(WAVE)
     counts = _category_counts(d, q)
     assert set(counts) >= {"bc1", "pw3"} and max(counts.values()) >= 6
+
+
+def test_in_language_keeps_the_ordinal_tables(res):
+    zh = res.in_language("zh")
+    assert "ordinal_vs_continuous" in zh.tables
+    assert "有序 α" == zh.tables["measurement_model"].attrs["labels"]["alpha"]
+    assert "用户选择" in zh.tables["model_fit"].attrs["note"]
