@@ -344,11 +344,13 @@ class InvarianceResult:
 
     def _repr_html_(self):
         from .report.display import html_table
-        cols = [c for c in ("step", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "delta_chisq", "delta_df",
-                            "delta_pvalue", "delta_cfi", "delta_rmsea", "invariant") if c in self.table.columns]
+        base = (("chisq_scaled", "df", "pvalue_scaled", "cfi_scaled", "tli_scaled", "rmsea_scaled") if self.ordered
+                else ("chisq", "df", "pvalue", "cfi", "tli", "rmsea"))
+        cols = [c for c in ("step",) + base + ("srmr", "delta_chisq", "delta_df", "delta_pvalue", "delta_cfi",
+                                              "delta_rmsea", "invariant") if c in self.table.columns]
         sizes = ", ".join(f"{k}: {v}" for k, v in self.group_sizes.items())
         return html_table(self.table[cols], title=f"Measurement invariance across {self.group} ({sizes})",
-                          note=self.cutoff_note())
+                          note=" ".join([self.cutoff_note()] + self.notes))
 
     def to_dict(self) -> dict:
         from ._json import json_value as clean
