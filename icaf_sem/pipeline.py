@@ -104,7 +104,8 @@ class AnalysisResult:
         fm = self.sem.fit_measures
         h = self.hypotheses
         lines = [f"{self.questionnaire.name}: {self.cleaning.n_raw} rows -> {self.cleaning.n_clean} respondents "
-                 f"({'FIML' if self.options['missing'] == 'ml' else 'listwise'}, {self.options['estimator']}"
+                 f"({'FIML' if self.options['missing'] == 'ml' else self.options['missing']}, {self.options['estimator']}"
+                 + (", ordered items" if self.options.get("ordered") else "")
                  + (f", {self.options['bootstrap']} bootstrap draws" if self.options["bootstrap"] else "") + ")",
                  f"SEM fit: chi2 = {fm['chisq']:.2f}, df = {fm['df']}, CFI = {fm['cfi']:.3f}, TLI = {fm['tli']:.3f}, "
                  f"RMSEA = {fm['rmsea']:.3f}, SRMR = {fm['srmr']:.3f}",
