@@ -120,7 +120,8 @@ class AnalysisResult:
             fm = self.sem.fit_measures
             h = self.hypotheses
             lines = [f"{self.questionnaire.name}: {self.cleaning.n_raw} rows -> {self.cleaning.n_clean} respondents "
-                     f"({'FIML' if self.options['missing'] == 'ml' else 'listwise'}, {self.options['estimator']}"
+                     f"({'FIML' if self.options['missing'] == 'ml' else self.options['missing']}, "
+                     f"{self.options['estimator']}" + (", ordered items" if self.options.get("ordered") else "")
                      + (f", {self.options['bootstrap']} bootstrap draws" if self.options["bootstrap"] else "") + ")",
                      f"SEM fit: chi2 = {fm['chisq']:.2f}, df = {fm['df']}, CFI = {fm['cfi']:.3f}, "
                      f"TLI = {fm['tli']:.3f}, RMSEA = {fm['rmsea']:.3f}, SRMR = {fm['srmr']:.3f}",
@@ -169,6 +170,9 @@ class AnalysisResult:
                                   self.hypotheses, self.effects, normality=norm, language=lang,
                                   bootstrap=o["bootstrap"], seed=o["seed"], se=o.get("se", "standard"),
                                   estimator=o["estimator"], extras=self.extras)
+        if o.get("ordered"):
+            _ordinal_tables(new.tables, self.questionnaire, self.cfa, self.sem, self.reliability, self.extras,
+                            o.get("categories"), o["estimator"], o["missing"], lang)
         if self.necessity is not None:
             from .nca import necessity_report_tables
             new.tables.update(necessity_report_tables(self.necessity, language=lang))
@@ -244,16 +248,35 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _validate(missing, estimator, bootstrap, seed, alpha):
-    miss = str(missing).lower()
-    if miss in ("fiml", "ml"):
-        miss = "ml"
-    if miss not in ("ml", "listwise"):
-        raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'ml' (FIML, the default) or "
-                                      "'listwise'")
-    est = str(estimator).upper()
-    if est not in ("ML", "MLR"):
-        raise ModelSpecificationError(f"estimator={estimator!r} is not supported; use 'ML' or 'MLR'")
+ORDINAL_ESTIMATORS = ("WLSMV", "WLSM", "WLSMVS", "ULSMV", "ULSM", "DWLS")
+
+
+def _validate(missing, estimator, bootstrap, seed, alpha, ordered=False):
+    if ordered:
+        miss = "listwise" if missing is None else str(missing).lower()
+        if miss in ("fiml", "ml"):
+            raise ModelSpecificationError(f"missing={missing!r}: FIML is not available with ordered items (WLSMV), "
+                                          "as in lavaan; use missing='listwise' (the default with ordered items) or "
+                                          "'pairwise', or ordered=False for FIML on the items as continuous")
+        if miss not in ("listwise", "pairwise"):
+            raise ModelSpecificationError(f"missing={missing!r} is not supported with ordered items; use "
+                                          "'listwise' or 'pairwise'")
+        est = "WLSMV" if estimator is None else str(estimator).upper()
+        if est not in ORDINAL_ESTIMATORS:
+            raise ModelSpecificationError(f"estimator={estimator!r} with ordered items is not supported; use one of "
+                                          f"{', '.join(ORDINAL_ESTIMATORS)} (WLSMV, lavaan's default)")
+    else:
+        miss = "ml" if missing is None else str(missing).lower()
+        if miss in ("fiml", "ml"):
+            miss = "ml"
+        if miss not in ("ml", "listwise"):
+            raise ModelSpecificationError(f"missing={missing!r} is not supported; use 'ml' (FIML, the default) or "
+                                          "'listwise' ('pairwise' needs ordered items)")
+        est = "ML" if estimator is None else str(estimator).upper()
+        if est not in ("ML", "MLR"):
+            raise ModelSpecificationError(f"estimator={estimator!r} is not supported; use 'ML' or 'MLR'"
+                                          + (" (WLSMV and its family need ordered=True)"
+                                             if est in ORDINAL_ESTIMATORS else ""))
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
         raise ModelSpecificationError(f"bootstrap={bootstrap!r} must be a whole number of draws >= 0 "
                                       "(e.g. 2000; 0 for none)")
@@ -268,7 +291,7 @@ def _validate(missing, estimator, bootstrap, seed, alpha):
 DEFAULT_BOOTSTRAP = 5000
 
 
-def _fit_with_bootstrap(fit, syntax, data, *, estimator, missing, bootstrap, seed, progress, se):
+def _fit_with_bootstrap(fit, syntax, data, *, estimator, missing, bootstrap, seed, progress, se, ordered=False):
     """The structural model with its bootstrap.
 
     ``se="standard"`` keeps the ML/MLR standard errors, z, p and normal-theory CIs of
@@ -276,15 +299,23 @@ def _fit_with_bootstrap(fit, syntax, data, *, estimator, missing, bootstrap, see
     bias-corrected bounds) beside them -- the indirect effects are judged on those.
     ``se="bootstrap"`` is lavaan's ``se = "bootstrap"``: every SE is the SD of the draws.
     """
-    res = fit(syntax, data, estimator=estimator, missing=missing)
+    if ordered:
+        res = fit(syntax, data, estimator=estimator, missing=missing, ordered=ordered)
+    else:
+        res = fit(syntax, data, estimator=estimator, missing=missing)
     if not bootstrap:
         return res
     from .estimation.bootstrap import run_bootstrap
     from ._linalg import one_blas_thread
-    core = res._core
-    with one_blas_thread():
-        boot = run_bootstrap(core, int(bootstrap), seed=seed, progress=progress, defined_fn=res._defined_draws,
-                             def_names=[d[0] for d in core.pt.defined])
+    if ordered:     # all three stages (thresholds, polychorics, WLS fit) per draw
+        from .estimation.ordinal_bootstrap import bootstrap_ordinal
+        with one_blas_thread():
+            boot = bootstrap_ordinal(res, int(bootstrap), seed=seed, progress=progress)
+    else:
+        core = res._core
+        with one_blas_thread():
+            boot = run_bootstrap(core, int(bootstrap), seed=seed, progress=progress, defined_fn=res._defined_draws,
+                                 def_names=[d[0] for d in core.pt.defined])
     if se == "bootstrap":
         res._attach_bootstrap(boot)
     else:
@@ -299,12 +330,14 @@ def _fit_with_bootstrap(fit, syntax, data, *, estimator, missing, bootstrap, see
     return res
 
 
-def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", bootstrap: int = DEFAULT_BOOTSTRAP,
+def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Optional[str] = None,
+            bootstrap: int = DEFAULT_BOOTSTRAP,
             seed: Optional[int] = None, alpha: float = 0.05, out: Union[str, os.PathLike, None] = None,
             progress: bool = False, figures: bool = True, clean_options: Optional[dict] = None,
             language: str = "en", se: str = "standard", reliability: Optional[str] = None,
             invariance: Union[bool, list] = True, method_bias: bool = True, method: str = "cb",
-            pls_options: Optional[dict] = None, nca_scores: str = "mean") -> AnalysisResult:
+            pls_options: Optional[dict] = None, nca_scores: str = "mean", ordered=False,
+            compare_continuous: Optional[bool] = None) -> AnalysisResult:
     """Run the whole pipeline on a raw survey wave.
 
     Parameters
@@ -314,10 +347,27 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         .sav, .dta) or a DataFrame holding it.  It is never modified.
     questionnaire : Questionnaire or path
         The instrument (``questionnaires/icaf.yaml``).
-    missing : {"ml", "listwise"}, default "ml"
+    missing : {"ml", "listwise", "pairwise"}, default "ml" ("listwise" with ordered items)
         Missing answers: full-information maximum likelihood (FIML, lavaan's
-        ``missing = "ml"``) or listwise deletion.
-    estimator : {"ML", "MLR"}, default "ML"
+        ``missing = "ml"``) or listwise deletion; with ordered items listwise or
+        pairwise deletion (FIML does not exist for WLSMV).
+    estimator : {"ML", "MLR"}, default "ML"; with ordered items "WLSMV" (default) or its family
+    ordered : bool or list of str, default False
+        Treat the items as ordinal (lavaan's ``ordered =``): the CFA, the SEM, the
+        second-order model and the invariance sequence are fitted by WLSMV on
+        thresholds and polychoric correlations; reliability is ordinal alpha (alpha on
+        the polychoric matrix, as psych) and categorical omega (semTools
+        ``compRelSEM(..., ord.scale = TRUE)``, shown in the CR column); HTMT uses
+        polychorics; the bootstrap redoes all three stages per draw; the fit table
+        shows the scaled chi-square and the robust CFI/TLI/RMSEA.  The report states
+        the choice.  When ``ordered`` is False and the items have 5 or fewer answer
+        categories, the report recommends the ordinal fit.  The common-method-bias
+        table (ULMC) is not available for ordered items and is left out with a note.
+    compare_continuous : bool, optional
+        With ordered items, also fit the CFA and SEM with the items as continuous
+        (ML, FIML) and show both side by side (table ``ordinal_vs_continuous``).
+        Default: when the items have 6 or more categories (e.g. 7-point scales, where
+        both treatments are defensible, Rhemtulla, Brosseau-Liard & Savalei 2012).
     bootstrap : int, default 5000
         Bootstrap draws of the structural model, for the percentile and bias-corrected
         intervals of the indirect effects (on which their hypotheses are judged);
@@ -399,7 +449,19 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     from .survey.cleaning import clean
     from .survey.io import load_survey
 
-    missing, estimator, bootstrap, seed, alpha = _validate(missing, estimator, bootstrap, seed, alpha)
+    if isinstance(ordered, str):
+        ordered = [x.strip() for x in ordered.split(",") if x.strip()]
+    if isinstance(ordered, (list, tuple)) and not ordered:
+        ordered = False
+    if not (ordered is False or ordered is True or isinstance(ordered, (list, tuple))):
+        raise ModelSpecificationError(f"ordered={ordered!r} must be True, False or a list of item columns")
+    missing, estimator, bootstrap, seed, alpha = _validate(missing, estimator, bootstrap, seed, alpha, ordered)
+    if ordered and method == "pls":
+        raise ModelSpecificationError("ordered= applies to the covariance-based fit (WLSMV); PLS-SEM treats the items "
+                                      "as metric, as SmartPLS does: use method='both' or leave ordered out")
+    if ordered and nca_scores == "factor":
+        raise ModelSpecificationError("nca_scores='factor' with ordered items: factor scores of a WLSMV fit are not "
+                                      "available; use nca_scores='mean' or 'pls'")
     if method not in METHODS:
         raise ModelSpecificationError(f"method={method!r} is not supported; use 'cb' (covariance-based SEM, the "
                                       "default), 'pls' (PLS-SEM) or 'both'")
@@ -491,12 +553,27 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         return result
 
     # ---------------------------------------------------------------- CFA, reliability and validity
-    cfa = col.run("cfa", fit, q.cfa_syntax(), data, estimator=estimator, missing=missing)
-    rel = col.run("reliability", _reliability, data, q, cfa, reliability_basis)
+    okw = {"ordered": list(ordered) if isinstance(ordered, (list, tuple)) else True} if ordered else {}
+    ncat = _category_counts(data, q)
+    if ordered:
+        reliability_basis = "complete"
+        if reliability not in (None, "complete"):
+            raise ModelSpecificationError(f"reliability={reliability!r} with ordered items: ordinal alpha and omega "
+                                          "use the complete cases; drop reliability or pass 'complete'")
+    elif ncat and max(ncat.values()) <= 5:
+        col.items.append({"stage": "cfa", "category": "OrdinalRecommendation", "message": (
+            f"the items have at most {max(ncat.values())} answer categories: treating them as continuous (ML) biases "
+            "loadings and fit (Rhemtulla, Brosseau-Liard & Savalei 2012); the ordinal fit (WLSMV on polychoric "
+            "correlations) is recommended: analyze(..., ordered=True) or icaf-sem analyze --ordered")})
+    cfa = col.run("cfa", fit, q.cfa_syntax(), data, estimator=estimator, missing=missing, **okw)
+    if ordered:
+        rel = col.run("reliability", _reliability_ordinal, data, q, cfa)
+    else:
+        rel = col.run("reliability", _reliability, data, q, cfa, reliability_basis)
 
     # ---------------------------------------------------------------- SEM and hypotheses
     sem = col.run("sem", _fit_with_bootstrap, fit, q.model_syntax(), data, estimator=estimator, missing=missing,
-                  bootstrap=bootstrap, seed=seed, progress=progress, se=se)
+                  bootstrap=bootstrap, seed=seed, progress=progress, se=se, ordered=okw.get("ordered", False))
     boot = getattr(sem, "boot", None)
     if boot is not None:
         n_failed = getattr(boot, "n_failed", 0) or 0
@@ -511,8 +588,12 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     extras = {}
     if q.spec.higher_order:
         extras["cfa2"] = col.run("second_order", fit, q.measurement_syntax(), data, estimator=estimator,
-                                 missing=missing)
-    if method_bias:
+                                 missing=missing, **okw)
+    if method_bias and ordered:
+        col.items.append({"stage": "method_bias", "category": "OrdinalNote", "message": (
+            "the common-method-bias table (Harman, unmeasured latent method construct, VIFs) is not available for "
+            "ordered items and is left out; rerun with ordered=False to see it")})
+    elif method_bias:
         from .measurement.method_bias import unmeasured_method_factor
         try:
             extras["ulmc"] = col.run("method_bias", unmeasured_method_factor, data, q.cfa_syntax(),
@@ -523,15 +604,22 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
             extras["ulmc"] = None
     if invariance:
         extras["invariance"], extras["invariance_skipped"] = col.run(
-            "invariance", _invariance, data, q, invariance, estimator, missing)
+            "invariance", _invariance, data, q, invariance, estimator, missing, okw.get("ordered", False))
     if method == "both":
         from .pls.report import pls_stage_in_pipeline
         pls_stage_in_pipeline(col, extras, data, q, bootstrap=bootstrap, seed=seed, alpha=alpha,
                               pls_options=pls_options, required=False)
 
+    if ordered and (compare_continuous or (compare_continuous is None and ncat and max(ncat.values()) >= 6)):
+        extras["continuous"] = {
+            "cfa": col.run("cfa", fit, q.cfa_syntax(), data, estimator="ML", missing="ml"),
+            "sem": col.run("sem", fit, q.model_syntax(), data, estimator="ML", missing="ml")}
     tables = build_tables(cleaned, q, cfa, rel, sem, hyp, effects, descriptives=descriptives, normality=normality,
                           language=language, bootstrap=bootstrap, seed=seed, se=se, estimator=estimator,
                           extras=extras)
+    if ordered:
+        _ordinal_tables(tables, q, cfa, sem, rel, extras, max(ncat.values()) if ncat else None, estimator, missing,
+                        language)
     # Model comparison (full vs partial mediation, direct-only, measurement model): HOOK for
     # icaf_sem.compare() (lavTestLRT) -- add T.model_comparison(...) here; no likelihood-ratio test is
     # computed in the report itself.
@@ -544,7 +632,8 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         questionnaire=q,
         options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap, "seed": seed, "alpha": alpha,
                  "clean_options": dict(clean_options or {}), "figures": figures, "language": language, "se": se,
-                 "reliability": reliability_basis, "method": method, "nca_scores": nca_scores},
+                 "reliability": reliability_basis, "method": method, "nca_scores": nca_scores,
+                 "ordered": okw.get("ordered", False), "categories": max(ncat.values()) if ncat else None},
         input=info, cleaning=cleaned, descriptives=descriptives, cfa=cfa, reliability=rel, sem=sem,
         hypotheses=hyp, effects=effects, tables=tables, warnings=col.items, necessity=necessity, extras=extras)
     if out is not None:
@@ -656,7 +745,7 @@ def _with_pls_tables(tables, q, L, extras, hyp) -> dict:
     return {k: tables[k] for k in order + [k for k in tables if k not in order]}
 
 
-def _invariance(data, q, which, estimator, missing):
+def _invariance(data, q, which, estimator, missing, ordered=False):
     """Invariance across the questionnaire's category columns; returns (results, skipped reasons)."""
     from .invariance import MIN_GROUP_SIZE, check_groups
     from .invariance import invariance as run_invariance
@@ -671,12 +760,145 @@ def _invariance(data, q, which, estimator, missing):
         except DataError as exc:
             skipped[c] = str(exc).split(";")[0]
             continue
+        if ordered:
+            if estimator != "WLSMV":
+                skipped[c] = f"the ordinal invariance sequence uses WLSMV, not estimator={estimator!r}"
+                continue
+            try:
+                results[c] = run_invariance(q.cfa_syntax(), data, group=c, ordered=ordered, estimator=estimator,
+                                            missing=missing, levels=("configural", "thresholds", "metric", "scalar"))
+            except IcafError as exc:     # e.g. a category nobody chose in one group (lavaan refuses it too)
+                skipped[c] = " ".join(str(exc).split(";")[0].split())
+            continue
         try:
             results[c] = run_invariance(q.cfa_syntax(), data, group=c, levels=("configural", "metric", "scalar"),
                                         estimator=estimator, missing=missing)
         except DataError as exc:   # e.g. a group with fewer complete respondents than items (listwise)
             skipped[c] = " ".join(str(exc).split(";")[0].split())
     return results, skipped
+
+
+def _category_counts(data, q) -> dict:
+    """Observed answer categories per model item."""
+    import re
+    items = [i for i in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", " ".join(
+        ln.split("=~", 1)[1] for ln in q.cfa_syntax().splitlines() if "=~" in ln))) if i in data.columns]
+    return {i: int(data[i].dropna().nunique()) for i in items}
+
+
+def _reliability_ordinal(data, q, cfa):
+    """Ordinal alpha, categorical omega, AVE and HTMT on polychorics (complete cases, WLSMV CFA)."""
+    from .measurement.reliability import reliability_report
+    rel = reliability_report(data, questionnaire=q, fitted=cfa, ordered=True)
+    rel.basis = "complete_cases"
+    return rel
+
+
+_ORD_TEXT = {
+    "en": {"choice": "Items treated as ordinal by the user's choice (ordered = TRUE; {k} answer categories){rec}: "
+                     "{est} on thresholds and polychoric correlations, {miss} deletion; χ² is the scaled statistic, "
+                     "CFI/TLI/RMSEA the robust versions (lavaan 0.6-14).",
+           "rec": ", as recommended for items with 5 or fewer categories",
+           "rel": "Ordered items: α is ordinal alpha (alpha on the polychoric correlations, as psych); the CR "
+                  "column holds categorical omega (Green & Yang 2009; semTools compRelSEM, ord.scale = TRUE); AVE "
+                  "from the WLSMV CFA.",
+           "htmt": "HTMT from polychoric correlations (semTools htmt, ordered = TRUE).",
+           "inv": "Ordered items: steps configural, thresholds, metric, scalar with the Wu & Estabrook (2016) "
+                  "identification (semTools measEq.syntax); χ², CFI and RMSEA are the scaled values, Δ tests use "
+                  "lavaan's scaled-and-shifted difference (lavTestLRT).",
+           "cmp_title": "Ordinal (WLSMV) and continuous (ML) treatment of the items, side by side",
+           "cmp_note": "The report's tables use the ordinal fit ({est}); the continuous column is the ML fit with "
+                       "FIML of the same models, shown for comparison (items with {k} categories: both are "
+                       "defensible, Rhemtulla, Brosseau-Liard & Savalei 2012). Paths are standardized (std.all).",
+           "measure": "Measure", "ordinal": "Ordinal ({est})", "continuous": "Continuous (ML)"},
+    "zh": {"choice": "按用户选择将题项视为有序类别（ordered = TRUE；{k} 个选项）{rec}：基于阈值与多分格相关的 {est} 估计，"
+                     "{miss}删除；χ² 为校正统计量，CFI/TLI/RMSEA 为稳健版本（lavaan 0.6-14）。",
+           "rec": "，与 5 个及以下选项时的建议一致",
+           "rel": "有序题项：α 为有序 alpha（基于多分格相关，同 psych）；CR 列为类别 omega（Green & Yang 2009；"
+                  "semTools compRelSEM，ord.scale = TRUE）；AVE 来自 WLSMV 验证性因子分析。",
+           "htmt": "HTMT 基于多分格相关（semTools htmt，ordered = TRUE）。",
+           "inv": "有序题项：依次为形态、阈值、度量、标量等值，采用 Wu & Estabrook (2016) 识别（semTools measEq.syntax）；"
+                  "χ²、CFI 与 RMSEA 为校正值，差异检验为 lavaan 的校正平移差异检验（lavTestLRT）。",
+           "cmp_title": "有序（WLSMV）与连续（ML）处理的并列比较",
+           "cmp_note": "报告各表采用有序拟合（{est}）；连续列为同一模型的 ML（FIML）拟合，仅供比较（{k} 点题项两种处理均可，"
+                       "Rhemtulla, Brosseau-Liard & Savalei 2012）。路径为完全标准化系数（std.all）。",
+           "measure": "指标", "ordinal": "有序（{est}）", "continuous": "连续（ML）"},
+}
+
+
+def _append_note(table, text):
+    note = table.attrs.get("note", "")
+    table.attrs["note"] = (note + " " + text).strip()
+
+
+def _ordinal_tables(tables, q, cfa, sem, rel, extras, k, estimator, missing, language):
+    """Ordered items: state the choice, show ordinal alpha / categorical omega, the ordinal invariance
+    sequence on its scaled indices and (optionally) the continuous fit side by side."""
+    import copy
+    from .report import tables as T
+    from .report.tables import _meta
+    L = "zh" if language == "zh" else "en"
+    tx = _ORD_TEXT[L]
+    k = float("nan") if k is None else k
+    miss = {"en": {"listwise": "listwise", "pairwise": "pairwise"},
+            "zh": {"listwise": "列表", "pairwise": "成对"}}[L][missing]
+    if "model_fit" in tables:
+        _append_note(tables["model_fit"], tx["choice"].format(k=k, est=estimator, miss=miss,
+                                                               rec=tx["rec"] if k <= 5 else ""))
+    mm = tables.get("measurement_model")
+    ct = getattr(rel, "constructs", None)
+    if mm is not None and isinstance(ct, pd.DataFrame) and "alpha_ordinal" in ct.columns:
+        a_ord = dict(zip(ct["construct"], ct["alpha_ordinal"]))
+        w_ord = dict(zip(ct["construct"], ct["omega_ordinal"]))
+        if "alpha" in mm.columns:
+            has = mm["alpha"].notna()
+            mm.loc[has, "alpha"] = mm.loc[has, "construct"].map(a_ord).astype(float)
+        if "composite_reliability" in mm.columns:
+            has = mm["composite_reliability"].notna()
+            mm.loc[has, "composite_reliability"] = mm.loc[has, "construct"].map(w_ord).astype(float)
+        labels = mm.attrs.setdefault("labels", {})
+        labels["alpha"] = "ordinal α" if L == "en" else "有序 α"
+        labels["composite_reliability"] = "ω (categorical)" if L == "en" else "类别 ω"
+        _append_note(mm, tx["rel"])
+    if "discriminant_validity" in tables:
+        _append_note(tables["discriminant_validity"], tx["htmt"])
+    if extras.get("invariance"):
+        view = {}
+        for c, r in extras["invariance"].items():
+            v = copy.copy(r)
+            t = r.table.copy()
+            for a, b in (("chisq", "chisq_scaled"), ("cfi", "cfi_scaled"), ("rmsea", "rmsea_scaled")):
+                if b in t.columns:
+                    t[a] = t[b]
+            v.table = t
+            view[c] = v
+        tables["measurement_invariance"] = T.measurement_invariance(view, extras.get("invariance_skipped", {}),
+                                                                    language=language, questionnaire=q)
+        _append_note(tables["measurement_invariance"], tx["inv"])
+    cont = extras.get("continuous")
+    if cont:
+        rows = []
+        for model, o, c in (("CFA", cfa, cont["cfa"]), ("SEM", sem, cont["sem"])):
+            fo, fc = o.fit_measures, c.fit_measures
+            for name, ko, kc in (("χ²", "chisq.scaled", "chisq"), ("df", "df", "df"), ("CFI", "cfi.robust", "cfi"),
+                                 ("TLI", "tli.robust", "tli"), ("RMSEA", "rmsea.robust", "rmsea"),
+                                 ("SRMR", "srmr", "srmr")):
+                rows.append({"section": model, "measure": name, "ordinal": float(fo.get(ko, np.nan)),
+                             "continuous": float(fc.get(kc, np.nan))})
+        po, pc = sem.parameters, cont["sem"].parameters
+        key = ["lhs", "op", "rhs"]
+        mrg = po[po["op"].isin(["~", ":="])][key + ["std_all"]].merge(
+            pc[pc["op"].isin(["~", ":="])][key + ["std_all"]], on=key, suffixes=("_o", "_c"))
+        for r in mrg.itertuples():
+            rows.append({"section": "paths", "measure": f"{r.lhs} {r.op} {r.rhs}" if r.op != ":=" else r.lhs,
+                         "ordinal": float(r.std_all_o), "continuous": float(r.std_all_c)})
+        df = pd.DataFrame(rows, columns=["section", "measure", "ordinal", "continuous"])
+        tables["ordinal_vs_continuous"] = _meta(
+            df, tx["cmp_title"], tx["cmp_note"].format(est=estimator, k=k), key="ordinal_vs_continuous",
+            language=language, group_columns=["section"],
+            labels={"section": "", "measure": tx["measure"], "ordinal": tx["ordinal"].format(est=estimator),
+                    "continuous": tx["continuous"]},
+            formats={"ordinal": "r3", "continuous": "r3"})
 
 
 def _fit_warnings(fit_table: pd.DataFrame) -> list:

@@ -194,7 +194,8 @@ def fit(model: str, data: pd.DataFrame, *, estimator: str | None = None, missing
         with _numerical_safety_net("estimating the model with ordered items"):
             res = _fit_ordered(model, data, estimator=estimator, missing=missing, std_lv=std_lv, group=group,
                                group_equal=group_equal, group_partial=group_partial, ordered=ordered,
-                               parameterization=parameterization, bootstrap=bootstrap, max_iter=max_iter)
+                               parameterization=parameterization, bootstrap=bootstrap, max_iter=max_iter,
+                               seed=seed, progress=progress)
         res._want_mi = modindices
         return res
     est = est0
@@ -456,7 +457,7 @@ def _check_values(Xa: np.ndarray, ov: list, where: str = "", per_item: bool = Tr
 
 # ---------------------------------------------------------------------------- ordered items (WLSMV family)
 def _fit_ordered(model, data, *, estimator, missing, std_lv, group, group_equal, group_partial, ordered,
-                 parameterization, bootstrap, max_iter):
+                 parameterization, bootstrap, max_iter, seed=None, progress=False):
     """``fit(..., ordered=...)``: the three-stage WLS estimator (estimation/categorical.py, wls.py)."""
     from .estimation.wls import fit_ordinal
     est = "WLSMV" if estimator is None else str(estimator).upper()
@@ -466,9 +467,6 @@ def _fit_ordered(model, data, *, estimator, missing, std_lv, group, group_equal,
                                       "ordered=False and estimator='MLR'")
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if bootstrap:
-        raise ModelSpecificationError("bootstrap with ordered items is not supported yet; use the robust "
-                                      "(sandwich) standard errors WLSMV reports")
     miss = str(missing).lower()
     if miss in ("ml", "fiml", "direct"):
         raise ModelSpecificationError(
@@ -485,6 +483,9 @@ def _fit_ordered(model, data, *, estimator, missing, std_lv, group, group_equal,
                              parameterization=str(parameterization).lower(), std_lv=std_lv, group=group,
                              group_equal=tuple(group_equal), group_partial=tuple(group_partial), missing=miss,
                              max_iter=int(max_iter))
+        if bootstrap:    # lavaan's se = "bootstrap": all three stages redone per draw
+            from .estimation.ordinal_bootstrap import bootstrap_ordinal
+            result._attach_bootstrap(bootstrap_ordinal(result, int(bootstrap), seed=seed, progress=progress))
     seen = set(result.warnings)
     for w in caught:
         msg = str(w.message)

@@ -18,7 +18,7 @@ FIX = Path(__file__).parent / "fixtures" / "ordinal"
 CASES = ["bfi600_theta", "bfi600_ulsmv", "bfi600_wlsm", "bfi600_wlsmvs", "bfi600_dwls", "bfi600_stdlv_defined",
          "sparse_binary", "icaf_sem_wlsmv", "bfi600_mg_configural", "bfi600_mg_thresholds", "bfi600_mg_loadings",
          "bfi600_mg_intercepts", "mixed5_cfa", "bfi600_pairwise", "bfi600_mg_stdlv",
-         "bfi600_mg_theta"]
+         "bfi600_mg_theta", "icaf_sem_theta", "icaf_sem_ulsmv"]
 FIT_ABS = {"cfi": 1e-3, "tli": 1e-3, "rmsea": 1e-3, "srmr": 1e-3}
 
 

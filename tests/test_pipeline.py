@@ -169,6 +169,13 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
     assert rc == 2 and len(err.splitlines()) == 1 and "nope.yaml" in err
     with pytest.raises(SystemExit) as exc:
         main(["analyze", "--questionnaire", "questionnaires/icaf.yaml", "--data", str(RAW), "--out",
-              str(tmp_path / "o"), "--missing", "pairwise"])
+              str(tmp_path / "o"), "--missing", "bogus"])
     assert exc.value.code == 2
+    assert not (tmp_path / "o").exists()
+    capsys.readouterr()
+    # pairwise deletion exists for ordered items only: refused with one line, nothing written
+    rc = main(["analyze", "--questionnaire", "questionnaires/icaf.yaml", "--data", str(RAW), "--out",
+               str(tmp_path / "o"), "--missing", "pairwise"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "pairwise" in err
     assert not (tmp_path / "o").exists()

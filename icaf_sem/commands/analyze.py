@@ -3,6 +3,7 @@
     icaf-sem analyze --questionnaire questionnaires/icaf.yaml --data RAW --out DIR
                      [--bootstrap 2000] [--seed S] [--missing ml|listwise] [--estimator ML|MLR] [--alpha 0.05]
                      [--method cb|pls|both [--pls-scheme S] [--pls-consistent] [--pls-missing M] [--pls-hoc H]]
+                     [--ordered [COL,...]] [--compare-continuous]
 
 DIR gets report.html, report.docx, tables.xlsx, tables.tex, results.json,
 reproducibility.json and figures/ (PNG and SVG), written whole or not at all.
@@ -26,9 +27,19 @@ def add_parser(subparsers):
     p.add_argument("--data", "-d", required=True, metavar="RAW",
                    help="the raw wave: .csv (UTF-8/GBK), .xlsx, .sav or .dta")
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="report folder (created if needed)")
-    p.add_argument("--missing", default="ml", choices=["ml", "listwise"],
-                   help="missing answers: ml = FIML (default) or listwise deletion")
-    p.add_argument("--estimator", default="ML", type=str.upper, choices=["ML", "MLR"], help="default ML")
+    p.add_argument("--missing", default=None, choices=["ml", "listwise", "pairwise"],
+                   help="missing answers: ml = FIML (default) or listwise deletion; with --ordered listwise "
+                        "(default) or pairwise")
+    p.add_argument("--estimator", default=None, type=str.upper,
+                   choices=["ML", "MLR", "WLSMV", "WLSM", "WLSMVS", "ULSMV", "ULSM", "DWLS"],
+                   help="default ML; WLSMV (default) or its family with --ordered")
+    p.add_argument("--ordered", nargs="?", const=True, default=False, metavar="COL,COL,...",
+                   help="treat the items (all, or the listed columns) as ordinal: WLSMV on polychoric correlations, "
+                        "ordinal alpha and categorical omega, the ordinal invariance sequence; the report states "
+                        "the choice")
+    p.add_argument("--compare-continuous", action="store_true", default=None,
+                   help="with --ordered: also show the continuous (ML, FIML) fit side by side (the default for "
+                        "items with 6 or more categories)")
     p.add_argument("--bootstrap", type=int, default=5000, metavar="N",
                    help="bootstrap draws of the structural model (default 5000). They give the percentile and "
                         "bias-corrected (BC) 95%% intervals of the indirect effects, and the mediation hypotheses "
@@ -95,7 +106,8 @@ def run(args) -> int:
                   bootstrap=args.bootstrap, seed=args.seed, alpha=args.alpha, out=None,
                   progress=sys.stderr.isatty() and not args.quiet, figures=not args.no_figures,
                   language=args.lang, se=args.se, reliability=args.reliability, method=args.method,
-                  pls_options=pls_options if args.method != "cb" else None, nca_scores=args.nca_scores)
+                  pls_options=pls_options if args.method != "cb" else None, nca_scores=args.nca_scores,
+                  ordered=args.ordered, compare_continuous=args.compare_continuous)
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
     if sys.stderr.isatty() and not args.quiet:
         sys.stderr.write("icaf-sem analyze: writing the report (html, docx, xlsx, tex, json, figures) ...\n")

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import (ConvergenceWarning, DataError, HeywoodWarning, IdentificationError, IdentificationWarning,
+from ..errors import (BootstrapWarning, ConvergenceWarning, DataError, HeywoodWarning, IdentificationError, IdentificationWarning,
                       ModelSpecificationError)
 from ..model.matrices import GroupRAM
 from ..model.partable import ParTable, build_partable, variable_names
@@ -142,9 +142,17 @@ def prepare(stmts, data, *, ordered, estimator, parameterization, std_lv, group,
             "n_dropped": n_dropped, "n_input": len(data)}
 
 
-def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labels, group_equal, group_partial):
+def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labels, group_equal, group_partial,
+                           identification="lavaan"):
     """lavaan's parameter table for ordered indicators: residual variances fixed (delta: to
-    1 - explained variance, theta: to 1), threshold rows ``x | t1``, scaling rows ``x ~*~ x``."""
+    1 - explained variance, theta: to 1), threshold rows ``x | t1``, scaling rows ``x ~*~ x``.
+
+    ``identification="wu.estabrook.2016"`` (delta, std_lv, used by the ordinal invariance sequence)
+    follows semTools' ``measEq.syntax(ID.cat = "Wu.Estabrook.2016")`` in groups 2, 3, ...: with equal
+    thresholds the item intercepts are free, and so are the scaling factors of items with two or more
+    thresholds; once the intercepts are equal too they are fixed to 0 again and the latent means and
+    every scaling factor are free."""
+    we = identification == "wu.estabrook.2016"
     ge = [g for g in group_equal if g != "thresholds"]
     pt = build_partable(stmts, std_lv=std_lv, meanstructure=False, ngroups=len(labels), group_labels=labels,
                         group_equal=ge, group_partial=group_partial)
@@ -201,7 +209,10 @@ def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labe
         for v in ov:
             if v not in ordset:
                 continue
-            if free_extra and g > 0 and parameterization == "delta":
+            free_scale = free_extra and g > 0 and parameterization == "delta"
+            if we and free_scale and "intercepts" not in group_equal:
+                free_scale = len(stats_g[g].th[ov.index(v)]) >= 2     # a binary item's scale stays 1
+            if free_scale:
                 k += 1
                 rows.append(dict(lhs=v, op="~*~", rhs=v, group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
                                  label="", start=1.0, line=0))
@@ -216,10 +227,15 @@ def build_ordinal_partable(stmts, ov, stats_g, *, std_lv, parameterization, labe
                 rows.append(dict(lhs=v, op="~1", rhs="", group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
                                  label="", start=float(stats_g[g].th[j][0]), line=0))
                 continue
+            if we and free_extra and g > 0 and "intercepts" not in group_equal:
+                k += 1                            # W&E: free item intercepts (latent means stay 0)
+                rows.append(dict(lhs=v, op="~1", rhs="", group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
+                                 label="", start=0.0, line=0))
+                continue
             rows.append(dict(lhs=v, op="~1", rhs="", group=g + 1, user=0, free=0, ustart=0.0, exo=0, label="",
                              start=None, line=0))
         for f in pt.names.lv:
-            if free_extra and g > 0 and "means" not in group_equal:
+            if free_extra and g > 0 and "means" not in group_equal and (not we or "intercepts" in group_equal):
                 k += 1
                 rows.append(dict(lhs=f, op="~1", rhs="", group=g + 1, user=0, free=k, ustart=np.nan, exo=0,
                                  label="", start=0.0, line=0))
@@ -558,7 +574,7 @@ def gauss_newton(model, theta0, Ws, Wfs, max_iter=500, tol=1e-10):
 
 # ------------------------------------------------------------------------------------------------
 def fit_ordinal(stmts, data, *, model_text, ordered, estimator, parameterization, std_lv, group, group_equal,
-                group_partial, missing, max_iter=500):
+                group_partial, missing, max_iter=500, identification="lavaan"):
     est = estimator.upper()
     if est not in CAT_ESTIMATORS:
         raise ModelSpecificationError(f"estimator={estimator!r} is not available for ordered items; use one of "
@@ -577,7 +593,7 @@ def fit_ordinal(stmts, data, *, model_text, ordered, estimator, parameterization
     stats_g = spec["stats"]
     pt = build_ordinal_partable(stmts, spec["ov"], stats_g, std_lv=std_lv, parameterization=parameterization,
                                 labels=spec["labels"], group_equal=tuple(group_equal),
-                                group_partial=tuple(group_partial))
+                                group_partial=tuple(group_partial), identification=identification)
     model = OrdinalModel(pt, spec["ov"], stats_g, parameterization)
     wkind, se_kind, test_kind = CAT_ESTIMATORS[est]
     WW = [_weights(st, wkind) for st in stats_g]
@@ -1246,12 +1262,27 @@ class OrdinalResult:
                 + self.fit_table().to_html(index=False, float_format=lambda v: f"{v:.3f}")
                 + self.parameters.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep=""))
 
+    def _attach_bootstrap(self, boot):
+        """lavaan's ``se = "bootstrap"``: SEs, z, p and percentile CIs from the draws
+        (:mod:`icaf_sem.estimation.ordinal_bootstrap`); tests and standardized values unchanged."""
+        self.boot = boot
+        self.se_kind = "bootstrap"
+        self.parameters = boot.annotate(self.parameters)
+        for msg in boot.messages:
+            self._warn(BootstrapWarning, msg)
+
     def to_dict(self) -> dict:
         params = []
         for r in self.parameters.to_dict("records"):
             row = {k: _clean(r[k]) for k in ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue",
                                              "ci_lower", "ci_upper", "std_lv", "std_all"]}
             row["group"] = int(r["group"]) if r["op"] != ":=" else 1
+            if self.boot is not None and "boot_pct_lower" in r and _clean(r["boot_se"]) is not None:
+                row["boot_se"] = _clean(r["boot_se"])
+                row["boot_ci"] = {"percentile": {"lower": _clean(r["boot_pct_lower"]),
+                                                 "upper": _clean(r["boot_pct_upper"])},
+                                  "bias_corrected": {"lower": _clean(r["boot_bc_lower"]),
+                                                     "upper": _clean(r["boot_bc_upper"])}}
             params.append(row)
         out = {"parameters": params, "fit": {k: _clean(v) for k, v in self.fit_measures.items()},
                "r2": {k: _clean(v) for k, v in self.r2.items()}, "converged": self.converged,
@@ -1264,6 +1295,8 @@ class OrdinalResult:
                                 "trace_UGamma": _clean(self.trUG), "trace_UGamma2": _clean(self.trUG2)}}
         if self.spec["n_dropped"]:
             out["n_dropped"] = self.spec["n_dropped"]
+        if self.boot is not None:
+            out["bootstrap"] = self.boot.summary_dict()
         if getattr(self, "_want_mi", True):
             try:
                 out["modindices"] = [{k: _clean(v) for k, v in r.items()}

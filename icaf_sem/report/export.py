@@ -190,6 +190,8 @@ def reproducibility_record(res, command=None) -> dict:
                       + (" --reliability complete" if res.options.get("reliability") == "complete"
                          and res.options["missing"] == "ml" else "")
                       + (" --se bootstrap" if res.options.get("se") == "bootstrap" else "")
+                      + ((" --ordered" if res.options["ordered"] is True else f" --ordered {','.join(res.options['ordered'])}")
+                         if res.options.get("ordered") else "")
                       + (f" --seed {res.options['seed']}" if res.options["seed"] is not None else "")
                       + (f" --lang {res.options.get('language')}" if res.options.get("language", "en") != "en" else "")),
     })
@@ -314,7 +316,8 @@ def _meta_line(res) -> str:
     h = res.hypotheses
     return html.escape(cat.f(
         "meta", source=res.input.get("source"), n_raw=res.cleaning.n_raw, n=res.cleaning.n_clean,
-        estimator=o["estimator"], missing=cat["fiml"] if o["missing"] == "ml" else cat["listwise"],
+        estimator=o["estimator"], missing=cat["fiml"] if o["missing"] == "ml" else
+        (cat["listwise"] if o["missing"] == "listwise" else o["missing"]),
         boot=cat.f("meta.boot", draws=o["bootstrap"], seed=o["seed"]) if o["bootstrap"] else "",
         cfi=format_value(fm["cfi"], "r3"), rmsea=format_value(fm["rmsea"], "r3"), srmr=format_value(fm["srmr"], "r3"),
         k=int(h["supported"].sum()), h=len(h)))

@@ -499,7 +499,7 @@ def model_fit(cfa=None, sem=None, *, robust: Optional[bool] = None, language: st
     cfa, sem : SEMResult, optional
     robust : bool, optional
         Report the scaled/robust measures (``chisq.scaled``, ``cfi.robust`` ...);
-        by default when the models were fitted with MLR.
+        by default when the models were fitted with MLR or a scaled WLS estimator (WLSMV ...).
     language : {"en", "zh", "both"}
 
     Returns
@@ -515,7 +515,8 @@ def model_fit(cfa=None, sem=None, *, robust: Optional[bool] = None, language: st
     models = {"cfa": cfa, "cfa2": cfa2, "sem": sem}
     fms = {k: (m.fit_measures if m is not None else {}) for k, m in models.items()}
     if robust is None:
-        robust = any(getattr(m, "estimator", "ML") == "MLR" for m in models.values() if m is not None)
+        robust = any(getattr(m, "estimator", "ML") in ("MLR", "WLSMV", "WLSM", "WLSMVS", "ULSMV", "ULSM")
+                     for m in models.values() if m is not None)
     chi, pv = ("chisq.scaled", "pvalue.scaled") if robust else ("chisq", "pvalue")
     rows = []
 
