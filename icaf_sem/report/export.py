@@ -44,6 +44,25 @@ def _cat(res):
     return catalogue(res.options.get("language", "en"))
 
 
+def report_title(res) -> str:
+    """The report's title: the questionnaire's ``title`` in the report's language (else its name)."""
+    cat = _cat(res)
+    q = res.questionnaire
+    titles = dict(getattr(getattr(q, "spec", None), "title", None) or {})
+    name = titles.get(cat.text_language) or titles.get("en") or q.name
+    if cat.language == "both" and titles.get("zh") and titles.get("zh") != name:
+        name = f"{name} / {titles['zh']}"
+    return cat.f("report_title", name=name)
+
+
+def warning_lines(res) -> list:
+    """``(stage, category, message)`` of every warning, in the report's language."""
+    from .i18n.messages import translate, translate_category, translate_stage
+    lang = _cat(res).text_language
+    return [(translate_stage(w["stage"], lang), translate_category(w["category"], lang),
+             translate(w["message"], lang)) for w in res.warnings]
+
+
 def figure_caption(res, key: str) -> str:
     """The caption of figure ``key`` in the report's language, construct codes spelled out."""
     from .tables import _abbrev
@@ -261,8 +280,9 @@ def _warnings_html(res) -> str:
     cat = _cat(res)
     if not res.warnings:
         return f'<div class="ok">{html.escape(cat["no_warnings"])}</div>'
-    items = "".join(f'<li><span class="stage">{html.escape(w["stage"])}</span> '
-                    f'({html.escape(w["category"])}): {html.escape(w["message"])}</li>' for w in res.warnings)
+    lp, rp, colon = ("（", "）", "：") if cat.text_language == "zh" else (" (", ")", ": ")
+    items = "".join(f'<li><span class="stage">{html.escape(st)}</span>{lp}{html.escape(ca)}{rp}{colon}'
+                    f'{html.escape(msg)}</li>' for st, ca, msg in warning_lines(res))
     return (f'<div class="warnings" id="warnings"><h2>{html.escape(cat.f("warnings", n=len(res.warnings)))}</h2>'
             f'<ul>{items}</ul></div>')
 
@@ -342,7 +362,7 @@ def html_report(res, figures: dict) -> str:
                   f'{html.escape(res.tables[k].attrs.get("title", k))}</a></li>' for k, i in numbers.items())
     toc += "".join(f'<li><a href="#fig-{k}">{cat["figure"]} {i}. {html.escape(cat.get("fig." + k, k))}</a></li>'
                    for k, i in fig_numbers.items())
-    title = html.escape(cat.f("report_title", name=q.name))
+    title = html.escape(report_title(res))
     parts = [f'<h1>{title}</h1>',
              f'<p class="meta">{_meta_line(res)}<br>{html.escape(cat.f("generated", version=__version__))} '
              f'<code>{html.escape(str(res.input.get("sha256")))}</code>.</p>',
@@ -573,12 +593,12 @@ def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
     sec.page_width, sec.page_height = Inches(pw), Inches(ph)
     sec.left_margin = sec.right_margin = Inches(0.9)
     text_w = pw - 1.8
-    doc.add_heading(cat.f("report_title", name=res.questionnaire.name), level=1)
+    doc.add_heading(report_title(res), level=1)
     doc.add_paragraph(_plain(_meta_line(res)))
     doc.add_heading(cat["warnings_heading"], level=2)
     if res.warnings:
-        for w in res.warnings:
-            doc.add_paragraph(f"[{w['stage']}] {w['message']}", style="List Bullet")
+        for st, ca, msg in warning_lines(res):
+            doc.add_paragraph(f"[{st}] {msg}", style="List Bullet")
     else:
         doc.add_paragraph(cat["no_warnings"])
     for k, name in enumerate(table_order(res), start=1):
