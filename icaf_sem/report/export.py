@@ -37,7 +37,7 @@ __all__ = ["write_report", "results_dict", "reproducibility_record", "html_repor
            "write_docx", "write_xlsx", "latex_tables", "REPORT_FILES"]
 
 REPORT_FILES = ["report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json"]
-FIGURES = ["path_diagram", "latent_correlations", "correlation_heatmap", "likert", "nca"]
+FIGURES = ["path_diagram", "measurement_model", "latent_correlations", "correlation_heatmap", "likert", "nca"]
 
 
 def _cat(res):
@@ -65,15 +65,16 @@ def warning_lines(res) -> list:
 
 def figure_caption(res, key: str) -> str:
     """The caption of figure ``key`` in the report's language, construct codes spelled out."""
-    from .tables import _abbrev
+    from .tables import _abbrev, construct_names
     cat = _cat(res)
     text = cat.get(f"fig.{key}", key)
-    if key in ("path_diagram", "latent_correlations"):
-        codes = list(res.reliability.latent_correlations.index) if key == "latent_correlations" and \
+    if key in ("path_diagram", "latent_correlations", "measurement_model"):
+        codes = list(construct_names(res.questionnaire)) if key == "measurement_model" else \
+            list(res.reliability.latent_correlations.index) if key == "latent_correlations" and \
             res.reliability.latent_correlations is not None else \
             list(dict.fromkeys(res.sem.parameters.loc[res.sem.parameters["op"] == "~", "lhs"].tolist()
                                + res.sem.parameters.loc[res.sem.parameters["op"] == "~", "rhs"].tolist()))
-        text += "." + strip_markup(_abbrev(res.questionnaire, cat.language, codes))
+        text += ("。" if cat.language == "zh" else ".") + strip_markup(_abbrev(res.questionnaire, cat.language, codes))
     return text
 
 
@@ -207,6 +208,9 @@ def draw_figures(res, folder: Path) -> dict:
     if lc is not None:
         fig = F.correlation_heatmap(lc, title=None, annot=True)
         out["latent_correlations"] = F.save_figure(fig, folder, "latent_correlations")[0]
+    mm = res.extras.get("cfa2") if getattr(res, "extras", None) else None
+    fig = F.measurement_diagram(mm if mm is not None else res.cfa, alpha=res.options["alpha"], language=lang)
+    out["measurement_model"] = F.save_figure(fig, folder, "measurement_model")[0]
     fig = F.path_diagram(res.sem, alpha=res.options["alpha"], language=lang)
     out["path_diagram"] = F.save_figure(fig, folder, "path_diagram")[0]
     if getattr(res, "necessity", None) is not None:
@@ -233,7 +237,7 @@ table.apa td.txt{text-align:left}
 table.apa tbody tr:last-child td{border-bottom:2px solid #000}
 table.apa td.diag{font-weight:bold}
 p.note{font-size:.82em;color:#333;max-width:1000px;margin-top:.2em} p.note em{font-style:italic}
-figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee} #fig-likert img{max-width:760px} #fig-latent_correlations img{max-width:640px} figcaption{font-size:.9em}
+figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee} #fig-likert img{max-width:760px} #fig-latent_correlations img{max-width:640px} #fig-measurement_model img{max-width:560px} figcaption{font-size:.9em}
 figcaption .num{font-weight:bold;display:block;margin-bottom:.4em} figcaption .ttl{font-style:italic;display:block} nav ol{columns:2;font-size:.92em}
 """
 
@@ -265,7 +269,7 @@ def _html_table(t: pd.DataFrame, number: int, cat=None) -> str:
             if diag and j == i + 1:
                 cls.append("diag")
             c = f' class="{" ".join(cls)}"' if cls else ""
-            cells.append(f"<td{c}>{html.escape(raw)}</td>")
+            cells.append(f"<td{c}>{_html_markup(raw)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     title = html.escape(t.attrs.get("title", ""))
     note = t.attrs.get("note", "")
@@ -335,7 +339,8 @@ SECTIONS = [("section.sample", ["sample_flow", "sample_profile", "instrument"]),
             ("section.fit", ["model_fit", "model_comparison", "modification_indices"]),
             ("section.hypotheses", ["r_squared", "hypothesis_tests", "indirect_effects"]),
             ("section.necessity", ["necessity_tests", "necessity_bottlenecks"])]
-FIGURES_IN = {"section.items": ["likert", "correlation_heatmap"], "section.measurement": ["latent_correlations"],
+FIGURES_IN = {"section.items": ["likert", "correlation_heatmap"],
+              "section.measurement": ["measurement_model", "latent_correlations"],
               "section.hypotheses": ["path_diagram"], "section.necessity": ["nca"]}
 
 
@@ -448,6 +453,21 @@ def _repeat_header(row) -> None:
     trPr.append(el)
 
 
+def _mark_size(para, size) -> None:
+    """Give the paragraph mark the cell's font size: an empty cell then is no taller than its neighbours."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    ppr = para._p.get_or_add_pPr()
+    rpr = ppr.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        ppr.append(rpr)
+    for tag in ("w:sz", "w:szCs"):
+        el = OxmlElement(tag)
+        el.set(qn("w:val"), str(int(size.pt * 2)))
+        rpr.append(el)
+
+
 def _decimal_tab(para, pos_in: float) -> None:
     from docx.enum.text import WD_TAB_ALIGNMENT
     from docx.shared import Inches
@@ -491,7 +511,16 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float, cat=None):
         _set_cell_border(cell, top=12, bottom=6)
     numeric_col = [j > 0 and d.iloc[:, j].map(lambda v: not v or not _is_text_cell(str(v))).all()
                    and d.iloc[:, j].astype(bool).any() for j in range(ncol)]
-    col_text_w = [0.062 * max([_text_len(str(v)) for v in d.iloc[:, j]] + [1]) + 0.1 for j in range(ncol)]
+    # decimal tab stop per numeric column: the block of numbers is centred in the cell and the
+    # decimal points (or the ends of whole numbers) line up at the stop
+    tab_at = {}
+    for j in range(ncol):
+        if numeric_col[j]:
+            vals = [str(v) for v in d.iloc[:, j] if str(v)]
+            left = max(_text_len(_int_part(v)) for v in vals)
+            right = max(_text_len(v) - _text_len(_int_part(v)) for v in vals)
+            cw = 0.062 * (left + right)
+            tab_at[j] = max(0.05, (widths[j] - 0.16 - cw) / 2) + 0.062 * left
     for i, (_, row) in enumerate(d.iterrows(), start=1):
         cells = rows[i].cells
         for j, v in enumerate(row):
@@ -501,16 +530,17 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float, cat=None):
             para = cell.paragraphs[0]
             text = str(v)
             if numeric_col[j]:
-                # a column has one number format, so right-aligned numbers line up on the decimal point;
-                # the right indent centres the column of numbers under its header
-                para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-                para.paragraph_format.right_indent = Inches(max(0.0, (widths[j] - col_text_w[j]) / 2 - 0.05))
+                para.alignment = WD_ALIGN_PARAGRAPH.LEFT
+                # Word (and LibreOffice) align a cell's text on its first decimal tab stop without a tab
+                # character; a tab character would move the text on to the next stop
+                _decimal_tab(para, tab_at[j])
             else:
                 para.alignment = WD_ALIGN_PARAGRAPH.LEFT
-            run = para.add_run(text)
-            run.font.size = size
-            if diag and j == i:
-                run.bold = True
+            for run in _add_markup(para, text, size=size) or [para.add_run("")]:   # *df*, *p* in italics
+                run.font.size = size
+                if diag and j == i:
+                    run.bold = True
+            _mark_size(para, size)
             para.paragraph_format.space_after = Pt(0)
             if len(d) <= 20:
                 para.paragraph_format.keep_with_next = True     # a short table stays on one page
@@ -526,6 +556,12 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float, cat=None):
         for run in p.runs:
             run.font.size = Pt(9)
     return table
+
+
+def _int_part(s: str) -> str:
+    """The text before the decimal point (the whole text of an integer): what a decimal tab aligns on."""
+    k = s.find(".")
+    return s if k < 0 else s[:k]
 
 
 def _text_len(s: str) -> int:
@@ -625,7 +661,7 @@ def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
         p = doc.add_paragraph()
         p.add_run(figure_caption(res, f)).italic = True
         p.paragraph_format.keep_with_next = True
-        height = Inches(min(8.0, ph - 3.2)) if f == "likert" else None
+        height = Inches(min(8.0, ph - 3.2)) if f in ("likert", "measurement_model") else None
         if height is not None:
             doc.add_picture(str(png), height=height)
         else:
@@ -648,7 +684,9 @@ def _sheet_name(key: str, used: set) -> str:
     return name
 
 
-_XLSX_FORMATS = {"f1": "0.0", "f2": "0.00", "f3": "0.000", "r2": "0.00", "r3": "0.000", "int": "0", "p": "0.000"}
+# APA in Excel too: no leading zero for values bounded by 1, p < .001 shown as such (the cell keeps the number)
+_XLSX_FORMATS = {"f1": "0.0", "f2": "0.00", "f3": "0.000", "r2": ".00", "r3": ".000", "int": "0",
+                 "p": '[<0.001]"< .001";.000'}
 
 
 def write_xlsx(res, path) -> None:
@@ -656,8 +694,9 @@ def write_xlsx(res, path) -> None:
 
     Each sheet starts with "Table k" and the title, then the header row (the
     report's headers, frozen), the rows, and the note.  Numbers are stored at full
-    precision with a number format (never rounded values); p < .001 shows as 0.000
-    but the cell holds the exact p value.
+    precision with a number format (never rounded values): values bounded by 1
+    without the leading zero, p < .001 shown as "< .001" while the cell holds the
+    exact p value.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -670,7 +709,7 @@ def write_xlsx(res, path) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "contents"
-    ws.append(["Sheet", cat["table"], "Title", cat["note"].rstrip(".：:")])
+    ws.append([cat["xlsx.sheet"], cat["table"], cat["xlsx.title"], cat["note"].rstrip(".：:")])
     for c in ws[1]:
         c.font = Font(bold=True)
     for i, (name, k) in enumerate(zip(names, order), start=1):
@@ -706,6 +745,8 @@ def write_xlsx(res, path) -> None:
                     v = None
                 elif not isinstance(v, (str, int)):
                     v = str(v)
+                if isinstance(v, str):
+                    v = strip_markup(v)
                 c = sh.cell(row=5 + r_i, column=j, value=v)
                 if isinstance(v, float):
                     c.number_format = _XLSX_FORMATS.get(f_row or "f3", "0.000")
@@ -756,7 +797,7 @@ def latex_tables(res) -> str:
                   rf"\begin{{tabular}}{{{align}}}", r"\toprule",
                   " & ".join(_tex_markup(c) for c in d.columns) + r" \\", r"\midrule"]
         for i, (_, row) in enumerate(d.iterrows(), start=1):
-            cells = [_tex(v) for v in row]
+            cells = [_tex_markup(v) for v in row]
             if diag and i < len(cells):
                 cells[i] = rf"\textbf{{{cells[i]}}}"
             lines.append(" & ".join(cells) + r" \\")

@@ -210,12 +210,13 @@ def excel_headers(df: pd.DataFrame) -> list:
     """
     attrs = df.attrs or {}
     labels = attrs.get("labels", {})
+    lower, upper = ("下限", "上限") if attrs.get("language") == "zh" else ("lower", "upper")
     pairs = {}
     for lo, hi, head in attrs.get("ci_pairs", []):
-        pairs[lo], pairs[hi] = f"{strip_markup(head)} lower", f"{strip_markup(head)} upper"
+        pairs[lo], pairs[hi] = f"{strip_markup(head)} {lower}", f"{strip_markup(head)} {upper}"
     for v, lo, hi in attrs.get("inline_ci", []):
         head = strip_markup(labels.get(v, v))
-        pairs[lo], pairs[hi] = f"{head} RMSEA 90% CI lower", f"{head} RMSEA 90% CI upper"
+        pairs[lo], pairs[hi] = f"{head} RMSEA 90% CI {lower}", f"{head} RMSEA 90% CI {upper}"
     out, seen = [], set()
     for c in df.columns:
         h = pairs.get(c) or strip_markup(labels.get(c, c))

@@ -174,5 +174,8 @@ TEXT = {
     "fig.path_note": ("Standardized coefficients (std.all). * p < .05, ** p < .01, *** p < .001; dashed: not "
                       "significant."),
     "fig.r2": "R\u00b2 = {v}",
+    "xlsx.sheet": "Sheet", "xlsx.title": "Title",
+    "fig.measurement_note": "Standardized loadings (std.all); first loading of each construct fixed. * p < .05, ** p < .01, *** p < .001.",
+    "fig.measurement_model": "Measurement model with standardized loadings",
     "fig.r": "r",
 }

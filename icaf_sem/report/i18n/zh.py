@@ -137,5 +137,8 @@ TEXT = {
     "fig.likert": "各构念题项的作答分布",
     "fig.path_note": "标准化系数（std.all）。* p < .05，** p < .01，*** p < .001；虚线：不显著。",
     "fig.r2": "R\u00b2 = {v}",
+    "xlsx.sheet": "工作表", "xlsx.title": "标题",
+    "fig.measurement_note": "标准化载荷（std.all）；各构念首个载荷为固定参数。* p < .05，** p < .01，*** p < .001。",
+    "fig.measurement_model": "测量模型及标准化因子载荷",
     "fig.r": "r",
 }
