@@ -151,7 +151,7 @@ def test_docx_reopens_with_apa_tables(run):
     # APA rules: a top border on the header cells, no vertical grid
     xml = hyp._tbl.xml
     assert "w:top" in xml and "w:insideV" not in xml
-    assert len(doc.inline_shapes) == 5   # + the NCA scatter plots (the ICAF questionnaire declares necessity hypotheses)
+    assert len(doc.inline_shapes) == 6   # + the measurement model and the NCA scatter plots (necessity hypotheses)
 
 
 def test_xlsx_one_sheet_per_table(run):

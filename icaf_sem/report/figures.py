@@ -81,6 +81,8 @@ class _Labels:
         self.ellipses: list = []     # (cx, cy, rx, ry)
         self.boxes: list = []        # (x0, y0, x1, y1) taken by nodes, labels, fixed texts
         self.placed: list = []       # (text artist, key of its own line)
+        self.crowded = 0             # labels that found no free spot
+        self.margin = 0.04           # clearance from other lines, data units
         self._renderer = None
 
     def renderer(self):
@@ -109,7 +111,8 @@ class _Labels:
         for key, pts in self.lines:
             if key == own:
                 continue
-            inside = (pts[:, 0] > x0) & (pts[:, 0] < x1) & (pts[:, 1] > y0) & (pts[:, 1] < y1)
+            m = self.margin
+            inside = (pts[:, 0] > x0 - m) & (pts[:, 0] < x1 + m) & (pts[:, 1] > y0 - m) & (pts[:, 1] < y1 + m)
             n += int(inside.any())
         gx, gy = np.meshgrid(np.linspace(x0, x1, 7), np.linspace(y0, y1, 5))
         for cx, cy, rx, ry in self.ellipses:
@@ -120,7 +123,7 @@ class _Labels:
                 n += 1
         return n
 
-    def place(self, text, own, along, normal, prefer=0.5, t_range=(0.2, 0.8), offsets=(0.0, 0.04, 0.2, 0.4),
+    def place(self, text, own, along, normal, prefer=0.5, t_range=(0.2, 0.8), offsets=(0.0, 0.06, 0.2, 0.4, 0.7),
               **text_kw):
         """Put ``text`` on line ``own``: ``along(t)`` gives the point at ``t``, ``normal(t)`` a unit normal."""
         w, h = self.size(text, **text_kw)
@@ -145,6 +148,7 @@ class _Labels:
             if best_n == 0:
                 break
         cx, cy, box = best
+        self.crowded += int(best_n > 0)
         self.boxes.append(box)
         art = self.ax.text(cx, cy, text, ha="center", va="center", fontsize=text_kw.get("fontsize", self.fontsize),
                            color=text_kw.get("color", "black"),
@@ -286,7 +290,7 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
         along, normal, pts = _quad(s, e, rad)
         key = f"{a}~~{b}"
         L.add_line(key, pts)
-        todo.append((_fmt_coef(r["std_all"]) + stars(r["pvalue"]), key, along, normal, 0.5, (0.3, 0.7),
+        todo.append((_fmt_coef(r["std_all"]) + stars(r["pvalue"]), key, along, normal, 0.5, (0.2, 0.8),
                      "#10244d" if sig else "#666666"))
     for _, r in reg.iterrows():
         a, b = r["rhs"], r["lhs"]
@@ -309,6 +313,7 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
     for text, key, along, normal, prefer, rng, color in todo:
         L.place(text, key, along, normal, prefer=prefer, t_range=rng, color=color)
     fig._icaf_labels = L.placed
+    fig._icaf_crowded = L.crowded
     return fig
 
 

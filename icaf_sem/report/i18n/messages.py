@@ -65,8 +65,14 @@ def _action_list(text: str) -> str:
     return "，".join(parts)
 
 
+def _group(text) -> str:
+    """`` in group 'both'`` -> ``（组 both）``."""
+    m = re.search(r"group '?([^')]*)'?", text or "")
+    return f"（组 {m[1]}）" if m else ""
+
+
 def _fit_parts(text: str) -> str:
-    return re.sub(r"\(cut-off ([^)]*)\)", r"（临界值 \1）", text).replace(", ", "，")
+    return re.sub(r" ?\(cut-off ([^)]*)\)", r"（临界值 \1）", text).replace(", ", "，")
 
 
 _PATTERNS = [
@@ -80,12 +86,18 @@ _PATTERNS = [
      lambda m: f"构念 {m[1]} 与 {m[2]}：潜变量相关 {m[3]} 未低于两者的 \u221aAVE（{m[4]}，{m[5]}）（{m[6]}）。"),
     (r"Heywood case: the variance of '([^']+)'( \(group [^)]*\))? is negative \(([^)]*)\); consider whether the item "
      r"belongs to its construct, fix the variance to a small positive value, or collect more data",
-     lambda m: f"Heywood 情形：{m[1]}{m[2] or ''} 的方差为负（{m[3]}）；请考虑该题项是否属于其构念、将该方差固定为一个"
+     lambda m: f"Heywood 情形：{m[1]}{_group(m[2])} 的方差为负（{m[3]}）；请考虑该题项是否属于其构念、将该方差固定为一个"
                "较小的正值，或收集更多数据。"),
     (r"the standardized covariance (\S+) ~~ (\S+) is ([-\d.]+), beyond \u00b11: the solution is not admissible",
      lambda m: f"{m[1]} 与 {m[2]} 的标准化协方差为 {m[3]}，绝对值超过 1：该解不可接受。"),
     (r"the model-implied covariance matrix( \(group [^)]*\))? is not positive definite; the solution is not "
-     r"admissible", lambda m: f"模型隐含协方差矩阵{m[1] or ''}非正定；该解不可接受。"),
+     r"admissible", lambda m: f"模型隐含协方差矩阵{_group(m[1])}非正定；该解不可接受。"),
+    (r"the sample covariance matrix( in group '[^']*')? is not positive definite \(smallest eigenvalue ([^)]*)\): "
+     r"some variables are linear combinations of others or there are too few rows; drop redundant items",
+     lambda m: f"样本协方差矩阵{_group(m[1])}非正定（最小特征值 {m[2]}）：部分变量是其他变量的线性组合，或行数过少；请删除冗余题项。"),
+    (r"only (\d+) usable rows( in group '[^']*')? for (\d+) observed variables: the sample covariance matrix cannot "
+     r"be positive definite; results are unreliable",
+     lambda m: f"{_group(m[2])}仅有 {m[1]} 行可用数据，而观测变量有 {m[3]} 个：样本协方差矩阵不可能正定，结果不可靠。"),
     (r"the optimiser did not converge after (\d+) iterations; .*",
      lambda m: f"优化算法在 {m[1]} 次迭代后仍未收敛；估计值不可靠，请检查模型（识别、初始值）与数据。"),
     (r"(CFA|SEM) fit misses the Hu & Bentler \(1999\) cut-offs: (.+)",
