@@ -237,7 +237,8 @@ table.apa td.txt{text-align:left}
 table.apa tbody tr:last-child td{border-bottom:2px solid #000}
 table.apa td.diag{font-weight:bold}
 p.note{font-size:.82em;color:#333;max-width:1000px;margin-top:.2em} p.note em{font-style:italic}
-figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee} #fig-likert img{max-width:760px} #fig-latent_correlations img{max-width:640px} #fig-measurement_model img{max-width:560px} figcaption{font-size:.9em}
+figure{margin:1em 0;break-inside:avoid;page-break-inside:avoid} table.apa caption{break-after:avoid}
+p.note{break-before:avoid} h2{break-after:avoid} figure img{max-width:100%;border:1px solid #eee} #fig-likert img{max-width:760px} #fig-latent_correlations img{max-width:640px} #fig-measurement_model img{max-width:560px} figcaption{font-size:.9em}
 figcaption .num{font-weight:bold;display:block;margin-bottom:.4em} figcaption .ttl{font-style:italic;display:block} nav ol{columns:2;font-size:.92em}
 """
 
@@ -520,7 +521,9 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float, cat=None):
             left = max(_text_len(_int_part(v)) for v in vals)
             right = max(_text_len(v) - _text_len(_int_part(v)) for v in vals)
             cw = 0.062 * (left + right)
-            tab_at[j] = max(0.05, (widths[j] - 0.16 - cw) / 2) + 0.062 * left
+            # room for the widest integer part left of the stop and the widest tail right of it
+            centred = (widths[j] - 0.16 - cw) / 2 + 0.062 * left
+            tab_at[j] = max(0.02 + 0.066 * left, min(centred, widths[j] - 0.12 - 0.062 * right))
     for i, (_, row) in enumerate(d.iterrows(), start=1):
         cells = rows[i].cells
         for j, v in enumerate(row):
@@ -574,8 +577,14 @@ def _natural_widths(d: pd.DataFrame) -> list:
     out = []
     for c in d.columns:
         head = strip_markup(str(c))
-        longest = max([_text_len(str(v)) for v in d[c]]
-                      + [max(_text_len(w) for w in head.split()) if head.split() else 1])
+        vals = [str(v) for v in d[c] if str(v)]
+        if vals and not any(_is_text_cell(v) for v in vals):
+            # decimal-aligned: the widest integer part plus the widest tail
+            cells = max(_text_len(_int_part(v)) for v in vals) + max(_text_len(v) - _text_len(_int_part(v))
+                                                                      for v in vals)
+        else:
+            cells = max([_text_len(v) for v in vals] + [1])
+        longest = max([cells] + [max(_text_len(w) for w in head.split()) if head.split() else 1])
         out.append(max(0.5, 0.2 + 0.062 * min(longest, 40)))
     return out
 

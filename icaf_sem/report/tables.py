@@ -1061,11 +1061,23 @@ def measurement_invariance(results: dict, skipped: dict, language: str = "en", q
     for c in ("chisq", "df", "cfi", "rmsea", "srmr", "delta_cfi", "delta_rmsea"):
         df[c] = df[c].astype(float)
     df["invariant"] = df["invariant"].astype(object)
-    sizes = "; ".join(f"{col}: " + ", ".join(f"{k} {v}" for k, v in r.group_sizes.items())
-                      for col, r in results.items()) if results else ""
+    def _names(col):
+        spec = questionnaire.metadata.get(col, {}) if questionnaire is not None else {}
+        vl = spec.get("value_labels") or {}
+        return (_text(spec.get("label") or {}, language, col),
+                lambda k: _text(vl.get(str(k), {}), language, str(k)))
+
+    zh = cat.text_language == "zh"
+    sizes = ("；" if zh else "; ").join(
+        f"{_names(col)[0]}{'：' if zh else ': '}" + ("，" if zh else ", ").join(
+            f"{_names(col)[1](k)} {v}" for k, v in r.group_sizes.items()) for col, r in results.items()) \
+        if results else ""
     note = cat.f("note.invariance", sizes=sizes or "\u2014")
     if skipped:
-        note += " " + cat.f("note.invariance.skipped", why="; ".join(f"{k}: {v}" for k, v in skipped.items()))
+        from .i18n.messages import translate
+        why = ("；" if zh else "; ").join(f"{_names(k)[0]}{'：' if zh else ': '}{translate(v, cat.text_language)}"
+                                         for k, v in skipped.items())
+        note += " " + cat.f("note.invariance.skipped", why=why)
     return _meta(df, cat["title.invariance"], note, key="measurement_invariance", language=language,
                  group_columns=["grouping"],
                  labels={"grouping": cat["h.grouping"], "step": cat["h.step"], "chisq": "\u03c7\u00b2",

@@ -98,6 +98,11 @@ _PATTERNS = [
     (r"only (\d+) usable rows( in group '[^']*')? for (\d+) observed variables: the sample covariance matrix cannot "
      r"be positive definite; results are unreliable",
      lambda m: f"{_group(m[2])}仅有 {m[1]} 行可用数据，而观测变量有 {m[3]} 个：样本协方差矩阵不可能正定，结果不可靠。"),
+    (r"group\(s\) too small for a multi-group model in column '([^']+)': (.+) respondents \(at least (\d+) needed\)",
+     lambda m: "组人数不足以进行多组分析（列 " + m[1] + "）：" + re.sub(r"'([^']+)' has (\d+)", r"\1 组 \2 人", m[2])
+     .replace(", ", "，") + f"（至少需要 {m[3]} 人）"),
+    (r"the group column '([^']+)' has (\d+) level\(s\) \((.*)\); invariance needs at least two groups",
+     lambda m: f"分组列 {m[1]} 只有 {m[2]} 个取值，测量不变性检验至少需要两组"),
     (r"the optimiser did not converge after (\d+) iterations; .*",
      lambda m: f"优化算法在 {m[1]} 次迭代后仍未收敛；估计值不可靠，请检查模型（识别、初始值）与数据。"),
     (r"(CFA|SEM) fit misses the Hu & Bentler \(1999\) cut-offs: (.+)",
