@@ -238,7 +238,8 @@ table.apa tbody tr:last-child td{border-bottom:2px solid #000}
 table.apa td.diag{font-weight:bold}
 p.note{font-size:.82em;color:#333;max-width:1000px;margin-top:.2em} p.note em{font-style:italic}
 figure{margin:1em 0;break-inside:avoid;page-break-inside:avoid} table.apa caption{break-after:avoid}
-p.note{break-before:avoid} h2{break-after:avoid} figure img{max-width:100%;border:1px solid #eee} #fig-likert img{max-width:760px} #fig-latent_correlations img{max-width:640px} #fig-measurement_model img{max-width:560px} figcaption{font-size:.9em}
+p.note{break-before:avoid} h2{break-after:avoid} table.apa thead th{word-break:keep-all}
+@media print{figure img{max-height:24cm;width:auto;max-width:100%;object-fit:contain}} figure img{max-width:100%;border:1px solid #eee} #fig-likert img{max-width:760px} #fig-latent_correlations img{max-width:640px} #fig-measurement_model img{max-width:560px} figcaption{font-size:.9em}
 figcaption .num{font-weight:bold;display:block;margin-bottom:.4em} figcaption .ttl{font-style:italic;display:block} nav ol{columns:2;font-size:.92em}
 """
 
