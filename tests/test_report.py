@@ -177,7 +177,7 @@ def test_latex_booktabs(run):
 def test_html_self_contained(run):
     res, out = run
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 5
+    assert html.count("data:image/png;base64,") == 6     # with the measurement-model diagram
     assert not re.search(r"""(src|href)=["']https?://""", html)
     assert html.count('<table class="apa">') == len(res.tables)
     assert html.index("warnings") < html.index("Table 1")
