@@ -501,6 +501,11 @@ def test_xlsx_number_formats_keep_apa_and_full_precision(analysis, reports):
         assert contents[0] == ("工作表" if lang == "zh" else "Sheet")
         cmb = wb["common_method_bias"]
         assert "\u0394df" in [c.value for c in cmb["B"]]        # no markup stars in Excel
+    rich = load_workbook(reports["en"] / "tables.xlsx", rich_text=True)["item_descriptives"]
+    head = {str(c.value): c.value for c in rich[4]}
+    sd = head["SD"]                                               # *SD*: an italic run in the bold header
+    assert all(block.font.i and block.font.b for block in sd)
+    assert isinstance(head["Item"], str)
 
 
 def test_reviewer_tables_in_every_format_and_language(reports):

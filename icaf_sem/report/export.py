@@ -709,6 +709,8 @@ def write_xlsx(res, path) -> None:
     exact p value.
     """
     from openpyxl import Workbook
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -734,8 +736,12 @@ def write_xlsx(res, path) -> None:
         sh.cell(row=1, column=1, value=f"{cat['table']} {i}").font = Font(bold=True)
         sh.cell(row=2, column=1, value=t.attrs.get("title", k)).font = Font(italic=True)
         heads = excel_headers(t)
-        for j, h in enumerate(heads, start=1):
-            c = sh.cell(row=4, column=j, value=h)
+        for j, (h, hm) in enumerate(zip(heads, excel_headers(t, markup=True)), start=1):
+            runs = markup_runs(hm)
+            value = h
+            if any(it for _, it in runs):     # *p*, *SD*: italic inside the bold header (rich text)
+                value = CellRichText([TextBlock(InlineFont(b=True, i=it or None), txt) for txt, it in runs])
+            c = sh.cell(row=4, column=j, value=value)
             c.font = Font(bold=True)
             c.alignment = Alignment(horizontal="center", vertical="bottom", wrap_text=True)
         formats = t.attrs.get("formats", {})

@@ -203,11 +203,18 @@ def _numeric_text(s: str) -> bool:
         return False
 
 
-def excel_headers(df: pd.DataFrame) -> list:
+def excel_headers(df: pd.DataFrame, markup: bool = False) -> list:
     """The readable header of every column of ``df`` for a spreadsheet (the report's headers, plain text).
 
     Columns merged into one display cell (CI bounds) get the display header with "lower"/"upper".
+    ``markup=True`` keeps the ``*italic*`` marks (for rich-text cells).
     """
+    if markup:
+        plain = excel_headers(df)
+        attrs = df.attrs or {}
+        labels = attrs.get("labels", {})
+        return [labels[c] if (c in labels and strip_markup(labels[c]) == h) else h
+                for c, h in zip(df.columns, plain)]
     attrs = df.attrs or {}
     labels = attrs.get("labels", {})
     lower, upper = ("下限", "上限") if attrs.get("language") == "zh" else ("lower", "upper")
