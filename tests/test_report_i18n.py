@@ -347,7 +347,7 @@ def _no_collisions(fig):
     r = fig.canvas.get_renderer()
     ax = fig.axes[0]
     labels = fig._icaf_labels
-    assert labels
+    assert labels and fig._icaf_crowded == 0
     boxes = [t.get_bbox_patch().get_window_extent(r) for t, _ in labels]
     arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
     nodes = [p for p in ax.patches if isinstance(p, (Ellipse, Rectangle))]

@@ -419,6 +419,7 @@ def measurement_diagram(fitted, *, alpha: float = 0.05, title: Optional[str] = N
     ax.text(ax.get_xlim()[0] + 0.05, bottom - 0.2, cat["fig.measurement_note"], ha="left", va="center",
             fontsize=7, color="#444444")
     fig._icaf_labels = L.placed
+    fig._icaf_crowded = L.crowded
     return fig
 
 
