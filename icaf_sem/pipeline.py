@@ -692,11 +692,12 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
         tables["multivariate_normality"] = normality
     if cfa is None:       # method="pls": the PLS-SEM tables only
         return _with_pls_tables(tables, q, L, extras or {}, None)
-    tables["measurement_model"] = T.measurement_model(cfa, rel, sem=sem, questionnaire=q, language=L)
-    tables["discriminant_validity"] = T.discriminant_validity(rel, questionnaire=q, language=L, n=cfa.nobs)
     extras = extras or {}
+    tables["measurement_model"] = T.measurement_model(cfa, rel, sem=sem, questionnaire=q, language=L,
+                                                      cfa2=extras.get("cfa2"))
+    tables["discriminant_validity"] = T.discriminant_validity(rel, questionnaire=q, language=L, n=cfa.nobs)
     if extras.get("cfa2") is not None:
-        tables["second_order"] = T.second_order(extras["cfa2"], questionnaire=q, language=L)
+        tables["second_order"] = T.second_order(extras["cfa2"], questionnaire=q, language=L, cfa=cfa)
     tables["model_fit"] = T.model_fit(cfa, sem, language=L, cfa2=extras.get("cfa2"))
     if "ulmc" in extras:
         tables["common_method_bias"] = T.common_method_bias(cfa.sample_cov, q, int(cfa.nobs), ulmc=extras["ulmc"],

@@ -170,6 +170,7 @@ class EffectsSpec(_Strict):
 
 class QuestionnaireSpec(_Strict):
     name: str
+    title: dict[str, str] = Field(default_factory=dict)   # the report's title per language (default: name)
     version: Optional[Union[str, int, float]] = None
     languages: list[str] = Field(default_factory=lambda: ["en"])
     description: dict[str, str] = Field(default_factory=dict)

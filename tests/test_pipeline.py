@@ -45,7 +45,7 @@ def test_every_file_is_written_and_raw_untouched(run):
     res, out, raw, before = run
     for f in FILES:
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
-    for name in ("path_diagram", "correlation_heatmap", "likert", "latent_correlations"):
+    for name in ("path_diagram", "measurement_model", "correlation_heatmap", "likert", "latent_correlations"):
         assert (out / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert b"<svg" in (out / "figures" / f"{name}.svg").read_bytes()[:2000]
     assert raw.read_bytes() == before

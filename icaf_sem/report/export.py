@@ -37,16 +37,36 @@ __all__ = ["write_report", "results_dict", "reproducibility_record", "html_repor
            "write_docx", "write_xlsx", "latex_tables", "REPORT_FILES"]
 
 REPORT_FILES = ["report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json"]
-FIGURES = ["path_diagram", "latent_correlations", "correlation_heatmap", "likert", "nca", "cipma", "ipma"]
+FIGURES = ["path_diagram", "measurement_model", "latent_correlations", "correlation_heatmap", "likert", "nca",
+           "cipma", "ipma"]
 
 
 def _cat(res):
     return catalogue(res.options.get("language", "en"))
 
 
+def report_title(res) -> str:
+    """The report's title: the questionnaire's ``title`` in the report's language (else its name)."""
+    cat = _cat(res)
+    q = res.questionnaire
+    titles = dict(getattr(getattr(q, "spec", None), "title", None) or {})
+    name = titles.get(cat.text_language) or titles.get("en") or q.name
+    if cat.language == "both" and titles.get("zh") and titles.get("zh") != name:
+        name = f"{name} / {titles['zh']}"
+    return cat.f("report_title", name=name)
+
+
+def warning_lines(res) -> list:
+    """``(stage, category, message)`` of every warning, in the report's language."""
+    from .i18n.messages import translate, translate_category, translate_stage
+    lang = _cat(res).text_language
+    return [(translate_stage(w["stage"], lang), translate_category(w["category"], lang),
+             translate(w["message"], lang)) for w in res.warnings]
+
+
 def figure_caption(res, key: str) -> str:
     """The caption of figure ``key`` in the report's language, construct codes spelled out."""
-    from .tables import _abbrev
+    from .tables import _abbrev, construct_names
     cat = _cat(res)
     if key == "ipma":           # PLS-SEM importance-performance map (report/pls_tables.py)
         targets = list(res.pls.ipma)
@@ -54,12 +74,13 @@ def figure_caption(res, key: str) -> str:
             _abbrev(res.questionnaire, cat.language, targets + [c for t in res.pls.ipma.values()
                                                                 for c in t.constructs.index]))
     text = cat.get(f"fig.{key}", key)
-    if key in ("path_diagram", "latent_correlations"):
-        codes = list(res.reliability.latent_correlations.index) if key == "latent_correlations" and \
+    if key in ("path_diagram", "latent_correlations", "measurement_model"):
+        codes = list(construct_names(res.questionnaire)) if key == "measurement_model" else \
+            list(res.reliability.latent_correlations.index) if key == "latent_correlations" and \
             res.reliability.latent_correlations is not None else \
             list(dict.fromkeys(res.sem.parameters.loc[res.sem.parameters["op"] == "~", "lhs"].tolist()
                                + res.sem.parameters.loc[res.sem.parameters["op"] == "~", "rhs"].tolist()))
-        text += "." + strip_markup(_abbrev(res.questionnaire, cat.language, codes))
+        text += ("。" if cat.language == "zh" else ".") + strip_markup(_abbrev(res.questionnaire, cat.language, codes))
     return text
 
 
@@ -219,6 +240,10 @@ def draw_figures(res, folder: Path) -> dict:
     if lc is not None:
         fig = F.correlation_heatmap(lc, title=None, annot=True)
         out["latent_correlations"] = F.save_figure(fig, folder, "latent_correlations")[0]
+    if res.cfa is not None:
+        mm = res.extras.get("cfa2") if getattr(res, "extras", None) else None
+        fig = F.measurement_diagram(mm if mm is not None else res.cfa, alpha=res.options["alpha"], language=lang)
+        out["measurement_model"] = F.save_figure(fig, folder, "measurement_model")[0]
     if res.sem is not None:
         fig = F.path_diagram(res.sem, alpha=res.options["alpha"], language=lang)
         out["path_diagram"] = F.save_figure(fig, folder, "path_diagram")[0]
@@ -252,7 +277,9 @@ table.apa td.txt{text-align:left}
 table.apa tbody tr:last-child td{border-bottom:2px solid #000}
 table.apa td.diag{font-weight:bold}
 p.note{font-size:.82em;color:#333;max-width:1000px;margin-top:.2em} p.note em{font-style:italic}
-figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee} #fig-likert img{max-width:760px} #fig-latent_correlations img{max-width:640px} figcaption{font-size:.9em}
+figure{margin:1em 0;break-inside:avoid;page-break-inside:avoid} table.apa caption{break-after:avoid}
+p.note{break-before:avoid} h2{break-after:avoid} table.apa thead th{word-break:keep-all}
+@media print{figure img{max-height:24cm;width:auto;max-width:100%;object-fit:contain}} figure img{max-width:100%;border:1px solid #eee} #fig-likert img{max-width:760px} #fig-latent_correlations img{max-width:640px} #fig-measurement_model img{max-width:560px} figcaption{font-size:.9em}
 figcaption .num{font-weight:bold;display:block;margin-bottom:.4em} figcaption .ttl{font-style:italic;display:block} nav ol{columns:2;font-size:.92em}
 """
 
@@ -284,7 +311,7 @@ def _html_table(t: pd.DataFrame, number: int, cat=None) -> str:
             if diag and j == i + 1:
                 cls.append("diag")
             c = f' class="{" ".join(cls)}"' if cls else ""
-            cells.append(f"<td{c}>{html.escape(raw)}</td>")
+            cells.append(f"<td{c}>{_html_markup(raw)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     title = html.escape(t.attrs.get("title", ""))
     note = t.attrs.get("note", "")
@@ -299,8 +326,9 @@ def _warnings_html(res) -> str:
     cat = _cat(res)
     if not res.warnings:
         return f'<div class="ok">{html.escape(cat["no_warnings"])}</div>'
-    items = "".join(f'<li><span class="stage">{html.escape(w["stage"])}</span> '
-                    f'({html.escape(w["category"])}): {html.escape(w["message"])}</li>' for w in res.warnings)
+    lp, rp, colon = ("（", "）", "：") if cat.text_language == "zh" else (" (", ")", ": ")
+    items = "".join(f'<li><span class="stage">{html.escape(st)}</span>{lp}{html.escape(ca)}{rp}{colon}'
+                    f'{html.escape(msg)}</li>' for st, ca, msg in warning_lines(res))
     return (f'<div class="warnings" id="warnings"><h2>{html.escape(cat.f("warnings", n=len(res.warnings)))}</h2>'
             f'<ul>{items}</ul></div>')
 
@@ -360,7 +388,8 @@ SECTIONS = [("section.sample", ["sample_flow", "sample_profile", "instrument"]),
                              "pls_collinearity", "pls_structural", "pls_r2", "pls_model_fit", "pls_predict",
                              "pls_ipma", "pls_hypotheses", "method_comparison"]),
             ("section.necessity", ["necessity_tests", "necessity_bottlenecks", "cipma"])]
-FIGURES_IN = {"section.items": ["likert", "correlation_heatmap"], "section.measurement": ["latent_correlations"],
+FIGURES_IN = {"section.items": ["likert", "correlation_heatmap"],
+              "section.measurement": ["measurement_model", "latent_correlations"],
               "section.hypotheses": ["path_diagram"], "section.pls": ["ipma"], "section.necessity": ["nca", "cipma"]}
 
 
@@ -387,7 +416,7 @@ def html_report(res, figures: dict) -> str:
                   f'{html.escape(res.tables[k].attrs.get("title", k))}</a></li>' for k, i in numbers.items())
     toc += "".join(f'<li><a href="#fig-{k}">{cat["figure"]} {i}. {html.escape(cat.get("fig." + k, k))}</a></li>'
                    for k, i in fig_numbers.items())
-    title = html.escape(cat.f("report_title", name=q.name))
+    title = html.escape(report_title(res))
     parts = [f'<h1>{title}</h1>',
              f'<p class="meta">{_meta_line(res)}<br>{html.escape(cat.f("generated", version=__version__))} '
              f'<code>{html.escape(str(res.input.get("sha256")))}</code>.</p>',
@@ -473,6 +502,21 @@ def _repeat_header(row) -> None:
     trPr.append(el)
 
 
+def _mark_size(para, size) -> None:
+    """Give the paragraph mark the cell's font size: an empty cell then is no taller than its neighbours."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    ppr = para._p.get_or_add_pPr()
+    rpr = ppr.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        ppr.append(rpr)
+    for tag in ("w:sz", "w:szCs"):
+        el = OxmlElement(tag)
+        el.set(qn("w:val"), str(int(size.pt * 2)))
+        rpr.append(el)
+
+
 def _decimal_tab(para, pos_in: float) -> None:
     from docx.enum.text import WD_TAB_ALIGNMENT
     from docx.shared import Inches
@@ -516,7 +560,18 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float, cat=None):
         _set_cell_border(cell, top=12, bottom=6)
     numeric_col = [j > 0 and d.iloc[:, j].map(lambda v: not v or not _is_text_cell(str(v))).all()
                    and d.iloc[:, j].astype(bool).any() for j in range(ncol)]
-    col_text_w = [0.062 * max([_text_len(str(v)) for v in d.iloc[:, j]] + [1]) + 0.1 for j in range(ncol)]
+    # decimal tab stop per numeric column: the block of numbers is centred in the cell and the
+    # decimal points (or the ends of whole numbers) line up at the stop
+    tab_at = {}
+    for j in range(ncol):
+        if numeric_col[j]:
+            vals = [str(v) for v in d.iloc[:, j] if str(v)]
+            left = max(_text_len(_int_part(v)) for v in vals)
+            right = max(_text_len(v) - _text_len(_int_part(v)) for v in vals)
+            cw = 0.062 * (left + right)
+            # room for the widest integer part left of the stop and the widest tail right of it
+            centred = (widths[j] - 0.16 - cw) / 2 + 0.062 * left
+            tab_at[j] = max(0.02 + 0.066 * left, min(centred, widths[j] - 0.12 - 0.062 * right))
     for i, (_, row) in enumerate(d.iterrows(), start=1):
         cells = rows[i].cells
         for j, v in enumerate(row):
@@ -526,16 +581,17 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float, cat=None):
             para = cell.paragraphs[0]
             text = str(v)
             if numeric_col[j]:
-                # a column has one number format, so right-aligned numbers line up on the decimal point;
-                # the right indent centres the column of numbers under its header
-                para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-                para.paragraph_format.right_indent = Inches(max(0.0, (widths[j] - col_text_w[j]) / 2 - 0.05))
+                para.alignment = WD_ALIGN_PARAGRAPH.LEFT
+                # Word (and LibreOffice) align a cell's text on its first decimal tab stop without a tab
+                # character; a tab character would move the text on to the next stop
+                _decimal_tab(para, tab_at[j])
             else:
                 para.alignment = WD_ALIGN_PARAGRAPH.LEFT
-            run = para.add_run(text)
-            run.font.size = size
-            if diag and j == i:
-                run.bold = True
+            for run in _add_markup(para, text, size=size) or [para.add_run("")]:   # *df*, *p* in italics
+                run.font.size = size
+                if diag and j == i:
+                    run.bold = True
+            _mark_size(para, size)
             para.paragraph_format.space_after = Pt(0)
             if len(d) <= 20:
                 para.paragraph_format.keep_with_next = True     # a short table stays on one page
@@ -553,6 +609,12 @@ def _docx_table(doc, t: pd.DataFrame, number: int, width_in: float, cat=None):
     return table
 
 
+def _int_part(s: str) -> str:
+    """The text before the decimal point (the whole text of an integer): what a decimal tab aligns on."""
+    k = s.find(".")
+    return s if k < 0 else s[:k]
+
+
 def _text_len(s: str) -> int:
     """Printed width in Latin characters: a CJK character (or full-width sign) counts as two."""
     return sum(2 if ("\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef") else 1 for ch in s) + s.count("\u2192")
@@ -563,8 +625,14 @@ def _natural_widths(d: pd.DataFrame) -> list:
     out = []
     for c in d.columns:
         head = strip_markup(str(c))
-        longest = max([_text_len(str(v)) for v in d[c]]
-                      + [max(_text_len(w) for w in head.split()) if head.split() else 1])
+        vals = [str(v) for v in d[c] if str(v)]
+        if vals and not any(_is_text_cell(v) for v in vals):
+            # decimal-aligned: the widest integer part plus the widest tail
+            cells = max(_text_len(_int_part(v)) for v in vals) + max(_text_len(v) - _text_len(_int_part(v))
+                                                                      for v in vals)
+        else:
+            cells = max([_text_len(v) for v in vals] + [1])
+        longest = max([cells] + [max(_text_len(w) for w in head.split()) if head.split() else 1])
         out.append(max(0.5, 0.2 + 0.062 * min(longest, 40)))
     return out
 
@@ -618,12 +686,12 @@ def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
     sec.page_width, sec.page_height = Inches(pw), Inches(ph)
     sec.left_margin = sec.right_margin = Inches(0.9)
     text_w = pw - 1.8
-    doc.add_heading(cat.f("report_title", name=res.questionnaire.name), level=1)
+    doc.add_heading(report_title(res), level=1)
     doc.add_paragraph(_plain(_meta_line(res)))
     doc.add_heading(cat["warnings_heading"], level=2)
     if res.warnings:
-        for w in res.warnings:
-            doc.add_paragraph(f"[{w['stage']}] {w['message']}", style="List Bullet")
+        for st, ca, msg in warning_lines(res):
+            doc.add_paragraph(f"[{st}] {msg}", style="List Bullet")
     else:
         doc.add_paragraph(cat["no_warnings"])
     for k, name in enumerate(table_order(res), start=1):
@@ -650,7 +718,7 @@ def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
         p = doc.add_paragraph()
         p.add_run(figure_caption(res, f)).italic = True
         p.paragraph_format.keep_with_next = True
-        height = Inches(min(8.0, ph - 3.2)) if f == "likert" else None
+        height = Inches(min(8.0, ph - 3.2)) if f in ("likert", "measurement_model") else None
         if height is not None:
             doc.add_picture(str(png), height=height)
         else:
@@ -673,7 +741,9 @@ def _sheet_name(key: str, used: set) -> str:
     return name
 
 
-_XLSX_FORMATS = {"f1": "0.0", "f2": "0.00", "f3": "0.000", "r2": "0.00", "r3": "0.000", "int": "0", "p": "0.000"}
+# APA in Excel too: no leading zero for values bounded by 1, p < .001 shown as such (the cell keeps the number)
+_XLSX_FORMATS = {"f1": "0.0", "f2": "0.00", "f3": "0.000", "r2": ".00", "r3": ".000", "int": "0",
+                 "p": '[<0.001]"< .001";.000'}
 
 
 def write_xlsx(res, path) -> None:
@@ -681,10 +751,13 @@ def write_xlsx(res, path) -> None:
 
     Each sheet starts with "Table k" and the title, then the header row (the
     report's headers, frozen), the rows, and the note.  Numbers are stored at full
-    precision with a number format (never rounded values); p < .001 shows as 0.000
-    but the cell holds the exact p value.
+    precision with a number format (never rounded values): values bounded by 1
+    without the leading zero, p < .001 shown as "< .001" while the cell holds the
+    exact p value.
     """
     from openpyxl import Workbook
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
@@ -695,7 +768,7 @@ def write_xlsx(res, path) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "contents"
-    ws.append(["Sheet", cat["table"], "Title", cat["note"].rstrip(".：:")])
+    ws.append([cat["xlsx.sheet"], cat["table"], cat["xlsx.title"], cat["note"].rstrip(".：:")])
     for c in ws[1]:
         c.font = Font(bold=True)
     for i, (name, k) in enumerate(zip(names, order), start=1):
@@ -710,8 +783,12 @@ def write_xlsx(res, path) -> None:
         sh.cell(row=1, column=1, value=f"{cat['table']} {i}").font = Font(bold=True)
         sh.cell(row=2, column=1, value=t.attrs.get("title", k)).font = Font(italic=True)
         heads = excel_headers(t)
-        for j, h in enumerate(heads, start=1):
-            c = sh.cell(row=4, column=j, value=h)
+        for j, (h, hm) in enumerate(zip(heads, excel_headers(t, markup=True)), start=1):
+            runs = markup_runs(hm)
+            value = h
+            if any(it for _, it in runs):     # *p*, *SD*: italic inside the bold header (rich text)
+                value = CellRichText([TextBlock(InlineFont(b=True, i=it or None), txt) for txt, it in runs])
+            c = sh.cell(row=4, column=j, value=value)
             c.font = Font(bold=True)
             c.alignment = Alignment(horizontal="center", vertical="bottom", wrap_text=True)
         formats = t.attrs.get("formats", {})
@@ -731,6 +808,8 @@ def write_xlsx(res, path) -> None:
                     v = None
                 elif not isinstance(v, (str, int)):
                     v = str(v)
+                if isinstance(v, str):
+                    v = strip_markup(v)
                 c = sh.cell(row=5 + r_i, column=j, value=v)
                 if isinstance(v, float):
                     c.number_format = _XLSX_FORMATS.get(f_row or "f3", "0.000")
@@ -770,6 +849,8 @@ def latex_tables(res) -> str:
     """Every table as a booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
     lines = ["% Tables of the analysis; generated by icaf_sem. Requires \\usepackage{booktabs}.", ""]
     cat = _cat(res)
+    if cat.language in ("zh", "both"):
+        lines.insert(1, "% Chinese text: compile with XeLaTeX and \\usepackage{ctex} (or xeCJK).")
     for k, name in enumerate(table_order(res), start=1):
         t = res.tables[name]
         d = display_frame(t, minus="\u2212")
@@ -781,7 +862,7 @@ def latex_tables(res) -> str:
                   rf"\begin{{tabular}}{{{align}}}", r"\toprule",
                   " & ".join(_tex_markup(c) for c in d.columns) + r" \\", r"\midrule"]
         for i, (_, row) in enumerate(d.iterrows(), start=1):
-            cells = [_tex(v) for v in row]
+            cells = [_tex_markup(v) for v in row]
             if diag and i < len(cells):
                 cells[i] = rf"\textbf{{{cells[i]}}}"
             lines.append(" & ".join(cells) + r" \\")

@@ -20,7 +20,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-__all__ = ["path_diagram", "correlation_heatmap", "likert_bars", "save_figure", "stars", "nca_scatter_grid"]
+__all__ = ["path_diagram", "measurement_diagram", "correlation_heatmap", "likert_bars", "save_figure", "stars", "nca_scatter_grid"]
 
 
 def _plt():
@@ -64,8 +64,120 @@ def _layers(nodes: list, edges: list) -> dict:
     return layer
 
 
+class _Labels:
+    """Places coefficient labels so that none touches another label, a node or a line other than its own.
+
+    Lines are kept as sampled polylines (data coordinates, equal aspect) and nodes
+    as ellipses or boxes; a label's extent is measured with the figure's renderer.
+    Each label is tried along its own line (nearest the preferred position first),
+    then beside it at growing distances; the first free spot wins.  With no free
+    spot the one with the fewest collisions is taken (never expected on a
+    questionnaire-sized model; the tests check the bundled one).
+    """
+
+    def __init__(self, fig, ax, fontsize: float = 8.5):
+        self.fig, self.ax, self.fontsize = fig, ax, fontsize
+        self.lines: list = []        # (key, array of points)
+        self.ellipses: list = []     # (cx, cy, rx, ry)
+        self.boxes: list = []        # (x0, y0, x1, y1) taken by nodes, labels, fixed texts
+        self.placed: list = []       # (text artist, key of its own line)
+        self.crowded = 0             # labels that found no free spot
+        self.margin = 0.04           # clearance from other lines, data units
+        self._renderer = None
+
+    def renderer(self):
+        if self._renderer is None:
+            self.fig.canvas.draw()
+            self._renderer = self.fig.canvas.get_renderer()
+        return self._renderer
+
+    def add_line(self, key, pts):
+        self.lines.append((key, np.asarray(pts, float)))
+
+    def size(self, text: str, **kw) -> tuple:
+        """Width and height of ``text`` with its white box, in data units."""
+        r = self.renderer()
+        t = self.ax.text(0, 0, text, fontsize=kw.get("fontsize", self.fontsize), ha="center", va="center")
+        ext = t.get_window_extent(r)
+        t.remove()
+        pad = 2 * 0.15 * kw.get("fontsize", self.fontsize) * self.fig.dpi / 72
+        inv = self.ax.transData.inverted()
+        (x0, y0), (x1, y1) = inv.transform([(0, 0), (ext.width + pad, ext.height + pad)])
+        return abs(x1 - x0), abs(y1 - y0)
+
+    def _hits(self, box, own) -> int:
+        x0, y0, x1, y1 = box
+        n = 0
+        for key, pts in self.lines:
+            if key == own:
+                continue
+            m = self.margin
+            inside = (pts[:, 0] > x0 - m) & (pts[:, 0] < x1 + m) & (pts[:, 1] > y0 - m) & (pts[:, 1] < y1 + m)
+            n += int(inside.any())
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 7), np.linspace(y0, y1, 5))
+        for cx, cy, rx, ry in self.ellipses:
+            if (((gx - cx) / (rx * 1.03)) ** 2 + ((gy - cy) / (ry * 1.06)) ** 2 < 1).any():
+                n += 1
+        for a0, b0, a1, b1 in self.boxes:
+            if x0 < a1 and a0 < x1 and y0 < b1 and b0 < y1:
+                n += 1
+        return n
+
+    def place(self, text, own, along, normal, prefer=0.5, t_range=(0.2, 0.8), offsets=(0.0, 0.06, 0.2, 0.4, 0.7),
+              **text_kw):
+        """Put ``text`` on line ``own``: ``along(t)`` gives the point at ``t``, ``normal(t)`` a unit normal."""
+        w, h = self.size(text, **text_kw)
+        ts = sorted(np.linspace(t_range[0], t_range[1], 25), key=lambda v: abs(v - prefer))
+        best, best_n = None, None
+        for off in offsets:
+            for sign in ((1,) if off == 0 else (1, -1)):
+                for t_ in ts:
+                    x, y = along(t_)
+                    nx, ny = normal(t_)
+                    # beside the line: the label's half extent across it, plus the gap
+                    d = sign * (abs(nx) * w / 2 + abs(ny) * h / 2 + off) if off else 0.0
+                    cx, cy = x + d * nx, y + d * ny
+                    box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+                    n = self._hits(box, own)
+                    if best_n is None or n < best_n:
+                        best, best_n = (cx, cy, box), n
+                    if n == 0:
+                        break
+                if best_n == 0:
+                    break
+            if best_n == 0:
+                break
+        cx, cy, box = best
+        self.crowded += int(best_n > 0)
+        self.boxes.append(box)
+        art = self.ax.text(cx, cy, text, ha="center", va="center", fontsize=text_kw.get("fontsize", self.fontsize),
+                           color=text_kw.get("color", "black"),
+                           bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.95), zorder=5)
+        self.placed.append((art, own))
+        return art
+
+
+def _quad(s, e, rad):
+    """``along(t)``, ``normal(t)`` and sample points of matplotlib's arc3 connection from s to e."""
+    dx, dy = e[0] - s[0], e[1] - s[1]
+    c = ((s[0] + e[0]) / 2 + rad * dy, (s[1] + e[1]) / 2 - rad * dx)
+
+    def along(t):
+        return ((1 - t) ** 2 * s[0] + 2 * (1 - t) * t * c[0] + t ** 2 * e[0],
+                (1 - t) ** 2 * s[1] + 2 * (1 - t) * t * c[1] + t ** 2 * e[1])
+
+    def normal(t):
+        tx = 2 * (1 - t) * (c[0] - s[0]) + 2 * t * (e[0] - c[0])
+        ty = 2 * (1 - t) * (c[1] - s[1]) + 2 * t * (e[1] - c[1])
+        L = math.hypot(tx, ty) or 1.0
+        return -ty / L, tx / L
+
+    pts = [along(t) for t in np.linspace(0, 1, 240)]
+    return along, normal, pts
+
+
 def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names: Optional[dict] = None,
-                 language: str = "en"):
+                 language: str = "en", measurement: bool = False):
     """Draw the structural model of a fitted result.
 
     Parameters
@@ -80,11 +192,19 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
         Drawn inside the figure; leave it out when a caption names the figure.
     language : {"en", "zh", "both"}
         Language of the figure's legend.
+    measurement : bool, default False
+        Draw the measurement model instead: every construct with its items and
+        standardized loadings (:func:`measurement_diagram`).
+
+    Every coefficient label is placed where it touches no other label, node or
+    line (its own line excepted); ``fig._icaf_labels`` lists ``(text, line key)``.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    if measurement:
+        return measurement_diagram(sem, alpha=alpha, title=title, language=language)
     plt = _plt()
     from matplotlib.patches import Ellipse, FancyArrowPatch
 
@@ -111,22 +231,34 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
             pos[n] = (k * xgap, ((m - 1) / 2 - i) * ygap)
     W = (nlayers - 1) * xgap
     H = (height - 1) * ygap
-    fig, ax = plt.subplots(figsize=(2.2 + 2.4 * nlayers, 1.6 + 1.15 * height))
-    ax.set_xlim(-1.6, W + 1.6)
-    ax.set_ylim(-H / 2 - 1.5, H / 2 + 1.5)
+    fig, ax = plt.subplots(figsize=(2.6 + 2.4 * nlayers, 1.8 + 1.15 * height))
+    ax.set_xlim(-2.6, W + 1.6)
+    ax.set_ylim(-H / 2 - 1.6, H / 2 + 1.5)
     ax.set_aspect("equal")
     ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    ax.apply_aspect()
+    L = _Labels(fig, ax)
     rx, ry = 1.05, 0.62
     r2 = getattr(sem, "r2", {}) or {}
     for n, (x, y) in pos.items():
         endo = n in set(reg["lhs"])
         ax.add_patch(Ellipse((x, y), 2 * rx, 2 * ry, facecolor="#eef3fb" if endo else "#f7f7f7",
                              edgecolor="#1f3b73", lw=1.4, zorder=3))
+        L.ellipses.append((x, y, rx, ry))
         label = n if not names or n not in names else f"{n}\n{names[n]}"
         ax.text(x, y + (0.12 if endo else 0), label, ha="center", va="center", fontsize=10 if not names else 7.5,
                 fontweight="bold", zorder=4)
         if endo and n in r2:
             ax.text(x, y - 0.33, cat.f("fig.r2", v=_fmt_coef(r2[n])), ha="center", va="center", fontsize=8, zorder=4)
+    note = ax.text(W / 2, -H / 2 - 1.35, cat["fig.path_note"], ha="center", va="center", fontsize=7.5,
+                   color="#444444")
+    ext = note.get_window_extent(L.renderer())
+    inv = ax.transData.inverted()
+    (a0, b0), (a1, b1) = inv.transform([(ext.x0, ext.y0), (ext.x1, ext.y1)])
+    L.boxes.append((a0, b0, a1, b1))
 
     def border(p, q):
         """Point on the ellipse around p in the direction of q."""
@@ -135,26 +267,8 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
         s = 1.0 / math.sqrt((math.cos(ang) / rx) ** 2 + (math.sin(ang) / ry) ** 2)
         return p[0] + s * math.cos(ang) * 1.04, p[1] + s * math.sin(ang) * 1.04
 
-    placed: list = []
-
-    def free_at(x, y):
-        ok = all(abs(x - a) > 0.8 or abs(y - b) > 0.34 for a, b in placed)
-        return ok and all((x - a) ** 2 / (rx + .4) ** 2 + (y - b) ** 2 / (ry + .2) ** 2 > 1 for a, b in pos.values())
-
-    def place(points, prefer=0.5):
-        cands = sorted(np.linspace(0.15, 0.85, 29), key=lambda v: abs(v - prefer))
-        for t_ in cands:
-            x, y = points(t_)
-            if free_at(x, y):
-                placed.append((x, y))
-                return x, y
-        # nothing free: the point farthest from the other labels
-        best = max(cands, key=lambda v: min([abs(points(v)[0] - a) + 2.4 * abs(points(v)[1] - b)
-                                             for a, b in placed] or [0]))
-        x, y = points(best)
-        placed.append((x, y))
-        return x, y
-
+    # every line first, so that each label knows all the lines it must keep clear of
+    todo = []
     cov = t[(t["op"] == "~~") & (t["lhs"] != t["rhs"]) & t["lhs"].isin(nodes) & t["rhs"].isin(nodes)]
     for _, r in cov.iterrows():
         a, b = r["lhs"], r["rhs"]
@@ -164,27 +278,20 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
         sig = np.isfinite(r["pvalue"]) and r["pvalue"] < alpha
         same = cols[layer[a]]
         adjacent = layer[a] == layer[b] and abs(same.index(a) - same.index(b)) == 1
-        text = _fmt_coef(r["std_all"]) + stars(r["pvalue"])
         style = dict(arrowstyle="<|-|>", mutation_scale=11, lw=1.0, color="#1f3b73" if sig else "#8a8a8a",
                      linestyle="-" if sig else (0, (4, 3)), zorder=2)
         if adjacent and layer[a] > 0:
             # residual covariance of neighbouring endogenous constructs: a short straight arrow between them
-            s, e = (pa[0], pa[1] - ry * 1.04), (pb[0], pb[1] + ry * 1.04)
-            ax.add_patch(FancyArrowPatch(s, e, connectionstyle="arc3,rad=0", **style))
-            lx, ly = pa[0] + 0.12, (s[1] + e[1]) / 2
-            ax.text(lx, ly, text, ha="left", va="center", fontsize=8.5,
-                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.95), zorder=5)
-            placed.append((lx + 0.35, ly))
-            continue
-        s = (pa[0] - rx * 0.98, pa[1])
-        e = (pb[0] - rx * 0.98, pb[1])
-        rad = 0.45 if pa[0] == pb[0] else 0.25
+            s, e, rad = (pa[0], pa[1] - ry * 1.04), (pb[0], pb[1] + ry * 1.04), 0.0
+        else:
+            s, e = (pa[0] - rx * 0.98, pa[1]), (pb[0] - rx * 0.98, pb[1])
+            rad = 0.45 if pa[0] == pb[0] else 0.25
         ax.add_patch(FancyArrowPatch(s, e, connectionstyle=f"arc3,rad={rad}", **style))
-        dx, dy = e[0] - s[0], e[1] - s[1]
-        cx, cy = (s[0] + e[0]) / 2 + rad * dy / 2, (s[1] + e[1]) / 2 - rad * dx / 2
-        ax.text(cx - 0.05, cy, text, ha="right", va="center", fontsize=8.5,
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.95), zorder=5)
-        placed.append((cx - 0.4, cy))
+        along, normal, pts = _quad(s, e, rad)
+        key = f"{a}~~{b}"
+        L.add_line(key, pts)
+        todo.append((_fmt_coef(r["std_all"]) + stars(r["pvalue"]), key, along, normal, 0.5, (0.2, 0.8),
+                     "#10244d" if sig else "#666666"))
     for _, r in reg.iterrows():
         a, b = r["rhs"], r["lhs"]
         pa, pb = pos[a], pos[b]
@@ -194,32 +301,125 @@ def path_diagram(sem, *, alpha: float = 0.05, title: Optional[str] = None, names
         if span > 1:
             rad = -0.18 if pa[1] >= 0 else 0.18
         s, e = border(pa, pb), border(pb, pa)
-        arrow = FancyArrowPatch(s, e, arrowstyle="-|>", mutation_scale=13, lw=1.5 if sig else 1.0,
-                                color="#1f3b73" if sig else "#8a8a8a", linestyle="-" if sig else (0, (4, 3)),
-                                connectionstyle=f"arc3,rad={rad}", zorder=2)
-        ax.add_patch(arrow)
+        ax.add_patch(FancyArrowPatch(s, e, arrowstyle="-|>", mutation_scale=13, lw=1.5 if sig else 1.0,
+                                     color="#1f3b73" if sig else "#8a8a8a", linestyle="-" if sig else (0, (4, 3)),
+                                     connectionstyle=f"arc3,rad={rad}", zorder=2))
+        along, normal, pts = _quad(s, e, rad)
+        key = f"{b}~{a}"
+        L.add_line(key, pts)
+        prefer = 0.6 if span > 1 else (0.62 if layer[a] == 0 and nlayers > 2 else 0.5)
+        todo.append((_fmt_coef(r["std_all"]) + stars(r["pvalue"]), key, along, normal, prefer, (0.15, 0.8),
+                     "#10244d" if sig else "#666666"))
+    for text, key, along, normal, prefer, rng, color in todo:
+        L.place(text, key, along, normal, prefer=prefer, t_range=rng, color=color)
+    fig._icaf_labels = L.placed
+    fig._icaf_crowded = L.crowded
+    return fig
 
-        def along(tt, s=s, e=e, rad=rad):
-            mx, my = s[0] + (e[0] - s[0]) * tt, s[1] + (e[1] - s[1]) * tt
-            if rad:
-                # arc3: control point offset perpendicular to the chord by rad * length
-                dx, dy = e[0] - s[0], e[1] - s[1]
-                cx, cy = (s[0] + e[0]) / 2 + rad * dy, (s[1] + e[1]) / 2 - rad * dx
-                u = tt
-                mx = (1 - u) ** 2 * s[0] + 2 * (1 - u) * u * cx + u ** 2 * e[0]
-                my = (1 - u) ** 2 * s[1] + 2 * (1 - u) * u * cy + u ** 2 * e[1]
-            return mx, my
-        # labels near the target for fanning edges of the first layer (they cross near their middle)
-        prefer = 0.68 if span > 1 else (0.72 if layer[a] == 0 and nlayers > 2 else 0.5)
-        lx, ly = place(along, prefer)
-        ax.text(lx, ly, _fmt_coef(r["std_all"]) + stars(r["pvalue"]), ha="center", va="center", fontsize=8.5,
-                color="#10244d" if sig else "#666666",
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.95), zorder=5)
-    ax.set_xlim(-2.6, W + 1.6)
-    ax.text(W / 2, -H / 2 - 1.3, cat["fig.path_note"], ha="center", va="center", fontsize=7.5, color="#444444")
+
+def measurement_diagram(fitted, *, alpha: float = 0.05, title: Optional[str] = None, language: str = "en",
+                        constructs: Optional[list] = None):
+    """Draw a measurement model: every construct (ellipse) with its items (boxes) and standardized loadings.
+
+    Items run down the left edge, each construct sits beside its items, and a
+    second-order construct sits right of its first-order constructs.  Loadings
+    with p >= ``alpha`` are dashed.  Labels are placed as in :func:`path_diagram`.
+
+    Parameters
+    ----------
+    fitted : SEMResult
+        A CFA, a second-order measurement model or a full SEM (its ``=~`` rows are drawn).
+    constructs : list of str, optional
+        Only these constructs (and their items).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _plt()
+    from matplotlib.patches import Ellipse, FancyArrowPatch, Rectangle
+
+    from .i18n import catalogue
+    cat = catalogue(language)
+    t = fitted.parameters
+    t = t[t["group"].isin([0, 1])] if "group" in t.columns else t
+    load = t[t["op"] == "=~"]
+    lvs = list(dict.fromkeys(load["lhs"]))
+    higher = [c for c in lvs if load.loc[load["lhs"] == c, "rhs"].isin(lvs).any()]
+    first = [c for c in lvs if c not in higher]
+    if constructs is not None:
+        unknown = [c for c in constructs if c not in lvs]
+        if unknown:
+            from ..errors import ModelSpecificationError
+            raise ModelSpecificationError(f"constructs={unknown!r} are not constructs of the model; use some of "
+                                          f"{lvs}")
+        first = [c for c in first if c in constructs]
+        higher = [c for c in higher if c in constructs]
+    ystep, gap = 0.66, 0.5
+    y, ypos, cpos = 0.0, {}, {}
+    for c in first:
+        its = list(load.loc[load["lhs"] == c, "rhs"])
+        ys = []
+        for i in its:
+            ypos[(c, i)] = y
+            ys.append(y)
+            y -= ystep
+        cpos[c] = (4.6, float(np.mean(ys)))
+        y -= gap
+    for h in higher:
+        comps = [c for c in load.loc[load["lhs"] == h, "rhs"] if c in cpos]
+        if comps:
+            cpos[h] = (8.2, float(np.mean([cpos[c][1] for c in comps])))
+    top, bottom = ystep, y + gap - ystep
+    fig, ax = plt.subplots(figsize=(7.0, max(3.0, 0.36 * (top - bottom) + 0.9)))
+    ax.set_xlim(-0.9, 9.4 if higher else 5.8)
+    ax.set_ylim(bottom - 0.4, top)
+    ax.set_aspect("equal")
+    ax.axis("off")
     if title:
         ax.set_title(title, fontsize=11)
     fig.tight_layout()
+    ax.apply_aspect()
+    L = _Labels(fig, ax, fontsize=7.5)
+    bw, bh = 0.95, 0.42
+    rx, ry = 0.75, 0.42
+    for (c, i), yy in ypos.items():
+        ax.add_patch(Rectangle((-bw / 2, yy - bh / 2), bw, bh, facecolor="white", edgecolor="#1f3b73", lw=1.0,
+                               zorder=3))
+        ax.text(0, yy, i, ha="center", va="center", fontsize=8, zorder=4)
+        L.boxes.append((-bw / 2, yy - bh / 2, bw / 2, yy + bh / 2))
+    for c, (x, yy) in cpos.items():
+        ax.add_patch(Ellipse((x, yy), 2 * rx, 2 * ry, facecolor="#eef3fb" if c in higher else "#f7f7f7",
+                             edgecolor="#1f3b73", lw=1.3, zorder=3))
+        ax.text(x, yy, c, ha="center", va="center", fontsize=9, fontweight="bold", zorder=4)
+        L.ellipses.append((x, yy, rx, ry))
+    todo = []
+    for _, r in load.iterrows():
+        c, i = r["lhs"], r["rhs"]
+        if c not in cpos:
+            continue
+        sig = (not r["free"]) or (np.isfinite(r["pvalue"]) and r["pvalue"] < alpha)
+        if (c, i) in ypos:
+            s = (cpos[c][0] - rx * 1.02, cpos[c][1])
+            e = (bw / 2 + 0.03, ypos[(c, i)])
+        elif i in cpos:
+            s = (cpos[c][0] - rx * 1.02, cpos[c][1])
+            e = (cpos[i][0] + rx * 1.04, cpos[i][1])
+        else:
+            continue
+        ax.add_patch(FancyArrowPatch(s, e, arrowstyle="-|>", mutation_scale=9, lw=1.0,
+                                     color="#1f3b73" if sig else "#8a8a8a", linestyle="-" if sig else (0, (4, 3)),
+                                     zorder=2))
+        along, normal, pts = _quad(s, e, 0.0)
+        L.add_line(f"{c}=~{i}", pts)
+        text = _fmt_coef(r["std_all"]) + (stars(r["pvalue"]) if r["free"] else "")
+        todo.append((text, f"{c}=~{i}", along, normal, "#10244d" if sig else "#666666"))
+    for text, key, along, normal, color in todo:
+        L.place(text, key, along, normal, prefer=0.6, t_range=(0.3, 0.76), color=color)
+    ax.text(ax.get_xlim()[0] + 0.05, bottom - 0.2, cat["fig.measurement_note"], ha="left", va="center",
+            fontsize=7, color="#444444")
+    fig._icaf_labels = L.placed
+    fig._icaf_crowded = L.crowded
     return fig
 
 

@@ -203,19 +203,27 @@ def _numeric_text(s: str) -> bool:
         return False
 
 
-def excel_headers(df: pd.DataFrame) -> list:
+def excel_headers(df: pd.DataFrame, markup: bool = False) -> list:
     """The readable header of every column of ``df`` for a spreadsheet (the report's headers, plain text).
 
     Columns merged into one display cell (CI bounds) get the display header with "lower"/"upper".
+    ``markup=True`` keeps the ``*italic*`` marks (for rich-text cells).
     """
+    if markup:
+        plain = excel_headers(df)
+        attrs = df.attrs or {}
+        labels = attrs.get("labels", {})
+        return [labels[c] if (c in labels and strip_markup(labels[c]) == h) else h
+                for c, h in zip(df.columns, plain)]
     attrs = df.attrs or {}
     labels = attrs.get("labels", {})
+    lower, upper = ("下限", "上限") if attrs.get("language") == "zh" else ("lower", "upper")
     pairs = {}
     for lo, hi, head in attrs.get("ci_pairs", []):
-        pairs[lo], pairs[hi] = f"{strip_markup(head)} lower", f"{strip_markup(head)} upper"
+        pairs[lo], pairs[hi] = f"{strip_markup(head)} {lower}", f"{strip_markup(head)} {upper}"
     for v, lo, hi in attrs.get("inline_ci", []):
         head = strip_markup(labels.get(v, v))
-        pairs[lo], pairs[hi] = f"{head} RMSEA 90% CI lower", f"{head} RMSEA 90% CI upper"
+        pairs[lo], pairs[hi] = f"{head} RMSEA 90% CI {lower}", f"{head} RMSEA 90% CI {upper}"
     out, seen = [], set()
     for c in df.columns:
         h = pairs.get(c) or strip_markup(labels.get(c, c))
@@ -235,14 +243,20 @@ def sample_flow(clean_result, language: str = "en") -> pd.DataFrame:
     clean_result : CleanResult
     language : {"en", "zh", "both"}
     """
+    from .i18n.messages import translate
     cat = catalogue(language)
+    lang = cat.text_language
     df = clean_result.flow[["step", "n_remaining", "n_removed", "n_flagged"]].copy().reset_index(drop=True)
+    df["step"] = [translate(s_, lang) for s_ in df["step"]]
     for c in ("n_remaining", "n_removed", "n_flagged"):
         df[c] = df[c].astype(float)
     reasons = clean_result.exclusions["reason"].value_counts() if len(clean_result.exclusions) else {}
     note = cat.f("note.sample_flow", n_raw=clean_result.n_raw, n=clean_result.n_clean)
     if len(reasons):
-        note += cat.f("note.sample_flow.reasons", reasons="; ".join(f"{k}: {v}" for k, v in reasons.items()))
+        sep = "；" if lang == "zh" else "; "
+        colon = "：" if lang == "zh" else ": "
+        note += cat.f("note.sample_flow.reasons",
+                      reasons=sep.join(f"{translate(k, lang)}{colon}{v}" for k, v in reasons.items()))
     return _meta(df, cat["title.sample_flow"], note, key="sample_flow", language=language,
                  labels={"step": cat["h.step"], "n_remaining": cat["h.n_remaining"], "n_removed": cat["h.n_removed"],
                          "n_flagged": cat["h.n_flagged"]},
@@ -356,7 +370,8 @@ def multivariate_normality(data: pd.DataFrame, questionnaire, language: str = "e
 
 
 # --------------------------------------------------------------------------- measurement model
-def measurement_model(cfa, reliability, sem=None, questionnaire=None, language: str = "en") -> pd.DataFrame:
+def measurement_model(cfa, reliability, sem=None, questionnaire=None, language: str = "en", cfa2=None
+                      ) -> pd.DataFrame:
     """Standardized loadings with alpha, CR and AVE per construct.
 
     Parameters
@@ -371,11 +386,14 @@ def measurement_model(cfa, reliability, sem=None, questionnaire=None, language: 
     questionnaire : Questionnaire, optional
         Spells out the construct codes in the note.
     language : {"en", "zh", "both"}
+    cfa2 : SEMResult, optional
+        The second-order measurement model: the second-order rows then carry its CR,
+        AVE and omega (:func:`icaf_sem.measurement.higher_order.second_order_reliability`).
 
     Returns
     -------
     DataFrame
-        ``construct, item, est, se, z, pvalue, loading, alpha, composite_reliability, ave``;
+        ``construct, item, est, se, z, pvalue, loading, alpha, omega, composite_reliability, ave``;
         the construct statistics fill the first row of each construct, NaN below.
     """
     cat = catalogue(language)
@@ -388,22 +406,33 @@ def measurement_model(cfa, reliability, sem=None, questionnaire=None, language: 
         for k, (_, r) in enumerate(block.iterrows()):
             row = {"construct": c, "item": r["rhs"], "est": r["est"], "se": r["se"] if r["free"] else math.nan,
                    "z": r["z"] if r["free"] else math.nan, "pvalue": r["pvalue"] if r["free"] else math.nan,
-                   "loading": r["std_all"], "alpha": math.nan, "composite_reliability": math.nan, "ave": math.nan}
+                   "loading": r["std_all"], "alpha": math.nan, "omega": math.nan, "composite_reliability": math.nan,
+                   "ave": math.nan}
             if k == 0 and c in rel.index:
                 row.update(alpha=rel.at[c, "alpha"], composite_reliability=rel.at[c, "composite_reliability"],
-                           ave=rel.at[c, "ave"])
+                           ave=rel.at[c, "ave"], omega=rel.at[c, "omega"] if "omega" in rel.columns else math.nan)
             rows.append(row)
     if sem is not None:
         s = sem.parameters
         lvs = set(s.loc[s["op"] == "=~", "lhs"])
         higher = s[(s["op"] == "=~") & (s["rhs"].isin(lvs))]
+        rel2 = None
+        if cfa2 is not None:
+            from ..measurement.higher_order import second_order_reliability
+            rel2 = second_order_reliability(cfa2).set_index("construct")
+        seen: set = set()
         for _, r in higher.iterrows():
-            rows.append({"construct": r["lhs"], "item": r["rhs"], "est": r["est"],
-                         "se": r["se"] if r["free"] else math.nan, "z": r["z"] if r["free"] else math.nan,
-                         "pvalue": r["pvalue"] if r["free"] else math.nan,
-                         "loading": r["std_all"], "alpha": math.nan, "composite_reliability": math.nan,
-                         "ave": math.nan})
-    df = pd.DataFrame(rows, columns=["construct", "item", "est", "se", "z", "pvalue", "loading", "alpha",
+            row = {"construct": r["lhs"], "item": r["rhs"], "est": r["est"],
+                   "se": r["se"] if r["free"] else math.nan, "z": r["z"] if r["free"] else math.nan,
+                   "pvalue": r["pvalue"] if r["free"] else math.nan,
+                   "loading": r["std_all"], "alpha": math.nan, "omega": math.nan, "composite_reliability": math.nan,
+                   "ave": math.nan}
+            if rel2 is not None and r["lhs"] in rel2.index and r["lhs"] not in seen:
+                row.update(omega=rel2.at[r["lhs"], "omega"], ave=rel2.at[r["lhs"], "ave"],
+                           composite_reliability=rel2.at[r["lhs"], "composite_reliability"])
+            seen.add(r["lhs"])
+            rows.append(row)
+    df = pd.DataFrame(rows, columns=["construct", "item", "est", "se", "z", "pvalue", "loading", "alpha", "omega",
                                      "composite_reliability", "ave"])
     th = reliability.thresholds
     n_cfa = getattr(cfa, "nobs", None)
@@ -414,15 +443,16 @@ def measurement_model(cfa, reliability, sem=None, questionnaire=None, language: 
                  alpha_basis=alpha_basis, t_alpha=_cut(th.alpha), t_ave=_cut(th.ave))
     if sem is not None and len(df) and df["construct"].isin(set(sem.parameters.loc[sem.parameters["op"] == "=~", "lhs"])
                                                             - set(load["lhs"])).any():
-        note += cat["note.second_order"]
+        note += cat["note.second_order_cr" if cfa2 is not None else "note.second_order"]
     note += _abbrev(questionnaire, language, df["construct"])
     return _meta(df, cat["title.measurement_model"], note,
                  key="measurement_model", group_columns=["construct"], language=language,
                  labels={"construct": cat["h.construct"], "item": cat["h.indicator"], "est": cat["h.b"],
                          "se": cat["h.se"], "z": cat["h.z"], "pvalue": cat["h.p"], "loading": cat["h.lambda"],
-                         "alpha": cat["h.alpha"], "composite_reliability": cat["h.cr"], "ave": cat["h.ave"]},
+                         "alpha": cat["h.alpha"], "omega": cat["h.omega"], "composite_reliability": cat["h.cr"],
+                         "ave": cat["h.ave"]},
                  formats={"est": "f3", "se": "f3", "z": "f2", "pvalue": "p", "loading": "r3", "alpha": "r3",
-                          "composite_reliability": "r3", "ave": "r3"})
+                          "omega": "r3", "composite_reliability": "r3", "ave": "r3"})
 
 
 def discriminant_validity(reliability, questionnaire=None, language: str = "en", n: Optional[int] = None
@@ -873,35 +903,52 @@ def instrument(questionnaire, language: str = "en") -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- second-order constructs
-def second_order(cfa2, questionnaire=None, language: str = "en") -> pd.DataFrame:
-    """CR and AVE of every second-order construct from the second-order measurement model.
+def _fit_short(m, cat) -> str:
+    """``χ²(506) = 575.12, CFI = .986, RMSEA = .019, SRMR = .038`` of a fitted model."""
+    fm = m.fit_measures
+    return cat.f("fit.short", df=format_value(_fit_value(fm, "df"), "int"),
+                 chisq=format_value(_fit_value(fm, "chisq"), "f2"), cfi=format_value(_fit_value(fm, "cfi"), "r3"),
+                 rmsea=format_value(_fit_value(fm, "rmsea"), "r3"), srmr=format_value(_fit_value(fm, "srmr"), "r3"))
 
-    ``construct, component, loading`` (standardized loading of the first-order construct),
-    ``composite_reliability = (sum l)^2 / ((sum l)^2 + sum(1 - l^2))`` and ``ave = mean(l^2)``
-    on the construct's first row (Fornell & Larcker 1981 on the second-order loadings).
+
+def second_order(cfa2, questionnaire=None, language: str = "en", cfa=None) -> pd.DataFrame:
+    """Loadings, CR, AVE and omega of every second-order construct from the second-order measurement model.
+
+    ``construct, component, loading`` (standardized loading of the first-order construct), ``pvalue``
+    and, on the construct's first row, ``composite_reliability = (sum l)^2 / ((sum l)^2 + sum(1 - l^2))``,
+    ``ave = mean(l^2)`` (Fornell & Larcker 1981 on the second-order loadings), ``omega``
+    (``semTools::compRelSEM(fit, higher = ...)``) and ``omega_l2``, ``partial_omega_l1``
+    (``semTools::reliabilityL2``); see :func:`icaf_sem.measurement.higher_order.second_order_reliability`.
+    The note gives the fit of the second-order model beside that of the first-order CFA ``cfa``.
     """
+    from ..measurement.higher_order import second_order_reliability
     cat = catalogue(language)
     t = cfa2.parameters
     lvs = set(t.loc[t["op"] == "=~", "lhs"])
     hi = t[(t["op"] == "=~") & t["rhs"].isin(lvs)]
+    rel = second_order_reliability(cfa2).set_index("construct")
     rows = []
     for c in dict.fromkeys(hi["lhs"]):
-        lam = hi.loc[hi["lhs"] == c, "std_all"].to_numpy(float)
-        s = lam.sum()
-        cr = s ** 2 / (s ** 2 + (1 - lam ** 2).sum())
         for k, (_, r) in enumerate(hi[hi["lhs"] == c].iterrows()):
+            first = k == 0 and c in rel.index
             rows.append({"construct": c, "component": r["rhs"], "loading": r["std_all"],
                          "pvalue": r["pvalue"] if r["free"] else math.nan,
-                         "composite_reliability": cr if k == 0 else math.nan,
-                         "ave": float((lam ** 2).mean()) if k == 0 else math.nan})
-    df = pd.DataFrame(rows, columns=["construct", "component", "loading", "pvalue", "composite_reliability", "ave"])
-    note = cat.f("note.second_order_table", n=getattr(cfa2, "nobs", "")) + _abbrev(
+                         **{s: (float(rel.at[c, s]) if first else math.nan)
+                            for s in ("composite_reliability", "ave", "omega", "omega_l2", "partial_omega_l1")}})
+    cols = ["construct", "component", "loading", "pvalue", "composite_reliability", "ave", "omega", "omega_l2",
+            "partial_omega_l1"]
+    df = pd.DataFrame(rows, columns=cols)
+    note = cat.f("note.second_order_table", n=getattr(cfa2, "nobs", ""), fit2=_fit_short(cfa2, cat),
+                 fit1=_fit_short(cfa, cat) if cfa is not None else "\u2014") + _abbrev(
         questionnaire, language, list(df["construct"]) + list(df["component"]))
     return _meta(df, cat["title.second_order"], note, key="second_order", language=language,
                  group_columns=["construct"],
                  labels={"construct": cat["h.construct"], "component": cat["h.component"], "loading": cat["h.lambda"],
-                         "pvalue": cat["h.p"], "composite_reliability": cat["h.cr"], "ave": cat["h.ave"]},
-                 formats={"loading": "r3", "pvalue": "p", "composite_reliability": "r3", "ave": "r3"})
+                         "pvalue": cat["h.p"], "composite_reliability": cat["h.cr"], "ave": cat["h.ave"],
+                         "omega": cat["h.omega"], "omega_l2": cat["h.omega_l2"],
+                         "partial_omega_l1": cat["h.partial_omega_l1"]},
+                 formats={"loading": "r3", "pvalue": "p", "composite_reliability": "r3", "ave": "r3", "omega": "r3",
+                          "omega_l2": "r3", "partial_omega_l1": "r3"})
 
 
 # --------------------------------------------------------------------------- common-method bias
@@ -1017,11 +1064,23 @@ def measurement_invariance(results: dict, skipped: dict, language: str = "en", q
     for c in ("chisq", "df", "cfi", "rmsea", "srmr", "delta_cfi", "delta_rmsea"):
         df[c] = df[c].astype(float)
     df["invariant"] = df["invariant"].astype(object)
-    sizes = "; ".join(f"{col}: " + ", ".join(f"{k} {v}" for k, v in r.group_sizes.items())
-                      for col, r in results.items()) if results else ""
+    def _names(col):
+        spec = questionnaire.metadata.get(col, {}) if questionnaire is not None else {}
+        vl = spec.get("value_labels") or {}
+        return (_text(spec.get("label") or {}, language, col),
+                lambda k: _text(vl.get(str(k), {}), language, str(k)))
+
+    zh = cat.text_language == "zh"
+    sizes = ("；" if zh else "; ").join(
+        f"{_names(col)[0]}{'：' if zh else ': '}" + ("，" if zh else ", ").join(
+            f"{_names(col)[1](k)} {v}" for k, v in r.group_sizes.items()) for col, r in results.items()) \
+        if results else ""
     note = cat.f("note.invariance", sizes=sizes or "\u2014")
     if skipped:
-        note += " " + cat.f("note.invariance.skipped", why="; ".join(f"{k}: {v}" for k, v in skipped.items()))
+        from .i18n.messages import translate
+        why = ("；" if zh else "; ").join(f"{_names(k)[0]}{'：' if zh else ': '}{translate(v, cat.text_language)}"
+                                         for k, v in skipped.items())
+        note += " " + cat.f("note.invariance.skipped", why=why)
     return _meta(df, cat["title.invariance"], note, key="measurement_invariance", language=language,
                  group_columns=["grouping"],
                  labels={"grouping": cat["h.grouping"], "step": cat["h.step"], "chisq": "\u03c7\u00b2",

@@ -77,10 +77,12 @@ TEXT = {
                                "fixed to 1 (its *SE* left blank). \u03b1 = Cronbach's alpha, {alpha_basis}; "
                                "CR = composite reliability; AVE = average variance extracted. Thresholds: \u03b1 and "
                                "CR \u2265 {t_alpha} (Nunnally & Bernstein, 1994; Hair et al., 2019), AVE \u2265 {t_ave} "
-                               "(Fornell & Larcker, 1981)."),
+                               "(Fornell & Larcker, 1981). \u03c9 = McDonald's omega (semTools' compRelSEM)."),
     "note.alpha_cc": "complete cases, *n* = {n}",
     "note.alpha_em": "computed from the EM (saturated) covariance matrix of the same *N* = {n} respondents (Enders, 2003)",
     "note.second_order": " Rows for second-order constructs come from the structural model.",
+    "note.second_order_cr": (" Rows for second-order constructs: loadings from the structural model; their \u03c9, CR "
+                             "and AVE from the second-order measurement model (see the second-order table)."),
     "note.discriminant": ("*N* = {n}. Diagonal (bold): square root of the AVE (\u221aAVE). Below the diagonal: "
                           "latent correlations from the CFA. Above the diagonal: heterotrait\u2013monotrait ratios "
                           "(HTMT; {htmt_basis}). Discriminant validity holds when \u221aAVE exceeds the construct's "
@@ -120,7 +122,7 @@ TEXT = {
                        "*k* \u2212 1), *k* = number of predictors."),
     "note.instrument": ("Seven-point scale from {low} to {high}. Reverse-keyed items (marked R) are scored "
                         "{rev} before analysis."),
-    "title.second_order": "Second-order constructs: loadings, composite reliability and AVE",
+    "title.second_order": "Second-order constructs: loadings, composite reliability, AVE and \u03c9",
     "title.common_method_bias": "Common-method bias",
     "title.modification_indices": "Largest modification indices of the structural model",
     "title.invariance": "Measurement invariance across groups",
@@ -129,11 +131,18 @@ TEXT = {
     "cmb.harman": "Harman's single factor", "cmb.harman_stat": "% variance, first unrotated component",
     "cmb.ulmc": "Unmeasured latent method construct (ULMC)", "cmb.method_var": "% method variance (mean)",
     "cmb.vif": "Full-collinearity VIF",
-    "note.second_order_table": ("*N* = {n}; second-order measurement model (CFA with the second-order constructs). "
-                                "\u03bb = standardized loading of the first-order construct; CR = composite "
-                                "reliability (\u03a3\u03bb)\u00b2 / [(\u03a3\u03bb)\u00b2 + \u03a3(1 \u2212 "
-                                "\u03bb\u00b2)]; AVE = mean \u03bb\u00b2 (Fornell & Larcker, 1981). McDonald's "
-                                "\u03c9 of the second order is not computed."),
+    "note.second_order_table": ("*N* = {n}; second-order measurement model (CFA with the second-order constructs; "
+                                "fit: {fit2}; first-order CFA: {fit1}). \u03bb = standardized loading of the "
+                                "first-order construct; CR = composite reliability (\u03a3\u03bb)\u00b2 / "
+                                "[(\u03a3\u03bb)\u00b2 + \u03a3(1 \u2212 \u03bb\u00b2)]; AVE = mean \u03bb\u00b2 "
+                                "(Fornell & Larcker, 1981). \u03c9 = share of the variance of the sum of all the "
+                                "construct's items explained by the second-order construct (semTools' compRelSEM "
+                                "with higher =, observed variance); \u03c9_L2 = share of the variance of "
+                                "the sum of the first-order constructs it explains; partial \u03c9_L1 = "
+                                "the same share once the first-order disturbances are set aside (semTools' "
+                                "reliabilityL2)."),
+    "h.omega": "\u03c9", "h.omega_l2": "\u03c9_L2", "h.partial_omega_l1": "Partial \u03c9_L1",
+    "fit.short": "\u03c7\u00b2({df}) = {chisq}, CFI = {cfi}, RMSEA = {rmsea}, SRMR = {srmr}",
     "note.cmb": ("*N* = {n}; computed from the item covariance matrix of the analysed respondents. Harman's single "
                  "factor: the first unrotated principal component should explain less than 50% of the item variance "
                  "(Podsakoff et al., 2003), a weak test. ULMC: the CFA with and without a method factor loading on "
@@ -166,5 +175,8 @@ TEXT = {
     "fig.path_note": ("Standardized coefficients (std.all). * p < .05, ** p < .01, *** p < .001; dashed: not "
                       "significant."),
     "fig.r2": "R\u00b2 = {v}",
+    "xlsx.sheet": "Sheet", "xlsx.title": "Title",
+    "fig.measurement_note": "Standardized loadings (std.all); first loading of each construct fixed. * p < .05, ** p < .01, *** p < .001.",
+    "fig.measurement_model": "Measurement model with standardized loadings",
     "fig.r": "r",
 }

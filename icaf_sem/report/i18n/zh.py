@@ -65,10 +65,11 @@ TEXT = {
     "note.measurement_model": ("一阶构念的验证性因子分析（*N* = {n}，{missing}）。\u03bb = 标准化因子载荷（std.all）；"
                                "*b* = 非标准化载荷，各构念首个题项固定为 1（其 *SE* 留空）。\u03b1 = Cronbach's \u03b1"
                                "，{alpha_basis}；CR = 组合信度；AVE = 平均方差抽取量。标准：\u03b1 与 CR \u2265 {t_alpha}"
-                               "（Nunnally & Bernstein, 1994; Hair et al., 2019），AVE \u2265 {t_ave}（Fornell & Larcker, 1981）。"),
+                               "（Nunnally & Bernstein, 1994; Hair et al., 2019），AVE \u2265 {t_ave}（Fornell & Larcker, 1981）。\u03c9 = McDonald's \u03c9（semTools 的 compRelSEM）。"),
     "note.alpha_cc": "完整个案，*n* = {n}",
     "note.alpha_em": "基于同一批 *N* = {n} 名受访者的 EM（饱和）协方差矩阵（Enders, 2003）",
     "note.second_order": " 二阶构念的各行取自结构模型。",
+    "note.second_order_cr": " 二阶构念各行：载荷取自结构模型，其 \u03c9、CR 与 AVE 取自二阶测量模型（见二阶构念表）。",
     "note.discriminant": ("*N* = {n}。对角线（加粗）：AVE 的平方根（\u221aAVE）。对角线以下：CFA 潜变量相关系数。"
                           "对角线以上：异质\u2013单质比率（HTMT；{htmt_basis}）。当 \u221aAVE 大于该构念与其他构念的相关系数"
                           "（Fornell & Larcker, 1981）且 HTMT < {t_htmt}（Henseler, Ringle & Sarstedt, 2015）时，区分效度成立。"),
@@ -98,7 +99,7 @@ TEXT = {
     "note.r_squared": ("*N* = {n}。*R*\u00b2 = 结构模型中预测变量对该构念方差的解释比例；调整 *R*\u00b2 = 1 \u2212 "
                        "(1 \u2212 *R*\u00b2)(*N* \u2212 1)/(*N* \u2212 *k* \u2212 1)，*k* 为预测变量个数。"),
     "note.instrument": "七点量表，从\u201c{low}\u201d到\u201c{high}\u201d。反向计分题项（标记 R）在分析前按 {rev} 重新计分。",
-    "title.second_order": "二阶构念：因子载荷、组合信度与 AVE",
+    "title.second_order": "二阶构念：因子载荷、组合信度、AVE 与 \u03c9",
     "title.common_method_bias": "共同方法偏差检验",
     "title.modification_indices": "结构模型中最大的修正指数",
     "title.invariance": "跨组测量不变性",
@@ -107,9 +108,14 @@ TEXT = {
     "cmb.harman": "Harman 单因子检验", "cmb.harman_stat": "第一个未旋转主成分解释的方差 %",
     "cmb.ulmc": "不可测潜在方法因子（ULMC）", "cmb.method_var": "方法方差 %（均值）",
     "cmb.vif": "完全共线性 VIF",
-    "note.second_order_table": ("*N* = {n}；二阶测量模型（含二阶构念的 CFA）。\u03bb = 一阶构念的标准化载荷；CR = 组合信度 "
-                                "(\u03a3\u03bb)\u00b2 / [(\u03a3\u03bb)\u00b2 + \u03a3(1 \u2212 \u03bb\u00b2)]；"
-                                "AVE = \u03bb\u00b2 的均值（Fornell & Larcker, 1981）。未计算二阶 McDonald's \u03c9。"),
+    "note.second_order_table": ("*N* = {n}；二阶测量模型（含二阶构念的 CFA；拟合：{fit2}；一阶 CFA：{fit1}）。"
+                                "\u03bb = 一阶构念的标准化载荷；CR = 组合信度 (\u03a3\u03bb)\u00b2 / "
+                                "[(\u03a3\u03bb)\u00b2 + \u03a3(1 \u2212 \u03bb\u00b2)]；AVE = \u03bb\u00b2 "
+                                "的均值（Fornell & Larcker, 1981）。\u03c9 = 二阶构念解释的其全部题项总分方差的比例"
+                                "（semTools 的 compRelSEM，higher 参数，观测方差）；\u03c9_L2 = 二阶构念解释的一阶构念"
+                                "总和方差的比例；偏 \u03c9_L1 = 剔除一阶构念残差后的该比例（semTools 的 reliabilityL2）。"),
+    "h.omega": "\u03c9", "h.omega_l2": "\u03c9_L2", "h.partial_omega_l1": "偏 \u03c9_L1",
+    "fit.short": "\u03c7\u00b2({df}) = {chisq}，CFI = {cfi}，RMSEA = {rmsea}，SRMR = {srmr}",
     "note.cmb": ("*N* = {n}；基于所分析受访者的题项协方差矩阵计算。Harman 单因子检验：第一个未旋转主成分解释的方差应低于 50%"
                  "（Podsakoff et al., 2003），该检验较弱。ULMC：比较含与不含方法因子（载荷相等、与特质因子不相关）的 CFA；"
                  "\u0394\u03c7\u00b2 为似然比检验，方法方差为方法因子标准化载荷平方的均值（Williams et al., 1989; "
@@ -132,5 +138,8 @@ TEXT = {
     "fig.likert": "各构念题项的作答分布",
     "fig.path_note": "标准化系数（std.all）。* p < .05，** p < .01，*** p < .001；虚线：不显著。",
     "fig.r2": "R\u00b2 = {v}",
+    "xlsx.sheet": "工作表", "xlsx.title": "标题",
+    "fig.measurement_note": "标准化载荷（std.all）；各构念首个载荷为固定参数。* p < .05，** p < .01，*** p < .001。",
+    "fig.measurement_model": "测量模型及标准化因子载荷",
     "fig.r": "r",
 }
