@@ -389,34 +389,39 @@ def invariance(model: str, data: pd.DataFrame, *, group: str,
         raise ModelSpecificationError(f"invariance() supports estimator='ML' or 'MLR' (got {estimator!r}); for "
                                       "MLM/MLMV fit the steps with icaf_sem.fit and test them with icaf_sem.compare")
 
+    from .estimation.reuse import defer_standard_errors, fit_session
     fits, rows, score_tests = {}, [], {}
-    for step in levels:
-        ge = STEP_CONSTRAINTS[step]
-        if progress:
-            progress(f"invariance: fitting the {step} model")
-        res = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=ge,
-                      group_partial=tuple(group_partial) if ge else (), std_lv=std_lv, modindices=False)
-        fits[step] = res
-        if len(fits) == 1:
-            used = res.fit_by_group
-            few = used[used["nobs"] < min_group_size]
-            if len(few):
-                desc = ", ".join(f"{r.label!r} keeps {r.nobs}" for r in few.itertuples())
-                raise DataError(f"group(s) too small after listwise deletion in column {group!r}: {desc} complete "
-                                f"respondents (at least {min_group_size} needed); use missing='ml' (FIML) to keep "
-                                "respondents with blank items, or merge small groups")
-        fm = res.fit_measures
-        row = {"step": step, "description": STEP_LABELS[step], "group_equal": ",".join(ge),
-               "npar": int(fm["npar"]), "chisq": fm["chisq"], "df": int(fm["df"]), "pvalue": fm["pvalue"],
-               "cfi": fm["cfi"], "tli": fm["tli"], "rmsea": fm["rmsea"],
-               "rmsea_ci_lower": fm["rmsea.ci.lower"], "rmsea_ci_upper": fm["rmsea.ci.upper"],
-               "srmr": fm["srmr"], "aic": fm["aic"], "bic": fm["bic"], "converged": bool(res.converged)}
-        if est == "MLR":
-            row.update({"chisq_scaled": fm.get("chisq.scaled", np.nan),
-                        "scaling_factor": fm.get("chisq.scaling.factor", np.nan),
-                        "cfi_robust": fm.get("cfi.robust", np.nan), "tli_robust": fm.get("tli.robust", np.nan),
-                        "rmsea_robust": fm.get("rmsea.robust", np.nan)})
-        rows.append(row)
+    # one session: the groups' statistics (EM moments) and the baseline model are computed once
+    with fit_session():
+        for step in levels:
+            ge = STEP_CONSTRAINTS[step]
+            if progress:
+                progress(f"invariance: fitting the {step} model")
+            # every step after the first is nested in it, so its standard errors wait until read
+            with defer_standard_errors(bool(fits)):
+                res = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=ge,
+                              group_partial=tuple(group_partial) if ge else (), std_lv=std_lv, modindices=False)
+            fits[step] = res
+            if len(fits) == 1:
+                used = res.fit_by_group
+                few = used[used["nobs"] < min_group_size]
+                if len(few):
+                    desc = ", ".join(f"{r.label!r} keeps {r.nobs}" for r in few.itertuples())
+                    raise DataError(f"group(s) too small after listwise deletion in column {group!r}: {desc} complete "
+                                    f"respondents (at least {min_group_size} needed); use missing='ml' (FIML) to keep "
+                                    "respondents with blank items, or merge small groups")
+            fm = res.fit_measures
+            row = {"step": step, "description": STEP_LABELS[step], "group_equal": ",".join(ge),
+                   "npar": int(fm["npar"]), "chisq": fm["chisq"], "df": int(fm["df"]), "pvalue": fm["pvalue"],
+                   "cfi": fm["cfi"], "tli": fm["tli"], "rmsea": fm["rmsea"],
+                   "rmsea_ci_lower": fm["rmsea.ci.lower"], "rmsea_ci_upper": fm["rmsea.ci.upper"],
+                   "srmr": fm["srmr"], "aic": fm["aic"], "bic": fm["bic"], "converged": bool(res.converged)}
+            if est == "MLR":
+                row.update({"chisq_scaled": fm.get("chisq.scaled", np.nan),
+                            "scaling_factor": fm.get("chisq.scaling.factor", np.nan),
+                            "cfi_robust": fm.get("cfi.robust", np.nan), "tli_robust": fm.get("tli.robust", np.nan),
+                            "rmsea_robust": fm.get("rmsea.robust", np.nan)})
+            rows.append(row)
     table = pd.DataFrame(rows)
     cfi_col = "cfi_robust" if est == "MLR" else "cfi"
     rmsea_col = "rmsea_robust" if est == "MLR" else "rmsea"

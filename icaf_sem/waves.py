@@ -324,37 +324,40 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
     est = str(estimator).upper()
     notes = []
 
-    # 1. invariance of the measurement model across waves
-    cfa = q.cfa_syntax()
-    inv = invariance(cfa, data, group=WAVE_COLUMN, estimator=est, missing=missing, criterion=criterion,
-                     min_group_size=min_group_size, cutoffs={"alpha": alpha}, progress=progress)
+    from .estimation.reuse import fit_session
+    # one session: each wave's statistics (EM moments) and the baseline model are computed once
+    with fit_session():
+        # 1. invariance of the measurement model across waves
+        cfa = q.cfa_syntax()
+        inv = invariance(cfa, data, group=WAVE_COLUMN, estimator=est, missing=missing, criterion=criterion,
+                         min_group_size=min_group_size, cutoffs={"alpha": alpha}, progress=progress)
 
-    # 2. latent means (scalar, else partial scalar by releasing the flagged intercepts one by one)
-    released = []
-    inv_tab = inv.table.set_index("step")
-    metric_ok = "metric" in inv_tab.index and bool(inv_tab.loc["metric", "invariant"])
-    scalar_ok = metric_ok and "scalar" in inv_tab.index and bool(inv_tab.loc["scalar", "invariant"])
-    scalar_fit = inv.fits.get("scalar")
-    if metric_ok and not scalar_ok and scalar_fit is not None:
-        if progress:
-            progress("latent means: looking for partial scalar invariance")
-        scalar_fit, released, scalar_ok = _partial_scalar(cfa, data, inv, est, missing, criterion, alpha)
-    basis = ("scalar invariance holds: latent means are comparable" if scalar_ok and not released else
-             f"partial scalar invariance (released: {', '.join(released)}): latent means are comparable"
-             if scalar_ok else
-             "scalar invariance does NOT hold: the latent mean differences below are not interpretable")
-    if not scalar_ok:
-        notes.append("Latent means were not compared: scalar invariance was not supported across waves.")
-    latent = _latent_means(scalar_fit, labels, scalar_ok) if scalar_fit is not None else pd.DataFrame()
+        # 2. latent means (scalar, else partial scalar by releasing the flagged intercepts one by one)
+        released = []
+        inv_tab = inv.table.set_index("step")
+        metric_ok = "metric" in inv_tab.index and bool(inv_tab.loc["metric", "invariant"])
+        scalar_ok = metric_ok and "scalar" in inv_tab.index and bool(inv_tab.loc["scalar", "invariant"])
+        scalar_fit = inv.fits.get("scalar")
+        if metric_ok and not scalar_ok and scalar_fit is not None:
+            if progress:
+                progress("latent means: looking for partial scalar invariance")
+            scalar_fit, released, scalar_ok = _partial_scalar(cfa, data, inv, est, missing, criterion, alpha)
+        basis = ("scalar invariance holds: latent means are comparable" if scalar_ok and not released else
+                 f"partial scalar invariance (released: {', '.join(released)}): latent means are comparable"
+                 if scalar_ok else
+                 "scalar invariance does NOT hold: the latent mean differences below are not interpretable")
+        if not scalar_ok:
+            notes.append("Latent means were not compared: scalar invariance was not supported across waves.")
+        latent = _latent_means(scalar_fit, labels, scalar_ok) if scalar_fit is not None else pd.DataFrame()
 
-    # 3. hypothesised paths: each held equal against the model with all paths free (metric invariance)
-    model = _structural(q)
-    path_h = [h for h in q.hypotheses if h.kind == "path"]
-    if not metric_ok:
-        notes.append("Metric invariance was not supported: path comparisons across waves assume equal loadings "
-                     "and should be read with caution.")
-    paths, long_table, free = path_equality(model, data, [(h.id, h.lhs, h.rhs) for h in path_h], group=WAVE_COLUMN,
-                                            estimator=est, missing=missing, alpha=alpha, progress=progress)
+        # 3. hypothesised paths: each held equal against the model with all paths free (metric invariance)
+        model = _structural(q)
+        path_h = [h for h in q.hypotheses if h.kind == "path"]
+        if not metric_ok:
+            notes.append("Metric invariance was not supported: path comparisons across waves assume equal loadings "
+                         "and should be read with caution.")
+        paths, long_table, free = path_equality(model, data, [(h.id, h.lhs, h.rhs) for h in path_h], group=WAVE_COLUMN,
+                                                estimator=est, missing=missing, alpha=alpha, progress=progress)
     return WaveComparison(data=data, samples=samples, invariance=inv, latent_means=latent,
                           latent_means_basis=basis, partial_released=released, paths=paths,
                           paths_by_wave=long_table, free_fit=free, wave_labels=labels,
@@ -394,13 +397,20 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
     ``eq <- sem(model, data, group = "wave", group.equal = c("loadings", "regressions"),
     group.partial = c(<other paths>))``; ``lavTestLRT(free, eq)``.
     """
-    from .sem import fit as sem_fit
     est = str(estimator).upper()
     if est not in ("ML", "MLR"):
         raise ModelSpecificationError(f"path_equality() supports estimator='ML' or 'MLR' (got {estimator!r}); for "
                                       "other estimators compare the fits with icaf_sem.compare")
     if progress:
         progress("paths: fitting the model with every path free")
+    from .estimation.reuse import fit_session
+    with fit_session():
+        return _path_equality(model, data, paths, group, est, missing, alpha, base_equal, progress)
+
+
+def _path_equality(model, data, paths, group, est, missing, alpha, base_equal, progress):
+    from .sem import fit as sem_fit
+    from .estimation.reuse import defer_standard_errors
     free = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=tuple(base_equal),
                    modindices=False)
     labels = list(free.group_labels)
@@ -418,8 +428,10 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
         # every other regression of the model stays free too
         others += [f"{a}~{b}" for a, b in pt.loc[pt["op"] == "~", ["lhs", "rhs"]].drop_duplicates().itertuples(index=False)
                    if f"{a}~{b}" not in all_paths]
-        eq = sem_fit(model, data, estimator=est, missing=missing, group=group,
-                     group_equal=tuple(base_equal) + ("regressions",), group_partial=others, modindices=False)
+        # nested in the free model (whose standard errors are computed): only its test and estimates are read
+        with defer_standard_errors():
+            eq = sem_fit(model, data, estimator=est, missing=missing, group=group,
+                         group_equal=tuple(base_equal) + ("regressions",), group_partial=others, modindices=False)
         f0, f1 = eq.fit_measures, free.fit_measures
         d, ddf, p = chisq_difference(f0["chisq"], f0["df"], f1["chisq"], f1["df"])
         row = {"hypothesis": hid, "path": f"{rhs} -> {lhs}", "lhs": lhs, "op": "~", "rhs": rhs}
@@ -431,9 +443,7 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
             long_rows.append({"hypothesis": hid, "path": f"{rhs} -> {lhs}", "wave": w, "est": r["est"],
                               "se": r["se"], "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"],
                               "std_all": r["std_all"], "pvalue": r["pvalue"]})
-        ep = eq.parameters
-        row.update({"equal_est": float(ep.loc[(ep["lhs"] == lhs) & (ep["op"] == "~") & (ep["rhs"] == rhs),
-                                              "est"].iloc[0]),
+        row.update({"equal_est": _estimate(eq, lhs, "~", rhs),
                     "delta_chisq": d, "delta_df": ddf, "pvalue": p})
         p_used = p
         if est == "MLR":
@@ -459,6 +469,13 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
     return table, pd.DataFrame(long_rows), free
 
 
+def _estimate(res, lhs, op, rhs, group=1) -> float:
+    """The estimate of one parameter-table row, without building the parameter table (no SEs)."""
+    t = res._core.pt.table
+    hit = np.flatnonzero(((t["lhs"] == lhs) & (t["op"] == op) & (t["rhs"] == rhs) & (t["group"] == group)).to_numpy())
+    return float(res._row_est[hit[0]])
+
+
 def _partial_scalar(cfa, data, inv, est, missing, criterion, alpha, max_release=5):
     """Release the intercept constraints with the largest score tests, one at a time, until scalar holds."""
     from .invariance import param_name
@@ -476,8 +493,10 @@ def _partial_scalar(cfa, data, inv, est, missing, criterion, alpha, max_release=
             continue
         released.append(cand)
         from .sem import fit as sem_fit
-        fit_ = sem_fit(cfa, data, estimator=est, missing=missing, group=WAVE_COLUMN,
-                       group_equal=STEP_CONSTRAINTS["scalar"], group_partial=released, modindices=False)
+        from .estimation.reuse import defer_standard_errors
+        with defer_standard_errors():        # nested in the configural model; SEs only for the one read
+            fit_ = sem_fit(cfa, data, estimator=est, missing=missing, group=WAVE_COLUMN,
+                           group_equal=STEP_CONSTRAINTS["scalar"], group_partial=released, modindices=False)
         fm = fit_.fit_measures
         dcfi = fm[cfi_col] - metric["cfi_robust" if est == "MLR" else "cfi"]
         if dcfi > cut["delta_cfi"]:
