@@ -27,7 +27,9 @@ def _deferred(name, default):
         if d.get("_se_pending"):
             d["_se_pending"] = False
             n_msg = len(self.messages)
-            _information(self)
+            from .._linalg import one_blas_thread
+            with one_blas_thread():                 # as in fit(): the same arithmetic, the same digits
+                _information(self)
             for kind, msg in self.messages[n_msg:]:
                 if kind == "identification":
                     import warnings
