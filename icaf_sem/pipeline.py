@@ -187,16 +187,15 @@ class _Collector:
         self._t0 = self._t = time.perf_counter()
 
     def _announce(self, stage: str) -> None:
-        import sys
-        import time
         if not self._progress or stage == self._stage:
             return
-        now = time.perf_counter()
-        k = self.ORDER.index(stage) + 1 if stage in self.ORDER else 0
-        sys.stderr.write(f"icaf-sem analyze [{k}/{len(self.ORDER)}] {stage} ... "
-                         f"({now - self._t0:.1f} s elapsed)\n")
-        sys.stderr.flush()
-        self._stage, self._t = stage, now
+        if getattr(self, "_line", None) is None:       # the line printer compare-waves uses too
+            from ._progress import StageProgress
+            self._line = StageProgress("analyze", len(self.ORDER), eta=False)
+        if stage not in self.ORDER:      # a stage after the listed ones (nca, waves)
+            self._line.add(1)
+        self._line(stage, index=self.ORDER.index(stage) + 1 if stage in self.ORDER else None)
+        self._stage = stage
 
     def run(self, stage: str, func, *args, **kwargs):
         self._announce(stage)

@@ -17,9 +17,6 @@ The lavaan equivalent of the path test for ``EB ~ CR`` is::
 """
 from __future__ import annotations
 
-import html
-import io
-import json
 import warnings
 from pathlib import Path
 
@@ -145,11 +142,16 @@ class WaveComparison:
                 "samples": recs(self.samples), "notes": list(self.notes)}
 
     # ------------------------------------------------------------------ report
-    def figure(self):
-        """Forest plot of each hypothesised path by wave (standardized estimates with 95 % CIs)."""
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    def figure(self, language: str = "en", title: str | None = None):
+        """Forest plot of each hypothesised path by wave (standardized estimates with 95 % CIs).
+
+        No title inside the figure unless ``title`` is given (the report's caption names it);
+        labels in ``language`` (``"en"``, ``"zh"``, ``"both"``).
+        """
+        from .report.figures import _plt
+        from .report.i18n import catalogue
+        cat = catalogue(language)
+        plt = _plt()
         pw = self.paths_by_wave
         paths = list(dict.fromkeys(pw["path"]))
         waves = list(self.wave_labels)
@@ -160,7 +162,8 @@ class WaveComparison:
             sub = pw[pw["wave"] == w].set_index("path").reindex(paths)
             y = np.arange(len(paths)) + (k - (len(waves) - 1) / 2) * height
             est = sub["std_all"].to_numpy(float)
-            scale = np.where(sub["est"].to_numpy(float) != 0, est / sub["est"].to_numpy(float), np.nan)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(sub["est"].to_numpy(float) != 0, est / sub["est"].to_numpy(float), np.nan)
             lo = sub["ci_lower"].to_numpy(float) * scale
             hi = sub["ci_upper"].to_numpy(float) * scale
             ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=colors[k % len(colors)], capsize=2,
@@ -168,66 +171,39 @@ class WaveComparison:
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_yticks(np.arange(len(paths)))
         eq = self.paths.set_index("path")
-        ax.set_yticklabels([f"{p}{' *' if bool(eq.loc[p, 'differs']) else ''}" for p in paths])
+        ax.set_yticklabels([f"{p.replace('->', chr(0x2192))}{' *' if bool(eq.loc[p, 'differs']) else ''}"
+                            for p in paths])
         ax.invert_yaxis()
-        ax.set_xlabel("standardized estimate (95% CI)")
-        ax.set_title("Hypothesised paths by wave (* = differs across waves)")
-        ax.legend(title="wave", loc="best")
+        ax.set_xlabel(cat["fig.waves_xlabel"])
+        if title:
+            ax.set_title(title)
+        ax.legend(title=cat["h.wave"], loc="best")
         fig.tight_layout()
         return fig
 
-    def write(self, out_dir) -> Path:
-        """Write the report section into ``out_dir`` (whole or not at all).
+    def report_tables(self, language: str = "en") -> dict:
+        """The APA tables of the comparison (:func:`icaf_sem.report.waves.wave_tables`)."""
+        from .report.waves import wave_tables
+        return wave_tables(self, language)
 
-        Files: ``invariance.csv``, ``latent_means.csv``, ``path_equality.csv``, ``paths_by_wave.csv``,
-        ``samples.csv``, ``compare_waves.xlsx`` (one sheet per table), ``compare_waves.html``,
-        ``paths_by_wave.png``, ``paths_by_wave.svg`` and ``compare_waves.json``.
+    def write(self, out_dir, language: str = "en", page_size: str = "a4", figures: bool = True) -> Path:
+        """Write the report folder into ``out_dir`` (whole or not at all).
+
+        ``report.html``, ``report.docx``, ``tables.xlsx`` and ``tables.tex`` hold the formatted tables
+        (numbered, APA notes, the report's headers) in ``language``; ``figures/paths_by_wave.png``/``.svg``
+        the forest plot; ``compare_waves.json`` and the CSV files (``samples``, ``invariance``,
+        ``latent_means``, ``path_equality``, ``paths_by_wave``) every number unrounded.
+        See :func:`icaf_sem.report.waves.write_wave_report`.
         """
-        from ._atomic import atomic_dir
-        tables = self.tables()
-        fig = self.figure()
-        try:
-            png = io.BytesIO()
-            fig.savefig(png, format="png", dpi=150)
-            svg = io.StringIO()
-            fig.savefig(svg, format="svg")
-        finally:
-            import matplotlib.pyplot as plt
-            plt.close(fig)
-        payload = json.dumps(self.to_dict(), indent=1, allow_nan=False, ensure_ascii=False)
-        with atomic_dir(out_dir) as stage:
-            for name, df in tables.items():
-                df.to_csv(stage / f"{name}.csv", index=False)
-            with pd.ExcelWriter(stage / "compare_waves.xlsx") as xw:
-                for name, df in tables.items():
-                    df.to_excel(xw, sheet_name=name[:31], index=False)
-            (stage / "paths_by_wave.png").write_bytes(png.getvalue())
-            (stage / "paths_by_wave.svg").write_text(svg.getvalue(), encoding="utf-8")
-            (stage / "compare_waves.html").write_text(self._html(tables), encoding="utf-8")
-            (stage / "compare_waves.json").write_text(payload, encoding="utf-8")
+        from .report.waves import write_wave_report
+        write_wave_report(self, out_dir, language=language, page_size=page_size, figures=figures)
         return Path(out_dir)
 
-    def _html(self, tables) -> str:
-        def tab(df):
-            return df.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="", border=0)
-        inv = self.invariance
-        parts = ["<section class='compare-waves'>", "<h2>Comparing waves</h2>",
-                 f"<p>Waves: {', '.join(html.escape(str(w)) for w in self.wave_labels)}; estimator "
-                 f"{self.estimator}{' with FIML' if self.missing == 'ml' else ''}. Each wave was cleaned with the "
-                 "same rules.</p>", "<h3>Samples</h3>", tab(tables["samples"]),
-                 "<h3>Measurement invariance across waves</h3>",
-                 tab(tables["invariance"][[c for c in tables["invariance"].columns if c not in ("aic", "bic")]]),
-                 f"<p>{html.escape(inv.cutoff_note())} Highest level supported: "
-                 f"<b>{html.escape(str(inv.highest_level))}</b>.</p>",
-                 "<h3>Latent means</h3>", f"<p>{html.escape(self.latent_means_basis)}</p>",
-                 tab(tables["latent_means"]),
-                 "<h3>Hypothesised paths: equal across waves?</h3>", tab(tables["path_equality"]),
-                 "<p><img src='paths_by_wave.svg' alt='Paths by wave' style='max-width:100%'></p>"]
-        if self.notes:
-            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>")
-        parts.append("</section>")
-        return "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Comparing waves</title></head><body>" \
-               + "\n".join(parts) + "</body></html>"
+    def _repr_html_(self):
+        from .report.export import _FRAGMENT_CSS, _html_table
+        tabs = self.report_tables()
+        return ('<div class="icaf-report">' + _FRAGMENT_CSS
+                + "".join(_html_table(t, k, None) for k, t in enumerate(tabs.values(), start=1)) + "</div>")
 
 
 def _structural(q):
@@ -265,15 +241,49 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
         A categorical metadata column (e.g. ``"level"``) whose categories must occur in every wave;
         a category missing from a wave is then an error (otherwise a warning is given for the
         questionnaire's category columns).
-    progress : callable, optional
-        Called with a short message at each stage (the CLI prints them).
+    progress : bool or callable, optional
+        ``True`` prints one line per wave and step on stderr, with the time elapsed and an estimate
+        of the time left (``icaf-sem compare-waves [5/19] invariance: fitting the scalar model ...
+        1.9 s elapsed, about 4 s left``); a callable is called with each step's message instead.
     **rule_overrides
         Cleaning rule overrides, applied to every wave alike.
 
     Returns
     -------
     WaveComparison
+        Its ``warnings`` hold every statistical warning of the run (each also shown once, at the
+        caller's line); :meth:`WaveComparison.write` writes the report folder.
+
+    Examples
+    --------
+    >>> cmp = compare_waves("icaf", {"2023": "wave2023.csv", "2024": "wave2024.csv"}, progress=True)  # doctest: +SKIP
+    >>> cmp.write("waves_report", language="zh")                                                      # doctest: +SKIP
+
+    R: the cleaned waves stacked with a ``wave`` column, then ``cfa(model, data, group = "wave",
+    group.equal = ...)`` per step, ``lavTestLRT()`` between the steps and per path (see the module).
     """
+    from .errors import IcafWarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = _compare_waves(questionnaire, waves, estimator=estimator, missing=missing,
+                             min_group_size=min_group_size, criterion=criterion, alpha=alpha, match_on=match_on,
+                             progress=progress, **rule_overrides)
+    seen, res.warnings = set(), []
+    for w in caught:
+        msg = " ".join(str(w.message).split())
+        if msg in seen:
+            continue            # once, even when several fits raise it
+        seen.add(msg)
+        if issubclass(w.category, IcafWarning):
+            res.warnings.append({"stage": "compare-waves", "category": w.category.__name__, "message": msg})
+            warnings.warn(w.message, stacklevel=2)          # at the caller's line
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return res
+
+
+def _compare_waves(questionnaire, waves, *, estimator, missing, min_group_size, criterion, alpha, match_on,
+                   progress, **rule_overrides) -> WaveComparison:
     from .questionnaire import load_questionnaire
     from .survey.cleaning import clean
 
@@ -287,10 +297,18 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
         raise DataError(f"compare_waves needs at least two waves, got {len(raw)}; pass every wave's file")
     raw = {k: v.rename(columns=q.rename) if q.rename else v for k, v in raw.items()}
     check_item_sets(raw, q.items)
+    path_h = [h for h in q.hypotheses if h.kind == "path"]
+    if progress is True:        # one line per wave and step: clean each wave, 4 invariance steps, the paths
+        from ._progress import StageProgress
+        progress = StageProgress("compare-waves", len(raw) + 4 + 1 + len(path_h))
+    elif not progress:
+        progress = None
+    elif not callable(progress):
+        raise ModelSpecificationError(f"progress={progress!r} must be True, False or a function of one message")
     cleaned, samples = {}, []
     for name, df in raw.items():
         if progress:
-            progress(f"cleaning {name}")
+            progress(f"wave {name}: cleaning {len(df)} rows")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)
             cr = clean(df, q, **rule_overrides)
@@ -339,9 +357,8 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
         scalar_ok = metric_ok and "scalar" in inv_tab.index and bool(inv_tab.loc["scalar", "invariant"])
         scalar_fit = inv.fits.get("scalar")
         if metric_ok and not scalar_ok and scalar_fit is not None:
-            if progress:
-                progress("latent means: looking for partial scalar invariance")
-            scalar_fit, released, scalar_ok = _partial_scalar(cfa, data, inv, est, missing, criterion, alpha)
+            scalar_fit, released, scalar_ok = _partial_scalar(cfa, data, inv, est, missing, criterion, alpha,
+                                                              progress=progress)
         basis = ("scalar invariance holds: latent means are comparable" if scalar_ok and not released else
                  f"partial scalar invariance (released: {', '.join(released)}): latent means are comparable"
                  if scalar_ok else
@@ -352,7 +369,6 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
 
         # 3. hypothesised paths: each held equal against the model with all paths free (metric invariance)
         model = _structural(q)
-        path_h = [h for h in q.hypotheses if h.kind == "path"]
         if not metric_ok:
             notes.append("Metric invariance was not supported: path comparisons across waves assume equal loadings "
                          "and should be read with caution.")
@@ -361,7 +377,8 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
     return WaveComparison(data=data, samples=samples, invariance=inv, latent_means=latent,
                           latent_means_basis=basis, partial_released=released, paths=paths,
                           paths_by_wave=long_table, free_fit=free, wave_labels=labels,
-                          estimator=est, missing=missing, notes=notes, questionnaire=q)
+                          estimator=est, missing=missing, notes=notes, questionnaire=q, alpha=alpha,
+                          criterion=criterion, warnings=[])
 
 
 def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_COLUMN, estimator: str = "ML",
@@ -476,7 +493,7 @@ def _estimate(res, lhs, op, rhs, group=1) -> float:
     return float(res._row_est[hit[0]])
 
 
-def _partial_scalar(cfa, data, inv, est, missing, criterion, alpha, max_release=5):
+def _partial_scalar(cfa, data, inv, est, missing, criterion, alpha, max_release=5, progress=None):
     """Release the intercept constraints with the largest score tests, one at a time, until scalar holds."""
     from .invariance import param_name
     st = inv.score_tests.get("scalar")
@@ -492,6 +509,10 @@ def _partial_scalar(cfa, data, inv, est, missing, criterion, alpha, max_release=
         if cand in released:
             continue
         released.append(cand)
+        if progress:
+            if hasattr(progress, "add"):
+                progress.add(1)
+            progress(f"latent means: partial scalar invariance, {cand} free across waves")
         from .sem import fit as sem_fit
         from .estimation.reuse import defer_standard_errors
         with defer_standard_errors():        # nested in the configural model; SEs only for the one read

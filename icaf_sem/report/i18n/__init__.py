@@ -65,5 +65,7 @@ def catalogue(language: str = "en") -> Catalogue:
         if missing:     # a key without translation would silently fall back to English
             raise KeyError(f"the Chinese catalogue lacks {sorted(missing)[:5]}")
         cat = Catalogue(zh.TEXT)
+    from . import waves      # the comparison of survey waves keeps its texts in its own module
+    cat.update(waves.ZH if lang == "zh" else waves.EN)
     cat.language = lang
     return cat
