@@ -112,6 +112,12 @@ def equality_score_tests(result) -> pd.DataFrame:
 
     R: ``lavTestScore(fit)$uni`` (constraints ``.pA. == .pB.`` mapped to their parameters).
     """
+    from ._linalg import one_blas_thread
+    with one_blas_thread():         # moderate matrices: one thread, as in fit(), avoids oversubscription
+        return _equality_score_tests(result)
+
+
+def _equality_score_tests(result) -> pd.DataFrame:
     from .estimation.objectives import Objective
     from .estimation.optimize import expected_information
     from .estimation import inference
@@ -173,9 +179,10 @@ def equality_score_tests(result) -> pd.DataFrame:
             x = np.linalg.pinv(Z) @ b
         return float(N * score @ x[:n])
     lvset = set(pt.names.lv)
+    x2_all = _released_one_at_a_time(info, R, score, N)
     recs = []
     for i, (a, b) in enumerate(cons):
-        x2 = stat(np.delete(R, i, axis=0))
+        x2 = x2_all[i] if x2_all is not None else stat(np.delete(R, i, axis=0))
         r = t.loc[b]
         recs.append({"lhs": r["lhs"], "op": r["op"], "rhs": r["rhs"], "group": int(r["group"]),
                      "group_label": pt.group_labels[int(r["group"]) - 1], "kind": _kind(r, lvset),
@@ -184,6 +191,31 @@ def equality_score_tests(result) -> pd.DataFrame:
     tot = stat(np.zeros((0, n)))
     out.attrs["total"] = (tot, len(cons), float(stats.chi2.sf(tot, len(cons))))
     return out
+
+
+def _released_one_at_a_time(info, R, score, N):
+    """Every univariate statistic ``N s' [Z_{-i}^-1]_{11} s`` from one inverse of the bordered matrix.
+
+    Z = [[I, R'], [R, 0]] holds every constraint; Z_{-i} drops constraint i (row and column n + i).
+    With W = Z^-1, the inverse of Z_{-i} is W_{-k,-k} - W_{-k,k} W_{k,-k} / W_kk (k = n + i), and as
+    the bordered right-hand side b = [s; 0] is zero at k, ``b' Z_{-i}^-1 b = b'Wb - (W_k b)^2 / W_kk``:
+    one inverse instead of one solve per constraint.  Returns None when Z is (nearly) singular, and
+    the caller then solves each bordered system as before.
+    """
+    n, m = info.shape[0], R.shape[0]
+    Z = np.block([[info, R.T], [R, np.zeros((m, m))]])
+    try:
+        W = np.linalg.inv(Z)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(W)) or np.abs(Z @ W - np.eye(n + m)).max() > 1e-8:
+        return None
+    b = np.concatenate([score, np.zeros(m)])
+    wkk = np.diag(W)[n:]
+    if np.any(np.abs(wkk) < 1e-12 * max(1.0, np.abs(W).max())):
+        return None
+    wb = W[n:] @ b
+    return N * (b @ W @ b - wb * wb / wkk)
 
 
 def _kind(r, lvset):
