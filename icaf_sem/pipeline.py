@@ -282,7 +282,8 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
             seed: Optional[int] = None, alpha: float = 0.05, out: Union[str, os.PathLike, None] = None,
             progress: bool = False, figures: bool = True, clean_options: Optional[dict] = None,
             language: str = "en", se: str = "standard", reliability: Optional[str] = None,
-            invariance: Union[bool, list] = True, method_bias: bool = True) -> AnalysisResult:
+            invariance: Union[bool, list] = True, method_bias: bool = True, compare_with=None,
+            wave_labels=None) -> AnalysisResult:
     """Run the whole pipeline on a raw survey wave.
 
     Parameters
@@ -316,6 +317,14 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         named in the table's note instead.  False skips it.
     method_bias : bool, default True
         Common-method bias table (Harman, ULMC, full-collinearity VIFs).
+    compare_with : path, DataFrame, list or dict, optional
+        Earlier raw wave(s) of the same questionnaire, oldest first (a dict names them).  Adds
+        the section "Comparison of survey waves" (samples, invariance across waves, latent
+        means, each hypothesised path by wave): :func:`icaf_sem.compare_waves` of those waves
+        and this one, each cleaned with the same rules.
+    wave_labels : sequence of str or str, optional
+        One label per wave for that section, the earlier ones first, this wave last
+        (``"2023,2024"``); default ``wave1``, ``wave2``, ...
     se : {"standard", "bootstrap"}, default "standard"
         ``"bootstrap"`` is lavaan's ``se = "bootstrap"``: every standard error, z, p
         and CI comes from the draws.
@@ -457,6 +466,10 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         extras["invariance"], extras["invariance_skipped"] = col.run(
             "invariance", _invariance, data, q, invariance, estimator, missing)
 
+    if compare_with is not None:      # the comparison of survey waves (icaf_sem.waves)
+        from .waves import compare_with_earlier
+        extras["waves"] = col.run("waves", compare_with_earlier, raw_df, compare_with, q, wave_labels=wave_labels,
+                                  estimator=estimator, missing=missing, alpha=alpha, **dict(clean_options or {}))
     tables = build_tables(cleaned, q, cfa, rel, sem, hyp, effects, descriptives=descriptives, normality=normality,
                           language=language, bootstrap=bootstrap, seed=seed, se=se, estimator=estimator,
                           extras=extras)
@@ -481,7 +494,11 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         questionnaire=q,
         options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap, "seed": seed, "alpha": alpha,
                  "clean_options": dict(clean_options or {}), "figures": figures, "language": language, "se": se,
-                 "reliability": reliability_basis},
+                 "reliability": reliability_basis,
+                 **({"compare_with": [str(x) for x in (compare_with.values() if isinstance(compare_with, dict)
+                                      else compare_with if isinstance(compare_with, (list, tuple))
+                                      else [compare_with])],
+                     "wave_labels": [str(w) for w in extras["waves"].wave_labels]} if "waves" in extras else {})},
         input=info, cleaning=cleaned, descriptives=descriptives, cfa=cfa, reliability=rel, sem=sem,
         hypotheses=hyp, effects=effects, tables=tables, warnings=col.items, necessity=necessity, extras=extras)
     if out is not None:
@@ -551,6 +568,9 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
         tables["measurement_invariance"] = T.measurement_invariance(extras["invariance"],
                                                                     extras["invariance_skipped"], language=L,
                                                                     questionnaire=q)
+    if extras.get("waves") is not None:
+        from .report.waves import wave_tables
+        tables.update(wave_tables(extras["waves"], language=L))
     tables["r_squared"] = T.r_squared(sem, questionnaire=q, language=L)
     tables["hypothesis_tests"] = T.hypothesis_tests(hyp, questionnaire=q, language=L, n=sem.nobs, bootstrap=bootstrap,
                                                     se_bootstrap=se == "bootstrap", estimator=estimator)

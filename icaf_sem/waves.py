@@ -542,3 +542,42 @@ def _latent_means(fit_, labels, interpretable) -> pd.DataFrame:
                          "d": r["est"] / sd1 if sd1 == sd1 else np.nan, "interpretable": bool(interpretable)})
     return pd.DataFrame(rows, columns=["construct", "wave", "reference_wave", "est", "se", "z", "pvalue",
                                        "ci_lower", "ci_upper", "d", "interpretable"])
+
+
+def compare_with_earlier(current, compare_with, questionnaire, *, wave_labels=None, **kwargs) -> WaveComparison:
+    """:func:`compare_waves` of earlier wave(s) and the wave being analysed (for ``analyze(compare_with=...)``).
+
+    Parameters
+    ----------
+    current : path or DataFrame
+        The raw wave being analysed (the latest).
+    compare_with : path, DataFrame, list of them, or dict label -> path/DataFrame
+        The earlier raw wave(s), oldest first.
+    wave_labels : sequence of str, optional
+        One label per wave, the earlier ones first and the analysed wave last (default: the dict's
+        keys, else ``wave1``, ``wave2``, ...; the analysed wave gets the next number).
+    **kwargs
+        Passed to :func:`compare_waves` (estimator, missing, alpha, cleaning rule overrides ...).
+    """
+    if isinstance(compare_with, dict):
+        earlier = list(compare_with.values())
+        names = [str(k) for k in compare_with]
+    else:
+        earlier = list(compare_with) if isinstance(compare_with, (list, tuple)) else [compare_with]
+        names = [f"wave{i + 1}" for i in range(len(earlier))]
+    if not earlier:
+        raise DataError("compare_with is empty; pass the earlier wave's file (or a list of files)")
+    names.append(f"wave{len(earlier) + 1}")
+    if wave_labels is not None:
+        labels = [str(x).strip() for x in (wave_labels.split(",") if isinstance(wave_labels, str) else wave_labels)]
+        if len(labels) != len(names) or len(set(labels)) != len(labels) or not all(labels):
+            raise DataError(f"wave_labels={wave_labels!r}: give {len(names)} distinct labels, the earlier wave(s) "
+                            "first and the analysed wave last (e.g. '2023,2024')")
+        names = labels
+    if len(set(names)) != len(names):
+        raise DataError(f"the wave labels {names} are not distinct; name the waves with wave_labels=")
+    for src in earlier:
+        if not isinstance(src, pd.DataFrame) and not Path(str(src)).is_file():
+            raise DataError(f"compare_with: the earlier wave {str(src)!r} is not a file; fix: give the path of "
+                            "its raw survey export")
+    return compare_waves(questionnaire, dict(zip(names, earlier + [current])), **kwargs)

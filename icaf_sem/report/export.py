@@ -127,6 +127,8 @@ def results_dict(res) -> dict:
                                                     "message": f"modification indices could not be computed: {exc}"}]
     if getattr(res, "necessity", None) is not None:
         out["necessity"] = res.necessity.to_dict()
+    if getattr(res, "extras", {}).get("waves") is not None:
+        out["waves"] = res.extras["waves"].to_dict()
     boot = getattr(sem, "boot", None)
     if boot is not None:
         summ = getattr(boot, "summary_dict", None)
@@ -168,7 +170,10 @@ def reproducibility_record(res, command=None) -> dict:
                          and res.options["missing"] == "ml" else "")
                       + (" --se bootstrap" if res.options.get("se") == "bootstrap" else "")
                       + (f" --seed {res.options['seed']}" if res.options["seed"] is not None else "")
-                      + (f" --lang {res.options.get('language')}" if res.options.get("language", "en") != "en" else "")),
+                      + (f" --lang {res.options.get('language')}" if res.options.get("language", "en") != "en" else "")
+                      + (" --compare-with " + " ".join(res.options["compare_with"])
+                         + " --wave-labels " + ",".join(res.options["wave_labels"])
+                         if res.options.get("compare_with") else "")),
     })
 
 
@@ -192,6 +197,9 @@ def draw_figures(res, folder: Path) -> dict:
     out["path_diagram"] = F.save_figure(fig, folder, "path_diagram")[0]
     if getattr(res, "necessity", None) is not None:
         out["nca"] = F.save_figure(F.nca_scatter_grid(res.necessity), folder, "nca")[0]
+    waves = getattr(res, "extras", {}).get("waves")
+    if waves is not None and len(waves.paths_by_wave):     # analyze(compare_with=...)
+        out["paths_by_wave"] = F.save_figure(waves.figure(language=lang), folder, "paths_by_wave")[0]
     return out
 
 
@@ -314,9 +322,11 @@ SECTIONS = [("section.sample", ["sample_flow", "sample_profile", "instrument"]),
                                      "common_method_bias", "measurement_invariance"]),
             ("section.fit", ["model_fit", "model_comparison", "modification_indices"]),
             ("section.hypotheses", ["r_squared", "hypothesis_tests", "indirect_effects"]),
-            ("section.necessity", ["necessity_tests", "necessity_bottlenecks"])]
+            ("section.necessity", ["necessity_tests", "necessity_bottlenecks"]),
+            ("section.waves", ["wave_samples", "wave_invariance", "wave_latent_means", "wave_path_equality"])]
 FIGURES_IN = {"section.items": ["likert", "correlation_heatmap"], "section.measurement": ["latent_correlations"],
-              "section.hypotheses": ["path_diagram"], "section.necessity": ["nca"]}
+              "section.hypotheses": ["path_diagram"], "section.necessity": ["nca"],
+              "section.waves": ["paths_by_wave"]}
 
 
 def table_order(res) -> list:
