@@ -622,11 +622,10 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             gd.cluster = clus[keep]          # rows GroupData keeps (same rule as above)
         wts.append(wt[keep] if wt is not None else None)
         datas.append(gd)
-    if session is not None:
-        if cached is None and all(d.n > len(ov) for d in datas):
-            session.put_groups(gkey, data, datas)
-        else:
-            datas = cached
+    if cached is not None:
+        datas = cached
+    elif session is not None and all(d.n > len(ov) for d in datas):
+        session.put_groups(gkey, data, datas)
     if wt_all is not None:
         # lavaan's sampling.weights.normalization = "total": the weights sum to the total N
         tot_n = sum(len(w) for w in wts)
