@@ -33,8 +33,11 @@ test_method <- if (estimator == "MLR") "satorra.bentler.2001" else "default"
 one_run <- function() {
   steps <- list(configural = character(0), metric = "loadings",
                 scalar = c("loadings", "intercepts"), strict = c("loadings", "intercepts", "residuals"))
-  fits <- lapply(steps, function(ge) cfa(cfa_model, data = dat, group = "wave", group.equal = ge,
-                                         missing = missing, estimator = estimator))
+  fits <- lapply(steps, function(ge) {
+    if (length(ge)) cfa(cfa_model, data = dat, group = "wave", group.equal = ge, missing = missing,
+                        estimator = estimator)
+    else cfa(cfa_model, data = dat, group = "wave", missing = missing, estimator = estimator)
+  })
   cf <- compareFit(fits$configural, fits$metric, fits$scalar, fits$strict)
   fm <- lapply(fits, fitMeasures, c("chisq", "df", "cfi", "tli", "rmsea", "srmr"))
   if (score) st <- lavTestScore(fits$scalar)     # icaf_sem runs the score tests of a failed step only
