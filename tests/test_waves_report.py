@@ -195,3 +195,20 @@ def test_analyze_compare_with_puts_the_section_in_the_main_report(q, tmp_path):
     assert json.loads((tmp_path / "r" / "results.json").read_text())["waves"]["waves"] == ["2023", "2024"]
     with pytest.raises(icaf_sem.errors.DataError, match="wave_labels="):
         icaf_sem.waves.compare_with_earlier(w2, EXAMPLE, q, wave_labels="only_one")
+
+
+def test_fit_session_does_not_cache_groups_whose_preparation_warns():
+    """A group with no more rows than items warns when prepared: every fit keeps preparing (and warning)."""
+    from icaf_sem.estimation.reuse import fit_session
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=(60, 1))
+    d = pd.DataFrame(f @ np.full((1, 3), 0.8) + rng.normal(size=(60, 3)) * 0.6, columns=["x1", "x2", "x3"])
+    d["g"] = ["a"] * 57 + ["b"] * 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with fit_session() as s:
+            fits = [icaf_sem.fit("f =~ x1 + x2 + x3", d, group="g", group_equal=ge, modindices=False)
+                    for ge in ((), ("loadings",))]
+    assert s.hits["groups"] == 0
+    for r in fits:
+        assert any("only 3 usable rows in group 'b'" in w for w in r.warnings)
