@@ -155,7 +155,7 @@ class WaveComparison:
         pw = self.paths_by_wave
         paths = list(dict.fromkeys(pw["path"]))
         waves = list(self.wave_labels)
-        fig, ax = plt.subplots(figsize=(7, 0.45 * len(paths) * max(1, len(waves) / 2) + 1.5))
+        fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(paths) * max(1, len(waves) / 2) + 1.3))
         height = 0.8 / max(len(waves), 1)
         colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
         for k, w in enumerate(waves):

@@ -68,8 +68,9 @@ def wave_samples(cmp, language: str = "en") -> pd.DataFrame:
 def wave_invariance(cmp, language: str = "en") -> pd.DataFrame:
     """The invariance sequence across waves: fit of each step and its test against the previous step.
 
-    Under MLR the scaled statistic, the Satorra-Bentler (2001) difference and the robust CFI, TLI and
-    RMSEA (with the robust 90 % CI) are shown, as the decisions use them.
+    Under MLR the scaled statistic, the Satorra-Bentler (2001) difference and the robust CFI and
+    RMSEA (with the robust 90 % CI) are shown, as the decisions use them.  TLI is in
+    ``compare_waves.json`` and ``invariance.csv`` (a table of 15 columns no longer fits a page).
     """
     cat = catalogue(language)
     inv = cmp.invariance
@@ -85,7 +86,7 @@ def wave_invariance(cmp, language: str = "en") -> pd.DataFrame:
             "step": cat.get(f"wstep.{step}", step),
             "chisq": r["chisq_scaled"] if mlr else r["chisq"], "df": int(r["df"]),
             "pvalue": fm.get("pvalue.scaled" if mlr else "pvalue", np.nan),
-            "cfi": r["cfi_robust"] if mlr else r["cfi"], "tli": r["tli_robust"] if mlr else r["tli"],
+            "cfi": r["cfi_robust"] if mlr else r["cfi"],
             "rmsea": r["rmsea_robust"] if mlr else r["rmsea"],
             "rmsea_ci_lower": fm.get("rmsea.ci.lower" + sfx, np.nan),
             "rmsea_ci_upper": fm.get("rmsea.ci.upper" + sfx, np.nan), "srmr": r["srmr"],
@@ -94,7 +95,7 @@ def wave_invariance(cmp, language: str = "en") -> pd.DataFrame:
             "delta_pvalue": np.nan if first else (r["delta_pvalue_scaled"] if mlr else r["delta_pvalue"]),
             "delta_cfi": r["delta_cfi"], "delta_rmsea": r["delta_rmsea"],
             "invariant": None if first or pd.isna(r["invariant"]) else bool(r["invariant"])})
-    cols = ["step", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr",
+    cols = ["step", "chisq", "df", "pvalue", "cfi", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr",
             "delta_chisq", "delta_df", "delta_pvalue", "delta_cfi", "delta_rmsea", "invariant"]
     df = pd.DataFrame(rows, columns=cols)
     df["df"] = df["df"].astype(int)
@@ -110,12 +111,12 @@ def wave_invariance(cmp, language: str = "en") -> pd.DataFrame:
         note = note.replace("。 ", "。")
     return _meta(df, cat["title.wave_invariance"], note, key="wave_invariance", language=language,
                  labels={"step": cat["h.step"], "chisq": cat["h.chisq_scaled"] if mlr else cat["h.chisq"],
-                         "df": cat["h.df"], "pvalue": cat["h.p"], "cfi": "CFI", "tli": "TLI",
+                         "df": cat["h.df"], "pvalue": cat["h.p"], "cfi": "CFI",
                          "rmsea": "RMSEA [90% CI]", "srmr": "SRMR", "delta_chisq": cat["h.delta_chisq"],
                          "delta_df": cat["h.delta_df"], "delta_pvalue": cat["h.delta_p"],
                          "delta_cfi": cat["h.delta_cfi"], "delta_rmsea": cat["h.delta_rmsea"],
                          "invariant": cat["h.invariant"]},
-                 formats={"step": "str", "chisq": "f2", "df": "int", "pvalue": "p", "cfi": "r3", "tli": "r3",
+                 formats={"step": "str", "chisq": "f2", "df": "int", "pvalue": "p", "cfi": "r3",
                           "rmsea": "r3", "rmsea_ci_lower": "r3", "rmsea_ci_upper": "r3", "srmr": "r3",
                           "delta_chisq": "f2", "delta_df": "int", "delta_pvalue": "p", "delta_cfi": "r3",
                           "delta_rmsea": "r3", "invariant": "bool"}) \
@@ -247,7 +248,8 @@ def _html(rep, figures: dict) -> str:
     face = html_font_face(body) if any("\u3000" <= ch <= "\u9fff" for ch in body) else ""
     lang = "zh-Hans" if cat.language == "zh" else "en"
     return (f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{title}</title>"
-            f"<style>{face}{_CSS}</style></head><body>\n{body}\n</body></html>")
+            f"<style>{face}{_CSS}#fig-paths_by_wave img{{max-width:720px}}</style></head><body>\n{body}\n"
+            "</body></html>")
 
 
 def _docx(rep, path, figures: dict, page_size: str = "a4") -> None:

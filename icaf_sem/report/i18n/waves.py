@@ -26,7 +26,7 @@ EN = {
                              "one. *N* = {sizes}. {test} {rule} Highest level supported: {highest}."),
     "note.wave_invariance.test.ML": "\u0394\u03c7\u00b2 = likelihood-ratio test against the previous step.",
     "note.wave_invariance.test.MLR": ("\u03c7\u00b2 scaled (Yuan\u2013Bentler); \u0394\u03c7\u00b2 = Satorra\u2013"
-                                      "Bentler (2001) scaled difference; CFI, TLI and RMSEA robust."),
+                                      "Bentler (2001) scaled difference; CFI and RMSEA robust."),
     "note.wave_rule.cheung_rensvold2002": ("A step is invariant when \u0394CFI > \u2212.010 (Cheung & Rensvold, "
                                            "2002)."),
     "note.wave_rule.chen2007": ("A step is non-invariant when \u0394CFI \u2264 \u2212.010 together with \u0394RMSEA "
@@ -74,7 +74,7 @@ ZH = {
                              "每一步在前一步基础上增加等值约束。*N* = {sizes}。{test}{rule}最高支持层级：{highest}。"),
     "note.wave_invariance.test.ML": "\u0394\u03c7\u00b2 为相对前一步的似然比检验。",
     "note.wave_invariance.test.MLR": ("\u03c7\u00b2 为 Yuan\u2013Bentler 校正值；\u0394\u03c7\u00b2 为 Satorra\u2013"
-                                      "Bentler（2001）校正差异检验；CFI、TLI 与 RMSEA 为稳健值。"),
+                                      "Bentler（2001）校正差异检验；CFI 与 RMSEA 为稳健值。"),
     "note.wave_rule.cheung_rensvold2002": "\u0394CFI > \u2212.010 时视为不变（Cheung & Rensvold, 2002）。",
     "note.wave_rule.chen2007": "\u0394CFI \u2264 \u2212.010 且 \u0394RMSEA \u2265 .015 时视为不具不变性（Chen, 2007）。",
     "note.wave_rule.chisq": "\u0394\u03c7\u00b2 检验在 \u03b1 = {alpha} 水平不显著时视为不变。",
