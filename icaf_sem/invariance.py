@@ -172,6 +172,12 @@ def equality_score_tests(result) -> pd.DataFrame:
 
     R: ``lavTestScore(fit)$uni`` (constraints ``.pA. == .pB.`` mapped to their parameters).
     """
+    from ._linalg import one_blas_thread
+    with one_blas_thread():         # moderate matrices: one thread, as in fit(), avoids oversubscription
+        return _equality_score_tests(result)
+
+
+def _equality_score_tests(result) -> pd.DataFrame:
     from .estimation.objectives import Objective
     from .estimation.optimize import expected_information
     from .estimation import inference
@@ -233,9 +239,10 @@ def equality_score_tests(result) -> pd.DataFrame:
             x = np.linalg.pinv(Z) @ b
         return float(N * score @ x[:n])
     lvset = set(pt.names.lv)
+    x2_all = _released_one_at_a_time(info, R, score, N)
     recs = []
     for i, (a, b) in enumerate(cons):
-        x2 = stat(np.delete(R, i, axis=0))
+        x2 = x2_all[i] if x2_all is not None else stat(np.delete(R, i, axis=0))
         r = t.loc[b]
         recs.append({"lhs": r["lhs"], "op": r["op"], "rhs": r["rhs"], "group": int(r["group"]),
                      "group_label": pt.group_labels[int(r["group"]) - 1], "kind": _kind(r, lvset),
@@ -244,6 +251,31 @@ def equality_score_tests(result) -> pd.DataFrame:
     tot = stat(np.zeros((0, n)))
     out.attrs["total"] = (tot, len(cons), float(stats.chi2.sf(tot, len(cons))))
     return out
+
+
+def _released_one_at_a_time(info, R, score, N):
+    """Every univariate statistic ``N s' [Z_{-i}^-1]_{11} s`` from one inverse of the bordered matrix.
+
+    Z = [[I, R'], [R, 0]] holds every constraint; Z_{-i} drops constraint i (row and column n + i).
+    With W = Z^-1, the inverse of Z_{-i} is W_{-k,-k} - W_{-k,k} W_{k,-k} / W_kk (k = n + i), and as
+    the bordered right-hand side b = [s; 0] is zero at k, ``b' Z_{-i}^-1 b = b'Wb - (W_k b)^2 / W_kk``:
+    one inverse instead of one solve per constraint.  Returns None when Z is (nearly) singular, and
+    the caller then solves each bordered system as before.
+    """
+    n, m = info.shape[0], R.shape[0]
+    Z = np.block([[info, R.T], [R, np.zeros((m, m))]])
+    try:
+        W = np.linalg.inv(Z)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(W)) or np.abs(Z @ W - np.eye(n + m)).max() > 1e-8:
+        return None
+    b = np.concatenate([score, np.zeros(m)])
+    wkk = np.diag(W)[n:]
+    if np.any(np.abs(wkk) < 1e-12 * max(1.0, np.abs(W).max())):
+        return None
+    wb = W[n:] @ b
+    return N * (b @ W @ b - wb * wb / wkk)
 
 
 def _kind(r, lvset):
@@ -486,34 +518,39 @@ def invariance(model: str, data: pd.DataFrame, *, group: str,
         raise ModelSpecificationError(f"invariance() supports estimator='ML' or 'MLR' (got {estimator!r}); for "
                                       "MLM/MLMV fit the steps with icaf_sem.fit and test them with icaf_sem.compare")
 
+    from .estimation.reuse import defer_standard_errors, fit_session
     fits, rows, score_tests = {}, [], {}
-    for step in levels:
-        ge = STEP_CONSTRAINTS[step]
-        if progress:
-            progress(f"invariance: fitting the {step} model")
-        res = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=ge,
-                      group_partial=tuple(group_partial) if ge else (), std_lv=std_lv, modindices=False)
-        fits[step] = res
-        if len(fits) == 1:
-            used = res.fit_by_group
-            few = used[used["nobs"] < min_group_size]
-            if len(few):
-                desc = ", ".join(f"{r.label!r} keeps {r.nobs}" for r in few.itertuples())
-                raise DataError(f"group(s) too small after listwise deletion in column {group!r}: {desc} complete "
-                                f"respondents (at least {min_group_size} needed); use missing='ml' (FIML) to keep "
-                                "respondents with blank items, or merge small groups")
-        fm = res.fit_measures
-        row = {"step": step, "description": STEP_LABELS[step], "group_equal": ",".join(ge),
-               "npar": int(fm["npar"]), "chisq": fm["chisq"], "df": int(fm["df"]), "pvalue": fm["pvalue"],
-               "cfi": fm["cfi"], "tli": fm["tli"], "rmsea": fm["rmsea"],
-               "rmsea_ci_lower": fm["rmsea.ci.lower"], "rmsea_ci_upper": fm["rmsea.ci.upper"],
-               "srmr": fm["srmr"], "aic": fm["aic"], "bic": fm["bic"], "converged": bool(res.converged)}
-        if est == "MLR":
-            row.update({"chisq_scaled": fm.get("chisq.scaled", np.nan),
-                        "scaling_factor": fm.get("chisq.scaling.factor", np.nan),
-                        "cfi_robust": fm.get("cfi.robust", np.nan), "tli_robust": fm.get("tli.robust", np.nan),
-                        "rmsea_robust": fm.get("rmsea.robust", np.nan)})
-        rows.append(row)
+    # one session: the groups' statistics (EM moments) and the baseline model are computed once
+    with fit_session():
+        for step in levels:
+            ge = STEP_CONSTRAINTS[step]
+            if progress:
+                progress(f"invariance: fitting the {step} model")
+            # every step after the first is nested in it, so its standard errors wait until read
+            with defer_standard_errors(bool(fits)):
+                res = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=ge,
+                              group_partial=tuple(group_partial) if ge else (), std_lv=std_lv, modindices=False)
+            fits[step] = res
+            if len(fits) == 1:
+                used = res.fit_by_group
+                few = used[used["nobs"] < min_group_size]
+                if len(few):
+                    desc = ", ".join(f"{r.label!r} keeps {r.nobs}" for r in few.itertuples())
+                    raise DataError(f"group(s) too small after listwise deletion in column {group!r}: {desc} complete "
+                                    f"respondents (at least {min_group_size} needed); use missing='ml' (FIML) to keep "
+                                    "respondents with blank items, or merge small groups")
+            fm = res.fit_measures
+            row = {"step": step, "description": STEP_LABELS[step], "group_equal": ",".join(ge),
+                   "npar": int(fm["npar"]), "chisq": fm["chisq"], "df": int(fm["df"]), "pvalue": fm["pvalue"],
+                   "cfi": fm["cfi"], "tli": fm["tli"], "rmsea": fm["rmsea"],
+                   "rmsea_ci_lower": fm["rmsea.ci.lower"], "rmsea_ci_upper": fm["rmsea.ci.upper"],
+                   "srmr": fm["srmr"], "aic": fm["aic"], "bic": fm["bic"], "converged": bool(res.converged)}
+            if est == "MLR":
+                row.update({"chisq_scaled": fm.get("chisq.scaled", np.nan),
+                            "scaling_factor": fm.get("chisq.scaling.factor", np.nan),
+                            "cfi_robust": fm.get("cfi.robust", np.nan), "tli_robust": fm.get("tli.robust", np.nan),
+                            "rmsea_robust": fm.get("rmsea.robust", np.nan)})
+            rows.append(row)
     table = pd.DataFrame(rows)
     cfi_col = "cfi_robust" if est == "MLR" else "cfi"
     rmsea_col = "rmsea_robust" if est == "MLR" else "rmsea"

@@ -211,16 +211,15 @@ class _Collector:
         self._t0 = self._t = time.perf_counter()
 
     def _announce(self, stage: str) -> None:
-        import sys
-        import time
         if not self._progress or stage == self._stage:
             return
-        now = time.perf_counter()
-        k = self.ORDER.index(stage) + 1 if stage in self.ORDER else 0
-        sys.stderr.write(f"icaf-sem analyze [{k}/{len(self.ORDER)}] {stage} ... "
-                         f"({now - self._t0:.1f} s elapsed)\n")
-        sys.stderr.flush()
-        self._stage, self._t = stage, now
+        if getattr(self, "_line", None) is None:       # the line printer compare-waves uses too
+            from ._progress import StageProgress
+            self._line = StageProgress("analyze", len(self.ORDER), eta=False)
+        if stage not in self.ORDER:      # a stage after the listed ones (nca, waves)
+            self._line.add(1)
+        self._line(stage, index=self.ORDER.index(stage) + 1 if stage in self.ORDER else None)
+        self._stage = stage
 
     def run(self, stage: str, func, *args, **kwargs):
         self._announce(stage)
@@ -337,7 +336,7 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
             language: str = "en", se: str = "standard", reliability: Optional[str] = None,
             invariance: Union[bool, list] = True, method_bias: bool = True, method: str = "cb",
             pls_options: Optional[dict] = None, nca_scores: str = "mean", ordered=False,
-            compare_continuous: Optional[bool] = None) -> AnalysisResult:
+            compare_continuous: Optional[bool] = None, compare_with=None, wave_labels=None) -> AnalysisResult:
     """Run the whole pipeline on a raw survey wave.
 
     Parameters
@@ -405,6 +404,14 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
         factor scores (lavPredict regression method, first-order CFA; higher-order constructs from
         the second-order measurement model) or PLS-SEM construct scores; see
         :func:`icaf_sem.nca.necessity_scores`.  The report's note names the source.
+    compare_with : path, DataFrame, list or dict, optional
+        Earlier raw wave(s) of the same questionnaire, oldest first (a dict names them).  Adds
+        the section "Comparison of survey waves" (samples, invariance across waves, latent
+        means, each hypothesised path by wave): :func:`icaf_sem.compare_waves` of those waves
+        and this one, each cleaned with the same rules.
+    wave_labels : sequence of str or str, optional
+        One label per wave for that section, the earlier ones first, this wave last
+        (``"2023,2024"``); default ``wave1``, ``wave2``, ...
     se : {"standard", "bootstrap"}, default "standard"
         ``"bootstrap"`` is lavaan's ``se = "bootstrap"``: every standard error, z, p
         and CI comes from the draws.
@@ -459,6 +466,9 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
     if ordered and method == "pls":
         raise ModelSpecificationError("ordered= applies to the covariance-based fit (WLSMV); PLS-SEM treats the items "
                                       "as metric, as SmartPLS does: use method='both' or leave ordered out")
+    if compare_with is not None and (ordered or method == "pls"):
+        raise ModelSpecificationError("compare_with= compares the waves with the covariance-based ML/MLR fit; it is "
+                                      "not available with ordered items or method='pls': drop one of them")
     if ordered and nca_scores == "factor":
         raise ModelSpecificationError("nca_scores='factor' with ordered items: factor scores of a WLSMV fit are not "
                                       "available; use nca_scores='mean' or 'pls'")
@@ -614,6 +624,10 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
         extras["continuous"] = {
             "cfa": col.run("cfa", fit, q.cfa_syntax(), data, estimator="ML", missing="ml"),
             "sem": col.run("sem", fit, q.model_syntax(), data, estimator="ML", missing="ml")}
+    if compare_with is not None:      # the comparison of survey waves (icaf_sem.waves)
+        from .waves import compare_with_earlier
+        extras["waves"] = col.run("waves", compare_with_earlier, raw_df, compare_with, q, wave_labels=wave_labels,
+                                  estimator=estimator, missing=missing, alpha=alpha, **dict(clean_options or {}))
     tables = build_tables(cleaned, q, cfa, rel, sem, hyp, effects, descriptives=descriptives, normality=normality,
                           language=language, bootstrap=bootstrap, seed=seed, se=se, estimator=estimator,
                           extras=extras)
@@ -633,7 +647,11 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
         options={"missing": missing, "estimator": estimator, "bootstrap": bootstrap, "seed": seed, "alpha": alpha,
                  "clean_options": dict(clean_options or {}), "figures": figures, "language": language, "se": se,
                  "reliability": reliability_basis, "method": method, "nca_scores": nca_scores,
-                 "ordered": okw.get("ordered", False), "categories": max(ncat.values()) if ncat else None},
+                 "ordered": okw.get("ordered", False), "categories": max(ncat.values()) if ncat else None,
+                 **({"compare_with": [str(x) for x in (compare_with.values() if isinstance(compare_with, dict)
+                                      else compare_with if isinstance(compare_with, (list, tuple))
+                                      else [compare_with])],
+                     "wave_labels": [str(w) for w in extras["waves"].wave_labels]} if "waves" in extras else {})},
         input=info, cleaning=cleaned, descriptives=descriptives, cfa=cfa, reliability=rel, sem=sem,
         hypotheses=hyp, effects=effects, tables=tables, warnings=col.items, necessity=necessity, extras=extras)
     if out is not None:
@@ -706,6 +724,9 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
         tables["measurement_invariance"] = T.measurement_invariance(extras["invariance"],
                                                                     extras["invariance_skipped"], language=L,
                                                                     questionnaire=q)
+    if extras.get("waves") is not None:
+        from .report.waves import wave_tables
+        tables.update(wave_tables(extras["waves"], language=L))
     tables["r_squared"] = T.r_squared(sem, questionnaire=q, language=L)
     tables["hypothesis_tests"] = T.hypothesis_tests(hyp, questionnaire=q, language=L, n=sem.nobs, bootstrap=bootstrap,
                                                     se_bootstrap=se == "bootstrap", estimator=estimator)

@@ -558,10 +558,17 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
     else:
         labels = [1]
     datas = []
+    # inside estimation.reuse.fit_session(): the groups of the same DataFrame are prepared once
+    from .estimation import reuse
+    # (not when preparing them may warn: cases dropped for a missing covariate, too few rows)
+    session = reuse.current() if (cluster is None and sampling_weights is None and likelihood == "normal"
+                                  and not (missing == "ml" and names.ov_x and fixed_x and not missing_x)) else None
+    gkey = session.group_key(data, ov, group, labels, missing, missing_x, fixed_x) if session else None
+    cached = session.get_groups(gkey, data) if session else None
     clus_all = data[cluster].to_numpy() if cluster is not None else None
     wt_all = pd.to_numeric(data[sampling_weights]).to_numpy(float) if sampling_weights is not None else None
     wts = []
-    for lab in labels:
+    for lab in (labels if cached is None else ()):
         arr = Xa[(data[group] == lab).to_numpy()] if group is not None else Xa
         clus = None
         if clus_all is not None:
@@ -616,6 +623,10 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
             gd.cluster = clus[keep]          # rows GroupData keeps (same rule as above)
         wts.append(wt[keep] if wt is not None else None)
         datas.append(gd)
+    if cached is not None:
+        datas = cached
+    elif session is not None and all(d.n > len(ov) for d in datas):
+        session.put_groups(gkey, data, datas)
     if wt_all is not None:
         # lavaan's sampling.weights.normalization = "total": the weights sum to the total N
         tot_n = sum(len(w) for w in wts)

@@ -17,9 +17,6 @@ The lavaan equivalent of the path test for ``EB ~ CR`` is::
 """
 from __future__ import annotations
 
-import html
-import io
-import json
 import warnings
 from pathlib import Path
 
@@ -145,22 +142,28 @@ class WaveComparison:
                 "samples": recs(self.samples), "notes": list(self.notes)}
 
     # ------------------------------------------------------------------ report
-    def figure(self):
-        """Forest plot of each hypothesised path by wave (standardized estimates with 95 % CIs)."""
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    def figure(self, language: str = "en", title: str | None = None):
+        """Forest plot of each hypothesised path by wave (standardized estimates with 95 % CIs).
+
+        No title inside the figure unless ``title`` is given (the report's caption names it);
+        labels in ``language`` (``"en"``, ``"zh"``, ``"both"``).
+        """
+        from .report.figures import _plt
+        from .report.i18n import catalogue
+        cat = catalogue(language)
+        plt = _plt()
         pw = self.paths_by_wave
         paths = list(dict.fromkeys(pw["path"]))
         waves = list(self.wave_labels)
-        fig, ax = plt.subplots(figsize=(7, 0.45 * len(paths) * max(1, len(waves) / 2) + 1.5))
+        fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(paths) * max(1, len(waves) / 2) + 1.3))
         height = 0.8 / max(len(waves), 1)
         colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
         for k, w in enumerate(waves):
             sub = pw[pw["wave"] == w].set_index("path").reindex(paths)
             y = np.arange(len(paths)) + (k - (len(waves) - 1) / 2) * height
             est = sub["std_all"].to_numpy(float)
-            scale = np.where(sub["est"].to_numpy(float) != 0, est / sub["est"].to_numpy(float), np.nan)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(sub["est"].to_numpy(float) != 0, est / sub["est"].to_numpy(float), np.nan)
             lo = sub["ci_lower"].to_numpy(float) * scale
             hi = sub["ci_upper"].to_numpy(float) * scale
             ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=colors[k % len(colors)], capsize=2,
@@ -168,66 +171,39 @@ class WaveComparison:
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_yticks(np.arange(len(paths)))
         eq = self.paths.set_index("path")
-        ax.set_yticklabels([f"{p}{' *' if bool(eq.loc[p, 'differs']) else ''}" for p in paths])
+        ax.set_yticklabels([f"{p.replace('->', chr(0x2192))}{' *' if bool(eq.loc[p, 'differs']) else ''}"
+                            for p in paths])
         ax.invert_yaxis()
-        ax.set_xlabel("standardized estimate (95% CI)")
-        ax.set_title("Hypothesised paths by wave (* = differs across waves)")
-        ax.legend(title="wave", loc="best")
+        ax.set_xlabel(cat["fig.waves_xlabel"])
+        if title:
+            ax.set_title(title)
+        ax.legend(title=cat["h.wave"], loc="best")
         fig.tight_layout()
         return fig
 
-    def write(self, out_dir) -> Path:
-        """Write the report section into ``out_dir`` (whole or not at all).
+    def report_tables(self, language: str = "en") -> dict:
+        """The APA tables of the comparison (:func:`icaf_sem.report.waves.wave_tables`)."""
+        from .report.waves import wave_tables
+        return wave_tables(self, language)
 
-        Files: ``invariance.csv``, ``latent_means.csv``, ``path_equality.csv``, ``paths_by_wave.csv``,
-        ``samples.csv``, ``compare_waves.xlsx`` (one sheet per table), ``compare_waves.html``,
-        ``paths_by_wave.png``, ``paths_by_wave.svg`` and ``compare_waves.json``.
+    def write(self, out_dir, language: str = "en", page_size: str = "a4", figures: bool = True) -> Path:
+        """Write the report folder into ``out_dir`` (whole or not at all).
+
+        ``report.html``, ``report.docx``, ``tables.xlsx`` and ``tables.tex`` hold the formatted tables
+        (numbered, APA notes, the report's headers) in ``language``; ``figures/paths_by_wave.png``/``.svg``
+        the forest plot; ``compare_waves.json`` and the CSV files (``samples``, ``invariance``,
+        ``latent_means``, ``path_equality``, ``paths_by_wave``) every number unrounded.
+        See :func:`icaf_sem.report.waves.write_wave_report`.
         """
-        from ._atomic import atomic_dir
-        tables = self.tables()
-        fig = self.figure()
-        try:
-            png = io.BytesIO()
-            fig.savefig(png, format="png", dpi=150)
-            svg = io.StringIO()
-            fig.savefig(svg, format="svg")
-        finally:
-            import matplotlib.pyplot as plt
-            plt.close(fig)
-        payload = json.dumps(self.to_dict(), indent=1, allow_nan=False, ensure_ascii=False)
-        with atomic_dir(out_dir) as stage:
-            for name, df in tables.items():
-                df.to_csv(stage / f"{name}.csv", index=False)
-            with pd.ExcelWriter(stage / "compare_waves.xlsx") as xw:
-                for name, df in tables.items():
-                    df.to_excel(xw, sheet_name=name[:31], index=False)
-            (stage / "paths_by_wave.png").write_bytes(png.getvalue())
-            (stage / "paths_by_wave.svg").write_text(svg.getvalue(), encoding="utf-8")
-            (stage / "compare_waves.html").write_text(self._html(tables), encoding="utf-8")
-            (stage / "compare_waves.json").write_text(payload, encoding="utf-8")
+        from .report.waves import write_wave_report
+        write_wave_report(self, out_dir, language=language, page_size=page_size, figures=figures)
         return Path(out_dir)
 
-    def _html(self, tables) -> str:
-        def tab(df):
-            return df.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="", border=0)
-        inv = self.invariance
-        parts = ["<section class='compare-waves'>", "<h2>Comparing waves</h2>",
-                 f"<p>Waves: {', '.join(html.escape(str(w)) for w in self.wave_labels)}; estimator "
-                 f"{self.estimator}{' with FIML' if self.missing == 'ml' else ''}. Each wave was cleaned with the "
-                 "same rules.</p>", "<h3>Samples</h3>", tab(tables["samples"]),
-                 "<h3>Measurement invariance across waves</h3>",
-                 tab(tables["invariance"][[c for c in tables["invariance"].columns if c not in ("aic", "bic")]]),
-                 f"<p>{html.escape(inv.cutoff_note())} Highest level supported: "
-                 f"<b>{html.escape(str(inv.highest_level))}</b>.</p>",
-                 "<h3>Latent means</h3>", f"<p>{html.escape(self.latent_means_basis)}</p>",
-                 tab(tables["latent_means"]),
-                 "<h3>Hypothesised paths: equal across waves?</h3>", tab(tables["path_equality"]),
-                 "<p><img src='paths_by_wave.svg' alt='Paths by wave' style='max-width:100%'></p>"]
-        if self.notes:
-            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>")
-        parts.append("</section>")
-        return "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Comparing waves</title></head><body>" \
-               + "\n".join(parts) + "</body></html>"
+    def _repr_html_(self):
+        from .report.export import _FRAGMENT_CSS, _html_table
+        tabs = self.report_tables()
+        return ('<div class="icaf-report">' + _FRAGMENT_CSS
+                + "".join(_html_table(t, k, None) for k, t in enumerate(tabs.values(), start=1)) + "</div>")
 
 
 def _structural(q):
@@ -265,15 +241,49 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
         A categorical metadata column (e.g. ``"level"``) whose categories must occur in every wave;
         a category missing from a wave is then an error (otherwise a warning is given for the
         questionnaire's category columns).
-    progress : callable, optional
-        Called with a short message at each stage (the CLI prints them).
+    progress : bool or callable, optional
+        ``True`` prints one line per wave and step on stderr, with the time elapsed and an estimate
+        of the time left (``icaf-sem compare-waves [5/19] invariance: fitting the scalar model ...
+        1.9 s elapsed, about 4 s left``); a callable is called with each step's message instead.
     **rule_overrides
         Cleaning rule overrides, applied to every wave alike.
 
     Returns
     -------
     WaveComparison
+        Its ``warnings`` hold every statistical warning of the run (each also shown once, at the
+        caller's line); :meth:`WaveComparison.write` writes the report folder.
+
+    Examples
+    --------
+    >>> cmp = compare_waves("icaf", {"2023": "wave2023.csv", "2024": "wave2024.csv"}, progress=True)  # doctest: +SKIP
+    >>> cmp.write("waves_report", language="zh")                                                      # doctest: +SKIP
+
+    R: the cleaned waves stacked with a ``wave`` column, then ``cfa(model, data, group = "wave",
+    group.equal = ...)`` per step, ``lavTestLRT()`` between the steps and per path (see the module).
     """
+    from .errors import IcafWarning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = _compare_waves(questionnaire, waves, estimator=estimator, missing=missing,
+                             min_group_size=min_group_size, criterion=criterion, alpha=alpha, match_on=match_on,
+                             progress=progress, **rule_overrides)
+    seen, res.warnings = set(), []
+    for w in caught:
+        msg = " ".join(str(w.message).split())
+        if msg in seen:
+            continue            # once, even when several fits raise it
+        seen.add(msg)
+        if issubclass(w.category, IcafWarning):
+            res.warnings.append({"stage": "compare-waves", "category": w.category.__name__, "message": msg})
+            warnings.warn(w.message, stacklevel=2)          # at the caller's line
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return res
+
+
+def _compare_waves(questionnaire, waves, *, estimator, missing, min_group_size, criterion, alpha, match_on,
+                   progress, **rule_overrides) -> WaveComparison:
     from .questionnaire import load_questionnaire
     from .survey.cleaning import clean
 
@@ -287,10 +297,18 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
         raise DataError(f"compare_waves needs at least two waves, got {len(raw)}; pass every wave's file")
     raw = {k: v.rename(columns=q.rename) if q.rename else v for k, v in raw.items()}
     check_item_sets(raw, q.items)
+    path_h = [h for h in q.hypotheses if h.kind == "path"]
+    if progress is True:        # one line per wave and step: clean each wave, 4 invariance steps, the paths
+        from ._progress import StageProgress
+        progress = StageProgress("compare-waves", len(raw) + 4 + 1 + len(path_h))
+    elif not progress:
+        progress = None
+    elif not callable(progress):
+        raise ModelSpecificationError(f"progress={progress!r} must be True, False or a function of one message")
     cleaned, samples = {}, []
     for name, df in raw.items():
         if progress:
-            progress(f"cleaning {name}")
+            progress(f"wave {name}: cleaning {len(df)} rows")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)
             cr = clean(df, q, **rule_overrides)
@@ -324,41 +342,43 @@ def compare_waves(questionnaire, waves, *, estimator: str = "ML", missing: str =
     est = str(estimator).upper()
     notes = []
 
-    # 1. invariance of the measurement model across waves
-    cfa = q.cfa_syntax()
-    inv = invariance(cfa, data, group=WAVE_COLUMN, estimator=est, missing=missing, criterion=criterion,
-                     min_group_size=min_group_size, cutoffs={"alpha": alpha}, progress=progress)
+    from .estimation.reuse import fit_session
+    # one session: each wave's statistics (EM moments) and the baseline model are computed once
+    with fit_session():
+        # 1. invariance of the measurement model across waves
+        cfa = q.cfa_syntax()
+        inv = invariance(cfa, data, group=WAVE_COLUMN, estimator=est, missing=missing, criterion=criterion,
+                         min_group_size=min_group_size, cutoffs={"alpha": alpha}, progress=progress)
 
-    # 2. latent means (scalar, else partial scalar by releasing the flagged intercepts one by one)
-    released = []
-    inv_tab = inv.table.set_index("step")
-    metric_ok = "metric" in inv_tab.index and bool(inv_tab.loc["metric", "invariant"])
-    scalar_ok = metric_ok and "scalar" in inv_tab.index and bool(inv_tab.loc["scalar", "invariant"])
-    scalar_fit = inv.fits.get("scalar")
-    if metric_ok and not scalar_ok and scalar_fit is not None:
-        if progress:
-            progress("latent means: looking for partial scalar invariance")
-        scalar_fit, released, scalar_ok = _partial_scalar(cfa, data, inv, est, missing, criterion, alpha)
-    basis = ("scalar invariance holds: latent means are comparable" if scalar_ok and not released else
-             f"partial scalar invariance (released: {', '.join(released)}): latent means are comparable"
-             if scalar_ok else
-             "scalar invariance does NOT hold: the latent mean differences below are not interpretable")
-    if not scalar_ok:
-        notes.append("Latent means were not compared: scalar invariance was not supported across waves.")
-    latent = _latent_means(scalar_fit, labels, scalar_ok) if scalar_fit is not None else pd.DataFrame()
+        # 2. latent means (scalar, else partial scalar by releasing the flagged intercepts one by one)
+        released = []
+        inv_tab = inv.table.set_index("step")
+        metric_ok = "metric" in inv_tab.index and bool(inv_tab.loc["metric", "invariant"])
+        scalar_ok = metric_ok and "scalar" in inv_tab.index and bool(inv_tab.loc["scalar", "invariant"])
+        scalar_fit = inv.fits.get("scalar")
+        if metric_ok and not scalar_ok and scalar_fit is not None:
+            scalar_fit, released, scalar_ok = _partial_scalar(cfa, data, inv, est, missing, criterion, alpha,
+                                                              progress=progress)
+        basis = ("scalar invariance holds: latent means are comparable" if scalar_ok and not released else
+                 f"partial scalar invariance (released: {', '.join(released)}): latent means are comparable"
+                 if scalar_ok else
+                 "scalar invariance does NOT hold: the latent mean differences below are not interpretable")
+        if not scalar_ok:
+            notes.append("Latent means were not compared: scalar invariance was not supported across waves.")
+        latent = _latent_means(scalar_fit, labels, scalar_ok) if scalar_fit is not None else pd.DataFrame()
 
-    # 3. hypothesised paths: each held equal against the model with all paths free (metric invariance)
-    model = _structural(q)
-    path_h = [h for h in q.hypotheses if h.kind == "path"]
-    if not metric_ok:
-        notes.append("Metric invariance was not supported: path comparisons across waves assume equal loadings "
-                     "and should be read with caution.")
-    paths, long_table, free = path_equality(model, data, [(h.id, h.lhs, h.rhs) for h in path_h], group=WAVE_COLUMN,
-                                            estimator=est, missing=missing, alpha=alpha, progress=progress)
+        # 3. hypothesised paths: each held equal against the model with all paths free (metric invariance)
+        model = _structural(q)
+        if not metric_ok:
+            notes.append("Metric invariance was not supported: path comparisons across waves assume equal loadings "
+                         "and should be read with caution.")
+        paths, long_table, free = path_equality(model, data, [(h.id, h.lhs, h.rhs) for h in path_h], group=WAVE_COLUMN,
+                                                estimator=est, missing=missing, alpha=alpha, progress=progress)
     return WaveComparison(data=data, samples=samples, invariance=inv, latent_means=latent,
                           latent_means_basis=basis, partial_released=released, paths=paths,
                           paths_by_wave=long_table, free_fit=free, wave_labels=labels,
-                          estimator=est, missing=missing, notes=notes, questionnaire=q)
+                          estimator=est, missing=missing, notes=notes, questionnaire=q, alpha=alpha,
+                          criterion=criterion, warnings=[])
 
 
 def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_COLUMN, estimator: str = "ML",
@@ -394,13 +414,20 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
     ``eq <- sem(model, data, group = "wave", group.equal = c("loadings", "regressions"),
     group.partial = c(<other paths>))``; ``lavTestLRT(free, eq)``.
     """
-    from .sem import fit as sem_fit
     est = str(estimator).upper()
     if est not in ("ML", "MLR"):
         raise ModelSpecificationError(f"path_equality() supports estimator='ML' or 'MLR' (got {estimator!r}); for "
                                       "other estimators compare the fits with icaf_sem.compare")
     if progress:
         progress("paths: fitting the model with every path free")
+    from .estimation.reuse import fit_session
+    with fit_session():
+        return _path_equality(model, data, paths, group, est, missing, alpha, base_equal, progress)
+
+
+def _path_equality(model, data, paths, group, est, missing, alpha, base_equal, progress):
+    from .sem import fit as sem_fit
+    from .estimation.reuse import defer_standard_errors
     free = sem_fit(model, data, estimator=est, missing=missing, group=group, group_equal=tuple(base_equal),
                    modindices=False)
     labels = list(free.group_labels)
@@ -418,8 +445,10 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
         # every other regression of the model stays free too
         others += [f"{a}~{b}" for a, b in pt.loc[pt["op"] == "~", ["lhs", "rhs"]].drop_duplicates().itertuples(index=False)
                    if f"{a}~{b}" not in all_paths]
-        eq = sem_fit(model, data, estimator=est, missing=missing, group=group,
-                     group_equal=tuple(base_equal) + ("regressions",), group_partial=others, modindices=False)
+        # nested in the free model (whose standard errors are computed): only its test and estimates are read
+        with defer_standard_errors():
+            eq = sem_fit(model, data, estimator=est, missing=missing, group=group,
+                         group_equal=tuple(base_equal) + ("regressions",), group_partial=others, modindices=False)
         f0, f1 = eq.fit_measures, free.fit_measures
         d, ddf, p = chisq_difference(f0["chisq"], f0["df"], f1["chisq"], f1["df"])
         row = {"hypothesis": hid, "path": f"{rhs} -> {lhs}", "lhs": lhs, "op": "~", "rhs": rhs}
@@ -431,9 +460,7 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
             long_rows.append({"hypothesis": hid, "path": f"{rhs} -> {lhs}", "wave": w, "est": r["est"],
                               "se": r["se"], "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"],
                               "std_all": r["std_all"], "pvalue": r["pvalue"]})
-        ep = eq.parameters
-        row.update({"equal_est": float(ep.loc[(ep["lhs"] == lhs) & (ep["op"] == "~") & (ep["rhs"] == rhs),
-                                              "est"].iloc[0]),
+        row.update({"equal_est": _estimate(eq, lhs, "~", rhs),
                     "delta_chisq": d, "delta_df": ddf, "pvalue": p})
         p_used = p
         if est == "MLR":
@@ -459,7 +486,14 @@ def path_equality(model: str, data: pd.DataFrame, paths, *, group: str = WAVE_CO
     return table, pd.DataFrame(long_rows), free
 
 
-def _partial_scalar(cfa, data, inv, est, missing, criterion, alpha, max_release=5):
+def _estimate(res, lhs, op, rhs, group=1) -> float:
+    """The estimate of one parameter-table row, without building the parameter table (no SEs)."""
+    t = res._core.pt.table
+    hit = np.flatnonzero(((t["lhs"] == lhs) & (t["op"] == op) & (t["rhs"] == rhs) & (t["group"] == group)).to_numpy())
+    return float(res._row_est[hit[0]])
+
+
+def _partial_scalar(cfa, data, inv, est, missing, criterion, alpha, max_release=5, progress=None):
     """Release the intercept constraints with the largest score tests, one at a time, until scalar holds."""
     from .invariance import param_name
     st = inv.score_tests.get("scalar")
@@ -475,9 +509,15 @@ def _partial_scalar(cfa, data, inv, est, missing, criterion, alpha, max_release=
         if cand in released:
             continue
         released.append(cand)
+        if progress:
+            if hasattr(progress, "add"):
+                progress.add(1)
+            progress(f"latent means: partial scalar invariance, {cand} free across waves")
         from .sem import fit as sem_fit
-        fit_ = sem_fit(cfa, data, estimator=est, missing=missing, group=WAVE_COLUMN,
-                       group_equal=STEP_CONSTRAINTS["scalar"], group_partial=released, modindices=False)
+        from .estimation.reuse import defer_standard_errors
+        with defer_standard_errors():        # nested in the configural model; SEs only for the one read
+            fit_ = sem_fit(cfa, data, estimator=est, missing=missing, group=WAVE_COLUMN,
+                           group_equal=STEP_CONSTRAINTS["scalar"], group_partial=released, modindices=False)
         fm = fit_.fit_measures
         dcfi = fm[cfi_col] - metric["cfi_robust" if est == "MLR" else "cfi"]
         if dcfi > cut["delta_cfi"]:
@@ -502,3 +542,42 @@ def _latent_means(fit_, labels, interpretable) -> pd.DataFrame:
                          "d": r["est"] / sd1 if sd1 == sd1 else np.nan, "interpretable": bool(interpretable)})
     return pd.DataFrame(rows, columns=["construct", "wave", "reference_wave", "est", "se", "z", "pvalue",
                                        "ci_lower", "ci_upper", "d", "interpretable"])
+
+
+def compare_with_earlier(current, compare_with, questionnaire, *, wave_labels=None, **kwargs) -> WaveComparison:
+    """:func:`compare_waves` of earlier wave(s) and the wave being analysed (for ``analyze(compare_with=...)``).
+
+    Parameters
+    ----------
+    current : path or DataFrame
+        The raw wave being analysed (the latest).
+    compare_with : path, DataFrame, list of them, or dict label -> path/DataFrame
+        The earlier raw wave(s), oldest first.
+    wave_labels : sequence of str, optional
+        One label per wave, the earlier ones first and the analysed wave last (default: the dict's
+        keys, else ``wave1``, ``wave2``, ...; the analysed wave gets the next number).
+    **kwargs
+        Passed to :func:`compare_waves` (estimator, missing, alpha, cleaning rule overrides ...).
+    """
+    if isinstance(compare_with, dict):
+        earlier = list(compare_with.values())
+        names = [str(k) for k in compare_with]
+    else:
+        earlier = list(compare_with) if isinstance(compare_with, (list, tuple)) else [compare_with]
+        names = [f"wave{i + 1}" for i in range(len(earlier))]
+    if not earlier:
+        raise DataError("compare_with is empty; pass the earlier wave's file (or a list of files)")
+    names.append(f"wave{len(earlier) + 1}")
+    if wave_labels is not None:
+        labels = [str(x).strip() for x in (wave_labels.split(",") if isinstance(wave_labels, str) else wave_labels)]
+        if len(labels) != len(names) or len(set(labels)) != len(labels) or not all(labels):
+            raise DataError(f"wave_labels={wave_labels!r}: give {len(names)} distinct labels, the earlier wave(s) "
+                            "first and the analysed wave last (e.g. '2023,2024')")
+        names = labels
+    if len(set(names)) != len(names):
+        raise DataError(f"the wave labels {names} are not distinct; name the waves with wave_labels=")
+    for src in earlier:
+        if not isinstance(src, pd.DataFrame) and not Path(str(src)).is_file():
+            raise DataError(f"compare_with: the earlier wave {str(src)!r} is not a file; fix: give the path of "
+                            "its raw survey export")
+    return compare_waves(questionnaire, dict(zip(names, earlier + [current])), **kwargs)

@@ -97,7 +97,7 @@ def report(tmp_path_factory, q):
     out = d / "report"
     from icaf_sem.cli import main
     rc = main(["compare-waves", "--questionnaire", "icaf", "--data", str(EXAMPLE), str(w2),
-               "--labels", "2023,2024", "--missing", "listwise", "--out", str(out)])
+               "--labels", "2023,2024", "--missing", "listwise", "--out", str(out), "--quiet"])
     return rc, out, d
 
 
@@ -105,8 +105,8 @@ def test_compare_waves_report(report, stacked):
     rc, out, _ = report
     assert rc == 0
     for f in ["invariance.csv", "latent_means.csv", "path_equality.csv", "paths_by_wave.csv", "samples.csv",
-              "compare_waves.xlsx", "compare_waves.html", "paths_by_wave.png", "paths_by_wave.svg",
-              "compare_waves.json"]:
+              "report.html", "report.docx", "tables.xlsx", "tables.tex", "figures/paths_by_wave.png",
+              "figures/paths_by_wave.svg", "compare_waves.json"]:
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
     inv = pd.read_csv(out / "invariance.csv")
     assert list(inv["step"]) == ["configural", "metric", "scalar", "strict"]
@@ -120,12 +120,12 @@ def test_compare_waves_report(report, stacked):
     assert row["delta_chisq"] == pytest.approx(lrt["EB~CR"]["chisq_diff"], rel=5e-3, abs=2e-3)
     lm = pd.read_csv(out / "latent_means.csv")
     assert len(lm) == 10 and set(lm["wave"]) == {2024}
-    html = (out / "compare_waves.html").read_text()
-    assert "Measurement invariance across waves" in html and "paths_by_wave.svg" in html
-    assert (out / "paths_by_wave.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Measurement invariance across survey waves" in html and 'id="fig-paths_by_wave"' in html
+    assert (out / "figures" / "paths_by_wave.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     d = json.loads((out / "compare_waves.json").read_text())
     assert d["waves"] == ["2023", "2024"] and len(d["paths"]) == 11
-    assert set(pd.ExcelFile(out / "compare_waves.xlsx").sheet_names) >= {"invariance", "path_equality"}
+    assert set(pd.ExcelFile(out / "tables.xlsx").sheet_names) >= {"wave_invariance", "wave_path_equality"}
 
 
 def test_mismatched_items_named(report, q, capsys):

@@ -77,6 +77,12 @@ def add_parser(subparsers):
     p.add_argument("--page-size", default="a4", choices=["a4", "letter"], help="page size of report.docx (default a4)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
+    p.add_argument("--compare-with", nargs="+", default=None, metavar="EARLIER_WAVE",
+                   help="earlier raw wave(s) of the same questionnaire, oldest first: adds the section "
+                        "'Comparison of survey waves' (invariance across waves, latent means, paths by wave)")
+    p.add_argument("--wave-labels", default=None, metavar="LABELS",
+                   help="with --compare-with: comma-separated labels, the earlier wave(s) first and this wave "
+                        "last (default wave1,wave2,...)")
     p.set_defaults(func=run)
     return p
 
@@ -96,6 +102,11 @@ def run(args) -> int:
         raise DataError(f"--bootstrap {args.bootstrap} must be 0 or more draws (e.g. --bootstrap 2000)")
     if not 0 < args.alpha < 1:  # also NaN
         raise DataError(f"--alpha {args.alpha} must be between 0 and 1 (e.g. --alpha 0.05)")
+    compare_with = getattr(args, "compare_with", None)
+    for f in compare_with or ():
+        check_input(f, "--compare-with", data_suffixes(), "raw survey export of an earlier wave")
+    if getattr(args, "wave_labels", None) and not compare_with:
+        raise DataError("--wave-labels names the waves of --compare-with; give --compare-with EARLIER_WAVE too")
     pls_options = {k: v for k, v in (("scheme", args.pls_scheme), ("missing", args.pls_missing),
                                      ("hoc", args.pls_hoc)) if v is not None}
     if args.pls_consistent:
@@ -107,7 +118,8 @@ def run(args) -> int:
                   progress=sys.stderr.isatty() and not args.quiet, figures=not args.no_figures,
                   language=args.lang, se=args.se, reliability=args.reliability, method=args.method,
                   pls_options=pls_options if args.method != "cb" else None, nca_scores=args.nca_scores,
-                  ordered=args.ordered, compare_continuous=args.compare_continuous)
+                  ordered=args.ordered, compare_continuous=args.compare_continuous,
+                  **({"compare_with": compare_with, "wave_labels": args.wave_labels} if compare_with else {}))
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
     if sys.stderr.isatty() and not args.quiet:
         sys.stderr.write("icaf-sem analyze: writing the report (html, docx, xlsx, tex, json, figures) ...\n")

@@ -18,6 +18,30 @@ from .samplestats import GroupData, logl_complete
 from . import inference
 
 
+def _deferred(name, default):
+    """A Core attribute set by :func:`_information`, which runs on first read if it was deferred."""
+    key = "_" + name
+
+    def get(self):
+        d = self.__dict__
+        if d.get("_se_pending"):
+            d["_se_pending"] = False
+            n_msg = len(self.messages)
+            from .._linalg import one_blas_thread
+            with one_blas_thread():                 # as in fit(): the same arithmetic, the same digits
+                _information(self)
+            for kind, msg in self.messages[n_msg:]:
+                if kind == "identification":
+                    import warnings
+                    from ..errors import IdentificationWarning
+                    warnings.warn(IdentificationWarning(msg), stacklevel=3)
+        return d.get(key, default)
+
+    def set(self, value):
+        self.__dict__[key] = value
+    return property(get, set)
+
+
 @dataclass
 class Core:
     pt: ParTable
@@ -36,16 +60,20 @@ class Core:
     chisq: float = np.nan
     df: int = 0
     ntotal: float = 0.0
-    info: np.ndarray | None = None       # information per case (the one used for SEs)
-    info_inv: np.ndarray | None = None
-    vcov: np.ndarray | None = None
     scaling: dict = field(default_factory=dict)
     messages: list = field(default_factory=list)
     options: object = None                # estimation.tests.Options (se, test, information)
-    info_kind: tuple = ()                 # (information, observed.information) of ``info``
     chisq_group: list = field(default_factory=list)
     constraints: object = None            # estimation.constraints.ConstraintSet of general constraints
     n_eq: int = 0                         # rank of the equality constraints (lavaan's df and npar)
+
+    # ``info`` (information per case, the one used for SEs), its inverse ``info_inv``, ``vcov`` and
+    # ``info_kind`` (information, observed.information): computed with the fit, or on first read when
+    # the fit was made under estimation.reuse.defer_standard_errors()
+    info = _deferred("info", None)
+    info_inv = _deferred("info_inv", None)
+    vcov = _deferred("vcov", None)
+    info_kind = _deferred("info_kind", ())
 
     @property
     def npar(self):
@@ -166,7 +194,12 @@ def estimate(pt: ParTable, datas: list[GroupData], *, estimator="ML", missing="l
         core.n_eq = cons.n_eq(theta)
         core.df += core.n_eq                 # lavaan: + rank of the equality constraints' Jacobian
     if compute_se and len(theta):
-        _information(core)
+        from .reuse import current
+        session = current()
+        if session is not None and session.defer_se:
+            core._se_pending = True          # computed on first read of info / info_inv / vcov
+        else:
+            _information(core)
     return core
 
 

@@ -38,7 +38,7 @@ __all__ = ["write_report", "results_dict", "reproducibility_record", "html_repor
 
 REPORT_FILES = ["report.html", "report.docx", "tables.xlsx", "tables.tex", "results.json", "reproducibility.json"]
 FIGURES = ["path_diagram", "measurement_model", "latent_correlations", "correlation_heatmap", "likert", "nca",
-           "cipma", "ipma"]
+           "cipma", "ipma", "paths_by_wave"]
 
 
 def _cat(res):
@@ -168,6 +168,8 @@ def results_dict(res) -> dict:
         out["necessity"] = res.necessity.to_dict()
     if pls is not None:
         out["pls"] = pls.to_dict()
+    if getattr(res, "extras", {}).get("waves") is not None:
+        out["waves"] = res.extras["waves"].to_dict()
     boot = getattr(sem, "boot", None)
     if boot is not None:
         summ = getattr(boot, "summary_dict", None)
@@ -214,7 +216,10 @@ def reproducibility_record(res, command=None) -> dict:
                       + ((" --ordered" if res.options["ordered"] is True else f" --ordered {','.join(res.options['ordered'])}")
                          if res.options.get("ordered") else "")
                       + (f" --seed {res.options['seed']}" if res.options["seed"] is not None else "")
-                      + (f" --lang {res.options.get('language')}" if res.options.get("language", "en") != "en" else "")),
+                      + (f" --lang {res.options.get('language')}" if res.options.get("language", "en") != "en" else "")
+                      + (" --compare-with " + " ".join(res.options["compare_with"])
+                         + " --wave-labels " + ",".join(res.options["wave_labels"])
+                         if res.options.get("compare_with") else "")),
     })
 
 
@@ -255,6 +260,9 @@ def draw_figures(res, folder: Path) -> dict:
         if getattr(res.necessity, "cipma", None):
             from ..cipma import cipma_figure
             out["cipma"] = F.save_figure(cipma_figure(res.necessity.cipma, language=lang), folder, "cipma")[0]
+    waves = getattr(res, "extras", {}).get("waves")
+    if waves is not None and len(waves.paths_by_wave):     # analyze(compare_with=...)
+        out["paths_by_wave"] = F.save_figure(waves.figure(language=lang), folder, "paths_by_wave")[0]
     return out
 
 
@@ -387,10 +395,12 @@ SECTIONS = [("section.sample", ["sample_flow", "sample_profile", "instrument"]),
             ("section.pls", ["pls_measurement", "pls_discriminant", "pls_htmt", "pls_cross_loadings",
                              "pls_collinearity", "pls_structural", "pls_r2", "pls_model_fit", "pls_predict",
                              "pls_ipma", "pls_hypotheses", "method_comparison"]),
-            ("section.necessity", ["necessity_tests", "necessity_bottlenecks", "cipma"])]
+            ("section.necessity", ["necessity_tests", "necessity_bottlenecks", "cipma"]),
+            ("section.waves", ["wave_samples", "wave_invariance", "wave_latent_means", "wave_path_equality"])]
 FIGURES_IN = {"section.items": ["likert", "correlation_heatmap"],
               "section.measurement": ["measurement_model", "latent_correlations"],
-              "section.hypotheses": ["path_diagram"], "section.pls": ["ipma"], "section.necessity": ["nca", "cipma"]}
+              "section.hypotheses": ["path_diagram"], "section.pls": ["ipma"], "section.necessity": ["nca", "cipma"],
+              "section.waves": ["paths_by_wave"]}
 
 
 def table_order(res) -> list:

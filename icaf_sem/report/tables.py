@@ -223,7 +223,8 @@ def excel_headers(df: pd.DataFrame, markup: bool = False) -> list:
         pairs[lo], pairs[hi] = f"{strip_markup(head)} {lower}", f"{strip_markup(head)} {upper}"
     for v, lo, hi in attrs.get("inline_ci", []):
         head = strip_markup(labels.get(v, v))
-        pairs[lo], pairs[hi] = f"{head} RMSEA 90% CI {lower}", f"{head} RMSEA 90% CI {upper}"
+        head = head.split(" [")[0] if head.upper().startswith("RMSEA") else f"{head} RMSEA"   # "RMSEA [90% CI]"
+        pairs[lo], pairs[hi] = f"{head} 90% CI {lower}", f"{head} 90% CI {upper}"
     out, seen = [], set()
     for c in df.columns:
         h = pairs.get(c) or strip_markup(labels.get(c, c))

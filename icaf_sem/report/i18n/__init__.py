@@ -67,5 +67,7 @@ def catalogue(language: str = "en") -> Catalogue:
         cat = Catalogue(zh.TEXT)
     from . import pls as _pls          # the PLS-SEM sections' texts
     cat.update(_pls.ZH if lang == "zh" else _pls.EN)
+    from . import waves      # the comparison of survey waves keeps its texts in its own module
+    cat.update(waves.ZH if lang == "zh" else waves.EN)
     cat.language = lang
     return cat
