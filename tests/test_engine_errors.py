@@ -102,9 +102,13 @@ def test_too_few_rows():
 
 
 def test_few_rows_non_positive_definite_warns():
+    # listwise: no more complete respondents than variables is refused, naming both counts
+    with pytest.raises(DataError, match="only 5 complete respondent.* for 6 observed variables"):
+        icaf_sem.fit(MODEL, HS.head(5), modindices=False)
+    # FIML: warned (the EM moments may still be defined), or refused by our own error
     with pytest.warns((NotPositiveDefiniteWarning, icaf_sem.errors.DataWarning)):
         try:
-            icaf_sem.fit(MODEL, HS.head(5), modindices=False)
+            icaf_sem.fit(MODEL, HS.head(5), modindices=False, missing="ml")
         except IcafError:
             pass
 
