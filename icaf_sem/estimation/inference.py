@@ -10,6 +10,7 @@ import numpy as np
 
 from .._linalg import spd_inverse, sym_inv
 from .objectives import pattern_inverses
+from .fiml_info import information_theta
 
 
 # ----------------------------------------------------------------- duplication helpers
@@ -92,7 +93,8 @@ def analytic_hessian(objective, theta, h=1e-5):
 
     H = sum_groups [Delta' H_m Delta + d/dtheta (Delta(theta)' g_m)] / N, where H_m and g_m are the
     Hessian and gradient of the group's -logL w.r.t. its implied moments (mu, vech Sigma).  The
-    first part is exact (:func:`moment_hessian`).  Only the second part (the curvature of the
+    first part is exact (:func:`fiml_info.information_theta`, the parameter-space form of
+    Delta' :func:`moment_hessian` Delta).  Only the second part (the curvature of the
     model itself, with g_m held fixed) is a central difference, of the cheap chain rule alone.
     """
     npar = len(theta)
@@ -109,9 +111,7 @@ def analytic_hessian(objective, theta, h=1e-5):
         gmb = np.broadcast_to(gm, (2 * npar,) + gm.shape) if gm is not None else None
         ch = ram.gradient_chain(pts, gsb, gmb)
         H += ((ch[:npar] - ch[npar:]) / (2 * steps[:, None])).T
-        sigma, mu = ram.implied(theta)
-        Dv = delta_vech(ram, theta)
-        H += Dv.T @ moment_hessian(data, sigma, mu, ram.meanstructure) @ Dv
+        H += information_theta(ram, data, theta)
     H /= objective.ntotal
     return 0.5 * (H + H.T)
 

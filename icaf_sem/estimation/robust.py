@@ -20,6 +20,7 @@ from .._linalg import sym_inv
 from . import fit_measures as fm
 from . import inference
 from .core import Core
+from .fiml_info import information_theta
 from .optimize import _drop_x, expected_information
 
 
@@ -43,14 +44,7 @@ def expected_information_data(rams, datas, theta):
         if not d.has_missing:
             info += expected_information([ram], [w], theta)
             continue
-        sigma, mu = ram.implied(theta)
-        d_sigma, d_mu = _drop_x(ram, *ram.delta(theta))
-        ci, ri = inference._vech_pairs(ram.p)
-        Ds = d_sigma[:, ri, ci]
-        Q, wg = _pattern_weights(d, sigma)
-        Wmu = np.einsum("g,gij->ij", wg, Q)
-        I = 0.5 * Ds @ inference.vech_kron(Q, Q, wg) @ Ds.T + d_mu @ Wmu @ d_mu.T
-        info += w * I
+        info += w * information_theta(ram, d, theta, observed=False, drop_x=True) / d.N
     return 0.5 * (info + info.T)
 
 
