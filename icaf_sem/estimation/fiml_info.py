@@ -18,7 +18,7 @@ and what remains per pattern lives on the k x k block: with J_g = chol(P_MM)^-1,
 
     tr(Q dS_k Q dS_l) = tr(P dS_k P dS_l) - 2 tr(dS_k P dS_l P[:,M] P_MM^-1 P[M,:]) + <C_gk, C_gl>,
     C_gk = J_g (P dS_k P)[M,M] J_g',
-    U_k' Q U_l = U_k' P U_l - (J_g (P U_k)[M])' (J_g (P U_l)[M]).
+    U_k' Q U_l = U_k' P U_l - (J_g P[M,:] U_k)' (J_g P[M,:] U_l).
 
 Otherwise (the "direct" form), with J_g = chol(Sigma_OO)^-1, C_gk = J_g dS_k[O,O] J_g' and
 U_k' Q U_l = (J_g U_k[O])' (J_g U_l[O]).  The per-pattern inner products are stacked into tall
@@ -145,42 +145,56 @@ def _block_gram(src_t, index, J, w, npar):
     out = np.zeros((npar, npar))
     s = index.shape[1]
     a, d, coef = _tri(s)
-    for c in _chunks(len(index), s * s * npar * 3):
+    for c in _chunks(len(index), s * s * npar * 2):
         ix = index[c]
         Jc = J[c]
         G = len(ix)
         S = src_t[ix[:, :, None], ix[:, None, :]]                   # (G, s, s, npar)
-        T = (Jc @ S.reshape(G, s, s * npar)).reshape(G, s, s, npar)  # J S
-        T = np.swapaxes(T, 2, 3) @ np.swapaxes(Jc, 1, 2)[:, None]    # (G, s, npar, s): (J S J')[a, :, d]
-        X = T[:, a, :, d]                                           # (ntri, G, npar)
-        X *= (coef[:, None, None] * np.sqrt(w[c])[None, :, None])
+        T = (Jc @ S.reshape(G, s, s * npar)).reshape(G, s, s, npar)  # [a, c, n] = (J S)[a, c]
+        C = Jc[:, None] @ T                                          # [a, d, n] = sum_c J[d, c] T[a, c, n]
+        X = C[:, a, d, :]                                            # (G, ntri, npar)
+        X *= coef[None, :, None] * np.sqrt(w[c])[:, None, None]
         X = X.reshape(-1, npar)
         out += X.T @ X
     return out
 
 
 def _case_gram(src, base, Z, rows, case_pos, index, J, w, npar):
-    """sum_i w_i V_i' V_i with V_i = J_g (base + src z_i)[index_g] (k x npar), cases ``rows``.
+    """sum_i w_i V_i' V_i with V_i = J_g U_i[index_g] (s x npar) for the cases ``rows``, where
+    U_i = base' + dS z_i (p x npar).
 
-    ``src`` (npar, p, p), ``base`` (npar, p); ``case_pos`` the position of each case's pattern in
-    ``index``/``J``.
+    ``src`` is dS as a (p npar, p) matrix, row a npar + k holding dSigma_k[a, :] (sparse when
+    Delta is: then U costs the nonzeros of Delta per case); ``base`` (npar, p) is dmu.  ``J`` is
+    (G, s, s) (then ``index`` selects the rows first) or, for the complement form, J P[M, :]
+    (G, s, p), applied to all of U_i.
     """
-    p = src.shape[1]
+    p = Z.shape[1]
     out = np.zeros((npar, npar))
-    s = index.shape[1]
-    flat = src.reshape(npar * p, p)
-    for c in _chunks(len(rows), npar * p * 2):
+    full = J.shape[2] == p and index is None
+    for c in _chunks(len(rows), npar * p * 3):
         r = rows[c]
-        Y = (Z[r] @ flat.T).reshape(len(r), npar, p) + base         # (n_c, npar, p)
+        U = np.asarray(src @ Z[r].T).reshape(p, npar, len(r))
+        U = np.ascontiguousarray(np.transpose(U, (2, 0, 1)))      # (n_c, p, npar)
+        U += base.T
         gp = case_pos[c]
-        ix = index[gp]
-        V = np.take_along_axis(Y, ix[:, None, :], axis=2)           # (n_c, npar, s)
-        V = np.swapaxes(V, 1, 2)                                    # (n_c, s, npar)
-        X = J[gp] @ V
+        if not full:
+            U = np.take_along_axis(U, index[gp][:, :, None], axis=1)   # (n_c, s, npar)
+        X = J[gp] @ U
         X *= np.sqrt(w[c])[:, None, None]
         X = X.reshape(-1, npar)
         out += X.T @ X
     return out
+
+
+def _delta_rows(dS):
+    """dS (npar, p, p) as the (p npar, p) matrix of :func:`_case_gram`, sparse when it pays."""
+    npar, p, _ = dS.shape
+    D = np.transpose(dS, (1, 0, 2)).reshape(p * npar, p)
+    nnz = np.count_nonzero(D)
+    if nnz < 0.2 * D.size:
+        from scipy import sparse
+        return sparse.csr_matrix(D)
+    return np.ascontiguousarray(D)
 
 
 def _derivs(ram, theta, drop_x=False):
@@ -239,34 +253,42 @@ def information_theta(ram, data, theta, observed=True, sides=None, drop_x=False)
     cT = -0.5 if observed else 0.5
     # P parts of the complement patterns: dm sumQ dm' + dm (P dS zs)' + (P dS zs) dm' + tr(dS_k P dS_l M0)
     M0 = Zc + cT * (Nc * P - 2.0 * K)
-    H = (At.reshape(npar, p * p) @ (dS @ M0).reshape(npar, p * p).T)
+    H = np.zeros((npar, npar))
+    ks = np.flatnonzero(dS.reshape(npar, -1).any(1))      # parameters that move Sigma
+    dSs = dS[ks]
+    ns = len(ks)
+    PdS = np.swapaxes(dSs @ P, 1, 2)                      # (ns, p, p): P dS_k
+    Hs = PdS.reshape(ns, p * p) @ (dSs @ M0).reshape(ns, p * p).T
     if ram.meanstructure or pats is not None:
         # observed: the complement cases' mean part here is their P part (the per-case grams
         # below hold the rest); expected: sum_g n_g Q_g
         H += dm @ ((Nc * P) if (observed and pats is not None) else sumQ) @ dm.T
         if observed:
-            Az = At @ zs                          # (npar, p): P dS_l zs ... as rows
-            X = dm @ Az.T
-            H += X + X.T
+            X = dm @ (PdS @ zs).T                         # dm_k' P dS_l zs
+            H[:, ks] += X
+            H[ks, :] += X.T
     if pats is not None:
-        Ht = None
-        for idx, miss, J in sides.comp:
-            if Ht is None:
-                Ht = np.ascontiguousarray(np.transpose(At @ P, (1, 2, 0)))  # (p, p, npar): P dS P
-            H += cT * _block_gram(Ht, miss, J, n_g[idx], npar)
+        if sides.comp:
+            Ht = np.ascontiguousarray(np.transpose(PdS @ P, (1, 2, 0)))   # (p, p, ns): P dS P
+            for idx, miss, J in sides.comp:
+                Hs += cT * _block_gram(Ht, miss, J, n_g[idx], ns)
+            del Ht
         if sides.direct:
-            dSt = np.ascontiguousarray(np.transpose(dS, (1, 2, 0)))
+            dSt = np.ascontiguousarray(np.transpose(dSs, (1, 2, 0)))
             for idx, obs, J in sides.direct:
-                H += cT * _block_gram(dSt, obs, J, n_g[idx], npar)
+                Hs += cT * _block_gram(dSt, obs, J, n_g[idx], ns)
+    H[np.ix_(ks, ks)] += Hs
+    if pats is not None:
         if observed:
             pos = np.full(pats.G, -1)
-            Pdm = dm @ P
+            src = _delta_rows(dS)
             for idx, miss, J in sides.comp:
                 pos[idx] = np.arange(len(idx))
                 rows = np.flatnonzero(np.isin(pats.case_pattern, idx))
-                H -= _case_gram(At, Pdm, Z, rows, pos[pats.case_pattern[rows]], miss, J, w[rows], npar)
+                JP = J @ P[miss]                                    # (G, k, p): J P[M, :]
+                H -= _case_gram(src, dm, Z, rows, pos[pats.case_pattern[rows]], None, JP, w[rows], npar)
             for idx, obs, J in sides.direct:
                 pos[idx] = np.arange(len(idx))
                 rows = np.flatnonzero(np.isin(pats.case_pattern, idx))
-                H += _case_gram(dS, dm, Z, rows, pos[pats.case_pattern[rows]], obs, J, w[rows], npar)
+                H += _case_gram(src, dm, Z, rows, pos[pats.case_pattern[rows]], obs, J, w[rows], npar)
     return 0.5 * (H + H.T)
