@@ -27,7 +27,7 @@ from .optimize import _drop_x, expected_information
 def _pattern_weights(data, sigma):
     """Q_g of every missing-data pattern at ``sigma`` (G, p, p) and the pattern fractions n_g / N."""
     Q = inference.pattern_q(sym_inv(sigma), data.patterns)
-    return Q, data.pat[0] / data.N
+    return Q, data.pattern_counts / data.N
 
 
 def expected_information_data(rams, datas, theta):

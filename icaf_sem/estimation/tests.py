@@ -227,7 +227,7 @@ def h1_weight(ram, data, theta, kind):
         return np.block([[P, np.zeros((p, A.shape[0]))], [np.zeros((A.shape[0], p)), A]])
     if kind == "expected":
         Q = inference.pattern_q(np.linalg.inv(sigma), data.patterns)
-        w = data.pat[0] / data.N
+        w = data.pattern_counts / data.N
         A = 0.5 * inference.vech_kron(Q, Q, w)
         Wmu = np.einsum("g,gij->ij", w, Q)
         p = sigma.shape[0]
