@@ -197,6 +197,30 @@ def _delta_rows(dS):
     return np.ascontiguousarray(D)
 
 
+def trace_quadratic(sides, n_g, E):
+    """sum_g n_g tr(Q_g E_a Q_g E_b) for symmetric E (m, p, p): the (m, m) matrix.
+
+    The trace term of :func:`information_theta` for m given matrices instead of dSigma_k.
+    """
+    E = np.asarray(E, float)
+    m, p = E.shape[0], E.shape[1]
+    P = sides.P
+    Nc = float(n_g[sides.is_comp].sum())
+    _, K, _ = sides.sum_q(n_g)
+    PE = np.swapaxes(E @ P, 1, 2)                                  # P E_a
+    out = Nc * (PE.reshape(m, p * p) @ (E @ P).reshape(m, p * p).T)
+    out -= 2.0 * (PE.reshape(m, p * p) @ (E @ K).reshape(m, p * p).T)
+    if sides.comp:
+        Ht = np.ascontiguousarray(np.transpose(PE @ P, (1, 2, 0)))
+        for idx, miss, J in sides.comp:
+            out += _block_gram(Ht, miss, J, n_g[idx], m)
+    if sides.direct:
+        Et = np.ascontiguousarray(np.transpose(E, (1, 2, 0)))
+        for idx, obs, J in sides.direct:
+            out += _block_gram(Et, obs, J, n_g[idx], m)
+    return 0.5 * (out + out.T)
+
+
 def _derivs(ram, theta, drop_x=False):
     d_sigma, d_mu = ram.delta(theta)
     if drop_x and len(ram.x_idx):

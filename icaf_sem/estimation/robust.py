@@ -24,12 +24,6 @@ from .fiml_info import information_theta
 from .optimize import _drop_x, expected_information
 
 
-def _pattern_weights(data, sigma):
-    """Q_g of every missing-data pattern at ``sigma`` (G, p, p) and the pattern fractions n_g / N."""
-    Q = inference.pattern_q(sym_inv(sigma), data.patterns)
-    return Q, data.pattern_counts / data.N
-
-
 def expected_information_data(rams, datas, theta):
     """Expected information per case, using the FIML (pattern-wise) version for incomplete groups.
 
@@ -149,7 +143,9 @@ def gfi_missing(data, sigma, mu, x_block=None, x_idx=None):
     information at the model-implied moments.
     """
     import pandas as pd
-    Q, w = _pattern_weights(data, sigma)
+    from .fiml_info import PatternSides, trace_quadratic
+    sides = PatternSides(sigma, data.patterns)
+    w = data.pattern_counts / data.N
     Xg = pd.DataFrame(data.X)
     S_pw = Xg.cov().to_numpy() * (data.N - 1) / data.N
     ybar = Xg.mean().to_numpy()
@@ -158,4 +154,9 @@ def gfi_missing(data, sigma, mu, x_block=None, x_idx=None):
         S_pw, sigma = np.where(x_block, 0.0, S_pw), np.where(x_block, 0.0, sigma)
         ybar, mu = ybar.copy(), np.array(mu, float)
         ybar[x_idx] = mu[x_idx] = 0.0
-    return fm.gfi_weighted(S_pw, sigma, ybar, mu, Q, w)
+    # the weight is sum_g w_g Q_g for the means and 1/2 sum_g w_g (Q_g kron Q_g) on vec(Sigma): a
+    # residual E contributes 1/2 sum_g w_g tr(Q_g E Q_g E) (fm.gfi_weighted with the Q_g stacked)
+    Wmu, _, _ = sides.sum_q(w)
+    T = trace_quadratic(sides, w, np.stack([S_pw - sigma, S_pw]))
+    d, yb = ybar - mu, ybar
+    return 1.0 - (0.5 * T[0, 0] + d @ Wmu @ d) / (0.5 * T[1, 1] + yb @ Wmu @ yb)
