@@ -9,7 +9,7 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from ._lazy import lazy
 
 from .errors import EstimationError, ConvergenceWarning, HeywoodWarning, IdentificationWarning, NotPositiveDefiniteWarning
 from .estimation import fit_measures as fm
@@ -20,7 +20,8 @@ from ._json import json_value as _clean
 
 PARAM_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue",
                  "ci_lower", "ci_upper", "std_lv", "std_all"]
-Z975 = float(stats.norm.ppf(0.975))
+stats = lazy("scipy.stats")
+Z975 = 1.959963984540054            # scipy.stats.norm.ppf(0.975)
 
 
 def append_defined(rows, values, defined, d_est, d_cov, d_std_lv, d_std_all):

@@ -16,12 +16,13 @@ Confidence intervals follow lavaan's ``parameterEstimates(boot.ci.type = ...)``:
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from .._lazy import lazy
+
+special = lazy("scipy.special")
 
 from .objectives import complete_moments_loss, fiml_loss_cases
 
@@ -441,6 +442,7 @@ def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_
     if n_jobs > 1:
         import multiprocessing as mp
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        from concurrent.futures import ProcessPoolExecutor
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as ex:
             for (a, b), res in zip(chunks, ex.map(_run_chunk, jobs)):
                 results.append(res)

@@ -10,7 +10,9 @@ Brosseau-Liard & Savalei (2014) for complete data and of Zhang & Savalei
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special, stats
+from .._lazy import lazy
+
+optimize, special, stats = lazy("scipy.optimize"), lazy("scipy.special"), lazy("scipy.stats")
 
 
 def _finite(*v):
