@@ -156,7 +156,7 @@ def cn(x2, df, n, alpha=0.05):
     """Hoelter's critical N (lavaan's ``lav_fit_cn``)."""
     if df == 0 and x2 < np.finfo(float).eps:
         return np.nan
-    q = float(stats.chi2.ppf(1 - alpha, df)) if df > 0 else 0.0
+    q = float(2 * special.gammaincinv(df / 2, 1 - alpha)) if df > 0 else 0.0    # stats.chi2.ppf(1 - alpha, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         return q / (x2 / n) + 1.0
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from .._lazy import lazy
 
-stats = lazy("scipy.stats")
+special = lazy("scipy.special")
 
 from ..errors import ModelSpecificationError
 from . import inference
@@ -458,7 +458,7 @@ class _ChisqP:
         self.x, self.df = x, df
 
     def value(self):
-        return float(stats.chi2.sf(self.x, self.df))
+        return float(special.chdtrc(self.df, self.x))      # scipy.stats.chi2.sf(x, df)
 
 
 @dataclass
