@@ -1,6 +1,8 @@
 """Small numerically careful linear-algebra helpers."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 
@@ -75,6 +77,7 @@ def spd_inverse(a):
 
 
 _CONTROLLER = None
+_CONTROLLER_KEY = False
 
 
 def one_blas_thread():
@@ -84,11 +87,14 @@ def one_blas_thread():
     bootstrap runs one process per core).  The threadpoolctl controller scans the loaded libraries
     once (a few milliseconds) and is reused, so the limit costs microseconds per fit.
     """
-    global _CONTROLLER
+    global _CONTROLLER, _CONTROLLER_KEY
     try:
-        if _CONTROLLER is None:
+        # scipy.linalg (imported on first use, see _lazy.py) brings its own OpenBLAS: scan again
+        # once it is loaded, or its threads would not be limited
+        key = "scipy.linalg" in sys.modules
+        if _CONTROLLER is None or key != _CONTROLLER_KEY:
             from threadpoolctl import ThreadpoolController
-            _CONTROLLER = ThreadpoolController()
+            _CONTROLLER, _CONTROLLER_KEY = ThreadpoolController(), key
         return _CONTROLLER.limit(limits=1, user_api="blas")
     except ImportError:  # pragma: no cover - threadpoolctl is a declared dependency
         import contextlib
