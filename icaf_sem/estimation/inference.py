@@ -39,7 +39,9 @@ def vech_kron(A, B, w=None):
     Zs = np.empty(q * q + 1)                             # flattened Zs, a trailing 0 for absent terms
     np.add(Z, Z.T, out=Zs[:-1].reshape(q, q))
     Zs[-1] = 0.0
-    first, second, both_diag = _vech_kron_index(p)
+    # the gather indices are p*^2 integers each: kept for small p only (p = 100: 400 MB)
+    first, second, both_diag = _vech_kron_index(p) if p <= 60 else _vech_kron_index.__wrapped__(p)
+    del Z
     out = np.take(Zs, first)
     out += np.take(Zs, second)
     out.flat[both_diag] *= 0.5
