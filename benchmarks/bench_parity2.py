@@ -43,7 +43,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--no-lavaan", action="store_true")
+    ap.add_argument("--only", default="", help="comma-separated option configurations (e.g. "
+                    "se_bootstrap_100,sampling_weights_ML); the other rows are skipped on both sides")
     a = ap.parse_args(argv)
+    only = [x for x in a.only.split(",") if x]
     import icaf_sem
     model = C.model_text()
     # nested: the direct effect of CR on PW fixed to 0 (and the total effect that uses it dropped)
@@ -62,8 +65,12 @@ def main(argv=None) -> int:
         r.fit_measures, r.parameters
         return r
     for name, kw in CONFIGS.items():
-        reps = 1 if "100" in name else a.reps
+        if only and name not in only:
+            continue
+        reps = 1 if ("100" in name and not only) else a.reps
         mine[name] = C.time_repeated(lambda: run(kw), reps)["median"]
+    if only:
+        return _report(a, model, model2, data, mine, only)
     mine["constraint_nonlinear"] = C.time_repeated(lambda: run({}, model + CONSTRAINT), a.reps)["median"]
     mine["compare_lavTestLRT_MLM"] = C.time_repeated(
         lambda: icaf_sem.compare(run(dict(estimator="MLM")), run(dict(estimator="MLM"), model2)), a.reps)["median"]
@@ -79,6 +86,10 @@ def main(argv=None) -> int:
                                               max(a.reps, 5))["median"]
     f1, f2 = run(dict(estimator="MLMV")), run(dict(estimator="MLMV"), model2)
     mine["lavTestLRT_only_MLMV"] = C.time_repeated(lambda: icaf_sem.compare(f1, f2), max(a.reps, 5))["median"]
+    return _report(a, model, model2, data, mine, None)
+
+
+def _report(a, model, model2, data, mine, only):
     lav = {}
     if not a.no_lavaan:
         with tempfile.TemporaryDirectory() as tmp:
@@ -88,7 +99,7 @@ def main(argv=None) -> int:
             data.to_csv(t / "d.csv", index=False)
             proc = subprocess.run(["Rscript", str(C.HERE / "lavaan_bench_parity2.R"), f"data={t / 'd.csv'}",
                             f"model={t / 'm.lav'}", f"model2={t / 'm2.lav'}", f"reps={a.reps}",
-                            f"out={t / 'out.json'}"], check=False, capture_output=True, text=True)
+                            f"out={t / 'out.json'}", f"only={','.join(only or [])}"], check=False, capture_output=True, text=True)
             if not (t / "out.json").exists():
                 print("lavaan run failed:", proc.stderr[-2000:])
                 return 1

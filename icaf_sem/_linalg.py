@@ -1,13 +1,27 @@
 """Small numerically careful linear-algebra helpers."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-from scipy.linalg.lapack import dpotrf as _dpotrf, dpotri as _dpotri
 
 
 def safe_logdet(a):
     sign, logdet = np.linalg.slogdet(a)
     return sign, logdet
+
+
+def _cholesky(a):
+    """Lower Cholesky factor of ``a``, or None when ``a`` is not (numerically) positive definite.
+
+    NumPy's LAPACK ``potrf`` (scipy.linalg is not imported on the fit path: 0.2 s of start-up)."""
+    try:
+        L = np.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(np.diagonal(L))):
+        return None
+    return L
 
 
 def is_pd(a, tol: float = 0.0) -> bool:
@@ -16,13 +30,20 @@ def is_pd(a, tol: float = 0.0) -> bool:
     A successful Cholesky factorisation proves positive definiteness cheaply; only when it
     fails are the eigenvalues computed (a semidefinite matrix passes a negative ``tol``).
     """
-    if np.all(np.isfinite(a)) and _dpotrf(a, lower=False)[1] == 0:
+    if np.all(np.isfinite(a)) and _cholesky(a) is not None:
         return True
     try:
         ev = np.linalg.eigvalsh(a)
     except np.linalg.LinAlgError:
         return False
     return bool(ev.min() > tol) if tol < 0 else bool(ev.min() > 0)
+
+
+def chol_solve(a, b):
+    """Solution of a x = b for a symmetric positive definite ``a``; None when ``a`` is not."""
+    if _cholesky(a) is None:
+        return None
+    return np.linalg.solve(a, b)
 
 
 def sym_inv(a, pinv_if_singular: bool = False):
@@ -42,22 +63,21 @@ def sym_inv(a, pinv_if_singular: bool = False):
 
 def spd_inverse(a):
     """Inverse and log-determinant of one symmetric positive definite matrix by its Cholesky
-    factor (LAPACK ``dpotrf``/``dpotri``: far less overhead than ``np.linalg.inv`` on small
-    matrices).  Returns ``(None, nan)`` when ``a`` is not positive definite."""
-    c, info = _dpotrf(a, lower=False)          # the lower triangle of c is zero (clean=True)
-    if info != 0:
+    factor L (a^-1 = L^-T L^-1, symmetric).  Returns ``(None, nan)`` when ``a`` is not positive
+    definite."""
+    L = _cholesky(a)
+    if L is None:
         return None, np.nan
-    dg = np.diagonal(c)
-    logdet = 2.0 * np.log(dg).sum()
-    inv, info = _dpotri(c, lower=False)        # fills the upper triangle only
-    if info != 0:
+    logdet = 2.0 * np.log(np.diagonal(L)).sum()
+    try:
+        Li = np.linalg.inv(L)
+    except np.linalg.LinAlgError:
         return None, np.nan
-    out = inv + inv.T
-    out.flat[::len(dg) + 1] = np.diagonal(inv)
-    return out, logdet
+    return Li.T @ Li, logdet
 
 
 _CONTROLLER = None
+_CONTROLLER_KEY = False
 
 
 def one_blas_thread():
@@ -67,11 +87,14 @@ def one_blas_thread():
     bootstrap runs one process per core).  The threadpoolctl controller scans the loaded libraries
     once (a few milliseconds) and is reused, so the limit costs microseconds per fit.
     """
-    global _CONTROLLER
+    global _CONTROLLER, _CONTROLLER_KEY
     try:
-        if _CONTROLLER is None:
+        # scipy.linalg (imported on first use, see _lazy.py) brings its own OpenBLAS: scan again
+        # once it is loaded, or its threads would not be limited
+        key = "scipy.linalg" in sys.modules
+        if _CONTROLLER is None or key != _CONTROLLER_KEY:
             from threadpoolctl import ThreadpoolController
-            _CONTROLLER = ThreadpoolController()
+            _CONTROLLER, _CONTROLLER_KEY = ThreadpoolController(), key
         return _CONTROLLER.limit(limits=1, user_api="blas")
     except ImportError:  # pragma: no cover - threadpoolctl is a declared dependency
         import contextlib

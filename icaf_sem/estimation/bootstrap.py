@@ -16,15 +16,17 @@ Confidence intervals follow lavaan's ``parameterEstimates(boot.ci.type = ...)``:
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from .._lazy import lazy
+
+special = lazy("scipy.special")
 
 from .objectives import complete_moments_loss, fiml_loss_cases
 
+PARALLEL_MIN_DRAWS = 500         # fewer draws run in this process
 CHUNK = 64
 MIN_DRAWS = 100          # fewer successful draws: no bootstrap interval is reported
 
@@ -216,6 +218,7 @@ def batched_bfgs(obj, theta0, Hinv0, B, max_iter=200, gtol=1e-6):
 def _run_chunk(args):
     rams, datas_info, W_groups, theta0, Hinv0 = args
     from .._linalg import one_blas_thread
+    import scipy.linalg.lapack  # noqa: F401  (batched inverses; loaded before the BLAS thread limit)
     with one_blas_thread():
         stats_g, flags, pats = [], [], []
         for (X, patterns), W in zip(datas_info, W_groups):
@@ -432,7 +435,9 @@ def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_
     datas_info = [(d.X if not d.has_missing else None, d.patterns if d.has_missing else None) for d in core.datas]
     chunks = [(a, min(a + CHUNK, R)) for a in range(0, R, CHUNK)]
     jobs = [(core.rams, datas_info, [W[a:b] for W in Ws], core.theta, Hinv0) for a, b in chunks]
-    n_jobs = n_jobs or min(os.cpu_count() or 1, 2 if len(chunks) > 1 else 1)
+    # a second process pays off only when there is enough work to outweigh starting it (a few
+    # hundred draws of a model like ICAF take about 0.1 s of CPU per hundred)
+    n_jobs = n_jobs or min(os.cpu_count() or 1, 2 if (len(chunks) > 1 and R >= PARALLEL_MIN_DRAWS) else 1)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -441,6 +446,7 @@ def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_
     if n_jobs > 1:
         import multiprocessing as mp
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        from concurrent.futures import ProcessPoolExecutor
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as ex:
             for (a, b), res in zip(chunks, ex.map(_run_chunk, jobs)):
                 results.append(res)

@@ -12,9 +12,11 @@ constraints' Jacobian; inequality constraints leave them unchanged (lavaan's ``l
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg, optimize
+from .._lazy import lazy
 
 from ..errors import ModelSpecificationError
+
+linalg, optimize = lazy("scipy.linalg"), lazy("scipy.optimize")
 
 ACTIVE_TOL = 1e-6
 

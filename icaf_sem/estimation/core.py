@@ -266,9 +266,10 @@ def _h1_logl(d: GroupData, h1, meanstructure):
     sig, mu = h1
     if not d.has_missing:
         return logl_complete(d.N, d.cov, d.mean, sig, mu, meanstructure=True)
-    from .objectives import fiml_loss
-    f, _, _ = fiml_loss(sig, mu, d.pat, d.patterns, grad=False)
-    return -f
+    from .objectives import fiml_loss_cases
+    W = None if d.weights is None else np.asarray(d.weights, float)[None]
+    f, _, _ = fiml_loss_cases(sig[None], mu[None], d.patterns, W, grad=False)
+    return -float(f[0])
 
 
 def _information(core: Core):

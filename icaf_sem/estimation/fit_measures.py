@@ -10,7 +10,9 @@ Brosseau-Liard & Savalei (2014) for complete data and of Zhang & Savalei
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special, stats
+from .._lazy import lazy
+
+optimize, special, stats = lazy("scipy.optimize"), lazy("scipy.special"), lazy("scipy.stats")
 
 
 def _finite(*v):
@@ -154,7 +156,7 @@ def cn(x2, df, n, alpha=0.05):
     """Hoelter's critical N (lavaan's ``lav_fit_cn``)."""
     if df == 0 and x2 < np.finfo(float).eps:
         return np.nan
-    q = float(stats.chi2.ppf(1 - alpha, df)) if df > 0 else 0.0
+    q = float(2 * special.gammaincinv(df / 2, 1 - alpha)) if df > 0 else 0.0    # stats.chi2.ppf(1 - alpha, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         return q / (x2 / n) + 1.0
 

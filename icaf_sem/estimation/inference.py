@@ -10,10 +10,11 @@ import numpy as np
 
 from .._linalg import spd_inverse, sym_inv
 from .objectives import pattern_inverses
+from .fiml_info import information_theta
 
 
 # ----------------------------------------------------------------- duplication helpers
-def vech_kron(A, B, w=None):
+def vech_kron(A, B, w=None, out=None):
     """D' [sum_g w_g (A_g kron B_g)] D for symmetric A_g, B_g without forming p^2 x p^2 matrices.
 
     ``A`` and ``B`` are (p, p) or stacked (G, p, p) (then ``w`` (G,) weights them; ones when
@@ -25,7 +26,9 @@ def vech_kron(A, B, w=None):
     Each term is an entry of the p* x p* matrix Z = sum_g w_g vech(A_g) vech(B_g)' (one GEMM
     over the patterns).  With Zs = Z + Z' the four terms pair up: the entry is
     Zs[(j,l), (i,k)] + [i != j, k != l] Zs[(j,k), (i,l)], halved when u and v are both diagonal
-    (there the first term is counted once, Zs[(i,i), (k,k)] = 2 Z[(i,i), (k,k)]).
+    (there the first term is counted once, Zs[(i,i), (k,k)] = 2 Z[(i,i), (k,k)]).  For large p
+    the result is gathered in blocks of rows straight from Z (no Zs, no p*^2 index arrays), into
+    ``out`` when given (a (p*, p*) view, e.g. a block of a larger matrix).
     """
     p = A.shape[-1]
     ci, ri = _vech_pairs(p)
@@ -35,13 +38,37 @@ def vech_kron(A, B, w=None):
     if w is not None:
         Ah = Ah * np.asarray(w)[:, None]
     Z = Ah.T @ Bh
-    Zs = np.empty(q * q + 1)                             # flattened Zs, a trailing 0 for absent terms
-    np.add(Z, Z.T, out=Zs[:-1].reshape(q, q))
-    Zs[-1] = 0.0
-    first, second, both_diag = _vech_kron_index(p)
-    out = np.take(Zs, first)
-    out += np.take(Zs, second)
-    out.flat[both_diag] *= 0.5
+    del Ah, Bh
+    if out is None:
+        out = np.empty((q, q))
+    if p <= 60:
+        Zs = np.empty(q * q + 1)                         # flattened Zs, a trailing 0 for absent terms
+        np.add(Z, Z.T, out=Zs[:-1].reshape(q, q))
+        Zs[-1] = 0.0
+        first, second, both_diag = _vech_kron_index(p)
+        res = np.take(Zs, first)
+        res += np.take(Zs, second)
+        res.flat[both_diag] *= 0.5
+        out[...] = res
+        return out
+    pos = np.empty((p, p), dtype=np.intp)
+    pos[ri, ci] = pos[ci, ri] = np.arange(q)
+    Zf = Z.ravel()
+    k, l = ri[None, :], ci[None, :]
+    dcol = ri == ci
+    step = max(1, (1 << 20) // q)
+    for a in range(0, q, step):
+        b = min(q, a + step)
+        i, j = ri[a:b, None], ci[a:b, None]
+        r1, c1 = pos[j, l], pos[i, k]                   # first term: Zs[(j,l), (i,k)]
+        blk = Zf[r1 * q + c1] + Zf[c1 * q + r1]
+        both = (i != j) & (k != l)
+        r2, c2 = pos[j, k], pos[i, l]                   # second term where both are off-diagonal
+        blk += np.where(both, Zf[r2 * q + c2] + Zf[c2 * q + r2], 0.0)
+        drow = dcol[a:b]
+        if drow.any():
+            blk[np.ix_(drow, dcol)] *= 0.5
+        out[a:b] = blk
     return out
 
 
@@ -92,7 +119,8 @@ def analytic_hessian(objective, theta, h=1e-5):
 
     H = sum_groups [Delta' H_m Delta + d/dtheta (Delta(theta)' g_m)] / N, where H_m and g_m are the
     Hessian and gradient of the group's -logL w.r.t. its implied moments (mu, vech Sigma).  The
-    first part is exact (:func:`moment_hessian`).  Only the second part (the curvature of the
+    first part is exact (:func:`fiml_info.information_theta`, the parameter-space form of
+    Delta' :func:`moment_hessian` Delta).  Only the second part (the curvature of the
     model itself, with g_m held fixed) is a central difference, of the cheap chain rule alone.
     """
     npar = len(theta)
@@ -109,9 +137,7 @@ def analytic_hessian(objective, theta, h=1e-5):
         gmb = np.broadcast_to(gm, (2 * npar,) + gm.shape) if gm is not None else None
         ch = ram.gradient_chain(pts, gsb, gmb)
         H += ((ch[:npar] - ch[npar:]) / (2 * steps[:, None])).T
-        sigma, mu = ram.implied(theta)
-        Dv = delta_vech(ram, theta)
-        H += Dv.T @ moment_hessian(data, sigma, mu, ram.meanstructure) @ Dv
+        H += information_theta(ram, data, theta)
     H /= objective.ntotal
     return 0.5 * (H + H.T)
 
@@ -158,14 +184,19 @@ def moment_hessian(data, sigma, mu, meanstructure):
         d = (data.mean - mu)[None] if meanstructure else np.zeros((1, p))
     z = np.einsum("gij,gj->gi", Q, d)
     Y = Q @ covs @ Q + z[:, :, None] * z[:, None, :] - 0.5 * Q
-    Hss = vech_kron(Q, Y, n_g)
     if not meanstructure:
-        return Hss
-    Hmm = np.einsum("g,gij->ij", n_g, Q)
-    Hms = ((Q.reshape(len(Q), p * p).T * n_g) @ z).reshape(p, p, p)      # [i, a, b] = sum_g n_g Q_ia z_b
+        return vech_kron(Q, Y, n_g)
     ci, ri = _vech_pairs(p)
+    q = len(ci)
+    H = np.empty((p + q, p + q))                   # (mu, vech Sigma) blocks filled in place
+    vech_kron(Q, Y, n_g, out=H[p:, p:])
+    del Y
+    H[:p, :p] = np.einsum("g,gij->ij", n_g, Q)
+    Hms = ((Q.reshape(len(Q), p * p).T * n_g) @ z).reshape(p, p, p)      # [i, a, b] = sum_g n_g Q_ia z_b
     Hms = Hms[:, ri, ci] + np.where(ri != ci, Hms[:, ci, ri], 0.0)
-    return np.block([[Hmm, Hms], [Hms.T, Hss]])
+    H[:p, p:] = Hms
+    H[p:, :p] = Hms.T
+    return H
 
 
 def h1_scores(data, sigma, mu, meanstructure):
@@ -222,8 +253,11 @@ def h1_information(data, sigma, mu, meanstructure):
     Cached on ``data``; the array returned is read-only.
     """
     def compute():
-        A1 = moment_hessian(data, sigma, mu, meanstructure) / data.N
-        return 0.5 * (A1 + A1.T)
+        A1 = moment_hessian(data, sigma, mu, meanstructure)
+        A1 /= data.N
+        A1 += A1.T
+        A1 *= 0.5
+        return A1
     return _cached(_h1_store(data, sigma, mu, meanstructure), "A1", compute)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.linalg.lapack import dpotrf as _dpotrf, dpotri as _dpotri
 
 from .._linalg import spd_inverse
 
@@ -49,6 +48,7 @@ def batched_spd_inverse(A):
     half of NumPy's batched LU inverse plus a batched Cholesky.  A matrix that is not positive
     definite gets NaN (inverse and log-determinant).
     """
+    from scipy.linalg.lapack import dpotrf as _dpotrf, dpotri as _dpotri
     shape = A.shape
     p = shape[-1]
     A2 = A.reshape(-1, p, p)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import statistics
 
 import numpy as np
-from scipy import optimize as sopt
-from scipy.linalg.lapack import dposv as _dposv
+from .._lazy import lazy
 
-from .._linalg import spd_inverse, sym_inv
+sopt = lazy("scipy.optimize")
+
+from .._linalg import chol_solve, spd_inverse, sym_inv
 from .objectives import Objective
 
 
@@ -179,8 +180,8 @@ def fisher_scoring(objective: Objective, rams, weights, theta0, max_iter=300, to
         else:
             # pure scoring until close to the optimum, then BFGS from the last information
             H = expected_information(rams, weights, theta)
-            _, x, info = _dposv(H, g, lower=False)      # Cholesky solve (H is positive definite)
-            if info == 0:
+            x = chol_solve(H, g)                        # Cholesky solve (H is positive definite)
+            if x is not None:
                 step = -x
             else:
                 try:

@@ -20,13 +20,8 @@ from .._linalg import sym_inv
 from . import fit_measures as fm
 from . import inference
 from .core import Core
+from .fiml_info import information_theta
 from .optimize import _drop_x, expected_information
-
-
-def _pattern_weights(data, sigma):
-    """Q_g of every missing-data pattern at ``sigma`` (G, p, p) and the pattern fractions n_g / N."""
-    Q = inference.pattern_q(sym_inv(sigma), data.patterns)
-    return Q, data.pat[0] / data.N
 
 
 def expected_information_data(rams, datas, theta):
@@ -43,14 +38,7 @@ def expected_information_data(rams, datas, theta):
         if not d.has_missing:
             info += expected_information([ram], [w], theta)
             continue
-        sigma, mu = ram.implied(theta)
-        d_sigma, d_mu = _drop_x(ram, *ram.delta(theta))
-        ci, ri = inference._vech_pairs(ram.p)
-        Ds = d_sigma[:, ri, ci]
-        Q, wg = _pattern_weights(d, sigma)
-        Wmu = np.einsum("g,gij->ij", wg, Q)
-        I = 0.5 * Ds @ inference.vech_kron(Q, Q, wg) @ Ds.T + d_mu @ Wmu @ d_mu.T
-        info += w * I
+        info += w * information_theta(ram, d, theta, observed=False, drop_x=True) / d.N
     return 0.5 * (info + info.T)
 
 
@@ -155,7 +143,9 @@ def gfi_missing(data, sigma, mu, x_block=None, x_idx=None):
     information at the model-implied moments.
     """
     import pandas as pd
-    Q, w = _pattern_weights(data, sigma)
+    from .fiml_info import PatternSides, trace_quadratic
+    sides = PatternSides(sigma, data.patterns)
+    w = data.pattern_counts / data.N
     Xg = pd.DataFrame(data.X)
     S_pw = Xg.cov().to_numpy() * (data.N - 1) / data.N
     ybar = Xg.mean().to_numpy()
@@ -164,4 +154,9 @@ def gfi_missing(data, sigma, mu, x_block=None, x_idx=None):
         S_pw, sigma = np.where(x_block, 0.0, S_pw), np.where(x_block, 0.0, sigma)
         ybar, mu = ybar.copy(), np.array(mu, float)
         ybar[x_idx] = mu[x_idx] = 0.0
-    return fm.gfi_weighted(S_pw, sigma, ybar, mu, Q, w)
+    # the weight is sum_g w_g Q_g for the means and 1/2 sum_g w_g (Q_g kron Q_g) on vec(Sigma): a
+    # residual E contributes 1/2 sum_g w_g tr(Q_g E Q_g E) (fm.gfi_weighted with the Q_g stacked)
+    Wmu, _, _ = sides.sum_q(w)
+    T = trace_quadratic(sides, w, np.stack([S_pw - sigma, S_pw]))
+    d, yb = ybar - mu, ybar
+    return 1.0 - (0.5 * T[0, 0] + d @ Wmu @ d) / (0.5 * T[1, 1] + yb @ Wmu @ yb)

@@ -229,7 +229,7 @@ class GroupData:
             if np.isnan(self.cov).any():
                 raise DataError(f"group {self.label!r}: some pair of variables is never observed together, so "
                                 "missing='pairwise' has no covariance for it; use missing='ml' (FIML)")
-            self.pat = None
+            self._pat = None
         elif not self.has_missing:
             if w is None:
                 self.mean = X.sum(0) / self.N
@@ -242,11 +242,36 @@ class GroupData:
             if getattr(self, "wishart", False):
                 # likelihood = "wishart": the unbiased covariance matrix (divisor N - 1)
                 self.cov = self.cov * (self.N / (self.N - 1.0))
-            self.pat = None
+            self._pat = None
         else:
-            self.pat = self.patterns.stats(w)
+            # the per-pattern means and covariances ((G, p, p): with nearly one pattern per row
+            # that is n p^2 numbers) are computed when first used (:attr:`pat`); the FIML loss,
+            # its information and the EM work from the rows
+            self._pat = None
             self.mean, self.cov = None, None
         return self
+
+    @property
+    def pat(self):
+        """Per-pattern (counts, means, covariances) under the current case weights, or None for
+        complete data (:meth:`Patterns.stats`; computed on first use)."""
+        if not self.has_missing:
+            return None
+        if getattr(self, "_pat", None) is None:
+            self._pat = self.patterns.stats(self.weights)
+        return self._pat
+
+    @pat.setter
+    def pat(self, value):
+        self._pat = value
+
+    @property
+    def pattern_counts(self):
+        """The (weighted) number of rows of each missing-data pattern, (G,)."""
+        pats = self.patterns
+        if self.weights is None:
+            return np.diff(pats.starts).astype(float)
+        return np.bincount(pats.case_pattern, weights=np.asarray(self.weights, float), minlength=pats.G)
 
     # ------------------------------------------------------------ h1 (saturated model)
     def h1(self, tol: float = 1e-9, max_iter: int = 10000):
@@ -281,19 +306,20 @@ class GroupData:
             return self.cov, self.mean
         if getattr(self, "_h1", None) is not None and self._h1_w is self.weights:
             return self._h1
-        n_g, means, covs = self.pat
         pats = self.patterns
         masks = pats.masks
         p = self.p
-        N = n_g.sum()
         w = None if self.weights is None else np.asarray(self.weights, float)
+        obs = masks[pats.case_pattern]
+        wr = np.ones(self.n) if w is None else w
+        N = wr.sum()
         # start: available-case means and variances, no covariances
-        cnt = np.maximum((n_g[:, None] * masks).sum(0), 1e-300)
-        mu = (n_g[:, None] * means * masks).sum(0) / cnt
-        var = (n_g[:, None] * (np.diagonal(covs, axis1=1, axis2=2) + (means - mu) ** 2) * masks).sum(0) / cnt
+        cnt = np.maximum(wr @ obs, 1e-300)
+        mu = (wr @ pats.Xz) / cnt
+        var = (wr @ (np.where(obs, pats.Xz - mu, 0.0) ** 2)) / cnt
         sigma = np.diag(np.maximum(var, 1e-6))
         center, mu = mu, np.zeros(p)
-        obs = masks[pats.case_pattern]
+        n_g = self.pattern_counts
         Xc = np.where(obs, pats.Xz - center, 0.0)
         full = pats.nobs_case == p
         Xf, wf = Xc[full], (None if w is None else w[full])

@@ -26,7 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from .._lazy import lazy
+
+special = lazy("scipy.special")
 
 from ..errors import ModelSpecificationError
 from . import inference
@@ -227,7 +229,7 @@ def h1_weight(ram, data, theta, kind):
         return np.block([[P, np.zeros((p, A.shape[0]))], [np.zeros((A.shape[0], p)), A]])
     if kind == "expected":
         Q = inference.pattern_q(np.linalg.inv(sigma), data.patterns)
-        w = data.pat[0] / data.N
+        w = data.pattern_counts / data.N
         A = 0.5 * inference.vech_kron(Q, Q, w)
         Wmu = np.einsum("g,gij->ij", w, Q)
         p = sigma.shape[0]
@@ -447,12 +449,24 @@ def first_order_meat(core):
 
 
 # ----------------------------------------------------------------------------- tests
+class _ChisqP:
+    """The upper chi-square tail probability of (x, df), computed when first read (the p-values
+    need scipy's special functions, whose import is most of a fresh process's first fit)."""
+    __slots__ = ("x", "df")
+
+    def __init__(self, x, df):
+        self.x, self.df = x, df
+
+    def value(self):
+        return float(special.chdtrc(self.df, self.x))      # scipy.stats.chi2.sf(x, df)
+
+
 @dataclass
 class TestResult:
     test: str
     stat: float
     df: float
-    pvalue: float
+    _pvalue: object                       # a float, or a _ChisqP evaluated on first read
     scaling_factor: float = np.nan
     shift_parameter: float = np.nan
     trace_ugamma: float = np.nan
@@ -460,6 +474,17 @@ class TestResult:
     boot_length: float = np.nan
     stat_group: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def pvalue(self):
+        p = self._pvalue
+        if isinstance(p, _ChisqP):
+            p = self._pvalue = p.value()
+        return p
+
+    @pvalue.setter
+    def pvalue(self, value):
+        self._pvalue = value
 
     def to_dict(self):
         return {"test": self.test, "stat": self.stat, "df": self.df, "pvalue": self.pvalue,
@@ -469,7 +494,7 @@ class TestResult:
 
 
 def _pchisq_sf(x, df):
-    return float(stats.chi2.sf(x, df)) if df > 0 and np.isfinite(x) else np.nan
+    return _ChisqP(x, df) if df > 0 and np.isfinite(x) else np.nan
 
 
 def ugamma_traces(core, kind, satterthwaite):

@@ -309,12 +309,15 @@ def load_survey(path: Union[str, os.PathLike], questionnaire=None, *, encoding: 
     --------
     >>> df = load_survey("wave1.csv", "questionnaires/icaf.yaml")   # doctest: +SKIP
     """
-    from ..questionnaire import load_questionnaire
     if not isinstance(path, (str, os.PathLike)) or str(path) == "":
         raise DataError(f"load_survey(): path={path!r} is not a file path; pass the export's path as a string")
     if not isinstance(sheet, (int, str)) or isinstance(sheet, bool):
         raise DataError(f"load_survey(): sheet={sheet!r} must be a sheet name or a 0-based index")
-    q = load_questionnaire(questionnaire) if questionnaire is not None else None
+    if questionnaire is not None:
+        from ..questionnaire import load_questionnaire     # pydantic: only when a questionnaire is given
+        q = load_questionnaire(questionnaire)
+    else:
+        q = None
     path = Path(path)
     if not path.exists():
         raise DataError(f"survey file {str(path)!r} not found; fix: check the path")
