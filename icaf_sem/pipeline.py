@@ -176,7 +176,7 @@ class _Collector:
     """
 
     ORDER = ["clean", "descriptives", "cfa", "reliability", "sem", "hypotheses", "second_order", "method_bias",
-             "invariance"]
+             "invariance", "comparison"]
 
     def __init__(self, progress: bool = False):
         import time
@@ -283,7 +283,8 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
             seed: Optional[int] = None, alpha: float = 0.05, out: Union[str, os.PathLike, None] = None,
             progress: bool = False, figures: bool = True, clean_options: Optional[dict] = None,
             language: str = "en", se: str = "standard", reliability: Optional[str] = None,
-            invariance: Union[bool, list] = True, method_bias: bool = True) -> AnalysisResult:
+            invariance: Union[bool, list] = True, method_bias: bool = True,
+            competing: bool = True) -> AnalysisResult:
     """Run the whole pipeline on a raw survey wave.
 
     Parameters
@@ -310,6 +311,10 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
         FIML) computes them from the saturated EM covariance matrix of the same N
         respondents as the CFA and SEM (Enders 2003), so every table rests on one N;
         ``"complete"`` (the default under listwise deletion) uses the complete cases.
+    competing : bool, default True
+        Fit the competing models (measurement model, full/partial mediation, direct-only and the
+        questionnaire's ``competing_models:``) and compare them with the hypothesised model
+        (:mod:`icaf_sem.comparison`; nested chi-square difference, Vuong for non-nested models).
     invariance : bool or list of str, default True
         Measurement invariance (configural, metric, scalar) across every category
         column of the questionnaire (``level``, ``role``), or across the columns
@@ -457,13 +462,13 @@ def analyze(raw, questionnaire, *, missing: str = "ml", estimator: str = "ML", b
     if invariance:
         extras["invariance"], extras["invariance_skipped"] = col.run(
             "invariance", _invariance, data, q, invariance, estimator, missing)
+    if competing:     # competing models against the hypothesised one (icaf_sem.comparison), no bootstrap
+        extras["comparison"] = _competing_models(col, q, data, estimator, missing, sem if se == "standard" else None,
+                                                 cfa)
 
     tables = build_tables(cleaned, q, cfa, rel, sem, hyp, effects, descriptives=descriptives, normality=normality,
                           language=language, bootstrap=bootstrap, seed=seed, se=se, estimator=estimator,
                           extras=extras)
-    # Model comparison (full vs partial mediation, direct-only, measurement model): HOOK for
-    # icaf_sem.compare() (lavTestLRT) -- add T.model_comparison(...) here; no likelihood-ratio test is
-    # computed in the report itself.
     necessity = None
     if q.necessity.hypotheses:   # NCA of the necessity hypotheses on construct mean scores
         from .nca import test_necessity
@@ -552,6 +557,8 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
         tables["measurement_invariance"] = T.measurement_invariance(extras["invariance"],
                                                                     extras["invariance_skipped"], language=L,
                                                                     questionnaire=q)
+    if extras.get("comparison") is not None:
+        tables["model_comparison"] = T.model_comparison(extras["comparison"], questionnaire=q, language=L)
     tables["r_squared"] = T.r_squared(sem, questionnaire=q, language=L)
     tables["hypothesis_tests"] = T.hypothesis_tests(hyp, questionnaire=q, language=L, n=sem.nobs, bootstrap=bootstrap,
                                                     se_bootstrap=se == "bootstrap", estimator=estimator)
@@ -564,6 +571,18 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
     from .report.export import SECTIONS      # the dict's order is the report's numbering
     order = [k for _, keys in SECTIONS for k in keys if k in tables]
     return {k: tables[k] for k in order + [k for k in tables if k not in order]}
+
+
+def _competing_models(col, q, data, estimator, missing, sem, cfa):
+    """The comparison stage: a failure is reported in the warnings, never fatal to the report."""
+    from .comparison import compare_competing
+    try:
+        return col.run("comparison", compare_competing, q, data, estimator=estimator, missing=missing,
+                       fitted={"hypothesised": sem, "measurement": cfa})
+    except IcafError as exc:
+        col.items.append({"stage": "comparison", "category": type(exc).__name__,
+                          "message": f"the competing models could not be compared: {exc}"})
+        return None
 
 
 def _invariance(data, q, which, estimator, missing):

@@ -51,6 +51,9 @@ def add_parser(subparsers):
                         "wording beside it)")
     p.add_argument("--page-size", default="a4", choices=["a4", "letter"], help="page size of report.docx (default a4)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
+    p.add_argument("--no-competing-models", action="store_true",
+                   help="skip the comparison with the competing models (measurement model, full/partial mediation, "
+                        "direct-only and the questionnaire's competing_models:)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
     p.set_defaults(func=run)
     return p
@@ -74,7 +77,8 @@ def run(args) -> int:
     res = analyze(args.data, args.questionnaire, missing=args.missing, estimator=args.estimator,
                   bootstrap=args.bootstrap, seed=args.seed, alpha=args.alpha, out=None,
                   progress=sys.stderr.isatty() and not args.quiet, figures=not args.no_figures,
-                  language=args.lang, se=args.se, reliability=args.reliability)
+                  language=args.lang, se=args.se, reliability=args.reliability,
+                  competing=not args.no_competing_models)
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
     if sys.stderr.isatty() and not args.quiet:
         sys.stderr.write("icaf-sem analyze: writing the report (html, docx, xlsx, tex, json, figures) ...\n")

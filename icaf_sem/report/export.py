@@ -127,6 +127,8 @@ def results_dict(res) -> dict:
                                                     "message": f"modification indices could not be computed: {exc}"}]
     if getattr(res, "necessity", None) is not None:
         out["necessity"] = res.necessity.to_dict()
+    if (getattr(res, "extras", None) or {}).get("comparison") is not None:
+        out["model_comparison"] = res.extras["comparison"].to_dict()
     boot = getattr(sem, "boot", None)
     if boot is not None:
         summ = getattr(boot, "summary_dict", None)
