@@ -168,9 +168,14 @@ def _exact_moment_data(result) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     Z = rng.standard_normal((n, p))
     Z -= Z.mean(0)
-    U = np.linalg.cholesky(Z.T @ Z / n).T                        # Z'Z/n = U'U
-    W = np.linalg.solve(U.T, Z.T).T                              # W'W/n = I
-    X = W @ np.linalg.cholesky(S.to_numpy()).T                   # X'X/n = S
+    try:
+        U = np.linalg.cholesky(Z.T @ Z / n).T                    # Z'Z/n = U'U
+        W = np.linalg.solve(U.T, Z.T).T                          # W'W/n = I
+        X = W @ np.linalg.cholesky(S.to_numpy()).T               # X'X/n = S
+    except np.linalg.LinAlgError:
+        from .errors import EstimationError
+        raise EstimationError("the model-implied covariance matrix is not positive definite, so nesting cannot be "
+                              "checked (NET); fix: look at the model's Heywood cases or convergence") from None
     return pd.DataFrame(X, columns=S.columns)
 
 
@@ -231,7 +236,8 @@ class ModelComparison:
         distinguishability test) and ``vuong_z, vuong_p_row, vuong_p_reference`` (the non-nested LRT;
         z > 0 favours the row's model, the two p-values are one-sided toward each model).
     pairs : DataFrame
-        Every pair of fitted models: ``model_a, model_b, relation, restricted, net_chisq, chisq_diff,
+        Every pair of fitted models with the hypothesised one (every pair with ``all_pairs=True``):
+        ``model_a, model_b, relation, restricted, net_chisq, chisq_diff,
         df_diff, pvalue_diff, vuong_variance, vuong_variance_p, vuong_z, vuong_p_a, vuong_p_b``.
     robust : bool
         Whether the scaled statistics (MLR) are reported.
@@ -276,6 +282,24 @@ class ModelComparison:
                 "pairs": [{c: clean(v) for c, v in r.items()} for r in self.pairs.to_dict("records")]}
 
 
+def _ml_view(result, missing):
+    """The ML fit of an MLR result without refitting: the same estimates, with the covariance matrix
+    ``info_inv / N`` when the MLR fit's bread is the information matrix ML would use (observed under
+    FIML, as lavaan); ``None`` otherwise."""
+    import copy
+    from .estimation.tests import resolve_options
+    core = result._core
+    ml_opts = resolve_options("ML", missing=missing)[0]
+    if core.info_inv is None or core.options.information != ml_opts.information or \
+            getattr(core, "info_kind", (None, None))[1] != "hessian" or getattr(core, "constraints", None):
+        return None
+    view = copy.copy(result)
+    c = copy.copy(core)
+    c.vcov = core.info_inv / core.ntotal
+    view._core = c
+    return view
+
+
 def _lrt(general, restricted, names):
     """lavTestLRT of two nested fits: (chisq_diff, df_diff, pvalue, method)."""
     from .compare import compare
@@ -292,7 +316,8 @@ def _vuong(a, b):
 
 
 def compare_competing(questionnaire, data: pd.DataFrame, *, estimator: str = "ML", missing: str = "ml",
-                      fitted: Optional[dict] = None, crit: float = NET_CRIT) -> ModelComparison:
+                      fitted: Optional[dict] = None, crit: float = NET_CRIT,
+                      all_pairs: bool = False) -> ModelComparison:
     """Fit the competing models of a questionnaire and compare them with the hypothesised model.
 
     Parameters
@@ -307,6 +332,9 @@ def compare_competing(questionnaire, data: pd.DataFrame, *, estimator: str = "ML
         :func:`icaf_sem.analyze`); they are reused, not refitted.
     crit : float
         Chi-square below which a NET fit counts as exact (``semTools::net``'s ``crit``).
+    all_pairs : bool, default False
+        Establish the relation (NET) and run the LRT or Vuong test for every pair of models, not
+        only for the pairs with the hypothesised model (what the table reports).
 
     Returns
     -------
@@ -352,9 +380,11 @@ def compare_competing(questionnaire, data: pd.DataFrame, *, estimator: str = "ML
         if not robust:
             return ok[name]
         if name not in ml_cache:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", category=IcafWarning)
-                ml_cache[name] = fit(ok[name].model, data, estimator="ML", missing=missing, modindices=False)
+            ml_cache[name] = _ml_view(ok[name], missing)
+            if ml_cache[name] is None:       # another information matrix than ML's: refit as ML
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", category=IcafWarning)
+                    ml_cache[name] = fit(ok[name].model, data, estimator="ML", missing=missing, modindices=False)
         return ml_cache[name]
 
     # ------------------------------------------------------------------ every pair: NET, then LRT or Vuong
@@ -362,6 +392,8 @@ def compare_competing(questionnaire, data: pd.DataFrame, *, estimator: str = "ML
     prow = []
     rel = {}
     for a, b in itertools.combinations(names, 2):
+        if not all_pairs and "hypothesised" not in (a, b):
+            continue
         ra, rb = ok[a], ok[b]
         da, db = ra._core.df, rb._core.df
         row = {"model_a": a, "model_b": b, "relation": "non-nested", "restricted": None, "net_chisq": np.nan,
@@ -389,7 +421,7 @@ def compare_competing(questionnaire, data: pd.DataFrame, *, estimator: str = "ML
                 elif row["relation"] == "non-nested":
                     (row["vuong_variance"], row["vuong_variance_p"], row["vuong_z"], row["vuong_p_a"],
                      row["vuong_p_b"]) = _vuong(ml_fit(a), ml_fit(b))
-        except IcafError as exc:
+        except (IcafError, np.linalg.LinAlgError) as exc:
             warnings.warn(ComparisonStageWarning(f"models {a!r} and {b!r} could not be compared: {exc}"))
         rel[(a, b)] = row
         prow.append(row)

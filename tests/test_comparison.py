@@ -35,7 +35,8 @@ def case(request, wave):
     ref = json.loads((FIX / f"icaf_{request.param.lower()}.json").read_text(encoding="utf-8"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cmp = compare_competing(ROOT / "questionnaires" / "icaf.yaml", wave, estimator=request.param, missing="ml")
+        cmp = compare_competing(ROOT / "questionnaires" / "icaf.yaml", wave, estimator=request.param, missing="ml",
+                                all_pairs=True)
     return ref, cmp
 
 

@@ -626,7 +626,8 @@ def model_comparison(comparison, questionnaire=None, language: str = "en") -> pd
         if m.kind == "declared" and m.description:
             desc = m.description.get(cat.text_language) or m.description.get("en", "")
             if desc:
-                codes.append(f"{titles[m.name]}: {desc}")
+                sep = "：" if cat.text_language == "zh" else ": "
+                codes.append(f"{titles[m.name]}{sep}{desc.strip().rstrip('。.')}")
     if codes:
         note += cat.f("note.cmp_models", models=("；" if cat.text_language == "zh" else "; ").join(codes))
     abbrev = _abbrev(questionnaire, language, _codes_in(codes)) if codes else ""
