@@ -182,38 +182,40 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 @pytest.mark.parametrize("name, seed, language", [("digital_ecology", 11, "zh"), ("joint_operation", 12, "en")])
 def test_instrument_analyze_writes_the_comparison_in_both_languages(tmp_path, name, seed, language):
+    """A simulated wave of each instrument through analyze: the report written whole in one language
+    (html, docx, xlsx, tex, json), and the same analysis' report in the other language (html)."""
     from docx import Document
+    from openpyxl import load_workbook
+    from icaf_sem.report.export import html_report
     q = load_questionnaire(ROOT / "questionnaires" / f"{name}.yaml")
-    raw = simulate_wave(q, n=300, seed=seed)
+    raw = simulate_wave(q, n=250, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = analyze(raw, q, bootstrap=0, figures=False, language=language, invariance=False,
-                      out=tmp_path / language)
-        other = "en" if language == "zh" else "zh"
-        res.in_language(other).write(tmp_path / other)
+        res = analyze(raw, q, bootstrap=0, figures=False, language=language, invariance=False, method_bias=False,
+                      out=tmp_path)
+    other = res.in_language("en" if language == "zh" else "zh")
     t = res.tables["model_comparison"]
     assert t["key"].tolist()[:3] == ["measurement", "hypothesised", "full_mediation"]
     assert set(t["key"]) >= {m.name for m in q.competing_models}
     assert t["relation"].iloc[1] == "reference"
     assert t["chisq_diff"].notna().sum() >= 2            # nested models tested against the hypothesised one
-    for lang in ("en", "zh"):
-        out = tmp_path / lang
-        html = (out / "report.html").read_text(encoding="utf-8")
-        doc = "\n".join(p.text for p in Document(str(out / "report.docx")).paragraphs)
-        title = "模型比较：假设模型与竞争模型" if lang == "zh" else "Model comparison: the hypothesised model and competing models"
-        assert title in html and title in doc
-        assert "Bentler &amp; Satorra, 2010" in html or "Bentler & Satorra, 2010" in html
+    assert other.tables["model_comparison"]["chisq"].tolist() == t["chisq"].tolist()   # nothing re-estimated
+    titles = {"en": "Model comparison: the hypothesised model and competing models", "zh": "模型比较：假设模型与竞争模型"}
+    htmls = {language: (tmp_path / "report.html").read_text(encoding="utf-8"),
+             other.options["language"]: html_report(other, {})}
+    for lang, html in htmls.items():
+        assert titles[lang] in html
+        assert "Bentler &amp; Satorra, 2010" in html
+        assert q.competing_models[-1].label[lang] in html
         if lang == "zh":
-            assert len(_CJK.findall(html)) > 500 and len(_CJK.findall(doc)) > 200
-            label = q.competing_models[0].label["zh"]
-            assert label in html
-        else:
-            assert q.competing_models[0].label["en"] in html
-        js = json.loads((out / "results.json").read_text(encoding="utf-8"))
-        assert [r["model"] for r in js["model_comparison"]["table"]] == t["key"].tolist()
-        assert "model_comparison" in js["tables"]
-        from openpyxl import load_workbook
-        wb = load_workbook(out / "tables.xlsx")
-        assert any("comparison" in s for s in wb.sheetnames)
-        assert "model_comparison" in (out / "tables.tex").read_text(encoding="utf-8") or \
-            ("模型比较" if lang == "zh" else "Model comparison") in (out / "tables.tex").read_text(encoding="utf-8")
+            assert len(_CJK.findall(html)) > 500 and "嵌套于假设模型" in html
+    doc = "\n".join(p.text for p in Document(str(tmp_path / "report.docx")).paragraphs)
+    assert titles[language] in doc
+    if language == "zh":
+        assert len(_CJK.findall(doc)) > 200
+    js = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert [r["model"] for r in js["model_comparison"]["table"]] == t["key"].tolist()
+    assert "model_comparison" in js["tables"]
+    wb = load_workbook(tmp_path / "tables.xlsx")
+    assert any(titles[language] in str(wb[s].cell(row=2, column=1).value) for s in wb.sheetnames)
+    assert titles[language].split("：")[0].split(":")[0] in (tmp_path / "tables.tex").read_text(encoding="utf-8")
