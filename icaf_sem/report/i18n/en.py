@@ -162,15 +162,15 @@ TEXT = {
     "cmp.full_mediation": "Full mediation (no direct paths)",
     "cmp.partial_mediation": "Partial mediation (direct paths added)",
     "cmp.direct_only": "Direct effects only (no mediator \u2192 outcome paths)",
-    "h.model": "Model", "h.relation": "Relation to the hypothesised model", "h.aic": "AIC", "h.bic": "BIC",
+    "h.model": "Model", "h.relation": "Relation", "h.aic": "AIC", "h.bic": "BIC",
     "h.delta_chisq": "\u0394\u03c7\u00b2", "h.delta_chisq_scaled": "\u0394\u03c7\u00b2 (scaled)",
     "h.delta_df": "\u0394*df*", "h.delta_p": "*p* (\u0394\u03c7\u00b2)", "h.delta_cfi": "\u0394CFI",
     "h.vuong_z": "Vuong *z*", "h.vuong_p": "*p* (Vuong)", "h.npar": "Parameters",
-    "rel.reference": "reference", "rel.nested": "nested in it", "rel.nests": "contains it",
+    "rel.reference": "reference", "rel.nested": "nested", "rel.nests": "nests",
     "rel.equivalent": "equivalent", "rel.non-nested": "non-nested", "rel.not fitted": "not fitted",
     "rel.not converged": "not converged",
     "note.model_comparison": (
-        "{how}Every model has the same measurement part and is fitted to the same respondents. Nesting was "
+        "{how}Relation to the hypothesised model: nested = a special case of it; nests = it is a special case of the model; equivalent = same fit and *df*. Every model has the same measurement part and is fitted to the same respondents. Nesting was "
         "established by the NET procedure (Bentler & Satorra, 2010), not assumed. \u0394\u03c7\u00b2 = "
         "likelihood-ratio (chi-square difference) test of a nested model against the hypothesised model "
         "(lavaan's lavTestLRT){scaled}; \u0394*df* = difference in degrees of freedom; \u0394CFI = CFI of the "
