@@ -200,7 +200,7 @@ class _Collector:
     """
 
     ORDER = ["clean", "descriptives", "cfa", "reliability", "sem", "hypotheses", "second_order", "method_bias",
-             "invariance", "pls"]
+             "invariance", "comparison", "pls"]
 
     def __init__(self, progress: bool = False):
         import time
@@ -336,7 +336,8 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
             language: str = "en", se: str = "standard", reliability: Optional[str] = None,
             invariance: Union[bool, list] = True, method_bias: bool = True, method: str = "cb",
             pls_options: Optional[dict] = None, nca_scores: str = "mean", ordered=False,
-            compare_continuous: Optional[bool] = None, compare_with=None, wave_labels=None) -> AnalysisResult:
+            compare_continuous: Optional[bool] = None, compare_with=None, wave_labels=None,
+            competing: bool = True) -> AnalysisResult:
     """Run the whole pipeline on a raw survey wave.
 
     Parameters
@@ -380,6 +381,10 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
         FIML) computes them from the saturated EM covariance matrix of the same N
         respondents as the CFA and SEM (Enders 2003), so every table rests on one N;
         ``"complete"`` (the default under listwise deletion) uses the complete cases.
+    competing : bool, default True
+        Fit the competing models (measurement model, full/partial mediation, direct-only and the
+        questionnaire's ``competing_models:``) and compare them with the hypothesised model
+        (:mod:`icaf_sem.comparison`; nested chi-square difference, Vuong for non-nested models).
     invariance : bool or list of str, default True
         Measurement invariance (configural, metric, scalar) across every category
         column of the questionnaire (``level``, ``role``), or across the columns
@@ -619,6 +624,13 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
         from .pls.report import pls_stage_in_pipeline
         pls_stage_in_pipeline(col, extras, data, q, bootstrap=bootstrap, seed=seed, alpha=alpha,
                               pls_options=pls_options, required=False)
+    if competing and ordered:
+        col.items.append({"stage": "comparison", "category": "IcafWarning", "message": (
+            "the competing-models comparison (likelihood-ratio and Vuong tests) needs the ML/MLR fit; it is not "
+            "run with ordered items")})
+    elif competing:     # competing models against the hypothesised one (icaf_sem.comparison), no bootstrap
+        extras["comparison"] = _competing_models(col, q, data, estimator, missing, sem if se == "standard" else None,
+                                                 cfa)
 
     if ordered and (compare_continuous or (compare_continuous is None and ncat and max(ncat.values()) >= 6)):
         extras["continuous"] = {
@@ -634,9 +646,6 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
     if ordered:
         _ordinal_tables(tables, q, cfa, sem, rel, extras, max(ncat.values()) if ncat else None, estimator, missing,
                         language)
-    # Model comparison (full vs partial mediation, direct-only, measurement model): HOOK for
-    # icaf_sem.compare() (lavTestLRT) -- add T.model_comparison(...) here; no likelihood-ratio test is
-    # computed in the report itself.
     necessity = _necessity_stage(col, data, q, tables, nca_scores=nca_scores, cfa=cfa, cfa2=extras.get("cfa2"),
                                  alpha=alpha, missing=missing, estimator=estimator, language=language)
     for w in _fit_warnings(tables["model_fit"]):
@@ -727,6 +736,8 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
     if extras.get("waves") is not None:
         from .report.waves import wave_tables
         tables.update(wave_tables(extras["waves"], language=L))
+    if extras.get("comparison") is not None:
+        tables["model_comparison"] = T.model_comparison(extras["comparison"], questionnaire=q, language=L)
     tables["r_squared"] = T.r_squared(sem, questionnaire=q, language=L)
     tables["hypothesis_tests"] = T.hypothesis_tests(hyp, questionnaire=q, language=L, n=sem.nobs, bootstrap=bootstrap,
                                                     se_bootstrap=se == "bootstrap", estimator=estimator)
@@ -765,6 +776,18 @@ def _with_pls_tables(tables, q, L, extras, hyp) -> dict:
     from .report.export import SECTIONS      # the dict's order is the report's numbering
     order = [k for _, keys in SECTIONS for k in keys if k in tables]
     return {k: tables[k] for k in order + [k for k in tables if k not in order]}
+
+
+def _competing_models(col, q, data, estimator, missing, sem, cfa):
+    """The comparison stage: a failure is reported in the warnings, never fatal to the report."""
+    from .comparison import compare_competing
+    try:
+        return col.run("comparison", compare_competing, q, data, estimator=estimator, missing=missing,
+                       fitted={"hypothesised": sem, "measurement": cfa})
+    except IcafError as exc:
+        col.items.append({"stage": "comparison", "category": type(exc).__name__,
+                          "message": f"the competing models could not be compared: {exc}"})
+        return None
 
 
 def _invariance(data, q, which, estimator, missing, ordered=False):

@@ -168,6 +168,23 @@ class EffectsSpec(_Strict):
     totals: bool = True
 
 
+class CompetingModelSpec(_Strict):
+    """One alternative structural model (the ``competing_models:`` block), compared with the
+    hypothesised model by :mod:`icaf_sem.comparison`.
+
+    ``name`` is its key; ``label`` its name per language; the structure is given either as
+    ``paths`` (a list of lavaan lines, ``"PW ~ CR + DC"``, ``"EB ~~ PR"``) or as one lavaan
+    ``syntax`` string, both with ``~`` and ``~~`` among the constructs only.  The measurement
+    part is always the questionnaire's, so every model explains the same items.
+    """
+
+    name: str
+    label: dict[str, str] = Field(default_factory=dict)
+    description: dict[str, str] = Field(default_factory=dict)
+    paths: Optional[list[str]] = None
+    syntax: Optional[str] = None
+
+
 class QuestionnaireSpec(_Strict):
     name: str
     title: dict[str, str] = Field(default_factory=dict)   # the report's title per language (default: name)
@@ -186,6 +203,7 @@ class QuestionnaireSpec(_Strict):
     hypotheses: list[HypothesisSpec] = Field(default_factory=list)
     effects: EffectsSpec = Field(default_factory=EffectsSpec)
     necessity: NecessitySpec = Field(default_factory=NecessitySpec)
+    competing_models: list[CompetingModelSpec] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -343,6 +361,7 @@ class Questionnaire:
         self.cleaning = spec.cleaning
         self.hypotheses = self._build_hypotheses()
         self.necessity = spec.necessity      # NecessitySpec: necessity hypotheses for NCA
+        self.competing_models = list(spec.competing_models)   # declared alternative structural models
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -771,6 +790,7 @@ def _semantic_problems(spec: QuestionnaireSpec) -> list[str]:
                 P.append(f"hypotheses[{k}].path: the indirect effect {h.path!r} needs the path {b} ~ {a}; "
                          f"fix: add a hypothesis with path '{b} ~ {a}'")
     P += _necessity_problems(spec, names)
+    P += _competing_problems(spec, names)
     if not P:
         meds = [(h, _parse_path(h.path)[1]) for h in spec.hypotheses if _parse_path(h.path)[0] == "mediation"]
         seen = {}
@@ -796,6 +816,52 @@ def _necessity_problems(spec: QuestionnaireSpec, names: set) -> list[str]:
                 P.append(f"{place}.{key}: unknown construct {v!r}; fix: use one of {', '.join(sorted(names))}")
         if h.condition == h.outcome:
             P.append(f"{place}: condition and outcome are both {h.condition!r}; fix: name two different constructs")
+    return P
+
+
+RESERVED_MODEL_NAMES = ("measurement", "hypothesised", "full_mediation", "partial_mediation", "direct_only")
+
+
+def competing_structure(cm: "CompetingModelSpec") -> str:
+    """The lavaan text of a declared competing model's structural part."""
+    return "\n".join(cm.paths) if cm.paths is not None else str(cm.syntax or "")
+
+
+def _competing_problems(spec: QuestionnaireSpec, names: set) -> list[str]:
+    """Schema checks of ``competing_models``: parsed by the safe lavaan parser, never evaluated."""
+    from .errors import ModelSyntaxError
+    from .model.syntax import parse_model
+    P, seen = [], set()
+    for k, cm in enumerate(spec.competing_models):
+        place = f"competing_models[{k}]"
+        if not _NAME_RE.match(cm.name) or cm.name in RESERVED_MODEL_NAMES or cm.name in seen:
+            P.append(f"{place}.name: {cm.name!r} is not a valid, unused model name; fix: start with a letter, use "
+                     f"letters, digits or '_', and avoid {', '.join(RESERVED_MODEL_NAMES)} (built in) and repeats")
+        seen.add(cm.name)
+        for lang in spec.languages:
+            if not str(cm.label.get(lang, "")).strip():
+                P.append(f"{place}.label.{lang}: the model has no {lang!r} label; fix: add label: {{{lang}: ...}}")
+        if (cm.paths is None) == (cm.syntax is None):
+            P.append(f"{place}: give the structure either as paths: [\"PW ~ CR + DC\", ...] or as syntax: (one "
+                     "lavaan string), exactly one of them")
+            continue
+        text = competing_structure(cm)
+        try:
+            stmts = parse_model(text)
+        except ModelSyntaxError as exc:
+            P.append(f"{place}.{'paths' if cm.paths is not None else 'syntax'}: {exc}")
+            continue
+        for st in stmts:
+            if st.op not in ("~", "~~"):
+                P.append(f"{place}: `{st.lhs} {st.op} {st.rhs}` is not a structural path; fix: use only '~' "
+                         "(regressions) and '~~' (covariances) among constructs (the measurement part is the "
+                         "questionnaire's)")
+                break
+            bad = [v for v in (st.lhs, st.rhs) if v not in names]
+            if bad:
+                P.append(f"{place}: unknown construct {bad[0]!r} in `{st.lhs} {st.op} {st.rhs}`; "
+                         f"fix: use one of {', '.join(sorted(names))}")
+                break
     return P
 
 

@@ -21,12 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 WAVE = ROOT / "icaf_sem" / "data" / "example_wave.csv"
 QUEST = ROOT / "questionnaires" / "icaf.yaml"
 TABLES = ["sample_flow", "sample_profile", "instrument", "item_descriptives", "multivariate_normality",
-          "measurement_model", "discriminant_validity", "second_order", "model_fit", "common_method_bias",
+          "measurement_model", "discriminant_validity", "second_order", "model_fit", "model_comparison",
+          "common_method_bias",
           "measurement_invariance", "r_squared", "hypothesis_tests", "indirect_effects", "modification_indices",
           "necessity_tests", "necessity_bottlenecks", "cipma"]
 SHOWN = ["sample_flow", "sample_profile", "instrument", "item_descriptives", "multivariate_normality",
          "measurement_model", "discriminant_validity", "second_order", "common_method_bias", "measurement_invariance",
-         "model_fit", "modification_indices", "r_squared", "hypothesis_tests", "indirect_effects",
+         "model_fit", "model_comparison", "modification_indices", "r_squared", "hypothesis_tests", "indirect_effects",
          "necessity_tests", "necessity_bottlenecks", "cipma"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

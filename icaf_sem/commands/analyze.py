@@ -76,6 +76,9 @@ def add_parser(subparsers):
                         "(lavPredict regression method) or PLS-SEM construct scores")
     p.add_argument("--page-size", default="a4", choices=["a4", "letter"], help="page size of report.docx (default a4)")
     p.add_argument("--no-figures", action="store_true", help="skip the figures (faster)")
+    p.add_argument("--no-competing-models", action="store_true",
+                   help="skip the comparison with the competing models (measurement model, full/partial mediation, "
+                        "direct-only and the questionnaire's competing_models:)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings")
     p.add_argument("--compare-with", nargs="+", default=None, metavar="EARLIER_WAVE",
                    help="earlier raw wave(s) of the same questionnaire, oldest first: adds the section "
@@ -119,7 +122,8 @@ def run(args) -> int:
                   language=args.lang, se=args.se, reliability=args.reliability, method=args.method,
                   pls_options=pls_options if args.method != "cb" else None, nca_scores=args.nca_scores,
                   ordered=args.ordered, compare_continuous=args.compare_continuous,
-                  **({"compare_with": compare_with, "wave_labels": args.wave_labels} if compare_with else {}))
+                  **({"compare_with": compare_with, "wave_labels": args.wave_labels} if compare_with else {}),
+                  competing=not args.no_competing_models)
     command = "icaf-sem " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("icaf-sem") else None
     if sys.stderr.isatty() and not args.quiet:
         sys.stderr.write("icaf-sem analyze: writing the report (html, docx, xlsx, tex, json, figures) ...\n")

@@ -170,6 +170,8 @@ def results_dict(res) -> dict:
         out["pls"] = pls.to_dict()
     if getattr(res, "extras", {}).get("waves") is not None:
         out["waves"] = res.extras["waves"].to_dict()
+    if (getattr(res, "extras", None) or {}).get("comparison") is not None:
+        out["model_comparison"] = res.extras["comparison"].to_dict()
     boot = getattr(sem, "boot", None)
     if boot is not None:
         summ = getattr(boot, "summary_dict", None)

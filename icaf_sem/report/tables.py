@@ -14,6 +14,7 @@ exported (HTML, Word, LaTeX).  Excel gets the numbers themselves.
 :func:`measurement_model`          standardized loadings, alpha, CR, AVE
 :func:`discriminant_validity`      sqrt(AVE), latent correlations, HTMT
 :func:`model_fit`                  CFA and SEM fit against cut-offs (Hu & Bentler 1999)
+:func:`model_comparison`           hypothesised vs competing models: fit, LRT (scaled under MLR), Vuong
 :func:`hypothesis_tests`           one row per hypothesis
 :func:`indirect_effects`           indirect and total effects, bootstrap CIs, mediation type
 :func:`necessity_tests`            necessity hypotheses (NCA): d, p, required level, verdict
@@ -34,7 +35,7 @@ from .i18n import catalogue
 __all__ = [
     "sample_flow", "sample_profile", "item_descriptives", "multivariate_normality", "measurement_model",
     "discriminant_validity", "model_fit", "hypothesis_tests", "indirect_effects", "display_frame",
-    "necessity_tests", "necessity_bottlenecks",
+    "necessity_tests", "necessity_bottlenecks", "model_comparison",
     "format_value", "FIT_CUTOFFS", "r_squared", "instrument", "construct_names", "strip_markup", "markup_runs",
 ]
 
@@ -602,6 +603,72 @@ def model_fit(cfa=None, sem=None, *, robust: Optional[bool] = None, language: st
     formats.update({f"{k}_ok": "bool" for k in present})
     out = _meta(df, cat["title.model_fit"], note, key="model_fit", language=language, labels=labels, formats=formats)
     out.attrs["inline_ci"] = [(k, f"{k}_ci_lower", f"{k}_ci_upper") for k in present]
+    return out
+
+
+def model_comparison(comparison, questionnaire=None, language: str = "en") -> pd.DataFrame:
+    """The hypothesised model against the competing models (:func:`icaf_sem.comparison.compare_competing`).
+
+    Returns
+    -------
+    DataFrame
+        One row per model: ``model`` (its name in ``language``), ``relation`` (to the hypothesised
+        model), ``chisq, df, cfi, tli, rmsea`` (with ``rmsea_ci_lower/upper`` shown in its cell),
+        ``srmr, aic, bic``, ``chisq_diff, df_diff, pvalue_diff`` (lavTestLRT against the hypothesised
+        model, Satorra-Bentler 2001 scaled under MLR), ``delta_cfi``, ``vuong_z, vuong_p`` (non-nested
+        models: z > 0 favours the row's model, p one-sided toward the better one); further columns
+        (npar, the ML chi-square, scaling factor, the Vuong variance test) are kept for the
+        spreadsheet and results.json but not displayed.
+    """
+    cat = catalogue(language)
+    t = comparison.table
+    titles = {m.name: m.title(cat.language) for m in comparison.models}
+    df = pd.DataFrame({"model": [titles.get(k, k) for k in t.index], "relation": t["relation"].tolist()})
+    for c in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "aic",
+              "bic", "chisq_diff", "df_diff", "pvalue_diff", "delta_cfi", "vuong_z"):
+        df[c] = t[c].to_numpy(float)
+    pz = np.where(t["vuong_z"].to_numpy(float) >= 0, t["vuong_p_row"].to_numpy(float),
+                  t["vuong_p_reference"].to_numpy(float))
+    df["vuong_p"] = np.where(np.isfinite(t["vuong_z"].to_numpy(float)), pz, np.nan)
+    for c in ("npar", "chisq_ml", "scaling_factor", "vuong_variance", "vuong_variance_p"):
+        df[c] = t[c].to_numpy(float)
+    df["key"] = list(t.index)
+    robust = bool(comparison.robust)
+    labels = {"model": cat["h.model"], "relation": cat["h.relation"],
+              "chisq": cat["m.chisq_scaled"] if robust else cat["m.chisq"], "df": cat["h.df"], "pvalue": cat["h.p"],
+              "cfi": "CFI" + (cat["m.robust"] if robust else ""), "tli": "TLI" + (cat["m.robust"] if robust else ""),
+              "rmsea": "RMSEA" + (cat["m.robust"] if robust else "") + " [90% CI]", "srmr": "SRMR",
+              "aic": cat["h.aic"], "bic": cat["h.bic"],
+              "chisq_diff": cat["h.delta_chisq_scaled"] if robust else cat["h.delta_chisq"],
+              "df_diff": cat["h.delta_df"], "pvalue_diff": cat["h.delta_p"], "delta_cfi": cat["h.delta_cfi"],
+              "vuong_z": cat["h.vuong_z"], "vuong_p": cat["h.vuong_p"], "npar": cat["h.npar"],
+              "chisq_ml": cat["m.chisq"] + " (ML)", "scaling_factor": "scaling factor",
+              "vuong_variance": "Vuong variance test", "vuong_variance_p": "Vuong variance test p", "key": "key"}
+    formats = {"chisq": "f2", "df": "int", "pvalue": "p", "cfi": "r3", "tli": "r3", "rmsea": "r3",
+               "rmsea_ci_lower": "r3", "rmsea_ci_upper": "r3", "srmr": "r3", "aic": "f1", "bic": "f1",
+               "chisq_diff": "f2", "df_diff": "int", "pvalue_diff": "p", "delta_cfi": "r3", "vuong_z": "f2",
+               "vuong_p": "p", "npar": "int", "chisq_ml": "f2", "scaling_factor": "f3", "vuong_variance": "f2",
+               "vuong_variance_p": "p"}
+    how = cat.f("note.fit_how", estimator=comparison.estimator,
+                missing=cat["fiml_long"] if comparison.missing == "ml" else cat["listwise"], n=comparison.n)
+    note = cat.f("note.model_comparison", how=how, scaled=cat["note.cmp_scaled"] if robust else "",
+                 robust=cat["note.cmp_robust"] if robust else "")
+    codes = []
+    for m in comparison.models:
+        if m.kind == "declared" and m.description:
+            desc = m.description.get(cat.text_language) or m.description.get("en", "")
+            if desc:
+                sep = "：" if cat.text_language == "zh" else ": "
+                codes.append(f"{titles[m.name]}{sep}{desc.strip().rstrip('。.')}")
+    if codes:
+        note += cat.f("note.cmp_models", models=("；" if cat.text_language == "zh" else "; ").join(codes))
+    abbrev = _abbrev(questionnaire, language, _codes_in(codes)) if codes else ""
+    out = _meta(df, cat["title.model_comparison"], note + abbrev, labels=labels, formats=formats,
+                key="model_comparison", language=language)
+    out.attrs["inline_ci"] = [("rmsea", "rmsea_ci_lower", "rmsea_ci_upper")]
+    out.attrs["hidden"] = ["pvalue", "npar", "chisq_ml", "scaling_factor", "vuong_variance", "vuong_variance_p", "key"]
+    out.attrs["value_map"] = {"relation": {r: cat[f"rel.{r}"] for r in ("reference", "nested", "nests", "equivalent",
+                                                                          "non-nested", "not fitted", "not converged")}}
     return out
 
 

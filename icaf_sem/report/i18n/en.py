@@ -165,6 +165,33 @@ TEXT = {
     "inv.configural": "configural", "inv.metric": "metric", "inv.scalar": "scalar", "inv.strict": "strict",
     "note.invariance.skipped": "Not tested: {why}.",
     "h.cfa2": "Second-order CFA",
+    # ------------------------------------------------------------------ model comparison (icaf_sem.comparison)
+    "title.model_comparison": "Model comparison: the hypothesised model and competing models",
+    "cmp.measurement": "Measurement model (CFA)", "cmp.hypothesised": "Hypothesised model",
+    "cmp.full_mediation": "Full mediation (no direct paths)",
+    "cmp.partial_mediation": "Partial mediation (direct paths added)",
+    "cmp.direct_only": "Direct effects only (no mediator \u2192 outcome paths)",
+    "h.model": "Model", "h.relation": "Relation", "h.aic": "AIC", "h.bic": "BIC",
+    "h.delta_chisq": "\u0394\u03c7\u00b2", "h.delta_chisq_scaled": "\u0394\u03c7\u00b2 (scaled)",
+    "h.delta_df": "\u0394*df*", "h.delta_p": "*p* (\u0394\u03c7\u00b2)", "h.delta_cfi": "\u0394CFI",
+    "h.vuong_z": "Vuong *z*", "h.vuong_p": "*p* (Vuong)", "h.npar": "Parameters",
+    "rel.reference": "reference", "rel.nested": "nested", "rel.nests": "nests",
+    "rel.equivalent": "equivalent", "rel.non-nested": "non-nested", "rel.not fitted": "not fitted",
+    "rel.not converged": "not converged",
+    "note.model_comparison": (
+        "{how}Relation to the hypothesised model: nested = a special case of it; nests = it is a special case of the model; equivalent = same fit and *df*. Every model has the same measurement part and is fitted to the same respondents. Nesting was "
+        "established by the NET procedure (Bentler & Satorra, 2010), not assumed. \u0394\u03c7\u00b2 = "
+        "likelihood-ratio (chi-square difference) test of a nested model against the hypothesised model "
+        "(lavaan's lavTestLRT){scaled}; \u0394*df* = difference in degrees of freedom; \u0394CFI = CFI of the "
+        "model minus that of the hypothesised model (a drop of more than .010 marks a worse fit; Cheung & "
+        "Rensvold, 2002). Non-nested models are compared by Vuong's (1989) test (Merkle, You & Preacher, 2016): "
+        "*z* > 0 favours the row's model, *p* is one-sided toward the better-fitting model; AIC and BIC: smaller "
+        "is better. CFA = confirmatory factor analysis; CFI = comparative fit index; TLI = Tucker\u2013Lewis "
+        "index; RMSEA = root mean square error of approximation [90% CI]; SRMR = standardized root mean square "
+        "residual; AIC, BIC = Akaike and Bayesian information criteria.{robust}"),
+    "note.cmp_scaled": ", scaled by Satorra & Bentler (2001) under MLR",
+    "note.cmp_robust": " Under MLR, \u03c7\u00b2 is the scaled statistic and CFI, TLI and RMSEA are the robust versions.",
+    "note.cmp_models": " Models: {models}.",
     # ------------------------------------------------------------------ figures
     "fig.nca": "Necessary Condition Analysis: scatter plots with ceiling lines",
     "fig.cipma": "Combined importance-performance map (cIPMA): importance, performance and necessity",

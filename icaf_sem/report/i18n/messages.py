@@ -19,7 +19,8 @@ UNTRANSLATED = "（原文）"
 
 STAGES = {"clean": "数据清洗", "descriptives": "描述统计", "cfa": "验证性因子分析", "reliability": "信度与效度",
           "sem": "结构模型", "hypotheses": "假设检验", "second_order": "二阶模型", "method_bias": "共同方法偏差",
-          "invariance": "测量不变性", "nca": "必要条件分析", "report": "报告", "pls": "PLS-SEM"}
+          "invariance": "测量不变性", "nca": "必要条件分析", "report": "报告", "pls": "PLS-SEM",
+          "comparison": "竞争模型比较", "waves": "多轮调查比较"}
 
 CATEGORIES = {"ReliabilityWarning": "信度警告", "HeywoodWarning": "Heywood 情形", "ConvergenceWarning": "未收敛",
               "NotPositiveDefiniteWarning": "矩阵非正定", "IdentificationWarning": "识别问题",
@@ -117,6 +118,9 @@ _PATTERNS = [
      r"target \(Ringle & Sarstedt 2016\): read their performance and necessity with care",
      lambda m: f"{m[1]} 的 cIPMA：{m[2].replace(', ', '、')} 的重要性为负；IPMA 假定得分越高对目标越有利"
                "（Ringle & Sarstedt 2016），请谨慎解读其绩效与必要性。"),
+    (r"the competing-models comparison \(likelihood-ratio and Vuong tests\) needs the ML/MLR fit; it is not run "
+     r"with ordered items", lambda m: "竞争模型比较（似然比检验与 Vuong 检验）需要 ML/MLR 拟合；题项按有序处理时不进行该比较。"),
+    (r"the competing models could not be compared: (.+)", lambda m: f"无法比较竞争模型。{UNTRANSLATED}{m[1]}"),
     (r"Mardia's test skipped: (.+)", lambda m: f"未进行 Mardia 检验。{UNTRANSLATED}{m[1]}"),
     (r"necessity hypotheses not tested: (.+)", lambda m: f"未检验必要性假设。{UNTRANSLATED}{m[1]}"),
     (r"modification indices could not be computed: (.+)", lambda m: f"无法计算修正指数。{UNTRANSLATED}{m[1]}"),

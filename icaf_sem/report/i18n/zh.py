@@ -130,6 +130,30 @@ TEXT = {
     "inv.configural": "形态不变", "inv.metric": "弱不变（载荷）", "inv.scalar": "强不变（截距）", "inv.strict": "严格不变",
     "note.invariance.skipped": "未检验：{why}。",
     "h.cfa2": "二阶 CFA",
+    # ------------------------------------------------------------------ 模型比较 (icaf_sem.comparison)
+    "title.model_comparison": "模型比较：假设模型与竞争模型",
+    "cmp.measurement": "测量模型（CFA）", "cmp.hypothesised": "假设模型",
+    "cmp.full_mediation": "完全中介（无直接路径）",
+    "cmp.partial_mediation": "部分中介（增加直接路径）",
+    "cmp.direct_only": "仅直接效应（无中介变量\u2192结果变量路径）",
+    "h.model": "模型", "h.relation": "关系", "h.aic": "AIC", "h.bic": "BIC",
+    "h.delta_chisq": "\u0394\u03c7\u00b2", "h.delta_chisq_scaled": "\u0394\u03c7\u00b2（校正）",
+    "h.delta_df": "\u0394*df*", "h.delta_p": "*p*（\u0394\u03c7\u00b2）", "h.delta_cfi": "\u0394CFI",
+    "h.vuong_z": "Vuong *z*", "h.vuong_p": "*p*（Vuong）", "h.npar": "参数个数",
+    "rel.reference": "参照模型", "rel.nested": "嵌套", "rel.nests": "包含",
+    "rel.equivalent": "等价模型", "rel.non-nested": "非嵌套", "rel.not fitted": "未能估计",
+    "rel.not converged": "未收敛",
+    "note.model_comparison": (
+        "{how}关系指与假设模型的关系：嵌套 = 该模型是假设模型的特例；包含 = 假设模型是该模型的特例；等价 = 拟合与 *df* 相同。各模型的测量部分相同，并基于同一批受访者估计。模型之间的嵌套关系由 NET 程序（Bentler & Satorra, 2010）"
+        "判定，而非预设。\u0394\u03c7\u00b2 = 嵌套模型与假设模型的似然比（卡方差异）检验（lavaan 的 lavTestLRT）{scaled}；"
+        "\u0394*df* = 自由度之差；\u0394CFI = 该模型的 CFI 减去假设模型的 CFI（下降超过 .010 表示拟合变差；Cheung & "
+        "Rensvold, 2002）。非嵌套模型采用 Vuong（1989）检验（Merkle, You & Preacher, 2016）：*z* > 0 表示该行模型更优，"
+        "*p* 为指向拟合较好模型的单侧检验；AIC 与 BIC 越小越好。CFA = 验证性因子分析；CFI = 比较拟合指数；TLI = "
+        "Tucker\u2013Lewis 指数；RMSEA = 近似误差均方根 [90% 置信区间]；SRMR = 标准化残差均方根；AIC、BIC = 赤池与贝叶斯"
+        "信息准则。{robust}"),
+    "note.cmp_scaled": "，MLR 下采用 Satorra & Bentler（2001）校正",
+    "note.cmp_robust": "MLR 下 \u03c7\u00b2 为校正统计量，CFI、TLI 与 RMSEA 为稳健版本。",
+    "note.cmp_models": "模型：{models}。",
     "fig.nca": "必要条件分析：散点图及上限线",
     "fig.cipma": "组合重要性-绩效图（cIPMA）：重要性、绩效与必要性",
     "fig.path_diagram": "结构模型及标准化路径系数",
