@@ -660,7 +660,8 @@ class SEMResult:
             rows.append({"group": g + 1, "label": self.group_labels[g], "nobs": int(d.N), "chisq": max(x2, 0.0),
                          "srmr": fm.srmr_bentler(S, M, ybar if ms else None, mu if ms else None)})
         out = pd.DataFrame(rows)
-        c = self.fit_measures.get("chisq.scaling.factor")
+        # set eagerly with a scaled test; dict.get does not compute the lazy robust family (FIML-corrected)
+        c = dict.get(self.fit_measures, "chisq.scaling.factor")
         if c is not None and np.isfinite(c):
             out["chisq_scaled"] = out["chisq"] / c
         return out

@@ -223,10 +223,10 @@ def fiml_loss_cases(sigma, mu, patterns, W=None, grad=True):
             continue
         # everything that depends only on the pattern is computed once per pattern
         pidx, pmiss = patterns.by_k[k][0], patterns.by_k[k][1]
-        pos, onehot = patterns.case_pattern_pos(k)                      # case -> pattern (within k)
+        pos = patterns.case_pattern_pos(k)                              # case -> pattern (within k)
         Pmm = P[:, pmiss[:, :, None], pmiss[:, None, :]]                # (B,G,k,k)
         Pinv, ldm = spd_inv_logdet(Pmm)                                 # (B,G,k,k), (B,G)
-        Wp = W[:, rows] @ onehot                                        # (B,G) weight per pattern
+        Wp = patterns.pattern_weights(k, W)                             # (B,G) weight per pattern
         f += 0.5 * np.einsum("bg,bg->b", Wp, ldm)
         PmT = P[:, pmiss, :]                                            # (B,G,k,p) = P[M,:]
         Y = np.einsum("bgij,bgjp->bgip", Pinv, PmT)                     # (B,G,k,p) = P_MM^-1 P[M,:]
