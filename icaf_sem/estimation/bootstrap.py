@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .objectives import complete_moments_loss, fiml_loss_cases
+from .objectives import FimlResampleStats, complete_moments_loss, fiml_loss_cases
 
 CHUNK = 64
 MIN_DRAWS = 100          # fewer successful draws: no bootstrap interval is reported
@@ -102,12 +102,12 @@ class _BatchObjective:
             sigma, mu = ram.implied(theta, keep=True)
             st = self.stats[g]
             if self.missing[g]:
-                Wg = st[sel]
+                sub = st if len(sel) == len(st.N) and np.array_equal(sel, np.arange(len(st.N))) else st.subset(sel)
                 try:
-                    fg, gs, gm = fiml_loss_cases(sigma, mu, self.patterns[g], Wg, True)
+                    fg, gs, gm = sub.loss(sigma, mu, True)
                 except np.linalg.LinAlgError:   # some draw left the admissible region: evaluate one by one
-                    fg, gs, gm = _cases_each(sigma, mu, self.patterns[g], Wg)
-                ntot += Wg.sum(1)
+                    fg, gs, gm = _cases_each(sigma, mu, self.patterns[g], sub.W)
+                ntot += sub.N
             else:
                 N, mean, cov = st
                 Nb = N[sel]
@@ -219,8 +219,8 @@ def _run_chunk(args):
     with one_blas_thread():
         stats_g, flags, pats = [], [], []
         for (X, patterns), W in zip(datas_info, W_groups):
-            if patterns is not None:
-                stats_g.append(W)
+            if patterns is not None:          # FIML: the resamples' sufficient statistics, once per chunk
+                stats_g.append(FimlResampleStats(patterns, W))
                 flags.append(True)
             else:
                 stats_g.append(complete_stats(X, W))
