@@ -238,7 +238,13 @@ _FORKED: dict = {}     # run_bootstrap's model and data, inherited by forked wor
 def _run_chunk_forked(args):
     token, W = args
     rams, datas_info, theta0, Hinv0 = _FORKED[token]
-    return _run_chunk((rams, datas_info, W, theta0, Hinv0))
+    return _run_chunk((rams, datas_info, [w.astype(float) for w in W], theta0, Hinv0))
+
+
+def _compact(w):
+    """Bootstrap counts in the smallest unsigned type that holds them (sent to a worker, not copied as floats)."""
+    top = int(w.max()) if w.size else 0
+    return w.astype(np.uint8 if top < 256 else np.uint16 if top < 65536 else np.float64)
 
 
 @dataclass
@@ -455,7 +461,7 @@ def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_
         pv = np.full(n0, 1.0 / n0)
 
         def weights_of(a, b):         # called once per chunk, in order: the stream of one R-row draw
-            return [rng.multinomial(n0, pv, size=b - a).astype(float)]
+            return [rng.multinomial(n0, pv, size=b - a)]
     else:
         held = []
         for n in ns:                   # group after group, as one R-row draw per group
@@ -466,7 +472,7 @@ def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_
             held.append(Wg)
 
         def weights_of(a, b):
-            return [Wg[a:b].astype(float) for Wg in held]
+            return [Wg[a:b] for Wg in held]
     H = core.info if core.info is not None else None
     if H is None:
         from .optimize import expected_information
@@ -487,7 +493,7 @@ def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_
 
     def job(i):
         a, b = chunks[i]
-        W = weights_of(a, b)
+        W = [w.astype(float) for w in weights_of(a, b)]
         if kept is not None:
             kept.append(W)
         return (core.rams, datas_info, W, core.theta, Hinv0)
@@ -506,8 +512,8 @@ def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_
                 a, b = chunks[i]
                 W = weights_of(a, b)
                 if kept is not None:
-                    kept.append(W)
-                return ex.submit(_run_chunk_forked, (token, W))
+                    kept.append([w.astype(float) for w in W])
+                return ex.submit(_run_chunk_forked, (token, [_compact(w) for w in W]))
             return ex.submit(_run_chunk, job(i))
         try:
             with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as ex:

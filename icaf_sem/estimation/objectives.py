@@ -279,7 +279,13 @@ class Objective:
             sg, m = (sigma[None], mu[None]) if single else (sigma.reshape(-1, *sigma.shape[-2:]), mu.reshape(-1, mu.shape[-1]))
             W = None if data.weights is None else np.broadcast_to(data.weights, (len(sg), len(data.weights)))
             try:
-                f, gs, gm = fiml_loss_cases(sg, m, data.patterns, W, grad)
+                if W is None:           # unweighted: the data's sufficient statistics, built once per data set
+                    st = unit_stats(data.patterns)
+                    if len(sg) > 1:
+                        st = st.subset(np.zeros(len(sg), dtype=np.intp))
+                    f, gs, gm = st.loss(sg, m, grad)
+                else:
+                    f, gs, gm = fiml_loss_cases(sg, m, data.patterns, W, grad)
             except np.linalg.LinAlgError:
                 return fiml_loss(sigma, mu, data.pat, data.patterns, grad)
             if single:
@@ -496,3 +502,12 @@ class FimlResampleStats:
         if hasattr(self, "_cnt"):
             out._cnt = self._cnt[sel]
         return out
+
+
+def unit_stats(patterns) -> "FimlResampleStats":
+    """:class:`FimlResampleStats` of the data themselves (every row weight 1), kept on ``patterns``."""
+    st = getattr(patterns, "_unit_stats", None)
+    if st is None:
+        st = FimlResampleStats(patterns, np.ones((1, patterns.Xz.shape[0])))
+        patterns._unit_stats = st
+    return st
