@@ -25,6 +25,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import pandas as pd
 
+from ._linalg import single_blas_thread
 from .errors import DataError, IcafError, IcafWarning, ModelSpecificationError
 
 __all__ = ["analyze", "AnalysisResult"]
@@ -329,6 +330,7 @@ def _fit_with_bootstrap(fit, syntax, data, *, estimator, missing, bootstrap, see
     return res
 
 
+@single_blas_thread       # stage modules' matrices are small: a second BLAS thread only spins (see _linalg)
 def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Optional[str] = None,
             bootstrap: int = DEFAULT_BOOTSTRAP,
             seed: Optional[int] = None, alpha: float = 0.05, out: Union[str, os.PathLike, None] = None,

@@ -24,7 +24,7 @@ from .._lazy import lazy
 
 special = lazy("scipy.special")
 
-from .objectives import complete_moments_loss, fiml_loss_cases
+from .objectives import FimlResampleStats, complete_moments_loss, fiml_loss_cases
 
 PARALLEL_MIN_DRAWS = 500         # fewer draws run in this process
 CHUNK = 64
@@ -104,12 +104,12 @@ class _BatchObjective:
             sigma, mu = ram.implied(theta, keep=True)
             st = self.stats[g]
             if self.missing[g]:
-                Wg = st[sel]
+                sub = st if len(sel) == len(st.N) and np.array_equal(sel, np.arange(len(st.N))) else st.subset(sel)
                 try:
-                    fg, gs, gm = fiml_loss_cases(sigma, mu, self.patterns[g], Wg, True)
+                    fg, gs, gm = sub.loss(sigma, mu, True)
                 except np.linalg.LinAlgError:   # some draw left the admissible region: evaluate one by one
-                    fg, gs, gm = _cases_each(sigma, mu, self.patterns[g], Wg)
-                ntot += Wg.sum(1)
+                    fg, gs, gm = _cases_each(sigma, mu, self.patterns[g], sub.W)
+                ntot += sub.N
             else:
                 N, mean, cov = st
                 Nb = N[sel]
@@ -222,8 +222,8 @@ def _run_chunk(args):
     with one_blas_thread():
         stats_g, flags, pats = [], [], []
         for (X, patterns), W in zip(datas_info, W_groups):
-            if patterns is not None:
-                stats_g.append(W)
+            if patterns is not None:          # FIML: the resamples' sufficient statistics, once per chunk
+                stats_g.append(FimlResampleStats(patterns, W))
                 flags.append(True)
             else:
                 stats_g.append(complete_stats(X, W))
@@ -233,6 +233,21 @@ def _run_chunk(args):
         B = W_groups[0].shape[0]
         theta, conv = batched_bfgs(obj, theta0, Hinv0, B)
     return theta, conv
+
+
+_FORKED: dict = {}     # run_bootstrap's model and data, inherited by forked workers (not pickled per chunk)
+
+
+def _run_chunk_forked(args):
+    token, W = args
+    rams, datas_info, theta0, Hinv0 = _FORKED[token]
+    return _run_chunk((rams, datas_info, [w.astype(float) for w in W], theta0, Hinv0))
+
+
+def _compact(w):
+    """Bootstrap counts in the smallest unsigned type that holds them (sent to a worker, not copied as floats)."""
+    top = int(w.max()) if w.size else 0
+    return w.astype(np.uint8 if top < 256 else np.uint16 if top < 65536 else np.float64)
 
 
 @dataclass
@@ -384,10 +399,20 @@ def _gib(b: float) -> str:
 
 
 def bootstrap_memory(R: int, n_rows: list, npar: int, p: int, n_patterns: list, ndef: int = 0,
-                     chunk: int = CHUNK) -> int:
-    """Bytes a bootstrap of ``R`` draws needs at its peak (weights, draws, one chunk's statistics)."""
+                     chunk: int = CHUNK, keep_weights: bool = False) -> int:
+    """Bytes a bootstrap of ``R`` draws needs at its peak (weights, draws, one chunk's statistics).
+
+    The resampling weights of one group are drawn chunk by chunk as the chunks are fitted (a
+    few chunks in flight); with several groups, or ``keep_weights`` (Bollen-Stine), all of
+    them are held (4 bytes per count; 8 when kept as floats).
+    """
     R, chunk = int(R), int(min(chunk, max(int(R), 1)))
-    weights = 8 * R * sum(n_rows)                          # the resampling weights, all draws
+    if keep_weights:
+        weights = 8 * R * sum(n_rows)
+    elif len(n_rows) > 1:
+        weights = 4 * R * sum(n_rows)
+    else:
+        weights = 8 * 4 * chunk * sum(n_rows)            # the chunks in flight
     draws = 8 * R * (2 * npar + ndef)                      # parameter draws (+ their stacked copy)
     per_chunk = 0
     for n, G in zip(n_rows, n_patterns):
@@ -399,30 +424,58 @@ def bootstrap_memory(R: int, n_rows: list, npar: int, p: int, n_patterns: list, 
     return int(weights + draws + 2 * per_chunk)
 
 
-def check_bootstrap_memory(R: int, n_rows: list, npar: int, p: int, n_patterns: list, ndef: int = 0) -> None:
+def check_bootstrap_memory(R: int, n_rows: list, npar: int, p: int, n_patterns: list, ndef: int = 0,
+                           keep_weights: bool = False) -> None:
     """Raise :class:`~icaf_sem.errors.ResourceError` before allocating when ``R`` draws do not fit."""
     from ..errors import ResourceError
-    need = bootstrap_memory(R, n_rows, npar, p, n_patterns, ndef)
+    kw = dict(keep_weights=keep_weights)
+    need = bootstrap_memory(R, n_rows, npar, p, n_patterns, ndef, **kw)
     have = available_memory()
     if need > 0.8 * have:
-        per_draw = max(bootstrap_memory(2, n_rows, npar, p, n_patterns, ndef)
-                       - bootstrap_memory(1, n_rows, npar, p, n_patterns, ndef), 1)
-        fit = max(int((0.8 * have - bootstrap_memory(0, n_rows, npar, p, n_patterns, ndef)) // per_draw), 0)
+        per_draw = max(bootstrap_memory(2 * CHUNK, n_rows, npar, p, n_patterns, ndef, **kw)
+                       - bootstrap_memory(CHUNK, n_rows, npar, p, n_patterns, ndef, **kw), CHUNK) / CHUNK
+        fit = max(int((0.8 * have - bootstrap_memory(CHUNK, n_rows, npar, p, n_patterns, ndef, **kw)) // per_draw)
+                  + CHUNK, 0)
         raise ResourceError(
             f"bootstrap={R}: {R} draws for {sum(n_rows)} rows and {npar} parameters need about {_gib(need)} of "
             f"memory but about {_gib(have)} is available; use at most about {fit} draws (2,000 are usually "
             "enough for percentile intervals)")
 
 
-def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_fn=None, def_names=()):
-    """Draw ``R`` nonparametric bootstrap resamples and refit the model to each."""
+def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_fn=None, def_names=(),
+                  keep_weights=False):
+    """Draw ``R`` nonparametric bootstrap resamples and refit the model to each.
+
+    The resamples are multinomial case counts from ``numpy.random.default_rng(seed)``, group
+    after group.  With one group they are drawn chunk by chunk while the chunks are fitted (the
+    same stream as drawing all at once, so the same draws), with a few chunks in flight, so
+    memory does not grow with ``R`` x n.  ``keep_weights`` keeps every resample on the result
+    (``weights``; Bollen-Stine recomputes its statistic from them).
+    """
     p = int(core.datas[0].X.shape[1]) if core.datas else 0
     check_bootstrap_memory(R, [d.n for d in core.datas], len(core.theta), p,
-                           [d.patterns.G if d.has_missing else 0 for d in core.datas], len(def_names))
+                           [d.patterns.G if d.has_missing else 0 for d in core.datas], len(def_names),
+                           keep_weights=keep_weights)
     rng = np.random.default_rng(seed)
-    Ws = []
-    for d in core.datas:
-        Ws.append(rng.multinomial(d.n, np.full(d.n, 1.0 / d.n), size=R).astype(float))
+    ns = [d.n for d in core.datas]
+    chunks = [(a, min(a + CHUNK, R)) for a in range(0, R, CHUNK)]
+    if len(ns) == 1:
+        n0 = ns[0]
+        pv = np.full(n0, 1.0 / n0)
+
+        def weights_of(a, b):         # called once per chunk, in order: the stream of one R-row draw
+            return [rng.multinomial(n0, pv, size=b - a)]
+    else:
+        held = []
+        for n in ns:                   # group after group, as one R-row draw per group
+            Wg = np.empty((R, n), dtype=np.int32 if n < 2 ** 31 else np.int64)
+            pv = np.full(n, 1.0 / n)
+            for a, b in chunks:
+                Wg[a:b] = rng.multinomial(n, pv, size=b - a)
+            held.append(Wg)
+
+        def weights_of(a, b):
+            return [Wg[a:b] for Wg in held]
     H = core.info if core.info is not None else None
     if H is None:
         from .optimize import expected_information
@@ -433,8 +486,6 @@ def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_
     except np.linalg.LinAlgError:
         Hinv0 = np.eye(len(core.theta)) * 1e-2
     datas_info = [(d.X if not d.has_missing else None, d.patterns if d.has_missing else None) for d in core.datas]
-    chunks = [(a, min(a + CHUNK, R)) for a in range(0, R, CHUNK)]
-    jobs = [(core.rams, datas_info, [W[a:b] for W in Ws], core.theta, Hinv0) for a, b in chunks]
     # a second process pays off only when there is enough work to outweigh starting it (a few
     # hundred draws of a model like ICAF take about 0.1 s of CPU per hundred)
     n_jobs = n_jobs or min(os.cpu_count() or 1, 2 if (len(chunks) > 1 and R >= PARALLEL_MIN_DRAWS) else 1)
@@ -442,21 +493,55 @@ def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=R, desc="bootstrap", unit="draw")
-    results = []
+    results = [None] * len(chunks)
+    kept = [] if keep_weights else None
+
+    def job(i):
+        a, b = chunks[i]
+        W = [w.astype(float) for w in weights_of(a, b)]
+        if kept is not None:
+            kept.append(W)
+        return (core.rams, datas_info, W, core.theta, Hinv0)
+
     if n_jobs > 1:
         import multiprocessing as mp
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        from collections import deque
         from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as ex:
-            for (a, b), res in zip(chunks, ex.map(_run_chunk, jobs)):
-                results.append(res)
-                if bar is not None:
-                    bar.update(b - a)
+        fork = "fork" in mp.get_all_start_methods()
+        ctx = mp.get_context("fork") if fork else None
+        token = object.__repr__(core)
+        if fork:       # the workers inherit the model and data; each chunk sends only its weights
+            _FORKED[token] = (core.rams, datas_info, core.theta, Hinv0)
+
+        def submit(ex, i):
+            if fork:
+                a, b = chunks[i]
+                W = weights_of(a, b)
+                if kept is not None:
+                    kept.append([w.astype(float) for w in W])
+                return ex.submit(_run_chunk_forked, (token, [_compact(w) for w in W]))
+            return ex.submit(_run_chunk, job(i))
+        try:
+            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as ex:
+                pending, nxt = deque(), 0
+                while nxt < len(chunks) and len(pending) < 2 * n_jobs:    # bounded: weights made as needed
+                    pending.append((nxt, submit(ex, nxt)))
+                    nxt += 1
+                while pending:
+                    i, fut = pending.popleft()
+                    results[i] = fut.result()
+                    if nxt < len(chunks):
+                        pending.append((nxt, submit(ex, nxt)))
+                        nxt += 1
+                    if bar is not None:
+                        bar.update(chunks[i][1] - chunks[i][0])
+        finally:
+            _FORKED.pop(token, None)
     else:
-        for (a, b), job in zip(chunks, jobs):
-            results.append(_run_chunk(job))
+        for i in range(len(chunks)):
+            results[i] = _run_chunk(job(i))
             if bar is not None:
-                bar.update(b - a)
+                bar.update(chunks[i][1] - chunks[i][0])
     if bar is not None:
         bar.close()
     theta = np.vstack([r[0] for r in results])
@@ -465,7 +550,8 @@ def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_
     defined = defined_fn(draws) if (defined_fn is not None and len(def_names)) else np.zeros((len(draws), 0))
     out = BootstrapResult(draws=draws, defined=defined, n_requested=R, n_failed=int((~conv).sum()), seed=seed)
     out.def_names = list(def_names)
-    out.weights, out.converged = Ws, conv          # the resamples (Bollen-Stine recomputes their tests)
+    out.converged = conv
+    out.weights = ([np.concatenate([w[g] for w in kept]) for g in range(len(ns))] if kept is not None else None)
     if out.n_failed:
         out.messages.append(f"{out.n_failed} of {R} bootstrap draws did not converge and were left out")
     return out

@@ -223,10 +223,10 @@ def fiml_loss_cases(sigma, mu, patterns, W=None, grad=True):
             continue
         # everything that depends only on the pattern is computed once per pattern
         pidx, pmiss = patterns.by_k[k][0], patterns.by_k[k][1]
-        pos, onehot = patterns.case_pattern_pos(k)                      # case -> pattern (within k)
+        pos = patterns.case_pattern_pos(k)                              # case -> pattern (within k)
         Pmm = P[:, pmiss[:, :, None], pmiss[:, None, :]]                # (B,G,k,k)
         Pinv, ldm = spd_inv_logdet(Pmm)                                 # (B,G,k,k), (B,G)
-        Wp = W[:, rows] @ onehot                                        # (B,G) weight per pattern
+        Wp = patterns.pattern_weights(k, W)                             # (B,G) weight per pattern
         f += 0.5 * np.einsum("bg,bg->b", Wp, ldm)
         PmT = P[:, pmiss, :]                                            # (B,G,k,p) = P[M,:]
         Y = np.einsum("bgij,bgjp->bgip", Pinv, PmT)                     # (B,G,k,p) = P_MM^-1 P[M,:]
@@ -279,7 +279,13 @@ class Objective:
             sg, m = (sigma[None], mu[None]) if single else (sigma.reshape(-1, *sigma.shape[-2:]), mu.reshape(-1, mu.shape[-1]))
             W = None if data.weights is None else np.broadcast_to(data.weights, (len(sg), len(data.weights)))
             try:
-                f, gs, gm = fiml_loss_cases(sg, m, data.patterns, W, grad)
+                if W is None:           # unweighted: the data's sufficient statistics, built once per data set
+                    st = unit_stats(data.patterns)
+                    if len(sg) > 1:
+                        st = st.subset(np.zeros(len(sg), dtype=np.intp))
+                    f, gs, gm = st.loss(sg, m, grad)
+                else:
+                    f, gs, gm = fiml_loss_cases(sg, m, data.patterns, W, grad)
             except np.linalg.LinAlgError:
                 return fiml_loss(sigma, mu, data.pat, data.patterns, grad)
             if single:
@@ -322,3 +328,186 @@ class Objective:
 
     def logl(self, theta):
         return -self(theta) * self.ntotal
+
+
+class FimlResampleStats:
+    """Sufficient statistics of B case-weight vectors (bootstrap resamples) for the FIML loss.
+
+    :func:`fiml_loss_cases` passes over the (B, n, p) residuals at every evaluation.  Here the
+    data enter once per resample, through moments of the rows with their missing values set
+    to zero (x~_i, centred at the full-sample means) and of their observed masks m_i::
+
+        Cx = sum_i w_i x~_i x~_i',  sx = sum_i w_i x~_i,  Cxm = sum_i w_i x~_i m_i',
+        Cmm = sum_i w_i m_i m_i',   n_g = sum_{i in pattern g} w_i,
+
+    so that the residual scatter about mu is T = Cx - Cxm D_mu - D_mu Cxm' + D_mu Cmm D_mu
+    (D_mu = diag(mu)), and through the rows' values at their missing entries only.  With
+    P = Sigma^-1, u_iM = (P r_i)_M and a_i = P_MM^-1 u_iM (the regression of the missing
+    variables on the observed ones), r_i' Sigma_OO^-1 r_i = r_i' P r_i - u_iM' a_i, and the
+    residual with its missing entries filled in, z_i = r_i - E_M a_i, gives
+    sum_i w_i Sigma_OO^-1 r_i r_i' Sigma_OO^-1 (embedded) = P (T - Y - Y' + A2) P with
+    Y = sum_i w_i E_M a_i r_i' and A2 = sum_i w_i E_M a_i a_i' E_M'.  An evaluation then costs
+    O(B (e p + p^3 + G k^2)) for e missing entries and G patterns instead of O(B n p^2); the
+    loss and gradient are those of :func:`fiml_loss_cases` (the same sums, regrouped).
+    """
+
+    def __init__(self, patterns, W, center=None):
+        W = np.asarray(W, float)
+        self.W = W
+        self.patterns = patterns
+        B = W.shape[0]
+        Xz = patterns.Xz
+        n, p = Xz.shape
+        mask = patterns.masks[patterns.case_pattern]                   # (n, p) bool
+        if center is None:
+            cnt = np.maximum(mask.sum(0), 1)
+            center = Xz.sum(0) / cnt
+        self.center = np.asarray(center, float)
+        Xc = np.where(mask, Xz - self.center, 0.0)
+        self.N = W.sum(1)
+        self.nobs_term = W @ patterns.nobs_case.astype(float)
+        iu = np.triu_indices(p)
+        # Cx and sx: one matrix product per block of rows with the upper triangle of x~ x~'
+        Cx_t = np.zeros((B, len(iu[0])))
+        sx = np.zeros((B, p))
+        step = max(1, 4_000_000 // len(iu[0]))
+        for a in range(0, n, step):
+            Xb = Xc[a:a + step]
+            Wb = W[:, a:a + step]
+            Cx_t += Wb @ (Xb[:, iu[0]] * Xb[:, iu[1]])
+            sx += Wb @ Xb
+        Cx = np.zeros((B, p, p))
+        Cx[:, iu[0], iu[1]] = Cx_t
+        Cx[:, iu[1], iu[0]] = Cx_t
+        self.Cx, self.sx = Cx, sx
+        # the missing entries, grouped by variable: case, variable and where each sits in its
+        # case's (k-slot) layout
+        miss_case, miss_var = np.nonzero(~mask)                      # row-major: by case, then variable
+        order = np.argsort(miss_var, kind="stable")
+        self.e_case, self.e_var = miss_case[order], miss_var[order]
+        self.e_bounds = np.searchsorted(self.e_var, np.arange(p + 1))
+        E = len(self.e_case)
+        self.XE = Xc[self.e_case]                                     # (E, p)
+        self.ME = mask[self.e_case].astype(float)                     # (E, p)
+        self.wE = W[:, self.e_case]                                   # (B, E)
+        # Cxm = sx 1' - (sum over the rows missing l of w x~) in column l; Cmm from the counts
+        Cxm = np.repeat(sx[:, :, None], p, axis=2)
+        c = np.zeros((B, p))
+        for j in range(p):
+            s, e = self.e_bounds[j], self.e_bounds[j + 1]
+            if e > s:
+                Cxm[:, :, j] -= self.wE[:, s:e] @ self.XE[s:e]
+                c[:, j] = self.wE[:, s:e].sum(1)
+        self.Cxm = Cxm
+        q = (~patterns.masks).astype(float)                            # (G, p) missing indicators
+        ng = np.stack([np.bincount(patterns.case_pattern, weights=W[b], minlength=patterns.G) for b in range(B)])
+        self.n_g = ng
+        Qq = np.einsum("bg,gj,gl->bjl", ng, q, q, optimize=True)
+        self.Cmm = self.N[:, None, None] - c[:, :, None] - c[:, None, :] + Qq
+        # per k: the entries of each case in slot order, and the case's pattern among those with k
+        pos_in_E = np.empty(E, dtype=np.intp)
+        pos_in_E[order] = np.arange(E)                                # entry (case-major) -> grouped position
+        self.by_k = []
+        start = 0
+        case_first = {}
+        counts = np.bincount(miss_case, minlength=n)
+        for k, (rows, miss) in patterns.cases_by_k.items():
+            if k == 0:
+                continue
+            # entries of these rows in case-major order: rows are increasing, so their entries are
+            # contiguous blocks of the case-major list at offsets cumsum(counts)
+            offs = np.concatenate([[0], np.cumsum(counts)])[rows]
+            slots = offs[:, None] + np.arange(k)[None, :]             # (n_k, k) case-major entry ids
+            pidx, pmiss = patterns.by_k[k]
+            pos = np.searchsorted(pidx, patterns.case_pattern[rows])
+            self.by_k.append((k, pos_in_E[slots], pidx, pmiss, pos))
+
+    def loss(self, sigma, mu, grad=True):
+        """-logL (B,) and its derivatives w.r.t. Sigma (B,p,p) and mu (B,p), as :func:`fiml_loss_cases`."""
+        B, p = sigma.shape[0], sigma.shape[-1]
+        L = np.linalg.cholesky(sigma)                                 # raises LinAlgError if not PD
+        logdet = 2 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(-1)
+        P = np.linalg.inv(sigma)
+        P = 0.5 * (P + np.swapaxes(P, -1, -2))
+        m = mu - self.center                                          # (B, p) in centred units
+        Cxm_D = self.Cxm * m[:, None, :]
+        T = self.Cx - Cxm_D - np.swapaxes(Cxm_D, 1, 2) + self.Cmm * m[:, :, None] * m[:, None, :]
+        f = 0.5 * (self.nobs_term * LOG2PI + self.N * logdet + np.einsum("bij,bij->b", P, T))
+        # u_e = P[var_e, :] r_case(e) for every missing entry, variable by variable
+        E = len(self.e_case)
+        uE = np.empty((B, E))
+        for j in range(p):
+            s, e = self.e_bounds[j], self.e_bounds[j + 1]
+            if e > s:
+                Pj = P[:, j, :]                                       # (B, p)
+                uE[:, s:e] = (self.XE[s:e] @ Pj.T).T - (self.ME[s:e] @ (Pj * m).T).T
+        aE = np.empty((B, E))
+        Abar = np.zeros((B, p * p)) if grad else None
+        for k, slots, pidx, pmiss, pos in self.by_k:
+            Pmm = P[:, pmiss[:, :, None], pmiss[:, None, :]]          # (B, G_k, k, k)
+            Pinv, ldm = spd_inv_logdet(Pmm)
+            ng = self.n_g[:, pidx]                                    # (B, G_k)
+            f += 0.5 * np.einsum("bg,bg->b", ng, ldm)
+            u = uE[:, slots]                                          # (B, n_k, k)
+            a = np.einsum("bnij,bnj->bni", Pinv[:, pos], u)
+            aE[:, slots] = a
+            if grad:                                                  # sum_g n_g E_M P_MM^-1 E_M'
+                flat = (pmiss[:, :, None] * p + pmiss[:, None, :]).reshape(-1)
+                vals = (ng[:, :, None, None] * Pinv).reshape(B, -1)
+                for b in range(B):
+                    Abar[b] += np.bincount(flat, weights=vals[b], minlength=p * p)
+        wa = self.wE * aE
+        f -= 0.5 * np.einsum("be,be->b", wa, uE)
+        if not grad:
+            return f, None, None
+        # Y (rows: missing variables), A2 = sum_i w_i E_M a_i a_i' E_M', sum_i w_i z_i
+        Y = np.zeros((B, p, p))
+        wa_sum = np.zeros((B, p))
+        for j in range(p):
+            s, e = self.e_bounds[j], self.e_bounds[j + 1]
+            if e > s:
+                Y[:, j, :] = wa[:, s:e] @ self.XE[s:e] - (wa[:, s:e] @ self.ME[s:e]) * m
+                wa_sum[:, j] = wa[:, s:e].sum(1)
+        A2 = np.zeros((B, p * p))
+        for k, slots, pidx, pmiss, pos in self.by_k:
+            vj = self.e_var[slots]                                    # (n_k, k) variables
+            flat = (vj[:, :, None] * p + vj[:, None, :]).reshape(-1)
+            a = aE[:, slots]
+            w = self.wE[:, slots[:, 0]]                               # (B, n_k)
+            vals = (w[:, :, None, None] * a[:, :, :, None] * a[:, :, None, :]).reshape(B, -1)
+            for b in range(B):
+                A2[b] += np.bincount(flat, weights=vals[b], minlength=p * p)
+        Sz = T - Y - np.swapaxes(Y, 1, 2) + A2.reshape(B, p, p)
+        inner = self.N[:, None, None] * sigma - Abar.reshape(B, p, p) - Sz
+        g_sigma = 0.5 * (P @ inner @ P)
+        sum_z = self.sx - (self.N[:, None] - self._c()) * m - wa_sum
+        g_mu = -np.einsum("bij,bj->bi", P, sum_z)
+        return f, g_sigma, g_mu
+
+    def _c(self):
+        if not hasattr(self, "_cnt"):
+            c = np.zeros_like(self.sx)
+            for j in range(self.sx.shape[1]):
+                s, e = self.e_bounds[j], self.e_bounds[j + 1]
+                c[:, j] = self.wE[:, s:e].sum(1)
+            self._cnt = c
+        return self._cnt
+
+    def subset(self, sel):
+        """The statistics of the resamples ``sel`` (the optimiser evaluates the active ones only)."""
+        out = object.__new__(FimlResampleStats)
+        out.__dict__.update(self.__dict__)
+        for name in ("W", "N", "nobs_term", "Cx", "sx", "wE", "Cxm", "n_g", "Cmm"):
+            setattr(out, name, getattr(self, name)[sel])
+        if hasattr(self, "_cnt"):
+            out._cnt = self._cnt[sel]
+        return out
+
+
+def unit_stats(patterns) -> "FimlResampleStats":
+    """:class:`FimlResampleStats` of the data themselves (every row weight 1), kept on ``patterns``."""
+    st = getattr(patterns, "_unit_stats", None)
+    if st is None:
+        st = FimlResampleStats(patterns, np.ones((1, patterns.Xz.shape[0])))
+        patterns._unit_stats = st
+    return st

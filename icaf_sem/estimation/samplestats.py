@@ -5,6 +5,9 @@ resample is just a new weight vector over the same rows/patterns.
 """
 from __future__ import annotations
 
+import hashlib
+import weakref
+
 import numpy as np
 
 from ..errors import DataError
@@ -119,16 +122,23 @@ class Patterns:
 
     def case_pattern_pos(self, k):
         """For the cases with ``k`` missing values: the position of each case's pattern among the
-        patterns with ``k`` missing values, and the (cases x patterns) indicator matrix."""
+        patterns with ``k`` missing values."""
         cache = self.__dict__.setdefault("_pos_cache", {})
         if k not in cache:
             rows = self.cases_by_k[k][0]
             pidx = self.by_k[k][0]
-            pos = np.searchsorted(pidx, self.case_pattern[rows])
-            onehot = np.zeros((len(rows), len(pidx)))
-            onehot[np.arange(len(rows)), pos] = 1.0
-            cache[k] = (pos, onehot)
+            cache[k] = np.searchsorted(pidx, self.case_pattern[rows])
         return cache[k]
+
+    def pattern_weights(self, k, W):
+        """Summed case weights of each pattern with ``k`` missing values, for weights ``W`` (B, n):
+        (B, G_k).  A bincount per row, not a (cases x patterns) indicator matrix (which held
+        n_k x G_k floats per fit: 60 MB at 100,000 respondents)."""
+        rows = self.cases_by_k[k][0]
+        pos = self.case_pattern_pos(k)
+        G = len(self.by_k[k][0])
+        Wr = W[:, rows]
+        return np.stack([np.bincount(pos, weights=Wr[b], minlength=G) for b in range(len(Wr))])
 
     def stats(self, w: np.ndarray | None = None):
         """Per-pattern counts, means and (biased) covariances under case weights.
@@ -147,6 +157,8 @@ class Patterns:
         covs : ndarray (G, p, p)
             Pattern covariances (divisor ``n_g``), zero in the missing rows/columns.
         """
+        if w is None and getattr(self, "_stats0", None) is not None:
+            return self._stats0                 # read-only arrays, shared by every fit of these data
         starts, bounds = self.starts[:-1], self.starts
         Xs = self._Xz_sorted                                   # rows in pattern order
         if w is None:
@@ -173,7 +185,31 @@ class Patterns:
             np.matmul(wdev[a:b].T, dev[a:b], out=cross[g])
         with np.errstate(invalid="ignore", divide="ignore"):
             covs = np.where(n_g[:, None, None] > 0, cross / np.maximum(n_g, 1e-300)[:, None, None], 0.0)
+        if w is None:
+            for a in (n_g, means, covs):
+                a.setflags(write=False)
+            self._stats0 = (n_g, means, covs)
         return n_g, means, covs
+
+
+_SHARED_PATTERNS = weakref.WeakValueDictionary()
+
+
+def shared_patterns(X: np.ndarray) -> "Patterns":
+    """The :class:`Patterns` of ``X``, shared by every fit of the same data.
+
+    The CFA, SEM, second-order, method-factor and invariance fits of one analysis use the
+    same rows: their patterns, unweighted pattern statistics and saturated (EM) moments are
+    computed once and held once (they live as long as some fit holds them).  The key is the
+    shape and a digest of the bytes of ``X``, so only identical data share.
+    """
+    X = np.ascontiguousarray(X, dtype=float)
+    key = (X.shape, hashlib.blake2b(X.view(np.uint8), digest_size=20).digest())
+    pats = _SHARED_PATTERNS.get(key)
+    if pats is None:
+        pats = Patterns(X)
+        _SHARED_PATTERNS[key] = pats
+    return pats
 
 
 class GroupData:
@@ -207,7 +243,9 @@ class GroupData:
         if self.n < 2:
             raise DataError(f"group {label!r} has {self.n} usable rows; at least 2 are needed (more than the number "
                             "of observed variables is recommended)")
-        self.patterns = Patterns(self.X) if self.has_missing else None
+        self.patterns = shared_patterns(self.X) if self.has_missing else None
+        if self.patterns is not None:
+            self.X = self.patterns.X            # one copy of the data for every fit that shares them
         self.weights = None
         self.compute()
 
@@ -306,6 +344,11 @@ class GroupData:
             return self.cov, self.mean
         if getattr(self, "_h1", None) is not None and self._h1_w is self.weights:
             return self._h1
+        shared = getattr(self.patterns, "_h1_shared", {}) if self.weights is None else {}
+        if (tol, max_iter) in shared:         # the same data were already fitted (another model)
+            sigma, mu, self.em_iterations = shared[(tol, max_iter)]
+            self._h1, self._h1_w = (sigma.copy(), mu.copy()), None
+            return self._h1
         pats = self.patterns
         masks = pats.masks
         p = self.p
@@ -379,6 +422,8 @@ class GroupData:
         mu = mu + center
         self.em_iterations = it + 1
         self._h1, self._h1_w = (sigma, mu), self.weights
+        if self.weights is None:
+            self.patterns.__dict__.setdefault("_h1_shared", {})[(tol, max_iter)] = (sigma.copy(), mu.copy(), it + 1)
         return sigma, mu
 
 

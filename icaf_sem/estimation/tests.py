@@ -645,7 +645,7 @@ def bollen_stine(core, R, seed, run_bootstrap):
         datas.append(GroupData(X, d.ov, missing="listwise", label=d.label))
     bcore = copy.copy(core)
     bcore.datas = datas
-    boot = run_bootstrap(bcore, R, seed=seed)
+    boot = run_bootstrap(bcore, R, seed=seed, keep_weights=True)     # its statistic needs the resamples
     Ws, conv = boot.weights, boot.converged
     Tb = np.zeros(len(boot.draws))
     for g, (ram, d) in enumerate(zip(core.rams, datas)):
