@@ -410,7 +410,9 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
         Scores of the necessity hypotheses (NCA): construct means of the complete cases, CB-SEM
         factor scores (lavPredict regression method, first-order CFA; higher-order constructs from
         the second-order measurement model) or PLS-SEM construct scores; see
-        :func:`icaf_sem.nca.necessity_scores`.  The report's note names the source.
+        :func:`icaf_sem.nca.necessity_scores`.  The report's note names the source.  With
+        ``method="pls"`` or ``"both"`` the cIPMA (Hauff et al. 2024) is added for each outcome of
+        the necessity hypotheses (the PLS-SEM part of the report).
     compare_with : path, DataFrame, list or dict, optional
         Earlier raw wave(s) of the same questionnaire, oldest first (a dict names them).  Adds
         the section "Comparison of survey waves" (samples, invariance across waves, latent
@@ -564,7 +566,7 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
         # the necessity hypotheses are tested under every method (factor scores from a CFA fitted there)
         result.necessity = _necessity_stage(col, data, q, result.tables, nca_scores=nca_scores, cfa=None,
                                             cfa2=None, alpha=alpha, missing=missing, estimator=estimator,
-                                            language=language)
+                                            language=language, cipma=True)
         if out is not None:
             result.write(out)
         return result
@@ -649,7 +651,8 @@ def analyze(raw, questionnaire, *, missing: Optional[str] = None, estimator: Opt
         _ordinal_tables(tables, q, cfa, sem, rel, extras, max(ncat.values()) if ncat else None, estimator, missing,
                         language)
     necessity = _necessity_stage(col, data, q, tables, nca_scores=nca_scores, cfa=cfa, cfa2=extras.get("cfa2"),
-                                 alpha=alpha, missing=missing, estimator=estimator, language=language)
+                                 alpha=alpha, missing=missing, estimator=estimator, language=language,
+                                 cipma=method == "both")
     for w in _fit_warnings(tables["model_fit"]):
         col.items.append({"stage": "sem", "category": "FitWarning", "message": w})
 
@@ -752,16 +755,21 @@ def build_tables(cleaned, q, cfa, rel, sem, hyp, effects, *, descriptives=None, 
     return _with_pls_tables(tables, q, L, extras, hyp)
 
 
-def _necessity_stage(col, data, q, tables, *, nca_scores, cfa, cfa2, alpha, missing, estimator, language):
-    """NCA of the questionnaire's necessity hypotheses (scores: ``nca_scores``) and the cIPMA; adds the
-    tables to ``tables`` and returns the NecessityResult (None without necessity hypotheses, or when
-    the scores cannot be formed: that is reported as a DataWarning, not fatal)."""
+def _necessity_stage(col, data, q, tables, *, nca_scores, cfa, cfa2, alpha, missing, estimator, language,
+                     cipma):
+    """NCA of the questionnaire's necessity hypotheses (scores: ``nca_scores``) and, with ``cipma``, the
+    cIPMA; adds the tables to ``tables`` and returns the NecessityResult (None without necessity
+    hypotheses, or when the scores cannot be formed: that is reported as a DataWarning, not fatal).
+
+    The cIPMA is a PLS-SEM analysis (Hauff et al. 2024: IPMA of the PLS path model plus NCA of its
+    0-100 scores), so it runs under ``method="pls"`` and ``"both"``; a covariance-based analysis
+    does not fit a PLS model behind the user's back."""
     if not q.necessity.hypotheses:
         return None
     from .nca import run_necessity_stage, necessity_report_tables
     try:
         necessity = col.run("nca", run_necessity_stage, data, q, scores=nca_scores, cfa=cfa, cfa2=cfa2,
-                            alpha=alpha, missing=missing, estimator=estimator)
+                            alpha=alpha, missing=missing, estimator=estimator, cipma=cipma)
     except DataError as exc:   # e.g. too few complete cases for the scores
         col.items.append({"stage": "nca", "category": "DataWarning",
                           "message": f"necessity hypotheses not tested: {' '.join(str(exc).split())}"})

@@ -138,6 +138,8 @@ def test_both_puts_cb_and_pls_side_by_side(both_run):
             assert r["agree"] == (bool(cb.loc[i, "supported"]) == bool(pl.loc[i, "supported"]))
     order = list(res.tables)
     assert order.index("hypothesis_tests") < order.index("pls_measurement") < order.index("method_comparison")
+    # the cIPMA (a PLS-SEM analysis) joins the necessity hypotheses under method="both"
+    assert "cipma" in res.tables and res.necessity.cipma
 
 
 def test_catalogues_hold_the_same_keys():

@@ -151,7 +151,7 @@ def test_docx_reopens_with_apa_tables(run):
     # APA rules: a top border on the header cells, no vertical grid
     xml = hyp._tbl.xml
     assert "w:top" in xml and "w:insideV" not in xml
-    assert len(doc.inline_shapes) == 7   # + the measurement model, the NCA scatter plots and the cIPMA map
+    assert len(doc.inline_shapes) == 6   # + the measurement model and the NCA scatter plots (no cIPMA: method cb)
 
 
 def test_xlsx_one_sheet_per_table(run):
@@ -177,7 +177,7 @@ def test_latex_booktabs(run):
 def test_html_self_contained(run):
     res, out = run
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 7     # with the measurement-model diagram and the cIPMA map
+    assert html.count("data:image/png;base64,") == 6     # with the measurement-model diagram (no cIPMA: method cb)
     assert not re.search(r"""(src|href)=["']https?://""", html)
     assert html.count('<table class="apa">') == len(res.tables)
     assert html.index("warnings") < html.index("Table 1")

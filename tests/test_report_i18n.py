@@ -24,11 +24,11 @@ TABLES = ["sample_flow", "sample_profile", "instrument", "item_descriptives", "m
           "measurement_model", "discriminant_validity", "second_order", "model_fit", "model_comparison",
           "common_method_bias",
           "measurement_invariance", "r_squared", "hypothesis_tests", "indirect_effects", "modification_indices",
-          "necessity_tests", "necessity_bottlenecks", "cipma"]
+          "necessity_tests", "necessity_bottlenecks"]
 SHOWN = ["sample_flow", "sample_profile", "instrument", "item_descriptives", "multivariate_normality",
          "measurement_model", "discriminant_validity", "second_order", "common_method_bias", "measurement_invariance",
          "model_fit", "model_comparison", "modification_indices", "r_squared", "hypothesis_tests", "indirect_effects",
-         "necessity_tests", "necessity_bottlenecks", "cipma"]
+         "necessity_tests", "necessity_bottlenecks"]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
