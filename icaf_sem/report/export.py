@@ -658,15 +658,12 @@ def _column_widths(d: pd.DataFrame, total: float) -> list:
 PAGE_SIZES = {"a4": (8.27, 11.69), "letter": (8.5, 11.0)}
 
 
-def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
-    """report.docx: APA tables (horizontal rules only, numbered, italic titles and symbols, notes) and figures.
-
-    Parameters
-    ----------
-    page_size : {"a4", "letter"}, default "a4"
-    """
+def new_document(page_size: str = "a4"):
+    """A Word document with the report's styles (Times New Roman 11 pt, SimSun for Chinese text, en-US
+    and zh-CN proofing), the page size and 0.9-inch side margins; returns ``(document, text width in
+    inches)``.  Used by ``report.docx`` and by the compare-waves report."""
     from docx import Document
-    from docx.enum.section import WD_ORIENT
+    from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
     from docx.shared import Inches, Pt
 
@@ -674,7 +671,6 @@ def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
     if str(page_size).lower() not in PAGE_SIZES:
         raise ModelSpecificationError(f"page_size={page_size!r} is not known; use 'a4' (default) or 'letter'")
     pw, ph = PAGE_SIZES[str(page_size).lower()]
-    cat = _cat(res)
     doc = Document()
     for name in ("Normal", "Heading 1", "Heading 2", "List Bullet"):
         st = doc.styles[name]
@@ -684,20 +680,32 @@ def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
         rpr = st.element.get_or_add_rPr()
         rfonts = rpr.find(qn("w:rFonts"))
         if rfonts is None:
-            from docx.oxml import OxmlElement
             rfonts = OxmlElement("w:rFonts")
             rpr.insert(0, rfonts)
         rfonts.set(qn("w:eastAsia"), "SimSun")      # Chinese text: SimSun (宋体), the usual face of Chinese papers
-    lang_el = doc.styles["Normal"].element.get_or_add_rPr()
-    from docx.oxml import OxmlElement
     le = OxmlElement("w:lang")
     le.set(qn("w:val"), "en-US")
     le.set(qn("w:eastAsia"), "zh-CN")
-    lang_el.append(le)
+    doc.styles["Normal"].element.get_or_add_rPr().append(le)
     sec = doc.sections[0]
     sec.page_width, sec.page_height = Inches(pw), Inches(ph)
     sec.left_margin = sec.right_margin = Inches(0.9)
-    text_w = pw - 1.8
+    return doc, pw - 1.8
+
+
+def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
+    """report.docx: APA tables (horizontal rules only, numbered, italic titles and symbols, notes) and figures.
+
+    Parameters
+    ----------
+    page_size : {"a4", "letter"}, default "a4"
+    """
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Inches
+
+    cat = _cat(res)
+    doc, text_w = new_document(page_size)
+    pw, ph = PAGE_SIZES[str(page_size).lower()]
     doc.add_heading(report_title(res), level=1)
     doc.add_paragraph(_plain(_meta_line(res)))
     doc.add_heading(cat["warnings_heading"], level=2)

@@ -253,32 +253,14 @@ def _html(rep, figures: dict) -> str:
 
 
 def _docx(rep, path, figures: dict, page_size: str = "a4") -> None:
-    from docx import Document
     from docx.enum.section import WD_ORIENT
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-    from docx.shared import Inches, Pt
+    from docx.shared import Inches
 
-    from .export import PAGE_SIZES, _docx_table, _natural_widths
+    from .export import PAGE_SIZES, _docx_table, _natural_widths, new_document
     from .tables import display_frame
     cat = catalogue(rep.options["language"])
-    pw, ph = PAGE_SIZES[page_size]
-    doc = Document()
-    for name in ("Normal", "Heading 1", "Heading 2", "List Bullet"):
-        st = doc.styles[name]
-        if name == "Normal":
-            st.font.name = "Times New Roman"
-            st.font.size = Pt(11)
-        rpr = st.element.get_or_add_rPr()
-        rfonts = rpr.find(qn("w:rFonts"))
-        if rfonts is None:
-            rfonts = OxmlElement("w:rFonts")
-            rpr.insert(0, rfonts)
-        rfonts.set(qn("w:eastAsia"), "SimSun")
-    sec = doc.sections[0]
-    sec.page_width, sec.page_height = Inches(pw), Inches(ph)
-    sec.left_margin = sec.right_margin = Inches(0.9)
-    text_w = pw - 1.8
+    doc, text_w = new_document(page_size)
+    pw, ph = PAGE_SIZES[str(page_size).lower()]
     doc.add_heading(cat.f("wave_report_title", name=rep.cmp.questionnaire.name), level=1)
     doc.add_paragraph(_meta_text(rep.cmp, cat))
     doc.add_heading(cat["warnings_heading"], level=2)
