@@ -427,6 +427,18 @@ def check_groups(data: pd.DataFrame, group: str, min_size: int = MIN_GROUP_SIZE,
     return sizes
 
 
+def _check_levels(levels, order, kind="", extra=""):
+    """``levels`` as a list, checked against the known steps ``order``: known, non-empty, nested and in order."""
+    levels = list(levels)
+    unknown = [s for s in levels if s not in order]
+    if unknown or not levels:
+        raise ModelSpecificationError(f"levels={levels!r}: unknown step(s) {unknown}{kind}; use steps from "
+                                      f"{', '.join(order)} in that order{extra if unknown else ''}")
+    if [order.index(s) for s in levels] != sorted(order.index(s) for s in levels) or len(set(levels)) != len(levels):
+        raise ModelSpecificationError(f"levels={levels!r} must be nested and in order: {', '.join(order)}")
+    return levels
+
+
 def invariance(model: str, data: pd.DataFrame, *, group: str,
                levels=("configural", "metric", "scalar", "strict"), estimator: str = "ML",
                missing: str = "listwise", group_partial=(), criterion: str = "cheung_rensvold2002", cutoffs=None,
@@ -500,14 +512,7 @@ def invariance(model: str, data: pd.DataFrame, *, group: str,
         raise ModelSpecificationError(f"parameterization={parameterization!r} applies to ordered items only; "
                                       "pass ordered=True or drop parameterization")
     std_lv = bool(std_lv)
-    levels = list(levels)
-    unknown = [s for s in levels if s not in STEP_CONSTRAINTS]
-    if unknown or not levels:
-        raise ModelSpecificationError(f"levels={levels!r}: unknown step(s) {unknown}; use steps from "
-                                      f"{', '.join(STEP_CONSTRAINTS)} in that order")
-    order = list(STEP_CONSTRAINTS)
-    if [order.index(s) for s in levels] != sorted(order.index(s) for s in levels) or len(set(levels)) != len(levels):
-        raise ModelSpecificationError(f"levels={levels!r} must be nested and in order: {', '.join(order)}")
+    levels = _check_levels(levels, list(STEP_CONSTRAINTS))
     if criterion not in CRITERIA:
         raise ModelSpecificationError(f"criterion={criterion!r} is not known; use one of {', '.join(CRITERIA)}")
     cut = dict(CUTOFFS)
@@ -617,16 +622,9 @@ def _invariance_ordered(model, data, *, group, levels, estimator, missing, group
     from .estimation.wls import fit_ordinal
     from .model.syntax import parse_model
 
-    levels = list(levels)
-    unknown = [s for s in levels if s not in ORDINAL_STEPS]
-    if unknown or not levels:
-        extra = (" (residual variances of ordered items are not parameters in the delta parameterization, so "
-                 "there is no strict step)" if "strict" in unknown else "")
-        raise ModelSpecificationError(f"levels={levels!r}: unknown step(s) {unknown} for ordered items; use steps "
-                                      f"from {', '.join(ORDINAL_STEPS)} in that order{extra}")
-    order = list(ORDINAL_STEPS)
-    if [order.index(s) for s in levels] != sorted(order.index(s) for s in levels) or len(set(levels)) != len(levels):
-        raise ModelSpecificationError(f"levels={levels!r} must be nested and in order: {', '.join(order)}")
+    levels = _check_levels(levels, list(ORDINAL_STEPS), " for ordered items", (
+        " (residual variances of ordered items are not parameters in the delta parameterization, so there is no "
+        "strict step)" if "strict" in levels else ""))
     if criterion not in CRITERIA:
         raise ModelSpecificationError(f"criterion={criterion!r} is not known; use one of {', '.join(CRITERIA)}")
     est = "WLSMV" if estimator in (None, "ML") else str(estimator).upper()
