@@ -199,33 +199,47 @@ def moment_hessian(data, sigma, mu, meanstructure):
     return H
 
 
-def h1_scores(data, sigma, mu, meanstructure):
+def h1_scores(data, sigma, mu, meanstructure, rows=None, _q=None):
     """Casewise derivatives of logL_i w.r.t. (mu, vech Sigma) at (sigma, mu): (n, p + p*) or (n, p*).
 
     With z_i = Q_i (x_i - mu) (observed part; Q_i the embedded inverse of Sigma_OO of the case's
     pattern): dlogL_i/dmu = z_i and dlogL_i/dSigma = (z_i z_i' - Q_i) / 2, whose vech entries are
     doubled off the diagonal (Sigma symmetric).  Complete data without a mean structure are
-    centred at the sample mean.
+    centred at the sample mean.  ``rows`` (a slice) restricts the result to those cases; ``_q``
+    passes the pattern inverses (``pattern_q``) already computed for these moments.
     """
     P = sym_inv(sigma)
     ci, ri = _vech_pairs(P.shape[0])
+    rows = slice(None) if rows is None else rows
     if data.has_missing:
         pats = data.patterns
-        Q = pattern_q(P, pats)
-        r = (pats.Xz - mu) * pats.masks[pats.case_pattern]
-        z = np.einsum("nij,nj->ni", Q[pats.case_pattern], r)
-        Qh = Q[:, ri, ci][pats.case_pattern]
+        Q = pattern_q(P, pats) if _q is None else _q
+        cp = pats.case_pattern[rows]
+        r = (pats.Xz[rows] - mu) * pats.masks[cp]
+        z = np.einsum("nij,nj->ni", Q[cp], r)
+        Qh = Q[:, ri, ci][cp]
     else:
-        z = (data.X - (mu if meanstructure else data.mean)) @ P
+        z = (data.X[rows] - (mu if meanstructure else data.mean)) @ P
         Qh = P[ri, ci]
     s_sig = 0.5 * (z[:, ri] * z[:, ci] - Qh) * np.where(ri != ci, 2.0, 1.0)
     return np.hstack([z, s_sig]) if meanstructure else s_sig
 
 
+SCORE_ROWS = 4096      # cases per block of casewise scores: the (rows, p*) and (rows, p, p) blocks stay small
+
+
 def casewise_scores(ram, data, theta):
-    """Casewise gradient of logL_i w.r.t. theta: (n, npar)."""
+    """Casewise gradient of logL_i w.r.t. theta: (n, npar), built block by block of cases so that the
+    (n, p + p*) saturated scores are never held at once."""
     sigma, mu = ram.implied(theta)
-    return h1_scores(data, sigma, mu, ram.meanstructure) @ delta_vech(ram, theta)
+    D = delta_vech(ram, theta)
+    n = len(data.patterns.case_pattern) if data.has_missing else len(data.X)
+    q = pattern_q(sym_inv(sigma), data.patterns) if data.has_missing else None
+    out = np.empty((n, D.shape[1]))
+    for a in range(0, n, SCORE_ROWS):
+        b = min(a + SCORE_ROWS, n)
+        out[a:b] = h1_scores(data, sigma, mu, ram.meanstructure, rows=slice(a, b), _q=q) @ D
+    return out
 
 
 def _h1_store(data, sigma, mu, meanstructure):
