@@ -693,6 +693,36 @@ def new_document(page_size: str = "a4"):
     return doc, pw - 1.8
 
 
+def _docx_section(doc, landscape: bool, page_size: str, margins: bool = True) -> None:
+    """Start a new section in landscape or portrait (with ``margins``, 0.9-inch side margins) unless the
+    last one is."""
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Inches
+    if (doc.sections[-1].orientation == WD_ORIENT.LANDSCAPE) == landscape:
+        return
+    pw, ph = PAGE_SIZES[str(page_size).lower()]
+    new = doc.add_section()
+    new.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    new.page_width, new.page_height = (Inches(ph), Inches(pw)) if landscape else (Inches(pw), Inches(ph))
+    if margins:
+        new.left_margin = new.right_margin = Inches(0.9)
+
+
+def docx_table_on_page(doc, table, number: int, cat, page_size: str) -> None:
+    """Table ``number`` (APA, :func:`_docx_table`) in portrait, or in a landscape section when it is
+    wider than the portrait text width."""
+    pw, ph = PAGE_SIZES[str(page_size).lower()]
+    text_w = pw - 1.8
+    wide = sum(_natural_widths(display_frame(table))) > text_w + 0.4
+    _docx_section(doc, wide, page_size)
+    _docx_table(doc, table, number, (ph - 1.8) if wide else text_w, cat)
+
+
+def docx_portrait(doc, page_size: str) -> None:
+    """Back to portrait (for the figures) after landscape tables."""
+    _docx_section(doc, False, page_size, margins=False)
+
+
 def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
     """report.docx: APA tables (horizontal rules only, numbered, italic titles and symbols, notes) and figures.
 
@@ -700,12 +730,11 @@ def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
     ----------
     page_size : {"a4", "letter"}, default "a4"
     """
-    from docx.enum.section import WD_ORIENT
     from docx.shared import Inches
 
     cat = _cat(res)
     doc, text_w = new_document(page_size)
-    pw, ph = PAGE_SIZES[str(page_size).lower()]
+    ph = PAGE_SIZES[str(page_size).lower()][1]
     doc.add_heading(report_title(res), level=1)
     doc.add_paragraph(_plain(_meta_line(res)))
     doc.add_heading(cat["warnings_heading"], level=2)
@@ -715,21 +744,9 @@ def write_docx(res, path, figures: dict, *, page_size: str = "a4") -> None:
     else:
         doc.add_paragraph(cat["no_warnings"])
     for k, name in enumerate(table_order(res), start=1):
-        t = res.tables[name]
-        wide = sum(_natural_widths(display_frame(t))) > text_w + 0.4
-        cur = doc.sections[-1]
-        want_land = wide
-        is_land = cur.orientation == WD_ORIENT.LANDSCAPE
-        if want_land != is_land:
-            new = doc.add_section()
-            new.orientation = WD_ORIENT.LANDSCAPE if want_land else WD_ORIENT.PORTRAIT
-            new.page_width, new.page_height = (Inches(ph), Inches(pw)) if want_land else (Inches(pw), Inches(ph))
-            new.left_margin = new.right_margin = Inches(0.9)
-        _docx_table(doc, t, k, (ph - 1.8) if want_land else text_w, cat)
-    if figures and doc.sections[-1].orientation == WD_ORIENT.LANDSCAPE:
-        new = doc.add_section()
-        new.orientation = WD_ORIENT.PORTRAIT
-        new.page_width, new.page_height = Inches(pw), Inches(ph)
+        docx_table_on_page(doc, res.tables[name], k, cat, page_size)
+    if figures:
+        docx_portrait(doc, page_size)
     for i, f in enumerate(figure_order(figures), start=1):
         png = figures[f]
         p = doc.add_paragraph()

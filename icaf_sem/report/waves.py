@@ -253,14 +253,11 @@ def _html(rep, figures: dict) -> str:
 
 
 def _docx(rep, path, figures: dict, page_size: str = "a4") -> None:
-    from docx.enum.section import WD_ORIENT
     from docx.shared import Inches
 
-    from .export import PAGE_SIZES, _docx_table, _natural_widths, new_document
-    from .tables import display_frame
+    from .export import docx_portrait, docx_table_on_page, new_document
     cat = catalogue(rep.options["language"])
     doc, text_w = new_document(page_size)
-    pw, ph = PAGE_SIZES[str(page_size).lower()]
     doc.add_heading(cat.f("wave_report_title", name=rep.cmp.questionnaire.name), level=1)
     doc.add_paragraph(_meta_text(rep.cmp, cat))
     doc.add_heading(cat["warnings_heading"], level=2)
@@ -270,18 +267,9 @@ def _docx(rep, path, figures: dict, page_size: str = "a4") -> None:
     else:
         doc.add_paragraph(cat["no_warnings"])
     for k, (name, t) in enumerate(rep.tables.items(), start=1):
-        wide = sum(_natural_widths(display_frame(t))) > text_w + 0.4
-        is_land = doc.sections[-1].orientation == WD_ORIENT.LANDSCAPE
-        if wide != is_land:
-            new = doc.add_section()
-            new.orientation = WD_ORIENT.LANDSCAPE if wide else WD_ORIENT.PORTRAIT
-            new.page_width, new.page_height = (Inches(ph), Inches(pw)) if wide else (Inches(pw), Inches(ph))
-            new.left_margin = new.right_margin = Inches(0.9)
-        _docx_table(doc, t, k, (ph - 1.8) if wide else text_w, cat)
-    if figures and doc.sections[-1].orientation == WD_ORIENT.LANDSCAPE:
-        new = doc.add_section()
-        new.orientation = WD_ORIENT.PORTRAIT
-        new.page_width, new.page_height = Inches(pw), Inches(ph)
+        docx_table_on_page(doc, t, k, cat, page_size)
+    if figures:
+        docx_portrait(doc, page_size)
     for i, (f, png) in enumerate(figures.items(), start=1):
         p = doc.add_paragraph()
         p.add_run(f"{cat['figure']} {i}").bold = True
