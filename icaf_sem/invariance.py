@@ -427,6 +427,16 @@ def check_groups(data: pd.DataFrame, group: str, min_size: int = MIN_GROUP_SIZE,
     return sizes
 
 
+def _add_step_columns(table, numeric) -> None:
+    """The step-comparison columns, empty: the ``numeric`` differences as NaN, the decisions as
+    nullable booleans, ``suggest_free`` as text (filled from the second step on)."""
+    for c in numeric:
+        table[c] = np.nan
+    for c in ["chisq_test_rejects", "cheung_rensvold2002", "chen2007", "chen2007_srmr", "invariant"]:
+        table[c] = pd.Series([pd.NA] * len(table), dtype="boolean")
+    table["suggest_free"] = ""
+
+
 def _check_levels(levels, order, kind="", extra=""):
     """``levels`` as a list, checked against the known steps ``order``: known, non-empty, nested and in order."""
     levels = list(levels)
@@ -560,13 +570,8 @@ def invariance(model: str, data: pd.DataFrame, *, group: str,
     cfi_col = "cfi_robust" if est == "MLR" else "cfi"
     rmsea_col = "rmsea_robust" if est == "MLR" else "rmsea"
     fit_basis = "robust (cfi.robust, rmsea.robust)" if est == "MLR" else "standard (cfi, rmsea)"
-    for c in ["delta_chisq", "delta_df", "delta_pvalue", "delta_chisq_scaled", "delta_pvalue_scaled",
-              "delta_scaling_factor", "delta_cfi", "delta_rmsea", "delta_srmr"]:
-        table[c] = np.nan
-    for c in ["chisq_test_rejects", "cheung_rensvold2002", "chen2007", "chen2007_srmr"]:
-        table[c] = pd.Series([pd.NA] * len(table), dtype="boolean")
-    table["invariant"] = pd.Series([pd.NA] * len(table), dtype="boolean")
-    table["suggest_free"] = ""
+    _add_step_columns(table, ["delta_chisq", "delta_df", "delta_pvalue", "delta_chisq_scaled", "delta_pvalue_scaled",
+                              "delta_scaling_factor", "delta_cfi", "delta_rmsea", "delta_srmr"])
     for i in range(1, len(table)):
         prev, cur = table.iloc[i - 1], table.iloc[i]
         d, ddf, p = chisq_difference(cur["chisq"], cur["df"], prev["chisq"], prev["df"])
@@ -687,13 +692,8 @@ def _invariance_ordered(model, data, *, group, levels, estimator, missing, group
                      "rmsea_scaled": g("rmsea.scaled", np.nan), "srmr": g("srmr", np.nan),
                      "converged": bool(res.converged)})
     table = pd.DataFrame(rows)
-    for c in ["delta_chisq", "delta_df", "delta_pvalue", "delta_chisq_raw", "delta_shift_a", "delta_shift_b",
-              "delta_cfi", "delta_rmsea", "delta_srmr"]:
-        table[c] = np.nan
-    for c in ["chisq_test_rejects", "cheung_rensvold2002", "chen2007", "chen2007_srmr"]:
-        table[c] = pd.Series([pd.NA] * len(table), dtype="boolean")
-    table["invariant"] = pd.Series([pd.NA] * len(table), dtype="boolean")
-    table["suggest_free"] = ""
+    _add_step_columns(table, ["delta_chisq", "delta_df", "delta_pvalue", "delta_chisq_raw", "delta_shift_a",
+                              "delta_shift_b", "delta_cfi", "delta_rmsea", "delta_srmr"])
     for i in range(1, len(table)):
         prev, cur = table.iloc[i - 1], table.iloc[i]
         with one_blas_thread():
