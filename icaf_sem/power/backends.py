@@ -10,7 +10,10 @@ depend on the number of workers or on the backend.
 * ``scheduler="dask"``: a ``dask.distributed.LocalCluster`` with ``workers`` single-threaded
   worker processes;
 * a ``dask.distributed.Client`` or a scheduler address (``"tcp://host:8786"``): that cluster
-  (its workers need icaf_sem installed).
+  (its workers need icaf_sem installed).  BLAS thread counts are process-wide, so on workers
+  that are threads of one process (``LocalCluster(processes=False)``) the BLAS limit cannot be
+  set per chunk and the numbers agree with the other backends to rounding (about 1e-15), not
+  to the bit; worker processes give the same bits.
 
 With ``results_file`` each completed chunk is appended to a CSV (one write per chunk, flushed);
 a rerun of the same study skips the chunks already there, so an interrupted study resumes.
