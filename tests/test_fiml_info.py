@@ -117,3 +117,21 @@ def test_first_fit_imports_no_heavy_scipy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(ROOT))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_compressed_cases_keep_every_pattern_sum():
+    """Patterns with more than p + 1 cases are replaced by p + 1 rows with the same weighted
+    second moments of (1, z_i); the small ones keep their cases (scaled by sqrt(w_i))."""
+    rng = np.random.default_rng(3)
+    n, p, G = 500, 4, 7
+    Z = rng.standard_normal((n, p))
+    w = rng.uniform(0.5, 2.0, n)
+    pat = rng.choice(G, size=n, p=[0.5, 0.3, 0.15, 0.02, 0.01, 0.01, 0.01])
+    c, Zc, g = fiml_info.compress_cases(Z, w, pat, G)
+    for k in range(G):
+        A = np.column_stack([np.ones((pat == k).sum()), Z[pat == k]])
+        want = (A * w[pat == k, None]).T @ A
+        B = np.column_stack([c[g == k], Zc[g == k]])
+        np.testing.assert_allclose(B.T @ B, want, rtol=1e-12, atol=1e-12)
+        nk = int((pat == k).sum())
+        assert (g == k).sum() == min(nk, p + 1)

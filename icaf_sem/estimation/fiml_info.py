@@ -159,9 +159,9 @@ def _block_gram(src_t, index, J, w, npar):
     return out
 
 
-def _case_gram(src, base, Z, rows, case_pos, index, J, w, npar):
+def _case_gram(src, base, Z, rows, case_pos, index, J, w, npar, const=None):
     """sum_i w_i V_i' V_i with V_i = J_g U_i[index_g] (s x npar) for the cases ``rows``, where
-    U_i = base' + dS z_i (p x npar).
+    U_i = c_i base' + dS z_i (p x npar), c_i = ``const[i]`` (default 1).
 
     ``src`` is dS as a (p npar, p) matrix, row a npar + k holding dSigma_k[a, :] (sparse when
     Delta is: then U costs the nonzeros of Delta per case); ``base`` (npar, p) is dmu.  ``J`` is
@@ -175,7 +175,10 @@ def _case_gram(src, base, Z, rows, case_pos, index, J, w, npar):
         r = rows[c]
         U = np.asarray(src @ Z[r].T).reshape(p, npar, len(r))
         U = np.ascontiguousarray(np.transpose(U, (2, 0, 1)))      # (n_c, p, npar)
-        U += base.T
+        if const is None:
+            U += base.T
+        else:
+            U += const[r][:, None, None] * base.T
         gp = case_pos[c]
         if not full:
             U = np.take_along_axis(U, index[gp][:, :, None], axis=1)   # (n_c, s, npar)
@@ -184,6 +187,42 @@ def _case_gram(src, base, Z, rows, case_pos, index, J, w, npar):
         X = X.reshape(-1, npar)
         out += X.T @ X
     return out
+
+
+def compress_cases(Z, w, case_pattern, G):
+    """Rows whose sums of squares equal each pattern's case sums: the per-case terms of the
+    observed information from at most p + 1 rows per pattern.
+
+    The per-case term sum_i w_i U_i' Q_g U_i is a quadratic form in (1, z_i') summed over the
+    pattern's cases, so it only needs M_g = sum_i w_i (1, z_i')'(1, z_i').  A pattern with more
+    than p + 1 cases is replaced by the p + 1 columns l_j of V diag(lambda)^1/2 (M_g = V diag(lambda) V',
+    sum_j l_j l_j' = M_g); a smaller one keeps its cases, scaled by sqrt(w_i).  Returns the
+    constant parts c (m,), the z parts (m, p) and the pattern of every row (m,), all with weight 1.
+    """
+    n, p = Z.shape
+    counts = np.bincount(case_pattern, minlength=G)
+    big = counts > p + 1
+    sw = np.sqrt(np.asarray(w, float))
+    keep = np.flatnonzero(~big[case_pattern])
+    cs, Zs, gs = [sw[keep]], [Z[keep] * sw[keep, None]], [case_pattern[keep]]
+    gbig = np.flatnonzero(big)
+    if len(gbig):
+        order = np.argsort(case_pattern, kind="stable")
+        ends = np.cumsum(counts)
+        M = np.empty((len(gbig), p + 1, p + 1))
+        for j, g in enumerate(gbig):
+            rows = order[ends[g] - counts[g]:ends[g]]
+            A = np.empty((len(rows), p + 1))
+            A[:, 0] = sw[rows]
+            np.multiply(Z[rows], sw[rows, None], out=A[:, 1:])
+            M[j] = A.T @ A
+        lam, V = np.linalg.eigh(M)                                   # (Gb, p+1), (Gb, p+1, p+1)
+        L = V * np.sqrt(np.clip(lam, 0.0, None))[:, None, :]        # columns l_j
+        L = np.swapaxes(L, 1, 2).reshape(-1, p + 1)                  # one row per l_j
+        cs.append(L[:, 0])
+        Zs.append(L[:, 1:])
+        gs.append(np.repeat(gbig, p + 1))
+    return np.concatenate(cs), np.concatenate(Zs), np.concatenate(gs)
 
 
 class _SparseRows:
@@ -320,15 +359,18 @@ def information_theta(ram, data, theta, observed=True, sides=None, drop_x=False)
     H[np.ix_(ks, ks)] += Hs
     if pats is not None:
         if observed:
+            # the per-case terms, from at most p + 1 rows per pattern (compress_cases)
+            cc, Zc_rows, cp = compress_cases(Z, w, pats.case_pattern, pats.G)
+            ones = np.ones(len(cp))
             pos = np.full(pats.G, -1)
             src = _delta_rows(dS)
             for idx, miss, J in sides.comp:
                 pos[idx] = np.arange(len(idx))
-                rows = np.flatnonzero(np.isin(pats.case_pattern, idx))
+                rows = np.flatnonzero(np.isin(cp, idx))
                 JP = J @ P[miss]                                    # (G, k, p): J P[M, :]
-                H -= _case_gram(src, dm, Z, rows, pos[pats.case_pattern[rows]], None, JP, w[rows], npar)
+                H -= _case_gram(src, dm, Zc_rows, rows, pos[cp[rows]], None, JP, ones[rows], npar, cc)
             for idx, obs, J in sides.direct:
                 pos[idx] = np.arange(len(idx))
-                rows = np.flatnonzero(np.isin(pats.case_pattern, idx))
-                H += _case_gram(src, dm, Z, rows, pos[pats.case_pattern[rows]], obs, J, w[rows], npar)
+                rows = np.flatnonzero(np.isin(cp, idx))
+                H += _case_gram(src, dm, Zc_rows, rows, pos[cp[rows]], obs, J, ones[rows], npar, cc)
     return 0.5 * (H + H.T)
