@@ -477,3 +477,69 @@ def test_c_lp_permutation_p_values():
             if not _close(float(have["effect_size"]), case["effect_size"][x], 1e-7):   # a tie among C-LP lines
                 continue
             assert _p_ok(float(have["p_value"]), case["p_value"][x], 4000, case["permutations"]), (x, have["p_value"])
+
+
+def test_group_draws_follow_the_permutation_distribution_exactly():
+    """_group_draws (the large-sample path of the permutation test) draws each x group's
+    outcome maximum and its multiplicity with the probabilities of a uniformly random
+    permutation: checked against the full enumeration of a small case."""
+    import itertools
+    from collections import Counter
+
+    from icaf_sem.nca import _group_draws
+    y = [0, 0, 0, 1, 1, 2]                         # level codes: counts 3, 2, 1
+    sizes = [2, 1, 3]                              # three x groups, in x order
+    exact = Counter()
+    perms = list(itertools.permutations(range(6)))
+    for perm in perms:
+        yy = [y[i] for i in perm]
+        key, pos = [], 0
+        for s in sizes:
+            grp = yy[pos:pos + s]
+            key += [max(grp), grp.count(max(grp))]
+            pos += s
+        exact[tuple(key)] += 1
+    B = 200_000
+    top, mult = _group_draws(np.array(sizes), np.array([3, 2, 1]), B, np.random.default_rng(0))
+    seen = Counter(map(tuple, np.column_stack([top[:, 0], mult[:, 0], top[:, 1], mult[:, 1],
+                                                top[:, 2], mult[:, 2]]).tolist()))
+    assert set(seen) == set(exact)
+    for key, cnt in exact.items():
+        prob = cnt / len(perms)
+        se = math.sqrt(prob * (1 - prob) / B)
+        assert abs(seen[key] / B - prob) < 4.5 * se, (key, seen[key] / B, prob)
+
+
+def test_large_samples_test_by_group_compositions_with_the_same_distribution():
+    """Beyond 5 k L cases (k distinct x, L distinct y) the permutation test draws group
+    compositions instead of shuffling the cases: its permuted effect sizes have the same
+    distribution as the shuffle's (two-sample Kolmogorov-Smirnov) and the p-values agree
+    within Monte Carlo error."""
+    from scipy import stats
+
+    from icaf_sem.nca import _group_effects, _prepare
+    rng = np.random.default_rng(5)
+    n = 3000
+    x = (rng.integers(1, 8, n) + rng.integers(0, 3, n) / 3).astype(float)
+    y = np.clip(np.round(3 + 0.1 * x + rng.normal(0, 0.8, n)), 1, 7)   # a few cases at the top: p near 0.4
+    c = _prepare("x", np.arange(n), x, y)
+    assert c.n > 5 * len(c.xg) * len(np.unique(y))
+    tested = ["ce_fdh", "cr_fdh", "c_lp"]
+    lv, codes = np.unique(y, return_inverse=True)
+    B = 6000
+    Yp = np.random.default_rng(1).permuted(np.broadcast_to(codes.astype(np.uint8), (B, n)), axis=1)
+    a = _perm_effects(c, Yp[:, c.order], tested, lv)
+    from icaf_sem.nca import _group_draws
+    lv2, counts = np.unique(y, return_counts=True)
+    top, mult = _group_draws(np.diff(np.r_[c.starts, c.n]), counts, B, np.random.default_rng(2))
+    b = _group_effects(c, lv2[top], mult, tested)
+    for ce in tested:
+        assert stats.ks_2samp(a[ce], b[ce]).pvalue > 0.01, ce
+    # through the public function: the p-value of a small effect agrees with the shuffle's
+    df = pd.DataFrame({"x": x, "y": y})
+    res = nca(df, x=["x"], y="y", permutations=2000, seed=4).effects.set_index("ceiling")
+    for ce in ("ce_fdh", "cr_fdh"):
+        obs = res.loc[ce, "effect_size"]
+        p_shuffle = (np.sum(a[ce] >= obs - 1e-9) + 1) / (B + 1)
+        assert 0.2 < p_shuffle < 0.6
+        assert abs(res.loc[ce, "p_value"] - p_shuffle) < 4 * math.sqrt(p_shuffle * (1 - p_shuffle) / 2000)
