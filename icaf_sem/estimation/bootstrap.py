@@ -226,7 +226,7 @@ def _run_chunk(args):
                 stats_g.append(FimlResampleStats(patterns, W))
                 flags.append(True)
             else:
-                stats_g.append(complete_stats(X, W))
+                stats_g.append(complete_stats(X, np.asarray(W, float)))
                 flags.append(False)
             pats.append(patterns)
         obj = _BatchObjective(rams, stats_g, flags, pats)
@@ -241,7 +241,7 @@ _FORKED: dict = {}     # run_bootstrap's model and data, inherited by forked wor
 def _run_chunk_forked(args):
     token, W = args
     rams, datas_info, theta0, Hinv0 = _FORKED[token]
-    return _run_chunk((rams, datas_info, [w.astype(float) for w in W], theta0, Hinv0))
+    return _run_chunk((rams, datas_info, W, theta0, Hinv0))      # counts in their compact type
 
 
 def _compact(w):

@@ -352,7 +352,8 @@ class FimlResampleStats:
     """
 
     def __init__(self, patterns, W, center=None):
-        W = np.asarray(W, float)
+        W_in = np.asarray(W)                 # bootstrap counts may come in a small integer type:
+        W = np.asarray(W_in, float)          # gathers from it move less memory
         self.W = W
         self.patterns = patterns
         B = W.shape[0]
@@ -371,11 +372,16 @@ class FimlResampleStats:
         Cx_t = np.zeros((B, len(iu[0])))
         sx = np.zeros((B, p))
         step = max(1, 4_000_000 // len(iu[0]))
+        XXt = np.empty((len(iu[0]), min(step, n)))                    # the products, one row per (j, l)
+        offs = np.r_[0, np.cumsum(np.arange(p, 0, -1))]               # rows of j: l = j..p-1
         for a in range(0, n, step):
-            Xb = Xc[a:a + step]
+            Xbt = np.ascontiguousarray(Xc[a:a + step].T)              # (p, rows)
             Wb = W[:, a:a + step]
-            Cx_t += Wb @ (Xb[:, iu[0]] * Xb[:, iu[1]])
-            sx += Wb @ Xb
+            Pt = XXt[:, :Xbt.shape[1]]
+            for j in range(p):                                        # x_j x_l (l >= j), row block by row block
+                np.multiply(Xbt[j], Xbt[j:], out=Pt[offs[j]:offs[j + 1]])
+            Cx_t += Wb @ Pt.T
+            sx += Wb @ Xbt.T
         Cx = np.zeros((B, p, p))
         Cx[:, iu[0], iu[1]] = Cx_t
         Cx[:, iu[1], iu[0]] = Cx_t
@@ -389,7 +395,7 @@ class FimlResampleStats:
         E = len(self.e_case)
         self.XE = Xc[self.e_case]                                     # (E, p)
         self.ME = mask[self.e_case].astype(float)                     # (E, p)
-        self.wE = W[:, self.e_case]                                   # (B, E)
+        self.wE = np.asarray(W_in[:, self.e_case], float)             # (B, E)
         # Cxm = sx 1' - (sum over the rows missing l of w x~) in column l; Cmm from the counts
         Cxm = np.repeat(sx[:, :, None], p, axis=2)
         c = np.zeros((B, p))
@@ -402,7 +408,16 @@ class FimlResampleStats:
         q = (~patterns.masks).astype(float)                            # (G, p) missing indicators
         ng = np.stack([np.bincount(patterns.case_pattern, weights=W[b], minlength=patterns.G) for b in range(B)])
         self.n_g = ng
-        Qq = np.einsum("bg,gj,gl->bjl", ng, q, q, optimize=True)
+        # sum_g n_g q_g q_g' over the few (pattern, missing j, missing l) triples
+        qb = ~patterns.masks
+        gq, jq, lq = np.nonzero(qb[:, :, None] & qb[:, None, :])
+        flat = jq * p + lq
+        srt = np.argsort(flat, kind="stable")
+        uflat, first = np.unique(flat[srt], return_index=True)
+        Qq = np.zeros((B, p * p))
+        if len(srt):
+            Qq[:, uflat] = np.add.reduceat(ng[:, gq[srt]], first, axis=1)
+        Qq = Qq.reshape(B, p, p)
         self.Cmm = self.N[:, None, None] - c[:, :, None] - c[:, None, :] + Qq
         # per k: the entries of each case in slot order, and the case's pattern among those with k
         pos_in_E = np.empty(E, dtype=np.intp)
