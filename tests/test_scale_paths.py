@@ -69,3 +69,44 @@ def test_fits_of_the_same_rows_share_patterns(wave):
     n_g = a._core.datas[0].pat[0]
     with pytest.raises(ValueError):
         n_g[0] = 1.0                                   # shared statistics are read-only
+
+
+def test_patterns_with_many_cases_enter_through_their_moments(monkeypatch):
+    """Incomplete patterns with many cases use their own weighted moments instead of their missing
+    entries: the loss, its gradient and subsets equal the case-wise ones and the entry-wise path."""
+    from icaf_sem.estimation.samplestats import GroupData
+    rng = np.random.default_rng(11)
+    n, p = 3000, 6
+    A = rng.normal(size=(p, p))
+    X = rng.multivariate_normal(np.arange(p, dtype=float), A @ A.T + p * np.eye(p), size=n)
+    # five big patterns (one, two or three missing) and a tail of small ones
+    for pat, share in (([0], .15), ([2, 3], .1), ([5], .08), ([1, 4, 5], .05), ([3], .04)):
+        rows = rng.random(n) < share
+        X[np.ix_(rows, pat)] = np.nan
+    tail = rng.random((n, p)) < 0.01
+    X[tail] = np.nan
+    X = X[~np.isnan(X).all(1)]
+    d = GroupData(X, [f"v{j}" for j in range(p)], missing="ml")
+    B = 4
+    W = rng.multinomial(d.n, np.full(d.n, 1.0 / d.n), size=B).astype(np.uint8)
+    S0 = np.cov(X[~np.isnan(X).any(1)].T)
+    sigma = np.stack([S0 * (1 + 0.05 * b) + 0.1 * b * np.eye(p) for b in range(B)])
+    mu = np.stack([np.nanmean(X, 0) + 0.05 * b for b in range(B)])
+    f0, gs0, gm0 = fiml_loss_cases(sigma, mu, d.patterns, W.astype(float), True)
+    st = FimlResampleStats(d.patterns, W)
+    assert st.big.sum() >= 5                    # the five big patterns (and maybe tail ones)
+    monkeypatch.setattr(FimlResampleStats, "_BIG_BUDGET", 0)
+    st_e = FimlResampleStats(d.patterns, W)
+    assert not st_e.big.any()
+    for s in (st, st_e):
+        f1, gs1, gm1 = s.loss(sigma, mu, True)
+        np.testing.assert_allclose(f1, f0, rtol=1e-11)
+        np.testing.assert_allclose(gs1, gs0, rtol=1e-9, atol=1e-10 * np.abs(gs0).max())
+        np.testing.assert_allclose(gm1, gm0, rtol=1e-9, atol=1e-10 * np.abs(gm0).max())
+        sel = np.array([2, 0])
+        f2, gs2, gm2 = s.subset(sel).loss(sigma[sel], mu[sel], True)
+        np.testing.assert_allclose(f2, f0[sel], rtol=1e-11)
+        np.testing.assert_allclose(gs2, gs0[sel], rtol=1e-9, atol=1e-10 * np.abs(gs0).max())
+        np.testing.assert_allclose(gm2, gm0[sel], rtol=1e-9, atol=1e-10 * np.abs(gm0).max())
+        f3, _, _ = s.loss(sigma, mu, False)
+        np.testing.assert_allclose(f3, f0, rtol=1e-11)

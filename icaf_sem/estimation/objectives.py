@@ -351,6 +351,8 @@ class FimlResampleStats:
     loss and gradient are those of :func:`fiml_loss_cases` (the same sums, regrouped).
     """
 
+    _BIG_BUDGET = 8_000_000      # at most this many numbers (64 MB) of per-pattern moments
+
     def __init__(self, patterns, W, center=None):
         W_in = np.asarray(W)                 # bootstrap counts may come in a small integer type:
         W = np.asarray(W_in, float)          # gathers from it move less memory
@@ -368,27 +370,72 @@ class FimlResampleStats:
         self.N = W.sum(1)
         self.nobs_term = W @ patterns.nobs_case.astype(float)
         iu = np.triu_indices(p)
-        # Cx and sx: one matrix product per block of rows with the upper triangle of x~ x~'
-        Cx_t = np.zeros((B, len(iu[0])))
+        ntri = len(iu[0])
+        # Incomplete patterns with many cases enter the loss through their own weighted moments
+        # (S_g = sum w x~ x~', s_g = sum w x~: B p^2 numbers a pattern, whatever its size); the
+        # cases of the other patterns through their missing entries (below).
+        G = patterns.G
+        size_g = np.bincount(patterns.case_pattern, minlength=G)
+        cand = np.flatnonzero((size_g >= max(2 * p, 16)) & (~patterns.masks).any(1))
+        cand = cand[np.argsort(-size_g[cand], kind="stable")]
+        cand = np.sort(cand[:max(0, self._BIG_BUDGET // max(1, B * p * p))])
+        self.big = np.zeros(G, bool)
+        self.big[cand] = True
+        self.big_pos = np.full(G, -1)
+        self.big_pos[cand] = np.arange(len(cand))
+        # Cx and sx: one matrix product per block of rows with the upper triangle of x~ x~'; the
+        # rows of the patterns with moments come first, pattern by pattern, so that their blocks
+        # give S_g and s_g on the way
+        segs = []
+        if len(cand):
+            rows_sorted = np.argsort(patterns.case_pattern, kind="stable")
+            ends = np.cumsum(size_g)
+            parts = [rows_sorted[ends[g] - size_g[g]:ends[g]] for g in cand]
+            rest = np.flatnonzero(~self.big[patterns.case_pattern])
+            perm = np.concatenate(parts + [rest])
+            Xp, Wp = Xc[perm], np.asarray(W_in[:, perm], float)
+            at = 0
+            for gi, rows in enumerate(parts):
+                segs.append((at, at + len(rows), gi))
+                at += len(rows)
+            segs.append((at, n, -1))
+        else:
+            Xp, Wp = Xc, W
+            segs.append((0, n, -1))
+        Cx_t = np.zeros((B, ntri))
         sx = np.zeros((B, p))
-        step = max(1, 4_000_000 // len(iu[0]))
-        XXt = np.empty((len(iu[0]), min(step, n)))                    # the products, one row per (j, l)
+        S_tri = np.zeros((B, len(cand), ntri))
+        s_big = np.zeros((B, len(cand), p))
+        step = max(1, 4_000_000 // ntri)
+        XXt = np.empty((ntri, min(step, n)))                          # the products, one row per (j, l)
         offs = np.r_[0, np.cumsum(np.arange(p, 0, -1))]               # rows of j: l = j..p-1
-        for a in range(0, n, step):
-            Xbt = np.ascontiguousarray(Xc[a:a + step].T)              # (p, rows)
-            Wb = W[:, a:a + step]
-            Pt = XXt[:, :Xbt.shape[1]]
-            for j in range(p):                                        # x_j x_l (l >= j), row block by row block
-                np.multiply(Xbt[j], Xbt[j:], out=Pt[offs[j]:offs[j + 1]])
-            Cx_t += Wb @ Pt.T
-            sx += Wb @ Xbt.T
+        for lo, hi, gi in segs:
+            for a in range(lo, hi, step):
+                e = min(hi, a + step)
+                Xbt = np.ascontiguousarray(Xp[a:e].T)                 # (p, rows)
+                Wb = Wp[:, a:e]
+                Pt = XXt[:, :e - a]
+                for j in range(p):                                    # x_j x_l (l >= j), row block by row block
+                    np.multiply(Xbt[j], Xbt[j:], out=Pt[offs[j]:offs[j + 1]])
+                Gb = Wb @ Pt.T
+                sb = Wb @ Xbt.T
+                Cx_t += Gb
+                sx += sb
+                if gi >= 0:
+                    S_tri[:, gi] += Gb
+                    s_big[:, gi] += sb
         Cx = np.zeros((B, p, p))
         Cx[:, iu[0], iu[1]] = Cx_t
         Cx[:, iu[1], iu[0]] = Cx_t
+        S_big = np.zeros((B, len(cand), p, p))
+        S_big[:, :, iu[0], iu[1]] = S_tri
+        S_big[:, :, iu[1], iu[0]] = S_tri
+        self.S_big, self.s_big = S_big, s_big
         self.Cx, self.sx = Cx, sx
-        # the missing entries, grouped by variable: case, variable and where each sits in its
-        # case's (k-slot) layout
-        miss_case, miss_var = np.nonzero(~mask)                      # row-major: by case, then variable
+        # the missing entries of the cases without pattern moments, grouped by variable: case,
+        # variable and where each sits in its case's (k-slot) layout
+        small_case = ~self.big[patterns.case_pattern]
+        miss_case, miss_var = np.nonzero(~mask & small_case[:, None])  # row-major: by case, then variable
         order = np.argsort(miss_var, kind="stable")
         self.e_case, self.e_var = miss_case[order], miss_var[order]
         self.e_bounds = np.searchsorted(self.e_var, np.arange(p + 1))
@@ -396,7 +443,10 @@ class FimlResampleStats:
         self.XE = Xc[self.e_case]                                     # (E, p)
         self.ME = mask[self.e_case].astype(float)                     # (E, p)
         self.wE = np.asarray(W_in[:, self.e_case], float)             # (B, E)
+        ng = np.stack([np.bincount(patterns.case_pattern, weights=W[b], minlength=patterns.G) for b in range(B)])
+        self.n_g = ng
         # Cxm = sx 1' - (sum over the rows missing l of w x~) in column l; Cmm from the counts
+        # (c: the weight of the rows missing l); the patterns with moments add s_g and n_g
         Cxm = np.repeat(sx[:, :, None], p, axis=2)
         c = np.zeros((B, p))
         for j in range(p):
@@ -404,10 +454,11 @@ class FimlResampleStats:
             if e > s:
                 Cxm[:, :, j] -= self.wE[:, s:e] @ self.XE[s:e]
                 c[:, j] = self.wE[:, s:e].sum(1)
+        if len(cand):
+            qbig = (~patterns.masks[cand]).astype(float)              # (Gb, p)
+            Cxm -= np.einsum("bgj,gl->bjl", s_big, qbig)
+            c += ng[:, cand] @ qbig
         self.Cxm = Cxm
-        q = (~patterns.masks).astype(float)                            # (G, p) missing indicators
-        ng = np.stack([np.bincount(patterns.case_pattern, weights=W[b], minlength=patterns.G) for b in range(B)])
-        self.n_g = ng
         # sum_g n_g q_g q_g' over the few (pattern, missing j, missing l) triples
         qb = ~patterns.masks
         gq, jq, lq = np.nonzero(qb[:, :, None] & qb[:, None, :])
@@ -419,23 +470,25 @@ class FimlResampleStats:
             Qq[:, uflat] = np.add.reduceat(ng[:, gq[srt]], first, axis=1)
         Qq = Qq.reshape(B, p, p)
         self.Cmm = self.N[:, None, None] - c[:, :, None] - c[:, None, :] + Qq
+        self._cnt = c
         # per k: the entries of each case in slot order, and the case's pattern among those with k
         pos_in_E = np.empty(E, dtype=np.intp)
         pos_in_E[order] = np.arange(E)                                # entry (case-major) -> grouped position
         self.by_k = []
-        start = 0
-        case_first = {}
         counts = np.bincount(miss_case, minlength=n)
         for k, (rows, miss) in patterns.cases_by_k.items():
             if k == 0:
                 continue
+            rows = rows[small_case[rows]]
             # entries of these rows in case-major order: rows are increasing, so their entries are
             # contiguous blocks of the case-major list at offsets cumsum(counts)
             offs = np.concatenate([[0], np.cumsum(counts)])[rows]
             slots = offs[:, None] + np.arange(k)[None, :]             # (n_k, k) case-major entry ids
             pidx, pmiss = patterns.by_k[k]
             pos = np.searchsorted(pidx, patterns.case_pattern[rows])
-            self.by_k.append((k, pos_in_E[slots], pidx, pmiss, pos))
+            bsel = np.flatnonzero(self.big[pidx])                     # this k's patterns with moments
+            self.by_k.append((k, pos_in_E[slots], pidx, pmiss, pos, bsel, self.big_pos[pidx[bsel]],
+                              patterns.masks[pidx[bsel]].astype(float)))
 
     def loss(self, sigma, mu, grad=True):
         """-logL (B,) and its derivatives w.r.t. Sigma (B,p,p) and mu (B,p), as :func:`fiml_loss_cases`."""
@@ -458,11 +511,35 @@ class FimlResampleStats:
                 uE[:, s:e] = (self.XE[s:e] @ Pj.T).T - (self.ME[s:e] @ (Pj * m).T).T
         aE = np.empty((B, E))
         Abar = np.zeros((B, p * p)) if grad else None
-        for k, slots, pidx, pmiss, pos in self.by_k:
+        big_parts = []
+        for k, slots, pidx, pmiss, pos, bsel, bpos, bmask in self.by_k:
             Pmm = P[:, pmiss[:, :, None], pmiss[:, None, :]]          # (B, G_k, k, k)
             Pinv, ldm = spd_inv_logdet(Pmm)
             ng = self.n_g[:, pidx]                                    # (B, G_k)
             f += 0.5 * np.einsum("bg,bg->b", ng, ldm)
+            if len(bsel):
+                # patterns with moments: a_i = F r_i with F = P_MM^-1 P[M, :], and the sums over
+                # their cases of r r' (R) and r (rho) from S_g, s_g and n_g
+                pm = pmiss[bsel]                                      # (Gb, k)
+                PM = P[:, pm, :]                                      # (B, Gb, k, p): P[M, :]
+                F = Pinv[:, bsel] @ PM
+                mm = m[:, None, :] * bmask[None]                      # (B, Gb, p): m on the observed entries
+                sb = self.s_big[:, bpos]
+                nb = self.n_g[:, pidx[bsel]]
+                R = (self.S_big[:, bpos] - sb[..., :, None] * mm[..., None, :] - mm[..., :, None] * sb[..., None, :]
+                     + nb[..., None, None] * mm[..., :, None] * mm[..., None, :])
+                FR = F @ R                                            # (B, Gb, k, p) = sum_i w_i a_i r_i'
+                f -= 0.5 * np.einsum("bgap,bgap->b", FR, PM)
+                if grad:
+                    rho = sb - nb[..., None] * mm
+                    big_parts.append((pm, FR, np.einsum("bgap,bgp->bga", F, rho), FR @ np.swapaxes(F, -1, -2)))
+            if not len(slots):
+                if grad:
+                    flat = (pmiss[:, :, None] * p + pmiss[:, None, :]).reshape(-1)
+                    vals = (ng[:, :, None, None] * Pinv).reshape(B, -1)
+                    for b in range(B):
+                        Abar[b] += np.bincount(flat, weights=vals[b], minlength=p * p)
+                continue
             u = uE[:, slots]                                          # (B, n_k, k)
             a = np.einsum("bnij,bnj->bni", Pinv[:, pos], u)
             aE[:, slots] = a
@@ -484,7 +561,17 @@ class FimlResampleStats:
                 Y[:, j, :] = wa[:, s:e] @ self.XE[s:e] - (wa[:, s:e] @ self.ME[s:e]) * m
                 wa_sum[:, j] = wa[:, s:e].sum(1)
         A2 = np.zeros((B, p * p))
-        for k, slots, pidx, pmiss, pos in self.by_k:
+        for pm, FR, Fr, FRF in big_parts:                             # the patterns with moments
+            k = pm.shape[1]
+            Yt, wat, A2t = np.swapaxes(Y, 0, 1), wa_sum.T, A2.T       # views: variable-first
+            for a_ in range(k):
+                np.add.at(Yt, pm[:, a_], np.swapaxes(FR[:, :, a_, :], 0, 1))
+                np.add.at(wat, pm[:, a_], Fr[:, :, a_].T)
+            flat = (pm[:, :, None] * p + pm[:, None, :]).reshape(-1)
+            np.add.at(A2t, flat, FRF.reshape(B, -1).T)
+        for k, slots, pidx, pmiss, pos, bsel, bpos, bmask in self.by_k:
+            if not len(slots):
+                continue
             vj = self.e_var[slots]                                    # (n_k, k) variables
             flat = (vj[:, :, None] * p + vj[:, None, :]).reshape(-1)
             a = aE[:, slots]
@@ -500,22 +587,15 @@ class FimlResampleStats:
         return f, g_sigma, g_mu
 
     def _c(self):
-        if not hasattr(self, "_cnt"):
-            c = np.zeros_like(self.sx)
-            for j in range(self.sx.shape[1]):
-                s, e = self.e_bounds[j], self.e_bounds[j + 1]
-                c[:, j] = self.wE[:, s:e].sum(1)
-            self._cnt = c
         return self._cnt
 
     def subset(self, sel):
         """The statistics of the resamples ``sel`` (the optimiser evaluates the active ones only)."""
         out = object.__new__(FimlResampleStats)
         out.__dict__.update(self.__dict__)
-        for name in ("W", "N", "nobs_term", "Cx", "sx", "wE", "Cxm", "n_g", "Cmm"):
+        for name in ("W", "N", "nobs_term", "Cx", "sx", "wE", "Cxm", "n_g", "Cmm", "S_big", "s_big"):
             setattr(out, name, getattr(self, name)[sel])
-        if hasattr(self, "_cnt"):
-            out._cnt = self._cnt[sel]
+        out._cnt = self._cnt[sel]
         return out
 
 
