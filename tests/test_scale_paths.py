@@ -57,7 +57,12 @@ def test_chunked_bootstrap_weights_are_one_stream(wave, group):
     boot = B.run_bootstrap(res._core, R, seed=3, n_jobs=1, keep_weights=True)
     rng = np.random.default_rng(3)
     for d, W in zip(res._core.datas, boot.weights):
-        np.testing.assert_array_equal(W, rng.multinomial(d.n, np.full(d.n, 1.0 / d.n), size=R))
+        np.testing.assert_array_equal(W, B.resample_counts(rng, d.n, R))
+        # every resample holds n rows, drawn with replacement: row b tallies n uniform indices
+        assert (W.sum(1) == d.n).all()
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, res._core.datas[0].n, size=(R, res._core.datas[0].n))
+    np.testing.assert_array_equal(boot.weights[0][5], np.bincount(idx[5], minlength=res._core.datas[0].n))
     assert B.run_bootstrap(res._core, 4, seed=3, n_jobs=1).weights is None     # not kept unless asked
 
 
