@@ -93,6 +93,13 @@ def _complete_moments_loss_one(sigma, mu, N, S, ybar, meanstructure, grad):
     return f, g_sigma, g_mu
 
 
+def _bincount_rows(idx, vals, m):
+    """Row b of the result is ``np.bincount(idx, weights=vals[b], minlength=m)``: one call for all rows."""
+    B = vals.shape[0]
+    flat = (np.arange(B)[:, None] * m + idx[None, :]).ravel()
+    return np.bincount(flat, weights=vals.ravel(), minlength=B * m).reshape(B, m)
+
+
 def spd_inv_logdet(A):
     """Inverse and log-determinant of many small symmetric positive definite matrices (..., k, k).
 
@@ -378,7 +385,9 @@ class FimlResampleStats:
         size_g = np.bincount(patterns.case_pattern, minlength=G)
         cand = np.flatnonzero((size_g >= max(2 * p, 16)) & (~patterns.masks).any(1))
         cand = cand[np.argsort(-size_g[cand], kind="stable")]
-        cand = np.sort(cand[:max(0, self._BIG_BUDGET // max(1, B * p * p))])
+        cand = cand[:max(0, self._BIG_BUDGET // max(1, B * p * p))]
+        # by number missing, then pattern: each k's patterns are one slice of the moments
+        cand = cand[np.lexsort((cand, (~patterns.masks[cand]).sum(1)))]
         self.big = np.zeros(G, bool)
         self.big[cand] = True
         self.big_pos = np.full(G, -1)
@@ -517,6 +526,9 @@ class FimlResampleStats:
             Pinv, ldm = spd_inv_logdet(Pmm)
             ng = self.n_g[:, pidx]                                    # (B, G_k)
             f += 0.5 * np.einsum("bg,bg->b", ng, ldm)
+            if grad:                                                  # sum_g n_g E_M P_MM^-1 E_M'
+                flat = (pmiss[:, :, None] * p + pmiss[:, None, :]).reshape(-1)
+                Abar += _bincount_rows(flat, (ng[:, :, None, None] * Pinv).reshape(B, -1), p * p)
             if len(bsel):
                 # patterns with moments: a_i = F r_i with F = P_MM^-1 P[M, :], and the sums over
                 # their cases of r r' (R) and r (rho) from S_g, s_g and n_g
@@ -524,30 +536,23 @@ class FimlResampleStats:
                 PM = P[:, pm, :]                                      # (B, Gb, k, p): P[M, :]
                 F = Pinv[:, bsel] @ PM
                 mm = m[:, None, :] * bmask[None]                      # (B, Gb, p): m on the observed entries
-                sb = self.s_big[:, bpos]
+                sl = slice(bpos[0], bpos[-1] + 1)                     # this k's moments (consecutive)
+                sb = self.s_big[:, sl]
                 nb = self.n_g[:, pidx[bsel]]
-                R = (self.S_big[:, bpos] - sb[..., :, None] * mm[..., None, :] - mm[..., :, None] * sb[..., None, :]
-                     + nb[..., None, None] * mm[..., :, None] * mm[..., None, :])
-                FR = F @ R                                            # (B, Gb, k, p) = sum_i w_i a_i r_i'
+                # F R with R = sum_i w_i r_i r_i' = S - s mm' - mm s' + n mm mm'
+                Fs = np.einsum("bgap,bgp->bga", F, sb)[..., None]
+                Fm = np.einsum("bgap,bgp->bga", F, mm)[..., None]
+                FR = (F @ self.S_big[:, sl] - Fs * mm[:, :, None, :] - Fm * sb[:, :, None, :]
+                      + (nb[..., None, None] * Fm) * mm[:, :, None, :])   # (B, Gb, k, p) = sum_i w_i a_i r_i'
                 f -= 0.5 * np.einsum("bgap,bgap->b", FR, PM)
                 if grad:
                     rho = sb - nb[..., None] * mm
                     big_parts.append((pm, FR, np.einsum("bgap,bgp->bga", F, rho), FR @ np.swapaxes(F, -1, -2)))
             if not len(slots):
-                if grad:
-                    flat = (pmiss[:, :, None] * p + pmiss[:, None, :]).reshape(-1)
-                    vals = (ng[:, :, None, None] * Pinv).reshape(B, -1)
-                    for b in range(B):
-                        Abar[b] += np.bincount(flat, weights=vals[b], minlength=p * p)
                 continue
             u = uE[:, slots]                                          # (B, n_k, k)
             a = np.einsum("bnij,bnj->bni", Pinv[:, pos], u)
             aE[:, slots] = a
-            if grad:                                                  # sum_g n_g E_M P_MM^-1 E_M'
-                flat = (pmiss[:, :, None] * p + pmiss[:, None, :]).reshape(-1)
-                vals = (ng[:, :, None, None] * Pinv).reshape(B, -1)
-                for b in range(B):
-                    Abar[b] += np.bincount(flat, weights=vals[b], minlength=p * p)
         wa = self.wE * aE
         f -= 0.5 * np.einsum("be,be->b", wa, uE)
         if not grad:
@@ -576,9 +581,8 @@ class FimlResampleStats:
             flat = (vj[:, :, None] * p + vj[:, None, :]).reshape(-1)
             a = aE[:, slots]
             w = self.wE[:, slots[:, 0]]                               # (B, n_k)
-            vals = (w[:, :, None, None] * a[:, :, :, None] * a[:, :, None, :]).reshape(B, -1)
-            for b in range(B):
-                A2[b] += np.bincount(flat, weights=vals[b], minlength=p * p)
+            A2 += _bincount_rows(flat, (w[:, :, None, None] * a[:, :, :, None] * a[:, :, None, :]).reshape(B, -1),
+                                 p * p)
         Sz = T - Y - np.swapaxes(Y, 1, 2) + A2.reshape(B, p, p)
         inner = self.N[:, None, None] * sigma - Abar.reshape(B, p, p) - Sz
         g_sigma = 0.5 * (P @ inner @ P)
