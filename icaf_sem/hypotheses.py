@@ -197,6 +197,22 @@ def _boot_intervals(boot, name: str, est: float, level: float) -> dict:
     return {"boot_pct_lower": lo, "boot_pct_upper": hi, "boot_bc_lower": blo, "boot_bc_upper": bhi}
 
 
+def _draw_variances(boot, ram, draws) -> np.ndarray:
+    """Model-implied variances of every variable (R, m) at each bootstrap draw, computed once per
+    bootstrap result (every standardized effect of a report reads them)."""
+    cached = getattr(boot, "_implied_variances", None)
+    if cached is not None and cached[0] is draws:
+        return cached[1]
+    A, S, _ = ram.matrices(draws)
+    B = np.linalg.inv(np.eye(A.shape[-1]) - A)
+    var = np.einsum("rij,rjk,rik->ri", B, S, B)
+    try:
+        boot._implied_variances = (draws, var)
+    except AttributeError:     # pragma: no cover - a result type without attributes: no cache
+        pass
+    return var
+
+
 def standardized_bootstrap(result, x: str, y: str, name: str, point: float) -> dict:
     """Percentile and bias-corrected bootstrap intervals of a standardized ``:=`` effect from X to Y.
 
@@ -225,9 +241,7 @@ def standardized_bootstrap(result, x: str, y: str, name: str, point: float) -> d
     pos = {v: i for i, v in enumerate(ram.vars)}
     if x not in pos or y not in pos:
         return {}
-    A, S, _ = ram.matrices(draws)
-    B = np.linalg.inv(np.eye(A.shape[-1]) - A)
-    var = np.einsum("rij,rjk,rik->ri", B, S, B)
+    var = _draw_variances(boot, ram, draws)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.asarray(boot.defined, float)[:, names.index(name)] * np.sqrt(var[:, pos[x]] / var[:, pos[y]])
     t = t[np.isfinite(t)]

@@ -451,10 +451,10 @@ def resample_counts(rng, n: int, size: int) -> np.ndarray:
     integer a row instead of one binomial draw a row).  Consecutive calls continue one stream:
     two chunks give the rows of one call for both.
     """
-    idx = rng.integers(0, n, size=(size, n))
-    idx += (np.arange(size) * n)[:, None]
-    counts = np.bincount(idx.ravel(), minlength=size * n).reshape(size, n)
-    return counts.astype(np.int32) if n < 2 ** 31 else counts
+    out = np.empty((size, n), dtype=np.int32 if n < 2 ** 31 else np.int64)
+    for b in range(size):      # draw by draw: the same numbers as one (size, n) call, no (size, n) int64 work array
+        out[b] = np.bincount(rng.integers(0, n, n), minlength=n)
+    return out
 
 
 def run_bootstrap(core, R: int, seed=None, progress=False, n_jobs=None, defined_fn=None, def_names=(),
