@@ -98,16 +98,19 @@ def main():
     ap.add_argument("--r-reps", type=int, default=100, help="test.rep for the R timing (extrapolated)")
     ap.add_argument("--r-conditions", type=int, default=1, help="conditions in the R timing")
     ap.add_argument("--no-r", action="store_true")
+    ap.add_argument("--n", type=int, default=N, help="cases (default 400; beyond 5 k L cases the test draws "
+                    "group compositions instead of shuffling the cases)")
     a = ap.parse_args()
-    df = make_data()
+    df = make_data(n=a.n)
     x = [c for c in df.columns if c != "Y"]
     t_ours, t_ours0, res = time_ours(df)
     per_perm_ours = (t_ours - t_ours0) / REPS / K
-    print(f"data: N = {N}, {K} conditions (means of 4 seven-point items), ceilings ce_fdh + cr_fdh, seed {SEED}")
+    print(f"data: N = {a.n}, {K} conditions (means of 4 seven-point items), ceilings ce_fdh + cr_fdh, seed {SEED}")
     print(f"icaf_sem {icaf_sem.__version__}: {REPS} permutations x {K} conditions: {t_ours:.3f} s "
           f"(median of 5; without the test {t_ours0 * 1000:.1f} ms); "
           f"{per_perm_ours * 1e6:.2f} us per permutation and condition (both ceilings)")
-    print("  target < 2 s:", "met" if t_ours < 2 else "NOT met")
+    if a.n == N:
+        print("  target < 2 s (issue 14, N = 400):", "met" if t_ours < 2 else "NOT met")
     print(res.effects[["condition", "ceiling", "effect_size", "p_value"]].to_string(index=False))
     if a.no_r:
         return 0
