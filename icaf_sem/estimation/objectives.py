@@ -492,15 +492,18 @@ class FimlResampleStats:
             if k == 0:
                 continue
             rows = rows[small_case[rows]]
-            # entries of these rows in case-major order: rows are increasing, so their entries are
-            # contiguous blocks of the case-major list at offsets cumsum(counts)
-            offs = np.concatenate([[0], np.cumsum(counts)])[rows]
-            slots = offs[:, None] + np.arange(k)[None, :]             # (n_k, k) case-major entry ids
             pidx, pmiss = patterns.by_k[k]
             pos = np.searchsorted(pidx, patterns.case_pattern[rows])
+            srt = np.argsort(pos, kind="stable")                      # the cases pattern by pattern
+            rows, pos = rows[srt], pos[srt]
+            ustarts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]]) if len(pos) else np.zeros(0, np.intp)
+            # entries of these rows in case-major order: their entries are contiguous blocks of
+            # the case-major list at offsets cumsum(counts)
+            offs = np.concatenate([[0], np.cumsum(counts)])[rows]
+            slots = offs[:, None] + np.arange(k)[None, :]             # (n_k, k) case-major entry ids
             bsel = np.flatnonzero(self.big[pidx])                     # this k's patterns with moments
             self.by_k.append((k, pos_in_E[slots], pidx, pmiss, pos, bsel, self.big_pos[pidx[bsel]],
-                              patterns.masks[pidx[bsel]].astype(float)))
+                              patterns.masks[pidx[bsel]].astype(float), ustarts))
 
     def loss(self, sigma, mu, grad=True):
         """-logL (B,) and its derivatives w.r.t. Sigma (B,p,p) and mu (B,p), as :func:`fiml_loss_cases`."""
@@ -524,7 +527,7 @@ class FimlResampleStats:
         aE = np.empty((B, E))
         Abar = np.zeros((B, p * p)) if grad else None
         big_parts = []
-        for k, slots, pidx, pmiss, pos, bsel, bpos, bmask in self.by_k:
+        for k, slots, pidx, pmiss, pos, bsel, bpos, bmask, ustarts in self.by_k:
             Pmm = P[:, pmiss[:, :, None], pmiss[:, None, :]]          # (B, G_k, k, k)
             Pinv, ldm = spd_inv_logdet(Pmm)
             ng = self.n_g[:, pidx]                                    # (B, G_k)
@@ -577,15 +580,16 @@ class FimlResampleStats:
                 np.add.at(wat, pm[:, a_], Fr[:, :, a_].T)
             flat = (pm[:, :, None] * p + pm[:, None, :]).reshape(-1)
             np.add.at(A2t, flat, FRF.reshape(B, -1).T)
-        for k, slots, pidx, pmiss, pos, bsel, bpos, bmask in self.by_k:
+        for k, slots, pidx, pmiss, pos, bsel, bpos, bmask, ustarts in self.by_k:
             if not len(slots):
                 continue
-            vj = self.e_var[slots]                                    # (n_k, k) variables
+            vj = self.e_var[slots[ustarts]]                           # (U, k) variables of each pattern
             flat = (vj[:, :, None] * p + vj[:, None, :]).reshape(-1)
             a = aE[:, slots]
             w = self.wE[:, slots[:, 0]]                               # (B, n_k)
-            A2 += _bincount_rows(flat, (w[:, :, None, None] * a[:, :, :, None] * a[:, :, None, :]).reshape(B, -1),
-                                 p * p)
+            # sum_i w_i a_i a_i' pattern by pattern (the cases are sorted by pattern), then placed
+            outer = np.einsum("bni,bnj->bnij", w[:, :, None] * a, a)
+            A2 += _bincount_rows(flat, np.add.reduceat(outer, ustarts, axis=1).reshape(B, -1), p * p)
         Sz = T - Y - np.swapaxes(Y, 1, 2) + A2.reshape(B, p, p)
         inner = self.N[:, None, None] * sigma - Abar.reshape(B, p, p) - Sz
         g_sigma = 0.5 * (P @ inner @ P)
