@@ -38,15 +38,21 @@ def test_sufficient_statistics_fiml_equals_casewise(fiml_fit):
     theta = core.theta + rng.normal(0, 0.02, (5, len(core.theta)))
     sigma, mu = ram.implied(theta, keep=True)
     f0, gs0, gm0 = fiml_loss_cases(sigma, mu, d.patterns, W, True)
-    st = FimlResampleStats(d.patterns, W)
+    _assert_equals_casewise(FimlResampleStats(d.patterns, W), sigma, mu, (f0, gs0, gm0), np.array([3, 0]))
+
+
+def _assert_equals_casewise(st, sigma, mu, casewise, sel, atol=1e-9):
+    """``st.loss`` (with and without the gradient, and of the subset ``sel``) equals the case-wise loss."""
+    f0, gs0, gm0 = casewise
     f1, gs1, gm1 = st.loss(sigma, mu, True)
     np.testing.assert_allclose(f1, f0, rtol=1e-11)
-    np.testing.assert_allclose(gs1, gs0, rtol=1e-9, atol=1e-9 * np.abs(gs0).max())
-    np.testing.assert_allclose(gm1, gm0, rtol=1e-9, atol=1e-9 * np.abs(gm0).max())
-    sel = np.array([3, 0])
-    f2, gs2, _ = st.subset(sel).loss(sigma[sel], mu[sel], True)
+    np.testing.assert_allclose(gs1, gs0, rtol=1e-9, atol=atol * np.abs(gs0).max())
+    np.testing.assert_allclose(gm1, gm0, rtol=1e-9, atol=atol * np.abs(gm0).max())
+    f2, gs2, gm2 = st.subset(sel).loss(sigma[sel], mu[sel], True)
     np.testing.assert_allclose(f2, f0[sel], rtol=1e-11)
-    np.testing.assert_allclose(gs2, gs0[sel], rtol=1e-9, atol=1e-9 * np.abs(gs0).max())
+    np.testing.assert_allclose(gs2, gs0[sel], rtol=1e-9, atol=atol * np.abs(gs0).max())
+    np.testing.assert_allclose(gm2, gm0[sel], rtol=1e-9, atol=atol * np.abs(gm0).max())
+    np.testing.assert_allclose(st.loss(sigma, mu, False)[0], f0, rtol=1e-11)
 
 
 @pytest.mark.parametrize("group", [None, "role"])
@@ -104,14 +110,4 @@ def test_patterns_with_many_cases_enter_through_their_moments(monkeypatch):
     st_e = FimlResampleStats(d.patterns, W)
     assert not st_e.big.any()
     for s in (st, st_e):
-        f1, gs1, gm1 = s.loss(sigma, mu, True)
-        np.testing.assert_allclose(f1, f0, rtol=1e-11)
-        np.testing.assert_allclose(gs1, gs0, rtol=1e-9, atol=1e-10 * np.abs(gs0).max())
-        np.testing.assert_allclose(gm1, gm0, rtol=1e-9, atol=1e-10 * np.abs(gm0).max())
-        sel = np.array([2, 0])
-        f2, gs2, gm2 = s.subset(sel).loss(sigma[sel], mu[sel], True)
-        np.testing.assert_allclose(f2, f0[sel], rtol=1e-11)
-        np.testing.assert_allclose(gs2, gs0[sel], rtol=1e-9, atol=1e-10 * np.abs(gs0).max())
-        np.testing.assert_allclose(gm2, gm0[sel], rtol=1e-9, atol=1e-10 * np.abs(gm0).max())
-        f3, _, _ = s.loss(sigma, mu, False)
-        np.testing.assert_allclose(f3, f0, rtol=1e-11)
+        _assert_equals_casewise(s, sigma, mu, (f0, gs0, gm0), np.array([2, 0]), atol=1e-10)
