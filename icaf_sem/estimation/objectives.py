@@ -356,6 +356,12 @@ class FimlResampleStats:
     Y = sum_i w_i E_M a_i r_i' and A2 = sum_i w_i E_M a_i a_i' E_M'.  An evaluation then costs
     O(B (e p + p^3 + G k^2)) for e missing entries and G patterns instead of O(B n p^2); the
     loss and gradient are those of :func:`fiml_loss_cases` (the same sums, regrouped).
+
+    An incomplete pattern with many cases (at least max(2p, 16), the largest first, within
+    ``_BIG_BUDGET`` numbers) keeps its own moments S_g = sum w x~ x~' and s_g = sum w x~ instead
+    of its missing entries: with F = P_MM^-1 P[M, :] and R = sum_i w_i r_i r_i' (from S_g, s_g
+    and n_g), its sums are sum a_i' u_i = tr(F R P[:, M]), sum a_i r_i' = F R and
+    sum a_i a_i' = F R F', at O(B k p^2) a pattern whatever its number of cases.
     """
 
     _BIG_BUDGET = 8_000_000      # at most this many numbers (64 MB) of per-pattern moments
