@@ -111,3 +111,33 @@ def test_patterns_with_many_cases_enter_through_their_moments(monkeypatch):
     assert not st_e.big.any()
     for s in (st, st_e):
         _assert_equals_casewise(s, sigma, mu, (f0, gs0, gm0), np.array([2, 0]), atol=1e-10)
+
+
+@pytest.mark.parametrize("missing", [False, True])
+def test_h1_crossproducts_are_built_block_by_block(monkeypatch, missing):
+    """sum_i s_i s_i' of the casewise h1 scores, accumulated over blocks of cases, equals the
+    product of the whole (n, p + p*) score matrix, plain and as lavaan's first-order information
+    uses it (sampling weights, sums per cluster with sqrt(C / (C - 1)))."""
+    from icaf_sem.estimation import inference
+    from icaf_sem.estimation.samplestats import GroupData
+    rng = np.random.default_rng(4)
+    n, p = 203, 5
+    X = rng.multivariate_normal(np.zeros(p), np.eye(p) + 0.4, size=n)
+    if missing:
+        X[rng.random((n, p)) < 0.08] = np.nan
+        X = X[~np.isnan(X).all(1)]
+    d = GroupData(X, [f"v{j}" for j in range(p)], missing="ml" if missing else "listwise")
+    sigma = np.eye(p) + 0.35
+    mu = np.full(p, 0.05)
+    S = inference.h1_scores(d, sigma, mu, True)                      # the whole matrix, at once
+    monkeypatch.setattr(inference, "SCORE_ROWS", 17)                  # many blocks, the last partial
+    plain = inference.h1_crossproducts(d, sigma, mu, True, clustered=False)
+    np.testing.assert_allclose(plain, S.T @ S, rtol=1e-12, atol=1e-12 * np.abs(plain).max())
+    d.weights_sampling = rng.uniform(0.5, 1.5, len(S))
+    d.cluster = rng.integers(0, 23, len(S))
+    d.__dict__.pop("_h1_cache", None)
+    Sc = inference._clustered(S, d)
+    got = inference.h1_crossproducts(d, sigma, mu, True)
+    np.testing.assert_allclose(got, Sc.T @ Sc, rtol=1e-12, atol=1e-12 * np.abs(got).max())
+    np.testing.assert_allclose(inference.h1_firstorder(d, sigma, mu, True), Sc.T @ Sc / d.N, rtol=1e-12,
+                               atol=1e-12 * np.abs(got).max())

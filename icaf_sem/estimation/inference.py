@@ -289,18 +289,43 @@ def _spd_inverse(A):
     return inv if inv is not None else np.linalg.inv(A)
 
 
-def h1_saturated_scores(data, sigma, mu, meanstructure):
-    """:func:`h1_scores` at the saturated moments (cached on ``data``; read-only)."""
-    return _cached(_h1_store(data, sigma, mu, meanstructure), "scores",
-                   lambda: h1_scores(data, sigma, mu, meanstructure))
+def h1_crossproducts(data, sigma, mu, meanstructure, clustered=True):
+    """sum_i s_i s_i' of the casewise h1 scores at the saturated moments (cached; read-only).
+
+    ``clustered``: the scores as :func:`_clustered` makes them (times the sampling weights, summed
+    per cluster with the factor sqrt(C / (C - 1))); otherwise the plain scores.  Built block by
+    block of :data:`SCORE_ROWS` cases, so the (n, p + p*) score matrix is never held (4 GB at
+    100 items and 100,000 cases); per cluster only the (clusters, p + p*) sums are.
+    """
+    def compute():
+        n = len(data.patterns.case_pattern) if data.has_missing else len(data.X)
+        q = pattern_q(sym_inv(sigma), data.patterns) if data.has_missing else None
+        w = getattr(data, "weights_sampling", None) if clustered else None
+        cl = getattr(data, "cluster", None) if clustered else None
+        inv = np.unique(cl, return_inverse=True)[1].ravel() if cl is not None else None
+        out, sums = None, None
+        for a in range(0, n, SCORE_ROWS):
+            b = min(a + SCORE_ROWS, n)
+            S = h1_scores(data, sigma, mu, meanstructure, rows=slice(a, b), _q=q)
+            if w is not None:
+                S = S * w[a:b, None]
+            if inv is not None:
+                if sums is None:
+                    sums = np.zeros((inv.max() + 1, S.shape[1]))
+                np.add.at(sums, inv[a:b], S)
+            else:
+                out = S.T @ S if out is None else out + S.T @ S
+        if inv is not None:
+            C = sums.shape[0]
+            out = (sums.T @ sums) * (C / (C - 1.0))
+        return out
+    return _cached(_h1_store(data, sigma, mu, meanstructure), ("crossproducts", clustered), compute)
 
 
 def h1_firstorder(data, sigma, mu, meanstructure):
     """First-order h1 information per case: the mean outer product of the casewise h1 scores (cached; read-only)."""
     def compute():
-        S = h1_saturated_scores(data, sigma, mu, meanstructure)
-        S = _clustered(S, data)
-        return S.T @ S / data.N
+        return h1_crossproducts(data, sigma, mu, meanstructure) / data.N
     return _cached(_h1_store(data, sigma, mu, meanstructure), "B1", compute)
 
 

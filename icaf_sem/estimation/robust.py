@@ -102,9 +102,8 @@ def fiml_corrected(core: Core, base: Core, version="V6"):
             C[:, cx] = 0.0
         if version == "V3":
             J = inference.h1_firstorder(d, sig_t, mu_t, True)[kk]
-            # tr(C A^-1 J A^-1) with J = S'S/N (S the casewise h1 scores): sum(C * T'T)/N, T = S A^-1
-            T = inference._clustered(inference.h1_saturated_scores(d, sig_t, mu_t, True), d)[:, keep] @ Ainv
-            tr0 += np.sum(C * (T.T @ T)) / d.N
+            # tr(C A^-1 J A^-1) with J = S'S/N (S the casewise h1 scores, never formed whole)
+            tr0 += np.sum(C * (Ainv @ J @ Ainv))
         else:
             J = None
             tr0 += np.sum(C * Ainv)

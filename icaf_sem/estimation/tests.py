@@ -582,12 +582,12 @@ def yuan_bentler_test(core, which, opts: Options):
             sig1, mu1 = core.h1[g]
             ms = ram.meanstructure
             A1u_inv = inference.h1_information_inverse(d, sig1, mu1, ms, gr.keep)
-            S = inference.h1_saturated_scores(d, sig1, mu1, ms)[:, gr.keep]
-            T = S @ A1u_inv                               # Omega = T'T / n
-            AT = gr.apply(T)                               # rows: (A1s Omega) via T
-            tr_aom = np.sum(AT * T) / d.N                  # tr(A1s Omega)
-            TAD = AT @ gr.D
-            tr_h0 = np.sum((TAD @ Einv) * TAD) / d.N       # tr(A1s D Einv D' A1s Omega)
+            SS = inference.h1_crossproducts(d, sig1, mu1, ms, clustered=False)[np.ix_(gr.keep, gr.keep)]
+            Omega = A1u_inv @ SS @ A1u_inv / d.N          # T'T / n with T = S A1u^-1 (S never formed whole)
+            OA = gr.apply(Omega)                           # Omega A1s (both symmetric)
+            tr_aom = np.trace(OA)                          # tr(A1s Omega)
+            AOA = gr.apply(np.ascontiguousarray(OA.T))     # A1s Omega A1s
+            tr_h0 = np.sum((gr.D.T @ AOA @ gr.D) * Einv)   # tr(A1s D Einv D' A1s Omega)
             tr += tr_aom - gr.f * tr_h0
     c = tr / df
     c = c if c >= 0 else np.nan
