@@ -206,10 +206,7 @@ def _draw_variances(boot, ram, draws) -> np.ndarray:
     A, S, _ = ram.matrices(draws)
     B = np.linalg.inv(np.eye(A.shape[-1]) - A)
     var = np.einsum("rij,rjk,rik->ri", B, S, B)
-    try:
-        boot._implied_variances = (draws, var)
-    except AttributeError:     # pragma: no cover - a result type without attributes: no cache
-        pass
+    boot._implied_variances = (draws, var)
     return var
 
 

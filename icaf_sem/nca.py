@@ -627,7 +627,8 @@ def _permutation_test(conds: list, y_in: np.ndarray, ceilings: list, reps: int, 
         # The outcome's codes are shuffled instead of the case positions: Generator.permuted
         # draws the same swaps whatever the item size, so row b is ybase[perm_b] in codes
         # (a uint8 array moves an eighth of the memory of the float outcomes and needs no gather).
-        levels, codes = np.unique(ybase, return_inverse=True)
+        levels, codes, counts = np.unique(ybase, return_inverse=True, return_counts=True)
+        values = levels                    # the distinct outcomes (levels is None beyond 65,536 of them)
         # With few distinct x and y values (scale scores of many cases) the group compositions
         # are drawn directly (_group_draws: k x L hypergeometric draws per permutation, about
         # 120 ns each, instead of shuffling n codes, about 25 ns a case); the same distribution.
@@ -650,16 +651,15 @@ def _permutation_test(conds: list, y_in: np.ndarray, ceilings: list, reps: int, 
                 for ce, d in eff.items():
                     draws[(c.name, ce)].append(d)
             done += b
-        for c in by_groups:
-            lv, counts = np.unique(c.y, return_counts=True)
+        for c in by_groups:                # the members share their cases: ybase's values and counts
             sizes = np.diff(np.r_[c.starts, c.n])
             multi = len(c.xg) != c.n
-            gbatch = max(1, min(reps, max_elements // max(len(lv) + len(sizes), 1)))
+            gbatch = max(1, min(reps, max_elements // max(len(values) + len(sizes), 1)))
             done = 0
             while done < reps:
                 b = min(gbatch, reps - done)
                 top, mult = _group_draws(sizes, counts, b, rng)
-                eff = _group_effects(c, lv[top], mult if multi else None, tested)
+                eff = _group_effects(c, values[top], mult if multi else None, tested)
                 for ce, d in eff.items():
                     draws[(c.name, ce)].append(d)
                 done += b

@@ -405,8 +405,8 @@ class FimlResampleStats:
         cand = cand[np.lexsort((cand, (~patterns.masks[cand]).sum(1)))]
         self.big = np.zeros(G, bool)
         self.big[cand] = True
-        self.big_pos = np.full(G, -1)
-        self.big_pos[cand] = np.arange(len(cand))
+        big_pos = np.full(G, -1)
+        big_pos[cand] = np.arange(len(cand))
         # Cx and sx: one matrix product per block of rows with the upper triangle of x~ x~'; then
         # S_g and s_g the same way over the rows of each pattern with moments
         Cx_t = np.zeros((B, ntri))
@@ -461,7 +461,7 @@ class FimlResampleStats:
         self.XE = Xc[self.e_case]                                     # (E, p)
         self.ME = mask[self.e_case].astype(float)                     # (E, p)
         self.wE = np.take(W_in, self.e_case, axis=1).astype(float)   # (B, E)
-        ng = np.stack([np.bincount(patterns.case_pattern, weights=W[b], minlength=patterns.G) for b in range(B)])
+        ng = _bincount_rows(patterns.case_pattern, W, patterns.G)
         self.n_g = ng
         # Cxm = sx 1' - (sum over the rows missing l of w x~) in column l; Cmm from the counts
         # (c: the weight of the rows missing l); the patterns with moments add s_g and n_g
@@ -508,7 +508,10 @@ class FimlResampleStats:
             offs = np.concatenate([[0], np.cumsum(counts)])[rows]
             slots = offs[:, None] + np.arange(k)[None, :]             # (n_k, k) case-major entry ids
             bsel = np.flatnonzero(self.big[pidx])                     # this k's patterns with moments
-            self.by_k.append((k, pos_in_E[slots], pidx, pmiss, pos, bsel, self.big_pos[pidx[bsel]],
+            # this k's pattern moments are consecutive (cand is ordered by k): one slice of them
+            bpos = big_pos[pidx[bsel]]
+            bslice = slice(bpos[0], bpos[-1] + 1) if len(bpos) else slice(0, 0)
+            self.by_k.append((k, pos_in_E[slots], pidx, pmiss, pos, bsel, bslice,
                               patterns.masks[pidx[bsel]].astype(float), ustarts))
 
     def loss(self, sigma, mu, grad=True):
@@ -533,7 +536,7 @@ class FimlResampleStats:
         aE = np.empty((B, E))
         Abar = np.zeros((B, p * p)) if grad else None
         big_parts = []
-        for k, slots, pidx, pmiss, pos, bsel, bpos, bmask, ustarts in self.by_k:
+        for k, slots, pidx, pmiss, pos, bsel, sl, bmask, ustarts in self.by_k:
             Pmm = P[:, pmiss[:, :, None], pmiss[:, None, :]]          # (B, G_k, k, k)
             Pinv, ldm = spd_inv_logdet(Pmm)
             ng = self.n_g[:, pidx]                                    # (B, G_k)
@@ -548,7 +551,6 @@ class FimlResampleStats:
                 PM = P[:, pm, :]                                      # (B, Gb, k, p): P[M, :]
                 F = Pinv[:, bsel] @ PM
                 mm = m[:, None, :] * bmask[None]                      # (B, Gb, p): m on the observed entries
-                sl = slice(bpos[0], bpos[-1] + 1)                     # this k's moments (consecutive)
                 sb = self.s_big[:, sl]
                 nb = self.n_g[:, pidx[bsel]]
                 # F R with R = sum_i w_i r_i r_i' = S - s mm' - mm s' + n mm mm'
@@ -586,7 +588,7 @@ class FimlResampleStats:
                 np.add.at(wat, pm[:, a_], Fr[:, :, a_].T)
             flat = (pm[:, :, None] * p + pm[:, None, :]).reshape(-1)
             np.add.at(A2t, flat, FRF.reshape(B, -1).T)
-        for k, slots, pidx, pmiss, pos, bsel, bpos, bmask, ustarts in self.by_k:
+        for k, slots, pidx, pmiss, pos, bsel, sl, bmask, ustarts in self.by_k:
             if not len(slots):
                 continue
             vj = self.e_var[slots[ustarts]]                           # (U, k) variables of each pattern
@@ -599,12 +601,9 @@ class FimlResampleStats:
         Sz = T - Y - np.swapaxes(Y, 1, 2) + A2.reshape(B, p, p)
         inner = self.N[:, None, None] * sigma - Abar.reshape(B, p, p) - Sz
         g_sigma = 0.5 * (P @ inner @ P)
-        sum_z = self.sx - (self.N[:, None] - self._c()) * m - wa_sum
+        sum_z = self.sx - (self.N[:, None] - self._cnt) * m - wa_sum
         g_mu = -np.einsum("bij,bj->bi", P, sum_z)
         return f, g_sigma, g_mu
-
-    def _c(self):
-        return self._cnt
 
     def subset(self, sel):
         """The statistics of the resamples ``sel`` (the optimiser evaluates the active ones only)."""
