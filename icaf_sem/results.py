@@ -614,11 +614,11 @@ class SEMResult:
         pt, names, session = core.pt, core.pt.names, reuse.current()
         key = (tuple(names.ov), tuple(names.ov_x), tuple(names.ov_x_free), pt.ngroups, bool(pt.meanstructure),
                core.estimator, core.missing, repr(core.options))
-        base = session.get_baseline(key, core.datas) if session else None
+        base = session.get("baseline", key, core.datas) if session else None
         if base is None:
             base = self._baseline_fit_new()
             if session:
-                session.put_baseline(key, core.datas, base)
+                session.put("baseline", key, core.datas, base)
         return base
 
     def _baseline_fit_new(self) -> Core:

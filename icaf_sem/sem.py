@@ -564,7 +564,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
     session = reuse.current() if (cluster is None and sampling_weights is None and likelihood == "normal"
                                   and not (missing == "ml" and names.ov_x and fixed_x and not missing_x)) else None
     gkey = session.group_key(data, ov, group, labels, missing, missing_x, fixed_x) if session else None
-    cached = session.get_groups(gkey, data) if session else None
+    cached = session.get("groups", gkey, data) if session else None
     clus_all = data[cluster].to_numpy() if cluster is not None else None
     wt_all = pd.to_numeric(data[sampling_weights]).to_numpy(float) if sampling_weights is not None else None
     wts = []
@@ -626,7 +626,7 @@ def _prepare(stmts, data: pd.DataFrame, *, estimator, missing, std_lv, group, gr
     if cached is not None:
         datas = cached
     elif session is not None and all(d.n > len(ov) for d in datas):
-        session.put_groups(gkey, data, datas)
+        session.put("groups", gkey, data, datas)
     if wt_all is not None:
         # lavaan's sampling.weights.normalization = "total": the weights sum to the total N
         tot_n = sum(len(w) for w in wts)

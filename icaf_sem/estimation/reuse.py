@@ -30,37 +30,27 @@ class FitSession:
     """Caches of one :func:`fit_session` (see the module docstring)."""
 
     def __init__(self):
-        self.groups = {}          # key -> (data, datas)
-        self.baselines = {}       # key -> (datas, baseline Core)
+        # kind -> {key: (ref, value)}: the prepared groups (ref: the DataFrame) and the fitted
+        # baselines (ref: the prepared groups); the reference keeps id(ref) from being reused
+        self.cache = {"groups": {}, "baseline": {}}
         self.defer_se = False
         self.hits = {"groups": 0, "baseline": 0}
 
-    # -- prepared groups -------------------------------------------------------------------
     @staticmethod
     def group_key(data, ov, group, labels, missing, missing_x, fixed_x):
         return (id(data), len(data), tuple(ov), group, tuple(map(str, labels)), missing, bool(missing_x),
                 bool(fixed_x))
 
-    def get_groups(self, key, data):
-        hit = self.groups.get(key)
-        if hit is not None and hit[0] is data:
-            self.hits["groups"] += 1
+    def get(self, kind, key, ref):
+        """The value kept under ``key`` for the very object ``ref`` (``kind``: "groups" or "baseline"), or None."""
+        hit = self.cache[kind].get(key)
+        if hit is not None and hit[0] is ref:
+            self.hits[kind] += 1
             return hit[1]
         return None
 
-    def put_groups(self, key, data, datas):
-        self.groups[key] = (data, datas)        # the reference keeps id(data) from being reused
-
-    # -- baseline model --------------------------------------------------------------------
-    def get_baseline(self, key, datas):
-        hit = self.baselines.get(key)
-        if hit is not None and hit[0] is datas:
-            self.hits["baseline"] += 1
-            return hit[1]
-        return None
-
-    def put_baseline(self, key, datas, base):
-        self.baselines[key] = (datas, base)
+    def put(self, kind, key, ref, value):
+        self.cache[kind][key] = (ref, value)
 
 
 def current() -> FitSession | None:
