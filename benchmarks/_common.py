@@ -23,6 +23,19 @@ LAVAAN_SCRIPT = HERE / "lavaan_bench.R"
 
 NA = "not available"
 
+# The ICAF instrument's measurement model (questionnaires/icaf.yaml), first-order constructs only:
+# the model the ordinal and PLS benchmarks time side by side with lavaan and seminr.
+ICAF_MEASUREMENT = """BC =~ bc1 + bc2 + bc3
+CE =~ ce1 + ce2 + ce3
+CS =~ cs1 + cs2 + cs3
+DQ =~ dq1 + dq2 + dq3 + dq4
+PM =~ pm1 + pm2 + pm3
+AS =~ as1 + as2 + as3
+EB =~ eb1 + eb2 + eb3 + eb4
+PR =~ pr1 + pr2 + pr3 + pr4
+PC =~ pc1 + pc2 + pc3 + pc4
+PW =~ pw1 + pw2 + pw3"""
+
 
 def model_text() -> str:
     return MODEL_FILE.read_text(encoding="utf-8").strip() + "\n"

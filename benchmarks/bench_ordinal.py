@@ -29,17 +29,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import icaf_sem  # noqa: E402
 from icaf_sem.estimation.categorical import polychoric_matrix  # noqa: E402
+sys.path.insert(0, str(HERE))
+import _common as C  # noqa: E402
 
-MODEL = """BC =~ bc1 + bc2 + bc3
-CE =~ ce1 + ce2 + ce3
-CS =~ cs1 + cs2 + cs3
-DQ =~ dq1 + dq2 + dq3 + dq4
-PM =~ pm1 + pm2 + pm3
-AS =~ as1 + as2 + as3
-EB =~ eb1 + eb2 + eb3 + eb4
-PR =~ pr1 + pr2 + pr3 + pr4
-PC =~ pc1 + pc2 + pc3 + pc4
-PW =~ pw1 + pw2 + pw3"""
+MODEL = C.ICAF_MEASUREMENT
 
 
 def main():

@@ -32,17 +32,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+import _common as C  # noqa: E402
 
-MODEL = """BC =~ bc1 + bc2 + bc3
-CE =~ ce1 + ce2 + ce3
-CS =~ cs1 + cs2 + cs3
-DQ =~ dq1 + dq2 + dq3 + dq4
-PM =~ pm1 + pm2 + pm3
-AS =~ as1 + as2 + as3
-EB =~ eb1 + eb2 + eb3 + eb4
-PR =~ pr1 + pr2 + pr3 + pr4
-PC =~ pc1 + pc2 + pc3 + pc4
-PW =~ pw1 + pw2 + pw3
+MODEL = C.ICAF_MEASUREMENT + """
 EB ~ BC + CE + CS + DQ + PM + AS
 PR ~ BC + CE + CS + DQ + PM + AS
 PC ~ BC + CE + CS + DQ + PM + AS
@@ -105,7 +98,7 @@ def main():
     import icaf_sem
 
     data = pd.read_csv(HERE / "data" / "icaf_wave1_clean.csv")
-    items = [t.strip() for line in MODEL.splitlines() if "=~" in line for t in line.split("=~")[1].split("+")]
+    items = C.model_items(MODEL)
     data = data[items].dropna().reset_index(drop=True)
     tmp = tempfile.mkdtemp(prefix="bench-pls-")
     model_file, csv = os.path.join(tmp, "model.lav"), os.path.join(tmp, "data.csv")
